@@ -1,0 +1,2 @@
+mod output;
+fn main() {}

@@ -1,0 +1,4 @@
+//! The Bosun master.
+#![forbid(unsafe_code)]
+
+pub mod scheduler;

@@ -1,0 +1,15 @@
+//! Bosun's wire protocol, generated from `proto/bosun.proto`.
+//!
+//! - [`v1::api_client`] / [`v1::api_server`]: the client API of a master.
+//! - [`v1::dispatcher_client`] / [`v1::dispatcher_server`]: the agent session.
+//!
+//! The generated file is committed so that building Bosun needs no `protoc`;
+//! `cargo run --manifest-path proto/codegen/Cargo.toml` rewrites it, and CI checks
+//! that it matches the `.proto`.
+#![forbid(unsafe_code)]
+
+/// Version 1 of the protocol.
+#[allow(clippy::all, missing_docs)]
+pub mod v1 {
+    include!("gen/bosun.v1.rs");
+}

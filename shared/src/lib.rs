@@ -1,0 +1,20 @@
+//! Bosun's shared vocabulary, used by the master, the agent, the CLI and the tests.
+//!
+//! - [`meta`]: `metadata`, owner references, conditions.
+//! - [`pod`], [`deployment`], [`node`]: the object kinds, with Kubernetes' field names.
+//! - [`object`]: [`Object`], any stored object, and [`Kind`].
+//! - [`quantity`]: `500m`, `128Mi`, parsed exactly into integers.
+//! - [`selector`]: label selectors, structured and as `-l` strings.
+//! - [`time`]: RFC 3339 timestamps and kubectl-style ages.
+#![forbid(unsafe_code)]
+
+pub mod deployment;
+pub mod meta;
+pub mod node;
+pub mod object;
+pub mod pod;
+pub mod quantity;
+pub mod selector;
+pub mod time;
+
+pub use object::{Kind, Object};

@@ -1,0 +1,125 @@
+//! `metadata` of every object, as Kubernetes spells it.
+use std::collections::BTreeMap;
+
+use serde::{Deserialize, Serialize};
+
+/// Default namespace of namespaced objects.
+pub const DEFAULT_NAMESPACE: &str = "default";
+
+/// Metadata common to every object.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ObjectMeta {
+    /// DNS-1123 name, unique per kind and namespace.
+    #[serde(default)]
+    pub name: String,
+    /// Namespace; empty for cluster-scoped objects (nodes).
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub namespace: String,
+    /// Set by the master on create; a recreated object gets a new one.
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub uid: String,
+    /// Labels, matched by selectors.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub labels: BTreeMap<String, String>,
+    /// Free-form annotations.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub annotations: BTreeMap<String, String>,
+    /// Store revision (Raft log index) of the last write; a string, as in Kubernetes.
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub resource_version: String,
+    /// Incremented by the store each time the spec changes.
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub generation: i64,
+    /// RFC 3339 time the object was created, stamped by the master.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub creation_timestamp: Option<String>,
+    /// RFC 3339 time deletion was requested.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub deletion_timestamp: Option<String>,
+    /// Objects that own this one; it is garbage-collected when they are gone.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub owner_references: Vec<OwnerReference>,
+}
+
+fn is_zero(v: &i64) -> bool {
+    *v == 0
+}
+
+impl ObjectMeta {
+    /// The resource version as a number (0 when unset or not a number).
+    pub fn revision(&self) -> u64 {
+        self.resource_version.parse().unwrap_or(0)
+    }
+
+    /// The owner reference marked as controller, if any.
+    pub fn controller(&self) -> Option<&OwnerReference> {
+        self.owner_references
+            .iter()
+            .find(|o| o.controller.unwrap_or(false))
+    }
+}
+
+/// A reference from an owned object to its owner.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct OwnerReference {
+    pub api_version: String,
+    pub kind: String,
+    pub name: String,
+    pub uid: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub controller: Option<bool>,
+}
+
+/// A condition in an object's status, as Kubernetes reports them.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Condition {
+    /// e.g. `Ready`, `PodScheduled`.
+    #[serde(rename = "type")]
+    pub type_: String,
+    /// `True`, `False` or `Unknown`.
+    pub status: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reason: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub message: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub last_transition_time: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub last_heartbeat_time: Option<String>,
+}
+
+/// Finds a condition by type.
+pub fn find_condition<'a>(conditions: &'a [Condition], type_: &str) -> Option<&'a Condition> {
+    conditions.iter().find(|c| c.type_ == type_)
+}
+
+/// Sets a condition, keeping its transition time when the status is unchanged.
+/// Returns true when anything changed.
+pub fn set_condition(conditions: &mut Vec<Condition>, mut new: Condition, now: &str) -> bool {
+    match conditions.iter_mut().find(|c| c.type_ == new.type_) {
+        Some(old) => {
+            let same = old.status == new.status
+                && old.reason == new.reason
+                && old.message == new.message
+                && old.last_heartbeat_time == new.last_heartbeat_time;
+            if same {
+                return false;
+            }
+            new.last_transition_time = if old.status == new.status {
+                old.last_transition_time.clone()
+            } else {
+                Some(now.to_string())
+            };
+            *old = new;
+            true
+        }
+        None => {
+            new.last_transition_time = Some(now.to_string());
+            conditions.push(new);
+            true
+        }
+    }
+}
