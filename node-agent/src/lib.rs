@@ -1,1 +1,4 @@
-//! Agent.
+//! The Bosun node agent.
+#![forbid(unsafe_code)]
+
+pub mod runtime;

@@ -5,16 +5,22 @@
 //! - [`object`]: [`Object`], any stored object, and [`Kind`].
 //! - [`quantity`]: `500m`, `128Mi`, parsed exactly into integers.
 //! - [`selector`]: label selectors, structured and as `-l` strings.
+//! - [`names`]: DNS-1123 names and label keys.
+//! - [`validate`]: object validation with field paths.
+//! - [`manifest`]: multi-document YAML/JSON manifests into objects, with warnings for unknown fields.
 //! - [`time`]: RFC 3339 timestamps and kubectl-style ages.
 #![forbid(unsafe_code)]
 
 pub mod deployment;
+pub mod manifest;
 pub mod meta;
+pub mod names;
 pub mod node;
 pub mod object;
 pub mod pod;
 pub mod quantity;
 pub mod selector;
 pub mod time;
+pub mod validate;
 
 pub use object::{Kind, Object};

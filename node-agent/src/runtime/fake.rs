@@ -1,0 +1,1 @@
+//! (fake runtime: being written)

@@ -1,0 +1,127 @@
+//! Container runtimes behind one trait: [`docker::DockerRuntime`] (bollard, the real engine)
+//! and [`fake::FakeRuntime`] (in memory, for unit tests and simulating many nodes).
+use std::collections::BTreeMap;
+use std::future::Future;
+use std::time::{Duration, SystemTime};
+
+use futures::stream::BoxStream;
+
+pub mod docker;
+pub mod fake;
+
+/// Everything needed to create one container.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct ContainerSpec {
+    /// Docker container name (unique on the engine).
+    pub name: String,
+    pub image: String,
+    /// Entrypoint override (empty: the image's).
+    pub command: Vec<String>,
+    /// Cmd override (empty: the image's).
+    pub args: Vec<String>,
+    pub env: Vec<(String, String)>,
+    pub ports: Vec<PortBinding>,
+    /// Hard memory limit in bytes.
+    pub memory_limit_bytes: Option<i64>,
+    /// CPU limit in millicores.
+    pub cpu_limit_millis: Option<i64>,
+    pub working_dir: Option<String>,
+    /// Labels put on the container; the agent finds its containers by them.
+    pub labels: BTreeMap<String, String>,
+}
+
+/// A container port, optionally published on the host.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct PortBinding {
+    pub container_port: u16,
+    pub host_port: Option<u16>,
+    /// `tcp` or `udp`.
+    pub protocol: String,
+    pub host_ip: Option<String>,
+}
+
+/// Run state of a container as the engine reports it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RunState {
+    Created,
+    Running,
+    Paused,
+    Restarting,
+    Exited,
+    Dead,
+}
+
+/// One container as observed on the engine.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ObservedContainer {
+    pub id: String,
+    pub name: String,
+    pub image: String,
+    pub labels: BTreeMap<String, String>,
+    pub state: RunState,
+    /// Set once the container has exited.
+    pub exit_code: Option<i64>,
+    pub started_at: Option<SystemTime>,
+    pub finished_at: Option<SystemTime>,
+    /// The engine's error for the last start, if any.
+    pub error: Option<String>,
+    /// Killed by the kernel's OOM killer.
+    pub oom_killed: bool,
+}
+
+/// What the machine and the engine offer.
+#[derive(Debug, Clone, PartialEq)]
+pub struct RuntimeInfo {
+    /// CPUs in millicores.
+    pub cpu_millis: i64,
+    pub memory_bytes: i64,
+    /// `docker://20.10.24`.
+    pub version: String,
+    pub os: String,
+    pub arch: String,
+}
+
+/// Errors of a runtime, naming what they concern.
+#[derive(Debug, Clone, thiserror::Error)]
+pub enum RuntimeError {
+    #[error("image {image:?} not found: {message}")]
+    ImageNotFound { image: String, message: String },
+    #[error("container {0:?} not found")]
+    ContainerNotFound(String),
+    #[error("container {name:?}: {message}")]
+    Container { name: String, message: String },
+    #[error("container engine: {0}")]
+    Engine(String),
+}
+
+/// A byte stream of container output (stdout and stderr interleaved).
+pub type LogStream = BoxStream<'static, Result<bytes::Bytes, RuntimeError>>;
+
+/// A container engine. All methods are level-triggered building blocks for the reconciler.
+pub trait Runtime: Send + Sync + 'static {
+    /// CPU, memory and version of the engine's machine.
+    fn info(&self) -> impl Future<Output = Result<RuntimeInfo, RuntimeError>> + Send;
+    /// Every container (running or not) that carries all of `labels`.
+    fn list(
+        &self,
+        labels: &BTreeMap<String, String>,
+    ) -> impl Future<Output = Result<Vec<ObservedContainer>, RuntimeError>> + Send;
+    /// Whether the image is present locally.
+    fn image_present(&self, image: &str) -> impl Future<Output = Result<bool, RuntimeError>> + Send;
+    /// Pulls the image; `ImageNotFound` when no registry has it.
+    fn pull(&self, image: &str) -> impl Future<Output = Result<(), RuntimeError>> + Send;
+    /// Creates (does not start) a container; returns its id.
+    fn create(&self, spec: &ContainerSpec) -> impl Future<Output = Result<String, RuntimeError>> + Send;
+    fn start(&self, id: &str) -> impl Future<Output = Result<(), RuntimeError>> + Send;
+    /// SIGTERM, then SIGKILL after `grace`.
+    fn stop(&self, id: &str, grace: Duration) -> impl Future<Output = Result<(), RuntimeError>> + Send;
+    /// Removes the container (forcefully, with its anonymous volumes).
+    fn remove(&self, id: &str) -> impl Future<Output = Result<(), RuntimeError>> + Send;
+    /// The container's output; with `follow` the stream stays open until the container stops.
+    fn logs(
+        &self,
+        id: &str,
+        follow: bool,
+        tail: Option<u64>,
+    ) -> impl Future<Output = Result<LogStream, RuntimeError>> + Send;
+}
