@@ -10,7 +10,7 @@ use crate::node::Node;
 use crate::pod::Pod;
 
 /// The kinds of object Bosun stores.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
 pub enum Kind {
     Pod,
     Deployment,

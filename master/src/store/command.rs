@@ -1,0 +1,296 @@
+//! [`Command`]: the batch of operations one Raft entry carries, and its deterministic apply.
+//!
+//! Applying a command uses nothing but the command, the current objects and the entry's index:
+//! no clock and no randomness, so every replica computes the same objects and revisions.
+use std::collections::{BTreeMap, HashMap};
+
+use bosun_shared::{Kind, Object};
+use serde::{Deserialize, Serialize};
+
+use super::error::StoreError;
+use super::key::{key_of, ObjectKey};
+
+/// One write in a [`Command`].
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub enum Op {
+    /// Create; fails if the object exists. uid and creationTimestamp are stamped by the proposer.
+    Create(Object),
+    /// Replace metadata and spec (status is kept); with `expected_revision`, only if it matches.
+    Update {
+        object: Object,
+        expected_revision: Option<u64>,
+    },
+    /// Replace only the status; with `expected_revision`, only if it matches.
+    UpdateStatus {
+        object: Object,
+        expected_revision: Option<u64>,
+    },
+    /// Remove; with `expected_uid`, only that incarnation of the object.
+    Delete {
+        kind: Kind,
+        namespace: String,
+        name: String,
+        expected_uid: Option<String>,
+    },
+}
+
+/// Operations applied all-or-nothing in one Raft entry.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct Command {
+    pub ops: Vec<Op>,
+}
+
+impl Command {
+    pub fn encode(&self) -> Vec<u8> {
+        // Plain data (objects, strings, numbers) always serializes to JSON.
+        serde_json::to_vec(self).expect("commands serialize to JSON")
+    }
+
+    pub fn decode(bytes: &[u8]) -> Result<Command, StoreError> {
+        serde_json::from_slice(bytes).map_err(|e| StoreError::Internal(format!("bad command in log: {e}")))
+    }
+}
+
+/// What a watch sees of one change.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub enum EventType {
+    Added,
+    Modified,
+    Deleted,
+}
+
+impl EventType {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            EventType::Added => "ADDED",
+            EventType::Modified => "MODIFIED",
+            EventType::Deleted => "DELETED",
+        }
+    }
+}
+
+/// One change applied at `revision`.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Change {
+    pub event: EventType,
+    pub object: Object,
+    pub revision: u64,
+}
+
+/// Computes the changes of `cmd` at `revision` against `objects` without modifying them.
+/// Either every op succeeds or the first failure is returned.
+pub fn plan(
+    objects: &BTreeMap<ObjectKey, Object>,
+    cmd: &Command,
+    revision: u64,
+) -> Result<Vec<Change>, StoreError> {
+    // Later ops of the batch see the effect of earlier ones.
+    let mut overlay: HashMap<ObjectKey, Option<Object>> = HashMap::new();
+    let mut changes = Vec::with_capacity(cmd.ops.len());
+    for op in &cmd.ops {
+        let key = match op {
+            Op::Create(o) | Op::Update { object: o, .. } | Op::UpdateStatus { object: o, .. } => key_of(o),
+            Op::Delete {
+                kind,
+                namespace,
+                name,
+                ..
+            } => ObjectKey::new(*kind, namespace, name),
+        };
+        let current = match overlay.get(&key) {
+            Some(o) => o.clone(),
+            None => objects.get(&key).cloned(),
+        };
+        let change = apply_op(op, current, revision)?;
+        overlay.insert(
+            key,
+            (change.event != EventType::Deleted).then(|| change.object.clone()),
+        );
+        changes.push(change);
+    }
+    Ok(changes)
+}
+
+fn check_revision(current: &Object, expected: Option<u64>) -> Result<(), StoreError> {
+    match expected {
+        Some(exp) if exp != current.meta().revision() => Err(StoreError::Conflict {
+            object: current.describe(),
+            expected: exp,
+            actual: current.meta().revision(),
+        }),
+        _ => Ok(()),
+    }
+}
+
+fn apply_op(op: &Op, current: Option<Object>, revision: u64) -> Result<Change, StoreError> {
+    let rv = revision.to_string();
+    match op {
+        Op::Create(obj) => {
+            if let Some(cur) = current {
+                return Err(StoreError::AlreadyExists(cur.describe()));
+            }
+            let mut o = obj.clone();
+            o.set_type_meta();
+            let m = o.meta_mut();
+            m.resource_version = rv;
+            m.generation = 1;
+            if m.uid.is_empty() {
+                // Deterministic fallback; the API stamps a random uid before proposing.
+                m.uid = format!("rev-{revision}-{}", m.name);
+            }
+            Ok(Change {
+                event: EventType::Added,
+                object: o,
+                revision,
+            })
+        }
+        Op::Update {
+            object,
+            expected_revision,
+        } => {
+            let cur = current.ok_or_else(|| StoreError::NotFound(object.describe()))?;
+            check_revision(&cur, *expected_revision)?;
+            let mut o = object.clone();
+            o.set_type_meta();
+            if !o.take_status_from(&cur) {
+                return Err(StoreError::Invalid {
+                    object: object.describe(),
+                    message: "kind does not match the stored object".into(),
+                });
+            }
+            let spec_changed = o.spec_json() != cur.spec_json();
+            let (old, m) = (cur.meta(), o.meta_mut());
+            m.uid = old.uid.clone();
+            m.creation_timestamp = old.creation_timestamp.clone();
+            m.generation = old.generation + i64::from(spec_changed);
+            m.resource_version = rv;
+            Ok(Change {
+                event: EventType::Modified,
+                object: o,
+                revision,
+            })
+        }
+        Op::UpdateStatus {
+            object,
+            expected_revision,
+        } => {
+            let mut cur = current.ok_or_else(|| StoreError::NotFound(object.describe()))?;
+            check_revision(&cur, *expected_revision)?;
+            if !cur.take_status_from(object) {
+                return Err(StoreError::Invalid {
+                    object: object.describe(),
+                    message: "kind does not match the stored object".into(),
+                });
+            }
+            cur.meta_mut().resource_version = rv;
+            Ok(Change {
+                event: EventType::Modified,
+                object: cur,
+                revision,
+            })
+        }
+        Op::Delete {
+            kind,
+            namespace,
+            name,
+            expected_uid,
+        } => {
+            let mut cur = current.ok_or_else(|| StoreError::not_found(*kind, namespace, name))?;
+            if let Some(uid) = expected_uid {
+                if *uid != cur.meta().uid {
+                    return Err(StoreError::NotFound(format!(
+                        "{} with uid {uid}",
+                        cur.describe()
+                    )));
+                }
+            }
+            cur.meta_mut().resource_version = rv;
+            Ok(Change {
+                event: EventType::Deleted,
+                object: cur,
+                revision,
+            })
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use bosun_shared::pod::{Pod, PodPhase, PodStatus};
+
+    fn pod(name: &str) -> Object {
+        let mut p = Pod::default();
+        p.metadata.name = name.into();
+        p.metadata.namespace = "default".into();
+        p.metadata.uid = format!("uid-{name}");
+        p.into()
+    }
+
+    fn store_with(changes: Vec<Change>) -> BTreeMap<ObjectKey, Object> {
+        changes
+            .into_iter()
+            .map(|c| (key_of(&c.object), c.object))
+            .collect()
+    }
+
+    #[test]
+    fn create_stamps_revision_and_generation() {
+        let objects = BTreeMap::new();
+        let ch = plan(&objects, &Command { ops: vec![Op::Create(pod("a"))] }, 7).unwrap();
+        assert_eq!(ch[0].object.meta().resource_version, "7");
+        assert_eq!(ch[0].object.meta().generation, 1);
+        assert_eq!(ch[0].event, EventType::Added);
+    }
+
+    #[test]
+    fn batch_is_all_or_nothing() {
+        let objects = store_with(plan(&BTreeMap::new(), &Command { ops: vec![Op::Create(pod("a"))] }, 1).unwrap());
+        let cmd = Command {
+            ops: vec![Op::Create(pod("b")), Op::Create(pod("a"))],
+        };
+        assert!(matches!(plan(&objects, &cmd, 2), Err(StoreError::AlreadyExists(_))));
+    }
+
+    #[test]
+    fn update_checks_revision_and_bumps_generation_on_spec_change() {
+        let objects = store_with(plan(&BTreeMap::new(), &Command { ops: vec![Op::Create(pod("a"))] }, 1).unwrap());
+        let mut changed = pod("a");
+        if let Object::Pod(p) = &mut changed {
+            p.spec.node_name = Some("n1".into());
+        }
+        let stale = Op::Update { object: changed.clone(), expected_revision: Some(9) };
+        assert!(matches!(
+            plan(&objects, &Command { ops: vec![stale] }, 2),
+            Err(StoreError::Conflict { expected: 9, actual: 1, .. })
+        ));
+        let ok = Op::Update { object: changed, expected_revision: Some(1) };
+        let ch = plan(&objects, &Command { ops: vec![ok] }, 2).unwrap();
+        assert_eq!(ch[0].object.meta().generation, 2);
+        assert_eq!(ch[0].object.meta().resource_version, "2");
+    }
+
+    #[test]
+    fn status_update_keeps_spec_and_later_ops_see_earlier_ones() {
+        let objects = BTreeMap::new();
+        let mut with_status = pod("a");
+        if let Object::Pod(p) = &mut with_status {
+            p.status = Some(PodStatus { phase: PodPhase::Running, ..Default::default() });
+        }
+        let cmd = Command {
+            ops: vec![
+                Op::Create(pod("a")),
+                Op::UpdateStatus { object: with_status, expected_revision: None },
+            ],
+        };
+        let ch = plan(&objects, &cmd, 3).unwrap();
+        assert_eq!(ch[1].object.as_pod().unwrap().phase(), PodPhase::Running);
+    }
+
+    #[test]
+    fn delete_of_missing_object_is_not_found() {
+        let op = Op::Delete { kind: Kind::Pod, namespace: "default".into(), name: "x".into(), expected_uid: None };
+        let err = plan(&BTreeMap::new(), &Command { ops: vec![op] }, 1).unwrap_err();
+        assert_eq!(err.to_string(), "Pod default/x not found");
+    }
+}

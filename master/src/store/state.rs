@@ -1,0 +1,118 @@
+//! [`StoreState`]: every object in memory, the recent history of changes, and live watchers.
+use std::collections::{BTreeMap, VecDeque};
+
+use bosun_shared::selector::LabelSelector;
+use bosun_shared::{Kind, Object};
+use tokio::sync::broadcast;
+
+use super::command::Change;
+use super::key::{key_of, ObjectKey};
+
+/// Changes kept for `Watch(from_revision)`; older revisions get "too old, relist".
+pub const HISTORY_CAPACITY: usize = 20_000;
+/// Changes buffered per live watcher before it is cut off as too slow.
+pub const WATCH_BUFFER: usize = 8_192;
+
+/// The applied state of one master. Written only by the Raft thread; read by everyone.
+pub struct StoreState {
+    objects: BTreeMap<ObjectKey, Object>,
+    /// Raft index of the last applied entry: the store's revision.
+    revision: u64,
+    history: VecDeque<Change>,
+    /// Revisions at or below this are not in `history`.
+    history_floor: u64,
+    live: broadcast::Sender<Change>,
+}
+
+impl StoreState {
+    /// A state loaded from disk at `revision`.
+    pub fn new(objects: BTreeMap<ObjectKey, Object>, revision: u64) -> Self {
+        StoreState {
+            objects,
+            revision,
+            history: VecDeque::new(),
+            history_floor: revision,
+            live: broadcast::channel(WATCH_BUFFER).0,
+        }
+    }
+
+    pub fn revision(&self) -> u64 {
+        self.revision
+    }
+
+    pub fn objects(&self) -> &BTreeMap<ObjectKey, Object> {
+        &self.objects
+    }
+
+    pub fn get(&self, kind: Kind, namespace: &str, name: &str) -> Option<&Object> {
+        self.objects.get(&ObjectKey::new(kind, namespace, name))
+    }
+
+    /// Objects of `kind` (in `namespace` when given) whose labels match `selector`.
+    pub fn list(&self, kind: Kind, namespace: Option<&str>, selector: Option<&LabelSelector>) -> Vec<Object> {
+        let prefix = ObjectKey::prefix(kind, namespace);
+        self.objects
+            .range(ObjectKey(prefix.clone())..)
+            .take_while(|(k, _)| k.0.starts_with(&prefix))
+            .map(|(_, o)| o)
+            .filter(|o| selector.is_none_or(|s| s.matches(&o.meta().labels)))
+            .cloned()
+            .collect()
+    }
+
+    /// Applies changes computed by [`super::command::plan`] at `revision`.
+    pub fn apply(&mut self, changes: Vec<Change>, revision: u64) {
+        for change in changes {
+            let key = key_of(&change.object);
+            match change.event {
+                super::command::EventType::Deleted => {
+                    self.objects.remove(&key);
+                }
+                _ => {
+                    self.objects.insert(key, change.object.clone());
+                }
+            }
+            // No receiver is fine: nobody watches.
+            let _ = self.live.send(change.clone());
+            self.history.push_back(change);
+        }
+        while self.history.len() > HISTORY_CAPACITY {
+            if let Some(old) = self.history.pop_front() {
+                self.history_floor = old.revision;
+            }
+        }
+        self.revision = self.revision.max(revision);
+    }
+
+    /// Marks an entry applied that changed no object (a failed command, a no-op).
+    pub fn advance(&mut self, revision: u64) {
+        self.revision = self.revision.max(revision);
+    }
+
+    /// Replaces everything (a snapshot was installed); watchers must relist.
+    pub fn reset(&mut self, objects: BTreeMap<ObjectKey, Object>, revision: u64) {
+        self.objects = objects;
+        self.revision = revision;
+        self.history.clear();
+        self.history_floor = revision;
+        self.live = broadcast::channel(WATCH_BUFFER).0;
+    }
+
+    /// Changes after `from` still in history, or `Err(oldest)` when `from` is older than it.
+    pub fn changes_since(&self, from: u64) -> Result<Vec<Change>, u64> {
+        if from < self.history_floor {
+            return Err(self.history_floor);
+        }
+        Ok(self
+            .history
+            .iter()
+            .filter(|c| c.revision > from)
+            .cloned()
+            .collect())
+    }
+
+    /// Live changes from now on.
+    pub fn subscribe(&self) -> broadcast::Receiver<Change> {
+        self.live.subscribe()
+    }
+}
