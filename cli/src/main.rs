@@ -1,2 +1,112 @@
+//! `bosun`: the one binary. Client verbs in the style of kubectl (`apply`, `get`, `describe`,
+//! `delete`, `logs`, `scale`, `version`) and the cluster itself (`master`, `agent`, `up`).
+//!
+//! - [`config`]: the client config file and default paths.
+//! - [`commands`]: one file per verb.
+//! - [`output`]: tables, `-o json|yaml|name|wide`, `describe` text.
+#![forbid(unsafe_code)]
+
+mod commands;
+mod config;
 mod output;
-fn main() {}
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+
+/// Bosun: a lightweight container orchestrator with a kubectl-style CLI.
+#[derive(Parser)]
+#[command(name = "bosun", version, about, propagate_version = true)]
+struct Cli {
+    /// Master to talk to (host:port); overrides the config file.
+    #[arg(long, global = true, env = "BOSUN_SERVER")]
+    server: Option<String>,
+    /// Client config file [default: ~/.config/bosun/config.yaml].
+    #[arg(long, global = true, env = "BOSUN_CONFIG")]
+    config: Option<PathBuf>,
+    /// Namespace of namespaced objects.
+    #[arg(short, long, global = true, default_value = "default")]
+    namespace: String,
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Create or update objects from manifests (files, directories or - for stdin).
+    Apply(commands::apply::Args),
+    /// List objects, or show one.
+    Get(commands::get::Args),
+    /// Show details of an object.
+    Describe(commands::describe::Args),
+    /// Delete objects by kind and name, or those of manifests.
+    Delete(commands::delete::Args),
+    /// Print a container's logs.
+    Logs(commands::logs::Args),
+    /// Set the number of replicas of a Deployment.
+    Scale(commands::scale::Args),
+    /// Print client and server versions.
+    Version,
+    /// Run a master.
+    Master(commands::run::MasterArgs),
+    /// Run a node agent.
+    Agent(commands::run::AgentArgs),
+    /// Run a master and an agent in one process: a one-machine cluster.
+    Up(commands::run::UpArgs),
+}
+
+/// What every client verb needs.
+pub struct Context {
+    pub server: Option<String>,
+    pub config_path: PathBuf,
+    pub namespace: String,
+}
+
+impl Context {
+    /// Connects to the master the flags, environment or config file name.
+    pub async fn client(&self) -> anyhow::Result<bosun_shared::client::Client> {
+        let server = config::resolve_server(self.server.as_deref(), &self.config_path)?;
+        Ok(bosun_shared::client::Client::connect(&server).await?)
+    }
+}
+
+fn init_tracing(default: &str) {
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(default));
+    tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .init();
+}
+
+#[tokio::main]
+async fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let ctx = Context {
+        server: cli.server,
+        config_path: cli.config.unwrap_or_else(config::default_path),
+        namespace: cli.namespace,
+    };
+    let server_side = matches!(cli.command, Command::Master(_) | Command::Agent(_) | Command::Up(_));
+    init_tracing(if server_side { "info" } else { "warn" });
+    let result = match cli.command {
+        Command::Apply(a) => commands::apply::run(&ctx, a).await,
+        Command::Get(a) => commands::get::run(&ctx, a).await,
+        Command::Describe(a) => commands::describe::run(&ctx, a).await,
+        Command::Delete(a) => commands::delete::run(&ctx, a).await,
+        Command::Logs(a) => commands::logs::run(&ctx, a).await,
+        Command::Scale(a) => commands::scale::run(&ctx, a).await,
+        Command::Version => commands::version::run(&ctx).await,
+        Command::Master(a) => commands::run::master(&ctx, a).await,
+        Command::Agent(a) => commands::run::agent(a).await,
+        Command::Up(a) => commands::run::up(&ctx, a).await,
+    };
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("{}", commands::error_text(&e));
+            ExitCode::FAILURE
+        }
+    }
+}

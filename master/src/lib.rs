@@ -1,5 +1,16 @@
 //! The Bosun master.
+//!
+//! - [`store`]: the Raft-replicated object store (raft-rs + sled), with watches.
+//! - [`api`]: the gRPC client API (apply, get, list, watch, logs, ...).
+//! - [`dispatcher`]: the agents' sessions: assignments in, statuses and logs out.
+//! - [`scheduler`]: pure placement decisions (filters, scores, reasons).
+//! - [`controllers`]: leader-only loops: scheduling, Deployments, garbage collection, node lifecycle.
+//! - [`server`]: [`server::Master`], which wires them together on one listener.
 #![forbid(unsafe_code)]
 
+pub mod api;
+pub mod controllers;
+pub mod dispatcher;
 pub mod scheduler;
+pub mod server;
 pub mod store;

@@ -1,4 +1,22 @@
 //! The Bosun node agent.
+//!
+//! - [`agent`]: [`agent::Agent`]: registers the node, keeps the session, runs the reconciler.
+//! - [`session`]: the stream to the master: Hello, assignments, heartbeats, statuses, logs.
+//! - [`desired`]: assigned pods, persisted so they survive restarts and master outages.
+//! - [`reconciler`]: compares assigned pods with the engine's containers, one step at a time.
+//! - [`step`]: `next_step(desired, observed)`, the pure decision.
+//! - [`status`]: pod status from observed containers.
+//! - [`board`]: latest pod statuses, versioned for the session.
+//! - [`labels`]: labels and names of the containers the agent owns.
+//! - [`runtime`]: the container engine trait, Docker (bollard) and an in-memory fake.
 #![forbid(unsafe_code)]
 
+pub mod agent;
+pub mod board;
+pub mod desired;
+pub mod labels;
+pub mod reconciler;
 pub mod runtime;
+pub mod session;
+pub mod status;
+pub mod step;

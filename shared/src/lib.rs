@@ -8,9 +8,11 @@
 //! - [`names`]: DNS-1123 names and label keys.
 //! - [`validate`]: object validation with field paths.
 //! - [`manifest`]: multi-document YAML/JSON manifests into objects, with warnings for unknown fields.
+//! - [`client`]: the typed client of a master's API.
 //! - [`time`]: RFC 3339 timestamps and kubectl-style ages.
 #![forbid(unsafe_code)]
 
+pub mod client;
 pub mod deployment;
 pub mod manifest;
 pub mod meta;

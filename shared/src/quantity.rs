@@ -202,7 +202,8 @@ mod tests {
 
     #[test]
     fn rejects_malformed_negative_and_huge() {
-        let bad: &[(&str, fn(&QuantityError) -> bool)] = &[
+        type Check = fn(&QuantityError) -> bool;
+        let bad: &[(&str, Check)] = &[
             ("1.5.5", |e| matches!(e, QuantityError::Syntax(_))),
             ("12XB", |e| matches!(e, QuantityError::Syntax(_))),
             ("Mi", |e| matches!(e, QuantityError::Syntax(_))),

@@ -1,1 +1,32 @@
-//! Test harness.
+//! Harness for Bosun's end-to-end tests and benchmark programs (DESIGN.md section 8).
+//!
+//! Real processes, the real Docker engine, no fixed ports, conditions awaited with deadlines,
+//! and every container a test causes removed by label when its guard drops, even on panic.
+//!
+//! Map:
+//! - [`image`]: the test image `bosun-test/busybox:latest`, built from the static busybox binary
+//!   with `docker import` (no registry is reachable).
+//! - [`wait`]: [`wait_for`] / [`wait_for_blocking`], polling a condition until a deadline.
+//! - [`process`]: [`BosunProcess`], one spawned `bosun` process with its output in a log file;
+//!   [`tail_log`].
+//! - [`cluster`]: [`TestCluster`], a one-machine cluster (`bosun up`, or separate `bosun master`
+//!   and `bosun agent`) with a client config, client helpers and cleanup on drop.
+//! - [`docker`]: helpers over the `docker` CLI: list, kill and remove containers by label.
+//! - [`net`]: [`free_port`] and a dependency-free [`http_get`].
+//!
+//! The `fake-bosun` binary (`src/bin/fake_bosun.rs`) stands in for `bosun` in the harness's own
+//! tests (`src/selftest/main.rs`), so the harness is tested without the real binary.
+
+pub mod cluster;
+pub mod docker;
+pub mod image;
+pub mod net;
+pub mod process;
+pub mod wait;
+
+pub use cluster::{CmdOutput, TestCluster};
+pub use docker::ContainerInfo;
+pub use image::{busybox_image, BUSYBOX_IMAGE, INDEX_HTML};
+pub use net::{free_port, http_get};
+pub use process::{tail_log, BosunProcess};
+pub use wait::{wait_for, wait_for_blocking};

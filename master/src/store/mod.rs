@@ -76,8 +76,10 @@ impl Store {
             .map_err(|e| StoreError::Internal(format!("data directory {}: {e}", data_dir.display())))?;
         let storage = SledStorage::open(data_dir)?;
         if storage.is_empty() {
-            let mut cs = ConfState::default();
-            cs.voters = voters.to_vec();
+            let cs = ConfState {
+                voters: voters.to_vec(),
+                ..Default::default()
+            };
             storage.set_conf_state(&cs)?;
             storage.flush()?;
         }

@@ -179,9 +179,11 @@ impl SledStorage {
     /// Drops log entries up to and including `index` (which must be applied).
     pub fn compact(&self, index: u64) -> Result<(), StoreError> {
         let term = raft::Storage::term(self, index).map_err(|e| StoreError::Internal(e.to_string()))?;
-        let mut m = SnapshotMetadata::default();
-        m.index = index;
-        m.term = term;
+        let m = SnapshotMetadata {
+            index,
+            term,
+            ..Default::default()
+        };
         self.raft.insert(SNAPSHOT_META_KEY, pb(&m))?;
         let start = self.meta().snapshot_index + 1;
         let mut batch = sled::Batch::default();
@@ -307,8 +309,10 @@ impl raft::Storage for SledStorage {
             return Err(raft::Error::Store(StorageError::SnapshotTemporarilyUnavailable));
         }
         let list: Vec<&Object> = objects.values().collect();
-        let mut snap = Snapshot::default();
-        snap.data = serde_json::to_vec(&list).map_err(storage_err)?.into();
+        let mut snap = Snapshot {
+            data: serde_json::to_vec(&list).map_err(storage_err)?.into(),
+            ..Default::default()
+        };
         let md = snap.mut_metadata();
         md.index = applied;
         md.term = self.term(applied)?;

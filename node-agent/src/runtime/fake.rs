@@ -1,1 +1,607 @@
-//! (fake runtime: being written)
+//! [`FakeRuntime`]: an in-memory [`Runtime`] for unit tests and for simulating many nodes in one
+//! process. It keeps Docker's observable rules (unique names, images that must be present or
+//! pullable, host ports held by running containers) and adds controls to make containers exit.
+use std::collections::{BTreeMap, BTreeSet};
+use std::future::ready;
+use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
+use std::time::{Duration, SystemTime};
+
+use futures::stream::{self, StreamExt};
+use tokio::sync::watch;
+
+use super::{
+    with_default_tag, ContainerSpec, LogStream, ObservedContainer, RunState, Runtime, RuntimeError,
+    RuntimeInfo,
+};
+
+/// Exit code a container reports after [`Runtime::stop`]: terminated by SIGTERM.
+pub const STOPPED_EXIT_CODE: i64 = 143;
+/// Host address a published port binds to when the spec names none.
+const ANY_HOST_IP: &str = "0.0.0.0";
+
+/// An in-memory container engine. Clones share one engine.
+#[derive(Debug, Clone)]
+pub struct FakeRuntime {
+    /// The engine's state, shared by all clones.
+    state: Arc<Mutex<State>>,
+    /// Bumped on every change, so followed logs notice their container stopping.
+    changes: Arc<watch::Sender<u64>>,
+}
+
+/// One container of a [`FakeRuntime`], as created and as observed now.
+#[derive(Debug, Clone, PartialEq)]
+pub struct FakeContainer {
+    /// The spec it was created from.
+    pub spec: ContainerSpec,
+    /// What [`Runtime::list`] reports for it.
+    pub observed: ObservedContainer,
+}
+
+#[derive(Debug)]
+struct State {
+    /// What [`Runtime::info`] reports.
+    info: RuntimeInfo,
+    /// Images present locally, with their tag made explicit.
+    images: BTreeSet<String>,
+    /// Images a registry would serve, with their tag made explicit.
+    pullable: BTreeSet<String>,
+    /// Containers by id.
+    containers: BTreeMap<String, FakeContainer>,
+    /// The number of the next container id.
+    next_id: u64,
+}
+
+impl State {
+    /// The id of the container named or identified by `id`.
+    fn resolve(&self, id: &str) -> Result<String, RuntimeError> {
+        if self.containers.contains_key(id) {
+            return Ok(id.to_string());
+        }
+        self.containers
+            .values()
+            .find(|c| c.observed.name == id)
+            .map(|c| c.observed.id.clone())
+            .ok_or_else(|| RuntimeError::ContainerNotFound(id.to_string()))
+    }
+
+    fn container_mut(&mut self, id: &str) -> Result<&mut FakeContainer, RuntimeError> {
+        let id = self.resolve(id)?;
+        self.containers
+            .get_mut(&id)
+            .ok_or(RuntimeError::ContainerNotFound(id))
+    }
+
+    /// The engine's refusal if another live container holds a host port `candidate` publishes.
+    fn port_conflict(&self, candidate: &FakeContainer) -> Option<String> {
+        let holders = self
+            .containers
+            .values()
+            .filter(|c| c.observed.id != candidate.observed.id && holds_ports(c.observed.state));
+        for holder in holders {
+            for want in candidate
+                .spec
+                .ports
+                .iter()
+                .filter(|p| p.host_port.is_some())
+            {
+                let want_ip = want.host_ip.as_deref().unwrap_or(ANY_HOST_IP);
+                let clash = holder.spec.ports.iter().any(|held| {
+                    let held_ip = held.host_ip.as_deref().unwrap_or(ANY_HOST_IP);
+                    held.host_port == want.host_port
+                        && protocol(&held.protocol) == protocol(&want.protocol)
+                        && (held_ip == want_ip || held_ip == ANY_HOST_IP || want_ip == ANY_HOST_IP)
+                });
+                if clash {
+                    let port = want.host_port.unwrap_or_default();
+                    return Some(format!(
+                        "driver failed programming external connectivity on endpoint {} ({}): \
+                         Bind for {want_ip}:{port} failed: port is already allocated",
+                        candidate.observed.name, candidate.observed.id
+                    ));
+                }
+            }
+        }
+        None
+    }
+}
+
+/// Whether a container in `state` holds its published host ports.
+fn holds_ports(state: RunState) -> bool {
+    matches!(
+        state,
+        RunState::Running | RunState::Paused | RunState::Restarting
+    )
+}
+
+/// A port's protocol as Docker keys it (`tcp` when unset).
+fn protocol(p: &str) -> String {
+    if p.is_empty() {
+        "tcp".to_string()
+    } else {
+        p.to_ascii_lowercase()
+    }
+}
+
+impl FakeRuntime {
+    /// An empty engine on a machine with `cpu_millis` of CPU and `memory_bytes` of memory.
+    pub fn new(cpu_millis: i64, memory_bytes: i64) -> FakeRuntime {
+        let info = RuntimeInfo {
+            cpu_millis,
+            memory_bytes,
+            version: "fake://0.1.0".to_string(),
+            os: "linux".to_string(),
+            arch: std::env::consts::ARCH.to_string(),
+        };
+        FakeRuntime {
+            state: Arc::new(Mutex::new(State {
+                info,
+                images: BTreeSet::new(),
+                pullable: BTreeSet::new(),
+                containers: BTreeMap::new(),
+                next_id: 1,
+            })),
+            changes: Arc::new(watch::channel(0).0),
+        }
+    }
+
+    /// Makes `image` present locally, as if pulled or imported.
+    pub fn add_image(&self, image: &str) {
+        self.lock().images.insert(with_default_tag(image));
+    }
+
+    /// Makes `image` available to [`Runtime::pull`], as if a registry had it.
+    pub fn add_pullable_image(&self, image: &str) {
+        self.lock().pullable.insert(with_default_tag(image));
+    }
+
+    /// Simulates the container's process ending (a crash, a kill, a finished job): the container
+    /// is `Exited` with `code`, finished now.
+    pub fn exit(&self, id: &str, code: i64) -> Result<(), RuntimeError> {
+        self.mutate(|state| {
+            let observed = &mut state.container_mut(id)?.observed;
+            observed.state = RunState::Exited;
+            observed.exit_code = Some(code);
+            observed.finished_at = Some(SystemTime::now());
+            Ok(())
+        })
+    }
+
+    /// Every container, ordered by id.
+    pub fn containers(&self) -> Vec<FakeContainer> {
+        self.lock().containers.values().cloned().collect()
+    }
+
+    fn lock(&self) -> MutexGuard<'_, State> {
+        // No code holding the lock panics halfway through a change (no unwrap, no indexing),
+        // so the state behind a poisoned lock is still consistent.
+        self.state.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    /// Runs `change` on the state and wakes followers of logs.
+    fn mutate<T>(
+        &self,
+        change: impl FnOnce(&mut State) -> Result<T, RuntimeError>,
+    ) -> Result<T, RuntimeError> {
+        let result = change(&mut self.lock());
+        self.changes.send_modify(|generation| *generation += 1);
+        result
+    }
+
+    /// Resolves once the container is not running (or gone).
+    async fn until_stopped(&self, id: String) {
+        let mut changes = self.changes.subscribe();
+        loop {
+            let running = self
+                .lock()
+                .containers
+                .get(&id)
+                .is_some_and(|c| holds_ports(c.observed.state));
+            // The sender lives as long as `self`, so `changed` fails only if it is gone.
+            if !running || changes.changed().await.is_err() {
+                return;
+            }
+        }
+    }
+}
+
+impl Runtime for FakeRuntime {
+    async fn info(&self) -> Result<RuntimeInfo, RuntimeError> {
+        Ok(self.lock().info.clone())
+    }
+
+    async fn list(
+        &self,
+        labels: &BTreeMap<String, String>,
+    ) -> Result<Vec<ObservedContainer>, RuntimeError> {
+        let state = self.lock();
+        let matches = |c: &&FakeContainer| {
+            labels
+                .iter()
+                .all(|(k, v)| c.observed.labels.get(k) == Some(v))
+        };
+        Ok(state
+            .containers
+            .values()
+            .filter(matches)
+            .map(|c| c.observed.clone())
+            .collect())
+    }
+
+    async fn image_present(&self, image: &str) -> Result<bool, RuntimeError> {
+        Ok(self.lock().images.contains(&with_default_tag(image)))
+    }
+
+    async fn pull(&self, image: &str) -> Result<(), RuntimeError> {
+        let reference = with_default_tag(image);
+        let mut state = self.lock();
+        if !state.images.contains(&reference) && !state.pullable.contains(&reference) {
+            return Err(RuntimeError::ImageNotFound {
+                image: image.to_string(),
+                message: format!(
+                    "pull access denied for {image}, repository does not exist or may require \
+                     'docker login'"
+                ),
+            });
+        }
+        state.images.insert(reference);
+        Ok(())
+    }
+
+    async fn create(&self, spec: &ContainerSpec) -> Result<String, RuntimeError> {
+        self.mutate(|state| {
+            if !state.images.contains(&with_default_tag(&spec.image)) {
+                return Err(RuntimeError::ImageNotFound {
+                    image: spec.image.clone(),
+                    message: format!("No such image: {}", spec.image),
+                });
+            }
+            let id = format!("fake{:012}", state.next_id);
+            let name = if spec.name.is_empty() {
+                format!("fake_{}", state.next_id)
+            } else {
+                spec.name.clone()
+            };
+            if let Some(other) = state.containers.values().find(|c| c.observed.name == name) {
+                return Err(RuntimeError::Container {
+                    message: format!(
+                        "Conflict. The container name \"/{name}\" is already in use by container \
+                         \"{}\". You have to remove (or rename) that container to be able to \
+                         reuse that name.",
+                        other.observed.id
+                    ),
+                    name,
+                });
+            }
+            state.next_id += 1;
+            let observed = ObservedContainer {
+                id: id.clone(),
+                name,
+                image: spec.image.clone(),
+                labels: spec.labels.clone(),
+                state: RunState::Created,
+                exit_code: None,
+                started_at: None,
+                finished_at: None,
+                error: None,
+                oom_killed: false,
+            };
+            let container = FakeContainer {
+                spec: spec.clone(),
+                observed,
+            };
+            state.containers.insert(id.clone(), container);
+            Ok(id)
+        })
+    }
+
+    async fn start(&self, id: &str) -> Result<(), RuntimeError> {
+        self.mutate(|state| {
+            let resolved = state.resolve(id)?;
+            let conflict = state
+                .containers
+                .get(&resolved)
+                .and_then(|c| state.port_conflict(c));
+            let observed = &mut state.container_mut(&resolved)?.observed;
+            if observed.state == RunState::Running {
+                return Ok(());
+            }
+            if let Some(message) = conflict {
+                observed.error = Some(message.clone());
+                return Err(RuntimeError::Container {
+                    name: id.to_string(),
+                    message,
+                });
+            }
+            // Like Docker, a restart keeps the previous `finished_at`.
+            observed.state = RunState::Running;
+            observed.exit_code = None;
+            observed.error = None;
+            observed.oom_killed = false;
+            observed.started_at = Some(SystemTime::now());
+            Ok(())
+        })
+    }
+
+    async fn stop(&self, id: &str, _grace: Duration) -> Result<(), RuntimeError> {
+        self.mutate(|state| {
+            let observed = &mut state.container_mut(id)?.observed;
+            if holds_ports(observed.state) {
+                observed.state = RunState::Exited;
+                observed.exit_code = Some(STOPPED_EXIT_CODE);
+                observed.finished_at = Some(SystemTime::now());
+            }
+            Ok(())
+        })
+    }
+
+    async fn remove(&self, id: &str) -> Result<(), RuntimeError> {
+        self.mutate(|state| {
+            if let Ok(resolved) = state.resolve(id) {
+                state.containers.remove(&resolved);
+            }
+            Ok(())
+        })
+    }
+
+    async fn logs(
+        &self,
+        id: &str,
+        follow: bool,
+        tail: Option<u64>,
+    ) -> Result<LogStream, RuntimeError> {
+        let (id, name) = {
+            let state = self.lock();
+            let id = state.resolve(id)?;
+            let name = state
+                .containers
+                .get(&id)
+                .map(|c| c.observed.name.clone())
+                .unwrap_or_default();
+            (id, name)
+        };
+        let lines = match tail {
+            Some(0) => Vec::new(),
+            _ => vec![Ok(bytes::Bytes::from(format!("{name}: fake log line\n")))],
+        };
+        let logs = stream::iter(lines);
+        if !follow {
+            return Ok(logs.boxed());
+        }
+        // Like Docker, a followed stream ends when the container stops.
+        let fake = self.clone();
+        let end =
+            stream::once(async move { fake.until_stopped(id).await }).filter_map(|()| ready(None));
+        Ok(logs.chain(end).boxed())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::runtime::PortBinding;
+    use futures::TryStreamExt;
+
+    const IMAGE: &str = "busybox";
+
+    fn runtime() -> FakeRuntime {
+        let fake = FakeRuntime::new(4000, 8 << 30);
+        fake.add_image(IMAGE);
+        fake
+    }
+
+    fn spec(name: &str, host_port: Option<u16>) -> ContainerSpec {
+        ContainerSpec {
+            name: name.to_string(),
+            image: IMAGE.to_string(),
+            ports: host_port
+                .map(|port| PortBinding {
+                    container_port: 80,
+                    host_port: Some(port),
+                    protocol: "tcp".to_string(),
+                    host_ip: None,
+                })
+                .into_iter()
+                .collect(),
+            labels: BTreeMap::from([("app".to_string(), name.to_string())]),
+            ..Default::default()
+        }
+    }
+
+    /// Label pairs of a table-driven case.
+    type Filter = &'static [(&'static str, &'static str)];
+
+    fn labels(app: &str) -> BTreeMap<String, String> {
+        BTreeMap::from([("app".to_string(), app.to_string())])
+    }
+
+    #[tokio::test]
+    async fn info_is_configured() {
+        let info = runtime().info().await.unwrap();
+        assert_eq!((info.cpu_millis, info.memory_bytes), (4000, 8 << 30));
+        assert!(info.version.starts_with("fake://"));
+    }
+
+    #[tokio::test]
+    async fn lifecycle_create_start_stop_remove() {
+        let rt = runtime();
+        let id = rt.create(&spec("web", None)).await.unwrap();
+        assert_eq!(id, "fake000000000001");
+        let listed = rt.list(&labels("web")).await.unwrap();
+        assert_eq!(listed.len(), 1);
+        assert_eq!(listed[0].state, RunState::Created);
+
+        rt.start(&id).await.unwrap();
+        let c = &rt.list(&labels("web")).await.unwrap()[0];
+        assert_eq!(c.state, RunState::Running);
+        assert!(c.started_at.is_some() && c.exit_code.is_none());
+
+        rt.stop(&id, Duration::from_secs(1)).await.unwrap();
+        rt.stop(&id, Duration::from_secs(1)).await.unwrap();
+        let c = &rt.list(&labels("web")).await.unwrap()[0];
+        assert_eq!(c.state, RunState::Exited);
+        assert_eq!(c.exit_code, Some(STOPPED_EXIT_CODE));
+        assert!(c.finished_at.is_some());
+
+        rt.remove(&id).await.unwrap();
+        rt.remove(&id).await.unwrap();
+        assert!(rt.list(&labels("web")).await.unwrap().is_empty());
+        assert!(matches!(
+            rt.start(&id).await,
+            Err(RuntimeError::ContainerNotFound(_))
+        ));
+        assert!(matches!(
+            rt.stop(&id, Duration::ZERO).await,
+            Err(RuntimeError::ContainerNotFound(_))
+        ));
+    }
+
+    #[tokio::test]
+    async fn list_filters_by_every_label() {
+        let rt = runtime();
+        rt.create(&spec("a", None)).await.unwrap();
+        let mut b = spec("b", None);
+        b.labels.insert("tier".to_string(), "db".to_string());
+        rt.create(&b).await.unwrap();
+
+        let names = |list: Vec<ObservedContainer>| -> Vec<String> {
+            list.into_iter().map(|c| c.name).collect()
+        };
+        let cases: [(Filter, &[&str]); 4] = [
+            (&[], &["a", "b"]),
+            (&[("app", "a")], &["a"]),
+            (&[("app", "b"), ("tier", "db")], &["b"]),
+            (&[("app", "a"), ("tier", "db")], &[]),
+        ];
+        for (filter, want) in cases {
+            let filter = filter
+                .iter()
+                .map(|(k, v)| (k.to_string(), v.to_string()))
+                .collect();
+            assert_eq!(names(rt.list(&filter).await.unwrap()), want, "{filter:?}");
+        }
+    }
+
+    #[tokio::test]
+    async fn duplicate_name_is_refused() {
+        let rt = runtime();
+        rt.create(&spec("web", None)).await.unwrap();
+        let err = rt.create(&spec("web", None)).await.unwrap_err();
+        assert!(
+            matches!(&err, RuntimeError::Container { name, message } if name == "web" && message.contains("already in use")),
+            "{err}"
+        );
+    }
+
+    #[tokio::test]
+    async fn images_must_be_present_or_pullable() {
+        let rt = runtime();
+        assert!(rt.image_present("busybox:latest").await.unwrap());
+        assert!(!rt.image_present("nginx").await.unwrap());
+
+        let mut nginx = spec("web", None);
+        nginx.image = "nginx".to_string();
+        assert!(matches!(
+            rt.create(&nginx).await,
+            Err(RuntimeError::ImageNotFound { image, .. }) if image == "nginx"
+        ));
+        assert!(matches!(
+            rt.pull("nginx").await,
+            Err(RuntimeError::ImageNotFound { image, .. }) if image == "nginx"
+        ));
+
+        rt.add_pullable_image("nginx:latest");
+        rt.pull("nginx").await.unwrap();
+        assert!(rt.image_present("nginx").await.unwrap());
+        rt.create(&nginx).await.unwrap();
+    }
+
+    #[tokio::test]
+    async fn host_ports_conflict_only_while_held() {
+        let rt = runtime();
+        let first = rt.create(&spec("first", Some(8080))).await.unwrap();
+        let second = rt.create(&spec("second", Some(8080))).await.unwrap();
+        let other = rt.create(&spec("other", Some(8081))).await.unwrap();
+        rt.start(&first).await.unwrap();
+        rt.start(&other).await.unwrap();
+
+        let err = rt.start(&second).await.unwrap_err();
+        assert!(
+            matches!(&err, RuntimeError::Container { name, message } if name == &second && message.contains("8080") && message.contains("port is already allocated")),
+            "{err}"
+        );
+        let observed = &rt.list(&labels("second")).await.unwrap()[0];
+        assert_eq!(observed.state, RunState::Created);
+        assert!(observed.error.as_deref().unwrap().contains("8080"));
+
+        rt.exit(&first, 1).unwrap();
+        rt.start(&second).await.unwrap();
+        assert!(rt.list(&labels("second")).await.unwrap()[0].error.is_none());
+    }
+
+    #[tokio::test]
+    async fn exit_simulates_a_crash_and_start_restarts() {
+        let rt = runtime();
+        let id = rt.create(&spec("job", None)).await.unwrap();
+        rt.start(&id).await.unwrap();
+        rt.exit(&id, 3).unwrap();
+        let c = &rt.containers()[0].observed;
+        assert_eq!((c.state, c.exit_code), (RunState::Exited, Some(3)));
+        let finished = c.finished_at.unwrap();
+
+        rt.start("job").await.unwrap();
+        let c = &rt.containers()[0].observed;
+        assert_eq!((c.state, c.exit_code), (RunState::Running, None));
+        assert_eq!(c.finished_at, Some(finished));
+        assert!(matches!(
+            rt.exit("nope", 1),
+            Err(RuntimeError::ContainerNotFound(_))
+        ));
+    }
+
+    #[tokio::test]
+    async fn logs_return_a_line_and_follow_ends_on_stop() {
+        let rt = runtime();
+        let id = rt.create(&spec("web", None)).await.unwrap();
+        let all: Vec<_> = rt
+            .logs(&id, false, None)
+            .await
+            .unwrap()
+            .try_collect()
+            .await
+            .unwrap();
+        assert_eq!(all, vec![bytes::Bytes::from("web: fake log line\n")]);
+        let none: Vec<_> = rt
+            .logs(&id, false, Some(0))
+            .await
+            .unwrap()
+            .try_collect()
+            .await
+            .unwrap();
+        assert!(none.is_empty());
+        assert!(matches!(
+            rt.logs("nope", false, None).await,
+            Err(RuntimeError::ContainerNotFound(_))
+        ));
+
+        rt.start(&id).await.unwrap();
+        let mut followed = rt.logs(&id, true, None).await.unwrap();
+        assert!(followed.next().await.unwrap().is_ok());
+        let stopper = rt.clone();
+        let stop = tokio::spawn(async move { stopper.stop(&id, Duration::ZERO).await });
+        let end = tokio::time::timeout(Duration::from_secs(5), followed.next()).await;
+        assert!(
+            matches!(end, Ok(None)),
+            "followed logs end when the container stops"
+        );
+        stop.await.unwrap().unwrap();
+    }
+
+    #[tokio::test]
+    async fn clones_share_one_engine() {
+        let rt = runtime();
+        let clone = rt.clone();
+        clone.create(&spec("web", None)).await.unwrap();
+        assert_eq!(rt.containers().len(), 1);
+        assert_eq!(rt.containers()[0].spec, spec("web", None));
+    }
+}

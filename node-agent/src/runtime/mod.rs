@@ -107,14 +107,22 @@ pub trait Runtime: Send + Sync + 'static {
         labels: &BTreeMap<String, String>,
     ) -> impl Future<Output = Result<Vec<ObservedContainer>, RuntimeError>> + Send;
     /// Whether the image is present locally.
-    fn image_present(&self, image: &str) -> impl Future<Output = Result<bool, RuntimeError>> + Send;
+    fn image_present(&self, image: &str)
+        -> impl Future<Output = Result<bool, RuntimeError>> + Send;
     /// Pulls the image; `ImageNotFound` when no registry has it.
     fn pull(&self, image: &str) -> impl Future<Output = Result<(), RuntimeError>> + Send;
     /// Creates (does not start) a container; returns its id.
-    fn create(&self, spec: &ContainerSpec) -> impl Future<Output = Result<String, RuntimeError>> + Send;
+    fn create(
+        &self,
+        spec: &ContainerSpec,
+    ) -> impl Future<Output = Result<String, RuntimeError>> + Send;
     fn start(&self, id: &str) -> impl Future<Output = Result<(), RuntimeError>> + Send;
     /// SIGTERM, then SIGKILL after `grace`.
-    fn stop(&self, id: &str, grace: Duration) -> impl Future<Output = Result<(), RuntimeError>> + Send;
+    fn stop(
+        &self,
+        id: &str,
+        grace: Duration,
+    ) -> impl Future<Output = Result<(), RuntimeError>> + Send;
     /// Removes the container (forcefully, with its anonymous volumes).
     fn remove(&self, id: &str) -> impl Future<Output = Result<(), RuntimeError>> + Send;
     /// The container's output; with `follow` the stream stays open until the container stops.
@@ -124,4 +132,39 @@ pub trait Runtime: Send + Sync + 'static {
         follow: bool,
         tail: Option<u64>,
     ) -> impl Future<Output = Result<LogStream, RuntimeError>> + Send;
+}
+
+/// `image` with Docker's implicit `:latest` tag made explicit (`busybox` -> `busybox:latest`);
+/// a reference that already names a tag or digest is returned unchanged.
+pub(crate) fn with_default_tag(image: &str) -> String {
+    if image.contains('@') {
+        return image.to_string();
+    }
+    // The tag follows the last path component (a registry host may carry a `:port`).
+    let last = image.rsplit('/').next().unwrap_or(image);
+    if last.contains(':') {
+        image.to_string()
+    } else {
+        format!("{image}:latest")
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::with_default_tag;
+
+    #[test]
+    fn default_tag_is_added_only_when_missing() {
+        let cases = [
+            ("busybox", "busybox:latest"),
+            ("busybox:1.36", "busybox:1.36"),
+            ("library/busybox", "library/busybox:latest"),
+            ("localhost:5000/busybox", "localhost:5000/busybox:latest"),
+            ("localhost:5000/busybox:1", "localhost:5000/busybox:1"),
+            ("busybox@sha256:abc", "busybox@sha256:abc"),
+        ];
+        for (image, want) in cases {
+            assert_eq!(with_default_tag(image), want, "{image}");
+        }
+    }
 }

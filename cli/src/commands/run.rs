@@ -1,0 +1,180 @@
+//! `bosun master`, `bosun agent` and `bosun up`: the cluster's own processes.
+use std::collections::BTreeMap;
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use anyhow::Context as _;
+use bosun_agent::agent::{Agent, AgentConfig};
+use bosun_agent::runtime::docker::DockerRuntime;
+use bosun_master::server::{Master, MasterConfig};
+use tokio_util::sync::CancellationToken;
+
+use crate::config;
+use crate::Context;
+
+#[derive(clap::Args)]
+pub struct MasterArgs {
+    /// Name of this master [default: the host name].
+    #[arg(long)]
+    pub name: Option<String>,
+    /// Address for clients and agents (port 0: any free port).
+    #[arg(long, default_value = config::DEFAULT_SERVER)]
+    pub listen: SocketAddr,
+    /// Where the store lives [default: ~/.local/share/bosun/master].
+    #[arg(long)]
+    pub data_dir: Option<PathBuf>,
+}
+
+#[derive(clap::Args)]
+pub struct AgentArgs {
+    /// A master's address (host:port).
+    #[arg(long, env = "BOSUN_MASTER")]
+    pub master: String,
+    /// Node name [default: the host name].
+    #[arg(long)]
+    pub name: Option<String>,
+    /// Where assignments are kept [default: ~/.local/share/bosun/agent].
+    #[arg(long)]
+    pub data_dir: Option<PathBuf>,
+    /// Node label, k=v (repeatable).
+    #[arg(long = "label", value_parser = parse_label)]
+    pub labels: Vec<(String, String)>,
+    /// Address other machines reach this node at [default: the one used to reach the master].
+    #[arg(long)]
+    pub address: Option<String>,
+}
+
+#[derive(clap::Args)]
+pub struct UpArgs {
+    /// Where the master's store and the agent's state live [default: ~/.local/share/bosun].
+    #[arg(long)]
+    pub data_dir: Option<PathBuf>,
+    /// Address for clients and agents (port 0: any free port).
+    #[arg(long, default_value = config::DEFAULT_SERVER)]
+    pub listen: SocketAddr,
+    /// Node name [default: the host name].
+    #[arg(long)]
+    pub name: Option<String>,
+    /// Node label, k=v (repeatable).
+    #[arg(long = "label", value_parser = parse_label)]
+    pub labels: Vec<(String, String)>,
+}
+
+fn parse_label(s: &str) -> Result<(String, String), String> {
+    let (k, v) = s.split_once('=').ok_or_else(|| format!("label {s:?}: expected key=value"))?;
+    bosun_shared::names::validate_label_key(k).map_err(|e| format!("label {s:?}: {e}"))?;
+    bosun_shared::names::validate_label_value(v).map_err(|e| format!("label {s:?}: {e}"))?;
+    Ok((k.to_string(), v.to_string()))
+}
+
+/// The host name, lower-cased, as a default node or master name.
+fn hostname() -> String {
+    std::fs::read_to_string("/proc/sys/kernel/hostname")
+        .or_else(|_| std::fs::read_to_string("/etc/hostname"))
+        .map(|h| h.trim().to_ascii_lowercase())
+        .ok()
+        .filter(|h| !h.is_empty())
+        .unwrap_or_else(|| "localhost".to_string())
+}
+
+fn check_name(what: &str, name: &str) -> anyhow::Result<()> {
+    bosun_shared::names::validate_dns1123_subdomain(name).map_err(|e| anyhow::anyhow!("{what} {name:?}: {e}"))
+}
+
+/// Cancels `token` on SIGINT or SIGTERM.
+fn cancel_on_signal(token: CancellationToken) {
+    tokio::spawn(async move {
+        let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()).ok();
+        tokio::select! {
+            _ = tokio::signal::ctrl_c() => {}
+            _ = async { match term.as_mut() { Some(t) => { t.recv().await; } None => std::future::pending().await } } => {}
+        }
+        token.cancel();
+    });
+}
+
+async fn start_master(ctx: &Context, name: String, listen: SocketAddr, data_dir: PathBuf, shutdown: CancellationToken) -> anyhow::Result<Master> {
+    check_name("master name", &name)?;
+    let master = Master::start(MasterConfig { name, listen, data_dir }, shutdown).await?;
+    config::save_server(&ctx.config_path, &master.addr.to_string())?;
+    println!("bosun master listening on {}", master.addr);
+    Ok(master)
+}
+
+pub async fn master(ctx: &Context, args: MasterArgs) -> anyhow::Result<()> {
+    let shutdown = CancellationToken::new();
+    cancel_on_signal(shutdown.clone());
+    let data_dir = args.data_dir.unwrap_or_else(|| config::default_data_dir().join("master"));
+    let m = start_master(ctx, args.name.unwrap_or_else(hostname), args.listen, data_dir, shutdown).await?;
+    println!("client config written to {}", ctx.config_path.display());
+    m.stopped().await;
+    Ok(())
+}
+
+/// The local address used to reach `master`: what other machines most likely reach us at.
+fn local_address_towards(master: &str) -> String {
+    let target = master.trim_start_matches("http://").trim_start_matches("https://");
+    std::net::UdpSocket::bind("0.0.0.0:0")
+        .and_then(|s| {
+            s.connect(target)?;
+            s.local_addr()
+        })
+        .map(|a| a.ip().to_string())
+        .unwrap_or_else(|_| "127.0.0.1".to_string())
+}
+
+async fn run_agent(config: AgentConfig, shutdown: CancellationToken) -> anyhow::Result<()> {
+    check_name("node name", &config.name)?;
+    let runtime = DockerRuntime::connect()
+        .await
+        .context("connecting to the Docker engine (is it running, and may this user use it?)")?;
+    Agent {
+        config,
+        runtime: Arc::new(runtime),
+    }
+    .run(shutdown)
+    .await?;
+    Ok(())
+}
+
+pub async fn agent(args: AgentArgs) -> anyhow::Result<()> {
+    let shutdown = CancellationToken::new();
+    cancel_on_signal(shutdown.clone());
+    let address = args.address.unwrap_or_else(|| local_address_towards(&args.master));
+    let config = AgentConfig {
+        name: args.name.unwrap_or_else(hostname),
+        master: bosun_shared::client::server_url(&args.master),
+        data_dir: args.data_dir.unwrap_or_else(|| config::default_data_dir().join("agent")),
+        labels: args.labels.into_iter().collect::<BTreeMap<_, _>>(),
+        address,
+    };
+    run_agent(config, shutdown).await
+}
+
+pub async fn up(ctx: &Context, args: UpArgs) -> anyhow::Result<()> {
+    let shutdown = CancellationToken::new();
+    cancel_on_signal(shutdown.clone());
+    let data_dir = args.data_dir.unwrap_or_else(config::default_data_dir);
+    let name = args.name.unwrap_or_else(hostname);
+    let master = start_master(ctx, name.clone(), args.listen, data_dir.join("master"), shutdown.clone()).await?;
+    let config = AgentConfig {
+        name: name.clone(),
+        master: format!("http://{}", master.addr),
+        data_dir: data_dir.join("agent"),
+        labels: args.labels.into_iter().collect(),
+        address: master.addr.ip().to_string(),
+    };
+    println!("bosun agent running node {name} on the local Docker engine");
+    println!("data in {}; client config in {}", data_dir.display(), ctx.config_path.display());
+    println!("try: bosun get nodes   |   bosun apply -f examples/   |   bosun get pods");
+    let agent = tokio::spawn(run_agent(config, shutdown.clone()));
+    let result = agent.await.context("agent task")?;
+    if let Err(e) = &result {
+        shutdown.cancel();
+        master.stopped().await;
+        return Err(anyhow::anyhow!("{e:#}"));
+    }
+    master.stopped().await;
+    result
+}

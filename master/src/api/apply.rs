@@ -1,0 +1,103 @@
+//! Server-side `apply`: create the object, or update it when what the user manages changed.
+use bosun_shared::{Kind, Object};
+
+use crate::store::{Store, StoreError};
+
+/// What `apply` did, as kubectl prints it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Outcome {
+    Created,
+    Configured,
+    Unchanged,
+}
+
+impl Outcome {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Outcome::Created => "created",
+            Outcome::Configured => "configured",
+            Outcome::Unchanged => "unchanged",
+        }
+    }
+}
+
+/// Conflicting concurrent writers are retried this many times.
+const APPLY_RETRIES: usize = 5;
+
+/// Creates `desired` or brings the stored object's labels, annotations and spec in line with it.
+pub async fn apply(store: &Store, desired: Object) -> Result<(Object, Outcome), StoreError> {
+    for _ in 0..APPLY_RETRIES {
+        let m = desired.meta();
+        let Some(current) = store.get(desired.kind(), &m.namespace, &m.name) else {
+            match store.create(desired.clone()).await {
+                Ok(o) => return Ok((o, Outcome::Created)),
+                Err(StoreError::AlreadyExists(_)) => continue,
+                Err(e) => return Err(e),
+            }
+        };
+        let merged = merge(&current, &desired)?;
+        if same_managed_fields(&current, &merged) {
+            return Ok((current, Outcome::Unchanged));
+        }
+        match store.update(merged, Some(current.meta().revision())).await {
+            Ok(o) => return Ok((o, Outcome::Configured)),
+            Err(StoreError::Conflict { .. } | StoreError::NotFound(_)) => continue,
+            Err(e) => return Err(e),
+        }
+    }
+    Err(StoreError::Unavailable(format!(
+        "{}: kept changing while being applied; try again",
+        desired.describe()
+    )))
+}
+
+/// The desired object with the server-managed fields of `current` kept.
+fn merge(current: &Object, desired: &Object) -> Result<Object, StoreError> {
+    let mut out = desired.clone();
+    {
+        let (cm, om) = (current.meta(), out.meta_mut());
+        om.uid = cm.uid.clone();
+        om.creation_timestamp = cm.creation_timestamp.clone();
+        om.resource_version = cm.resource_version.clone();
+        om.generation = cm.generation;
+        if om.owner_references.is_empty() {
+            om.owner_references = cm.owner_references.clone();
+        }
+    }
+    match (current, &mut out) {
+        (Object::Pod(cur), Object::Pod(new)) => {
+            // The scheduler owns nodeName; a manifest without one keeps the binding.
+            if new.spec.node_name.is_none() {
+                new.spec.node_name = cur.spec.node_name.clone();
+            }
+            if new.spec != cur.spec {
+                return Err(StoreError::Invalid {
+                    object: current.describe(),
+                    message: "a pod's spec cannot be changed once created; delete and re-create it, or run it from a Deployment".into(),
+                });
+            }
+        }
+        (Object::Node(cur), Object::Node(new)) => {
+            // Labels the agent registered stay unless the manifest sets them.
+            for (k, v) in &cur.metadata.labels {
+                new.metadata.labels.entry(k.clone()).or_insert_with(|| v.clone());
+            }
+        }
+        _ => {}
+    }
+    out.take_status_from(current);
+    Ok(out)
+}
+
+fn same_managed_fields(a: &Object, b: &Object) -> bool {
+    let (am, bm) = (a.meta(), b.meta());
+    am.labels == bm.labels
+        && am.annotations == bm.annotations
+        && am.owner_references == bm.owner_references
+        && a.spec_json() == b.spec_json()
+}
+
+/// Whether objects of this kind may be applied by clients.
+pub fn appliable(kind: Kind) -> bool {
+    matches!(kind, Kind::Pod | Kind::Deployment | Kind::Node)
+}

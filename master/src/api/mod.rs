@@ -1,0 +1,177 @@
+//! The gRPC client API of a master (`bosun.v1.Api`).
+//!
+//! - [`apply`]: server-side apply (created / configured / unchanged).
+//! - [`status`]: the one mapping from store errors to gRPC statuses.
+//! - [`logs`]: container logs relayed from the pod's agent.
+pub mod apply;
+mod logs;
+pub mod status;
+
+use std::pin::Pin;
+use std::sync::Arc;
+
+use bosun_proto::v1::api_server::Api;
+use bosun_proto::v1::{
+    ApplyResponse, ListRequest, ListResponse, LogChunk, LogsRequest, ObjectRef, ObjectRequest, ObjectResponse,
+    RefRequest, VersionRequest, VersionResponse, WatchEvent, WatchRequest,
+};
+use bosun_shared::selector::LabelSelector;
+use bosun_shared::{Kind, Object};
+use futures::{Stream, StreamExt};
+use tonic::{Request, Response, Status};
+
+use crate::dispatcher::Registry;
+use crate::store::Store;
+use status::{invalid, to_status};
+
+/// The gRPC `Api` service.
+#[derive(Clone)]
+pub struct ApiService {
+    pub store: Store,
+    pub registry: Arc<Registry>,
+    /// This master's name, reported by `Version`.
+    pub name: String,
+}
+
+/// Decodes and validates an object sent by a client, defaulting its namespace.
+fn decode(bytes: &[u8]) -> Result<Object, Status> {
+    let mut obj = Object::from_json(bytes).map_err(|e| invalid(e.to_string()))?;
+    obj.set_type_meta();
+    if obj.kind().namespaced() && obj.meta().namespace.is_empty() {
+        obj.meta_mut().namespace = bosun_shared::meta::DEFAULT_NAMESPACE.to_string();
+    }
+    if !obj.kind().namespaced() {
+        obj.meta_mut().namespace.clear();
+    }
+    let errors = bosun_shared::validate::validate(&obj);
+    if !errors.is_empty() {
+        let list: Vec<String> = errors.iter().map(|e| e.to_string()).collect();
+        return Err(invalid(format!(
+            "{} {:?} is invalid: {}",
+            obj.kind(),
+            obj.meta().name,
+            list.join("; ")
+        )));
+    }
+    Ok(obj)
+}
+
+fn parse_ref(r: Option<ObjectRef>) -> Result<(Kind, String, String), Status> {
+    let r = r.ok_or_else(|| invalid("ref: Required value"))?;
+    let kind: Kind = r.kind.parse().map_err(|e: String| invalid(format!("ref.kind: {e}")))?;
+    let ns = if kind.namespaced() && r.namespace.is_empty() {
+        bosun_shared::meta::DEFAULT_NAMESPACE.to_string()
+    } else if kind.namespaced() {
+        r.namespace
+    } else {
+        String::new()
+    };
+    Ok((kind, ns, r.name))
+}
+
+fn respond(o: Object) -> Response<ObjectResponse> {
+    Response::new(ObjectResponse { object: o.to_json() })
+}
+
+type BoxStream<T> = Pin<Box<dyn Stream<Item = Result<T, Status>> + Send>>;
+
+#[tonic::async_trait]
+impl Api for ApiService {
+    async fn apply(&self, req: Request<ObjectRequest>) -> Result<Response<ApplyResponse>, Status> {
+        let obj = decode(&req.into_inner().object)?;
+        if !apply::appliable(obj.kind()) {
+            return Err(invalid(format!("kind {} cannot be applied", obj.kind())));
+        }
+        let (stored, outcome) = apply::apply(&self.store, obj).await.map_err(to_status)?;
+        Ok(Response::new(ApplyResponse {
+            object: stored.to_json(),
+            outcome: outcome.as_str().to_string(),
+            warnings: vec![],
+        }))
+    }
+
+    async fn create(&self, req: Request<ObjectRequest>) -> Result<Response<ObjectResponse>, Status> {
+        let obj = decode(&req.into_inner().object)?;
+        self.store.create(obj).await.map(respond).map_err(to_status)
+    }
+
+    async fn update(&self, req: Request<ObjectRequest>) -> Result<Response<ObjectResponse>, Status> {
+        let obj = decode(&req.into_inner().object)?;
+        let expected = Some(obj.meta().revision()).filter(|r| *r > 0);
+        self.store.update(obj, expected).await.map(respond).map_err(to_status)
+    }
+
+    async fn update_status(&self, req: Request<ObjectRequest>) -> Result<Response<ObjectResponse>, Status> {
+        let obj = decode(&req.into_inner().object)?;
+        let expected = Some(obj.meta().revision()).filter(|r| *r > 0);
+        self.store.update_status(obj, expected).await.map(respond).map_err(to_status)
+    }
+
+    async fn delete(&self, req: Request<RefRequest>) -> Result<Response<ObjectResponse>, Status> {
+        let (kind, ns, name) = parse_ref(req.into_inner().r#ref)?;
+        self.store.delete(kind, &ns, &name).await.map(respond).map_err(to_status)
+    }
+
+    async fn get(&self, req: Request<RefRequest>) -> Result<Response<ObjectResponse>, Status> {
+        let (kind, ns, name) = parse_ref(req.into_inner().r#ref)?;
+        self.store
+            .get(kind, &ns, &name)
+            .map(respond)
+            .ok_or_else(|| to_status(crate::store::StoreError::not_found(kind, &ns, &name)))
+    }
+
+    async fn list(&self, req: Request<ListRequest>) -> Result<Response<ListResponse>, Status> {
+        let r = req.into_inner();
+        let kind: Kind = r.kind.parse().map_err(|e: String| invalid(format!("kind: {e}")))?;
+        let selector = if r.label_selector.is_empty() {
+            None
+        } else {
+            Some(LabelSelector::parse(&r.label_selector).map_err(|e| invalid(format!("labelSelector: {e}")))?)
+        };
+        let ns = (!r.namespace.is_empty() && kind.namespaced()).then_some(r.namespace.as_str());
+        let (objects, revision) = self.store.list(kind, ns, selector.as_ref());
+        Ok(Response::new(ListResponse {
+            objects: objects.iter().map(Object::to_json).collect(),
+            revision,
+        }))
+    }
+
+    type WatchStream = BoxStream<WatchEvent>;
+
+    async fn watch(&self, req: Request<WatchRequest>) -> Result<Response<Self::WatchStream>, Status> {
+        let r = req.into_inner();
+        let kind = if r.kind.is_empty() {
+            None
+        } else {
+            Some(r.kind.parse::<Kind>().map_err(|e| invalid(format!("kind: {e}")))?)
+        };
+        let ns = (!r.namespace.is_empty()).then_some(r.namespace);
+        let stream = self.store.watch(kind, ns, r.from_revision).map_err(to_status)?;
+        Ok(Response::new(Box::pin(stream.map(|c| {
+            c.map(|c| WatchEvent {
+                r#type: c.event.as_str().to_string(),
+                object: c.object.to_json(),
+                revision: c.revision,
+            })
+            .map_err(to_status)
+        }))))
+    }
+
+    type LogsStream = BoxStream<LogChunk>;
+
+    async fn logs(&self, req: Request<LogsRequest>) -> Result<Response<Self::LogsStream>, Status> {
+        let stream = logs::open(&self.store, &self.registry, req.into_inner())?;
+        Ok(Response::new(Box::pin(stream)))
+    }
+
+    async fn version(&self, _req: Request<VersionRequest>) -> Result<Response<VersionResponse>, Status> {
+        let s = self.store.status();
+        Ok(Response::new(VersionResponse {
+            version: env!("CARGO_PKG_VERSION").to_string(),
+            master: self.name.clone(),
+            revision: self.store.revision(),
+            leader_id: s.leader_id,
+            term: s.term,
+        }))
+    }
+}

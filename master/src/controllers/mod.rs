@@ -1,0 +1,60 @@
+//! Leader-only loops: scheduler, Deployment controller, garbage collector, node lifecycle.
+//!
+//! [`Manager`] starts them when this master becomes the Raft leader and cancels them when it
+//! steps down; they are level-triggered, so a new leader simply picks up where the old one was.
+pub mod deployment;
+pub mod gc;
+pub mod node_lifecycle;
+pub mod queue;
+pub mod scheduling;
+
+use std::sync::Arc;
+
+use tokio_util::sync::CancellationToken;
+use tokio_util::task::TaskTracker;
+use tracing::info;
+
+use crate::dispatcher::Registry;
+use crate::store::Store;
+
+pub struct Manager {
+    pub store: Store,
+    pub registry: Arc<Registry>,
+}
+
+impl Manager {
+    pub async fn run(self, shutdown: CancellationToken) {
+        let mut status = self.store.status_changes();
+        loop {
+            // Wait until we lead.
+            if status.wait_for(|s| s.is_leader).await.is_err() {
+                return;
+            }
+            let term = status.borrow().term;
+            info!(term, "starting controllers as leader");
+            let leading = shutdown.child_token();
+            let tasks = TaskTracker::new();
+            tasks.spawn(scheduling::SchedulerLoop { store: self.store.clone() }.run(leading.clone()));
+            tasks.spawn(deployment::DeploymentController { store: self.store.clone() }.run(leading.clone()));
+            tasks.spawn(gc::GarbageCollector { store: self.store.clone() }.run(leading.clone()));
+            tasks.spawn(
+                node_lifecycle::NodeLifecycle {
+                    store: self.store.clone(),
+                    registry: self.registry.clone(),
+                }
+                .run(leading.clone()),
+            );
+            tasks.close();
+            tokio::select! {
+                _ = shutdown.cancelled() => {}
+                _ = status.wait_for(|s| !s.is_leader || s.term != term) => {}
+            }
+            leading.cancel();
+            tasks.wait().await;
+            if shutdown.is_cancelled() {
+                return;
+            }
+            info!("stopped controllers: no longer leader");
+        }
+    }
+}

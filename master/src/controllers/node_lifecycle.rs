@@ -1,0 +1,70 @@
+//! Node lifecycle: a node whose agent stops heartbeating is marked `Ready=Unknown`, so no new
+//! pods go there. Its pods keep running where they are (the agent keeps them alive).
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use bosun_shared::meta::{find_condition, set_condition, Condition};
+use bosun_shared::{Kind, Object};
+use tokio_util::sync::CancellationToken;
+use tracing::warn;
+
+use crate::dispatcher::Registry;
+use crate::store::Store;
+
+/// A node is unreachable after this long without a heartbeat.
+pub const NODE_GRACE: Duration = Duration::from_secs(10);
+const CHECK_EVERY: Duration = Duration::from_secs(1);
+
+pub struct NodeLifecycle {
+    pub store: Store,
+    pub registry: Arc<Registry>,
+}
+
+impl NodeLifecycle {
+    pub async fn run(self, shutdown: CancellationToken) {
+        // A new leader gives every node a fresh grace period before judging it.
+        let since = Instant::now();
+        let mut tick = tokio::time::interval(CHECK_EVERY);
+        loop {
+            tokio::select! {
+                _ = shutdown.cancelled() => return,
+                _ = tick.tick() => self.check(since).await,
+            }
+        }
+    }
+
+    async fn check(&self, since: Instant) {
+        let now = bosun_shared::time::now_rfc3339();
+        for obj in self.store.list(Kind::Node, None, None).0 {
+            let Object::Node(mut node) = obj else { continue };
+            let name = node.metadata.name.clone();
+            let seen = self.registry.last_heartbeat(&name).unwrap_or(since).max(since);
+            if seen.elapsed() < NODE_GRACE || !node.is_ready() {
+                continue;
+            }
+            let rv = node.metadata.revision();
+            let mut status = node.status.clone().unwrap_or_default();
+            let was = find_condition(&status.conditions, "Ready").cloned();
+            set_condition(
+                &mut status.conditions,
+                Condition {
+                    type_: "Ready".into(),
+                    status: "Unknown".into(),
+                    reason: Some("NodeStatusUnknown".into()),
+                    message: Some(format!(
+                        "bosun agent stopped posting node status (no heartbeat for {}s)",
+                        seen.elapsed().as_secs()
+                    )),
+                    last_heartbeat_time: was.and_then(|c| c.last_heartbeat_time),
+                    ..Default::default()
+                },
+                &now,
+            );
+            node.status = Some(status);
+            match self.store.update_status(node.into(), Some(rv)).await {
+                Ok(_) => warn!(node = %name, "node unreachable: marked Ready=Unknown"),
+                Err(e) => warn!(node = %name, error = %e, "could not mark node unreachable"),
+            }
+        }
+    }
+}

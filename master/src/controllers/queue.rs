@@ -1,0 +1,94 @@
+//! [`WorkQueue`]: deduplicated keys waiting for reconcile, and [`follow_changes`], which feeds
+//! store changes (or "resync everything") to a controller.
+use std::collections::{HashSet, VecDeque};
+use std::hash::Hash;
+use std::sync::Mutex;
+use std::time::Duration;
+
+use futures::StreamExt;
+use tokio::sync::Notify;
+use tokio_util::sync::CancellationToken;
+
+use crate::store::{Change, Store};
+
+/// How often every object is reconciled even without changes.
+pub const RESYNC_PERIOD: Duration = Duration::from_secs(10);
+
+/// Keys to reconcile; a key queued twice is reconciled once.
+pub struct WorkQueue<K> {
+    inner: Mutex<(VecDeque<K>, HashSet<K>)>,
+    notify: Notify,
+}
+
+impl<K: Clone + Eq + Hash> Default for WorkQueue<K> {
+    fn default() -> Self {
+        WorkQueue {
+            inner: Mutex::new((VecDeque::new(), HashSet::new())),
+            notify: Notify::new(),
+        }
+    }
+}
+
+impl<K: Clone + Eq + Hash> WorkQueue<K> {
+    fn lock(&self) -> std::sync::MutexGuard<'_, (VecDeque<K>, HashSet<K>)> {
+        // Only push/pop happen under the lock.
+        self.inner.lock().expect("work queue lock")
+    }
+
+    pub fn add(&self, key: K) {
+        let mut g = self.lock();
+        if g.1.insert(key.clone()) {
+            g.0.push_back(key);
+            drop(g);
+            self.notify.notify_one();
+        }
+    }
+
+    /// The next key, waiting for one; `None` once `shutdown` is cancelled.
+    pub async fn next(&self, shutdown: &CancellationToken) -> Option<K> {
+        loop {
+            let notified = self.notify.notified();
+            {
+                let mut g = self.lock();
+                if let Some(k) = g.0.pop_front() {
+                    g.1.remove(&k);
+                    return Some(k);
+                }
+            }
+            tokio::select! {
+                _ = shutdown.cancelled() => return None,
+                _ = notified => {}
+            }
+        }
+    }
+}
+
+/// What a controller is told: one change, or that it must look at everything.
+pub enum Signal<'a> {
+    Changed(&'a Change),
+    ResyncAll,
+}
+
+/// Calls `on` for every store change from now on, and with `ResyncAll` at the start, every
+/// [`RESYNC_PERIOD`], and whenever the watch fell behind. Returns when `shutdown` is cancelled.
+pub async fn follow_changes(store: &Store, shutdown: &CancellationToken, mut on: impl FnMut(Signal<'_>)) {
+    let mut resync = tokio::time::interval(RESYNC_PERIOD);
+    'outer: loop {
+        let Ok(mut watch) = store.watch(None, None, store.revision()) else {
+            // The revision just read is never older than the history floor.
+            tokio::time::sleep(Duration::from_millis(100)).await;
+            continue;
+        };
+        on(Signal::ResyncAll);
+        loop {
+            tokio::select! {
+                _ = shutdown.cancelled() => return,
+                _ = resync.tick() => on(Signal::ResyncAll),
+                c = watch.next() => match c {
+                    Some(Ok(c)) => on(Signal::Changed(&c)),
+                    _ => continue 'outer,
+                },
+            }
+        }
+    }
+}

@@ -1,0 +1,119 @@
+//! The scheduler loop: binds pending pods in batches, one Raft entry per batch.
+use std::time::Duration;
+
+use bosun_shared::meta::{set_condition, Condition};
+use bosun_shared::pod::Pod;
+use bosun_shared::{Kind, Object};
+use tokio::sync::Notify;
+use tokio_util::sync::CancellationToken;
+use tracing::{debug, info};
+
+use super::queue::{follow_changes, Signal};
+use crate::scheduler::{schedule, Outcome};
+use crate::store::{Command, Op, Store};
+
+/// Pause after a change so that one pass binds a whole burst of new pods.
+const BATCH_WINDOW: Duration = Duration::from_millis(20);
+
+pub struct SchedulerLoop {
+    pub store: Store,
+}
+
+impl SchedulerLoop {
+    pub async fn run(self, shutdown: CancellationToken) {
+        let wake = Notify::new();
+        let feed = follow_changes(&self.store, &shutdown, |s| {
+            let relevant = match s {
+                Signal::ResyncAll => true,
+                Signal::Changed(c) => matches!(c.object.kind(), Kind::Pod | Kind::Node),
+            };
+            if relevant {
+                wake.notify_one();
+            }
+        });
+        let work = async {
+            loop {
+                tokio::select! {
+                    _ = shutdown.cancelled() => return,
+                    _ = wake.notified() => {}
+                }
+                tokio::time::sleep(BATCH_WINDOW).await;
+                if let Err(e) = self.pass().await {
+                    debug!(error = %e, "scheduling pass failed; retrying");
+                    wake.notify_one();
+                    tokio::time::sleep(Duration::from_millis(200)).await;
+                }
+            }
+        };
+        tokio::join!(feed, work);
+    }
+
+    /// One scheduling pass over every pending pod.
+    async fn pass(&self) -> Result<(), crate::store::StoreError> {
+        let (pods, _) = self.store.list(Kind::Pod, None, None);
+        let (nodes, _) = self.store.list(Kind::Node, None, None);
+        let pods: Vec<Pod> = pods.into_iter().filter_map(|o| match o {
+            Object::Pod(p) => Some(p),
+            _ => None,
+        }).collect();
+        let nodes: Vec<_> = nodes.into_iter().filter_map(|o| o.as_node().cloned()).collect();
+        let (pending, bound): (Vec<Pod>, Vec<Pod>) = pods
+            .into_iter()
+            .filter(|p| !p.phase().is_terminal())
+            .partition(|p| p.spec.node_name.is_none());
+        if pending.is_empty() {
+            return Ok(());
+        }
+        let now = bosun_shared::time::now_rfc3339();
+        let mut ops = Vec::new();
+        let mut bound_count = 0;
+        for outcome in schedule(&pending, &nodes, &bound) {
+            let (ns, name) = match &outcome {
+                Outcome::Bind { namespace, name, .. } | Outcome::Unschedulable { namespace, name, .. } => {
+                    (namespace, name)
+                }
+            };
+            let Some(pod) = pending.iter().find(|p| &p.metadata.namespace == ns && &p.metadata.name == name) else {
+                continue;
+            };
+            let mut pod = pod.clone();
+            let rv = pod.metadata.revision();
+            let mut status = pod.status.clone().unwrap_or_default();
+            let condition = match &outcome {
+                Outcome::Bind { node, .. } => {
+                    pod.spec.node_name = Some(node.clone());
+                    bound_count += 1;
+                    ops.push(Op::Update { object: pod.clone().into(), expected_revision: Some(rv) });
+                    Condition {
+                        type_: "PodScheduled".into(),
+                        status: "True".into(),
+                        ..Default::default()
+                    }
+                }
+                Outcome::Unschedulable { message, .. } => Condition {
+                    type_: "PodScheduled".into(),
+                    status: "False".into(),
+                    reason: Some("Unschedulable".into()),
+                    message: Some(message.clone()),
+                    ..Default::default()
+                },
+            };
+            let bind = matches!(outcome, Outcome::Bind { .. });
+            if set_condition(&mut status.conditions, condition, &now) || bind {
+                pod.status = Some(status);
+                ops.push(Op::UpdateStatus {
+                    object: pod.into(),
+                    expected_revision: (!bind).then_some(rv),
+                });
+            }
+        }
+        if ops.is_empty() {
+            return Ok(());
+        }
+        self.store.propose(Command { ops }).await?;
+        if bound_count > 0 {
+            info!(pods = bound_count, "bound pods");
+        }
+        Ok(())
+    }
+}

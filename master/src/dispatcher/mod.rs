@@ -1,0 +1,62 @@
+//! The master's side of the agent `Session` stream (DESIGN.md section 5).
+//!
+//! - [`registry`]: connected agents, their heartbeats, and log requests in flight.
+//! - [`session`]: one agent's session: registration, assignments, status reports, logs.
+pub mod registry;
+mod session;
+
+use std::pin::Pin;
+use std::sync::Arc;
+use std::time::Duration;
+
+use bosun_proto::v1::dispatcher_server::Dispatcher;
+use bosun_proto::v1::{AgentMessage, MasterMessage};
+use futures::{Stream, StreamExt};
+use tokio::sync::mpsc;
+use tokio_stream::wrappers::ReceiverStream;
+use tokio_util::sync::CancellationToken;
+use tokio_util::task::TaskTracker;
+use tonic::{Request, Response, Status, Streaming};
+
+pub use registry::Registry;
+
+use crate::store::Store;
+
+/// How often agents heartbeat.
+pub const HEARTBEAT_INTERVAL: Duration = Duration::from_secs(1);
+/// Messages queued towards one agent.
+pub const SESSION_BUFFER: usize = 256;
+
+/// The gRPC `Dispatcher` service.
+#[derive(Clone)]
+pub struct DispatcherService {
+    pub store: Store,
+    pub registry: Arc<Registry>,
+    pub tasks: TaskTracker,
+    pub shutdown: CancellationToken,
+}
+
+#[tonic::async_trait]
+impl Dispatcher for DispatcherService {
+    type SessionStream = Pin<Box<dyn Stream<Item = Result<MasterMessage, Status>> + Send>>;
+
+    async fn session(
+        &self,
+        request: Request<Streaming<AgentMessage>>,
+    ) -> Result<Response<Self::SessionStream>, Status> {
+        if !self.store.status().is_leader {
+            return Err(Status::unavailable("this master is not the leader"));
+        }
+        let inbound = request.into_inner();
+        let (tx, rx) = mpsc::channel(SESSION_BUFFER);
+        let s = session::Session {
+            store: self.store.clone(),
+            registry: self.registry.clone(),
+            tx,
+            shutdown: self.shutdown.child_token(),
+        };
+        self.tasks.spawn(s.run(inbound));
+        Ok(Response::new(Box::pin(ReceiverStream::new(rx).map(Ok))))
+    }
+}
+

@@ -1,0 +1,280 @@
+//! One agent's session: register the node, send its pods, take its reports.
+use std::collections::HashMap;
+use std::sync::Arc;
+
+use bosun_proto::v1::{
+    agent_message, master_message, AgentMessage, LogChunk, MasterMessage, PodAssignment, PodStatusReport,
+    SessionConfig,
+};
+use bosun_shared::meta::{set_condition, Condition};
+use bosun_shared::node::Node;
+use bosun_shared::pod::{Pod, PodStatus};
+use bosun_shared::{Kind, Object};
+use futures::StreamExt;
+use tokio::sync::mpsc;
+use tokio_util::sync::CancellationToken;
+use tonic::{Status, Streaming};
+use tracing::{debug, info, warn};
+
+use super::{Registry, HEARTBEAT_INTERVAL};
+use crate::store::{Command, EventType, Op, Store, StoreError};
+
+pub struct Session {
+    pub store: Store,
+    pub registry: Arc<Registry>,
+    pub tx: mpsc::Sender<MasterMessage>,
+    pub shutdown: CancellationToken,
+}
+
+fn msg(m: master_message::Msg) -> MasterMessage {
+    MasterMessage { msg: Some(m) }
+}
+
+impl Session {
+    pub async fn run(self, mut inbound: Streaming<AgentMessage>) {
+        let hello = match inbound.next().await {
+            Some(Ok(AgentMessage {
+                msg: Some(agent_message::Msg::Hello(h)),
+            })) => h,
+            other => {
+                warn!(?other, "agent session did not start with Hello");
+                return;
+            }
+        };
+        let node = match Object::from_json(&hello.node) {
+            Ok(Object::Node(n)) => n,
+            other => {
+                warn!(?other, "agent Hello carried no node");
+                return;
+            }
+        };
+        let name = node.metadata.name.clone();
+        if let Err(e) = register_node(&self.store, node).await {
+            warn!(node = %name, error = %e, "registering node failed");
+            return;
+        }
+        let session_id = self.registry.register(&name, self.tx.clone());
+        info!(node = %name, "agent connected");
+        let result = self.serve(&name, hello.pods, &mut inbound).await;
+        self.registry.unregister(&name, session_id);
+        match result {
+            Ok(()) => info!(node = %name, "agent disconnected"),
+            Err(e) => warn!(node = %name, error = %e, "agent session ended"),
+        }
+    }
+
+    async fn serve(
+        &self,
+        node: &str,
+        initial: Vec<PodStatusReport>,
+        inbound: &mut Streaming<AgentMessage>,
+    ) -> Result<(), StoreError> {
+        let closed = || StoreError::Unavailable("agent stream closed".into());
+        self.tx
+            .send(msg(master_message::Msg::Config(SessionConfig {
+                heartbeat_interval_ms: HEARTBEAT_INTERVAL.as_millis() as u32,
+            })))
+            .await
+            .map_err(|_| closed())?;
+        let mut sent: HashMap<String, i64> = HashMap::new();
+        let mut watch = self.send_full(node, &mut sent).await?;
+        record_statuses(&self.store, initial).await;
+        loop {
+            tokio::select! {
+                _ = self.shutdown.cancelled() => return Ok(()),
+                m = inbound.next() => match m {
+                    None => return Ok(()),
+                    Some(Err(e)) => return Err(StoreError::Unavailable(format!("agent stream: {e}"))),
+                    Some(Ok(m)) => self.on_agent_message(node, m).await,
+                },
+                c = watch.next() => match c {
+                    Some(Ok(change)) => self.on_change(node, change, &mut sent).await?,
+                    Some(Err(e)) => {
+                        debug!(node, error = %e, "pod watch fell behind; resending all pods");
+                        watch = self.send_full(node, &mut sent).await?;
+                    }
+                    None => return Err(StoreError::Unavailable("store watch ended".into())),
+                },
+            }
+        }
+    }
+
+    /// Sends every pod bound to `node` and starts watching pods from that revision.
+    async fn send_full(
+        &self,
+        node: &str,
+        sent: &mut HashMap<String, i64>,
+    ) -> Result<crate::store::WatchStream, StoreError> {
+        let (pods, revision) = self.store.list(Kind::Pod, None, None);
+        sent.clear();
+        let mut upsert = Vec::new();
+        for p in pods.iter().filter_map(|o| o.as_pod()).filter(|p| bound_to(p, node)) {
+            sent.insert(p.metadata.uid.clone(), p.metadata.generation);
+            upsert.push(Object::from(p.clone()).to_json());
+        }
+        self.tx
+            .send(msg(master_message::Msg::Assignment(PodAssignment {
+                full: true,
+                upsert,
+                removed_uids: vec![],
+            })))
+            .await
+            .map_err(|_| StoreError::Unavailable("agent stream closed".into()))?;
+        self.store.watch(Some(Kind::Pod), None, revision)
+    }
+
+    async fn on_change(
+        &self,
+        node: &str,
+        change: crate::store::Change,
+        sent: &mut HashMap<String, i64>,
+    ) -> Result<(), StoreError> {
+        let Some(pod) = change.object.as_pod() else {
+            return Ok(());
+        };
+        let uid = pod.metadata.uid.clone();
+        let assignment = if change.event == EventType::Deleted || !bound_to(pod, node) {
+            if sent.remove(&uid).is_none() {
+                return Ok(());
+            }
+            PodAssignment {
+                full: false,
+                upsert: vec![],
+                removed_uids: vec![uid],
+            }
+        } else {
+            // Status-only changes (often the agent's own reports) do not change the assignment.
+            if sent.get(&uid) == Some(&pod.metadata.generation) {
+                return Ok(());
+            }
+            sent.insert(uid, pod.metadata.generation);
+            PodAssignment {
+                full: false,
+                upsert: vec![change.object.to_json()],
+                removed_uids: vec![],
+            }
+        };
+        self.tx
+            .send(msg(master_message::Msg::Assignment(assignment)))
+            .await
+            .map_err(|_| StoreError::Unavailable("agent stream closed".into()))
+    }
+
+    async fn on_agent_message(&self, node: &str, m: AgentMessage) {
+        match m.msg {
+            Some(agent_message::Msg::Heartbeat(_)) => self.registry.heartbeat(node),
+            Some(agent_message::Msg::Statuses(batch)) => {
+                self.registry.heartbeat(node);
+                record_statuses(&self.store, batch.pods).await;
+            }
+            Some(agent_message::Msg::Log(data)) => {
+                let chunk = if !data.error.is_empty() {
+                    Some(Err(Status::not_found(data.error)))
+                } else if !data.data.is_empty() {
+                    Some(Ok(LogChunk { data: data.data }))
+                } else {
+                    None
+                };
+                if !self.registry.deliver_logs(data.request_id, chunk, data.eof).await && !data.eof {
+                    self.registry.cancel_logs(node, data.request_id);
+                }
+            }
+            Some(agent_message::Msg::Hello(_)) | None => {}
+        }
+    }
+}
+
+fn bound_to(p: &Pod, node: &str) -> bool {
+    p.spec.node_name.as_deref() == Some(node)
+}
+
+/// Creates the Node, or refreshes its labels and status, marking it Ready.
+async fn register_node(store: &Store, reported: Node) -> Result<(), StoreError> {
+    let now = bosun_shared::time::now_rfc3339();
+    for _ in 0..5 {
+        let name = reported.metadata.name.clone();
+        let mut status = reported.status.clone().unwrap_or_default();
+        let existing = store.get(Kind::Node, "", &name);
+        if let Some(Object::Node(old)) = &existing {
+            status.conditions = old.status.clone().unwrap_or_default().conditions;
+        }
+        set_condition(
+            &mut status.conditions,
+            Condition {
+                type_: "Ready".into(),
+                status: "True".into(),
+                reason: Some("AgentReady".into()),
+                message: Some("bosun agent is posting ready status".into()),
+                ..Default::default()
+            },
+            &now,
+        );
+        let result = match existing {
+            None => {
+                let mut n = reported.clone();
+                n.status = Some(status);
+                store.create(n.into()).await.map(|_| ())
+            }
+            Some(Object::Node(old)) => {
+                let mut updated = old.clone();
+                updated.metadata.labels.extend(reported.metadata.labels.clone());
+                if updated.metadata.labels != old.metadata.labels {
+                    store
+                        .update(updated.clone().into(), Some(old.metadata.revision()))
+                        .await?;
+                }
+                updated.status = Some(status);
+                store.update_status(updated.into(), None).await.map(|_| ())
+            }
+            Some(_) => unreachable!("the store keys nodes by kind"),
+        };
+        match result {
+            Err(StoreError::Conflict { .. } | StoreError::AlreadyExists(_)) => continue,
+            other => return other,
+        }
+    }
+    Err(StoreError::Unavailable(format!("node {}: registration kept conflicting", reported.metadata.name)))
+}
+
+/// Writes reported pod statuses in one command; reports for pods that are gone are dropped.
+async fn record_statuses(store: &Store, reports: Vec<PodStatusReport>) {
+    let mut ops = Vec::new();
+    for r in reports {
+        let Some(Object::Pod(mut pod)) = store.get(Kind::Pod, &r.namespace, &r.name) else {
+            continue;
+        };
+        if pod.metadata.uid != r.uid {
+            continue;
+        }
+        let Ok(mut status) = serde_json::from_slice::<PodStatus>(&r.status) else {
+            warn!(pod = %pod.key(), "agent sent an unreadable status");
+            continue;
+        };
+        // The scheduler's conditions stay; the agent's replace those of the same type.
+        let old = pod.status.clone().unwrap_or_default();
+        for c in old.conditions {
+            if !status.conditions.iter().any(|n| n.type_ == c.type_) {
+                status.conditions.push(c);
+            }
+        }
+        if pod.status.as_ref() == Some(&status) {
+            continue;
+        }
+        let rv = pod.metadata.revision();
+        pod.status = Some(status);
+        ops.push(Op::UpdateStatus {
+            object: pod.into(),
+            expected_revision: Some(rv),
+        });
+    }
+    if ops.is_empty() {
+        return;
+    }
+    if let Err(e) = store.propose(Command { ops: ops.clone() }).await {
+        // One pod changed meanwhile: write the others one by one; the agent reports again anyway.
+        debug!(error = %e, "batched status update failed; retrying one by one");
+        for op in ops {
+            let _ = store.propose(Command { ops: vec![op] }).await;
+        }
+    }
+}

@@ -1,0 +1,131 @@
+//! [`DesiredPods`]: the pods the masters assigned to this node, kept on disk so that a restarted
+//! agent (or one that cannot reach any master) keeps running exactly them.
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::sync::Mutex;
+
+use bosun_shared::pod::Pod;
+use serde::{Deserialize, Serialize};
+use tokio::sync::Notify;
+use tracing::warn;
+
+/// One assigned pod and when this agent first took it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Assigned {
+    pub pod: Pod,
+    pub start_time: String,
+}
+
+#[derive(Default, Serialize, Deserialize)]
+struct OnDisk {
+    pods: BTreeMap<String, Assigned>,
+}
+
+/// Assigned pods by uid; every change is written to `assignments.json` and wakes the reconciler.
+pub struct DesiredPods {
+    path: PathBuf,
+    pods: Mutex<BTreeMap<String, Assigned>>,
+    pub changed: Notify,
+}
+
+/// Why the assignments could not be saved.
+#[derive(Debug, thiserror::Error)]
+#[error("saving assignments to {path}: {source}")]
+pub struct SaveError {
+    path: String,
+    source: std::io::Error,
+}
+
+impl DesiredPods {
+    /// Loads the assignments saved in `data_dir` (none if the file is missing or unreadable).
+    pub fn load(data_dir: &Path) -> Self {
+        let path = data_dir.join("assignments.json");
+        let pods = match std::fs::read(&path) {
+            Ok(bytes) => match serde_json::from_slice::<OnDisk>(&bytes) {
+                Ok(d) => d.pods,
+                Err(e) => {
+                    warn!(path = %path.display(), error = %e, "ignoring unreadable assignments file");
+                    BTreeMap::new()
+                }
+            },
+            Err(_) => BTreeMap::new(),
+        };
+        DesiredPods {
+            path,
+            pods: Mutex::new(pods),
+            changed: Notify::new(),
+        }
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, BTreeMap<String, Assigned>> {
+        // Only map operations happen under the lock.
+        self.pods.lock().expect("assignments lock")
+    }
+
+    pub fn snapshot(&self) -> BTreeMap<String, Assigned> {
+        self.lock().clone()
+    }
+
+    /// Applies an assignment from the master: `full` replaces everything.
+    pub fn apply(&self, full: bool, upsert: Vec<Pod>, removed: &[String]) -> Result<(), SaveError> {
+        let now = bosun_shared::time::now_rfc3339();
+        let data = {
+            let mut pods = self.lock();
+            let before = pods.clone();
+            if full {
+                pods.retain(|uid, _| upsert.iter().any(|p| &p.metadata.uid == uid));
+            }
+            for uid in removed {
+                pods.remove(uid);
+            }
+            for pod in upsert {
+                let uid = pod.metadata.uid.clone();
+                let start_time = pods.get(&uid).map_or_else(|| now.clone(), |a| a.start_time.clone());
+                pods.insert(uid, Assigned { pod, start_time });
+            }
+            if *pods == before {
+                return Ok(());
+            }
+            // Plain data always serializes.
+            serde_json::to_vec(&OnDisk { pods: pods.clone() }).expect("assignments serialize")
+        };
+        self.save(&data)?;
+        self.changed.notify_one();
+        Ok(())
+    }
+
+    /// Writes atomically: a crash leaves either the old or the new file.
+    fn save(&self, data: &[u8]) -> Result<(), SaveError> {
+        let err = |source| SaveError {
+            path: self.path.display().to_string(),
+            source,
+        };
+        let tmp = self.path.with_extension("json.tmp");
+        std::fs::write(&tmp, data).map_err(err)?;
+        std::fs::rename(&tmp, &self.path).map_err(err)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn pod(uid: &str) -> Pod {
+        let mut p = Pod::default();
+        p.metadata.uid = uid.into();
+        p.metadata.name = format!("p-{uid}");
+        p
+    }
+
+    #[test]
+    fn assignments_survive_a_restart_and_full_replaces() {
+        let dir = tempfile::tempdir().unwrap();
+        let d = DesiredPods::load(dir.path());
+        d.apply(true, vec![pod("a"), pod("b")], &[]).unwrap();
+        d.apply(false, vec![pod("c")], &["a".to_string()]).unwrap();
+        let reloaded = DesiredPods::load(dir.path());
+        assert_eq!(reloaded.snapshot().keys().collect::<Vec<_>>(), ["b", "c"]);
+        reloaded.apply(true, vec![pod("c")], &[]).unwrap();
+        assert_eq!(DesiredPods::load(dir.path()).snapshot().keys().collect::<Vec<_>>(), ["c"]);
+    }
+}

@@ -1,0 +1,142 @@
+//! Pod status as the agent observes it: phase, container states, restart counts, messages.
+use std::time::SystemTime;
+
+use bosun_shared::pod::{
+    ContainerState, ContainerStatus, Pod, PodPhase, PodStatus, StateRunning, StateTerminated, StateWaiting,
+};
+use bosun_shared::time::to_rfc3339;
+
+use crate::runtime::{ObservedContainer, RunState};
+use crate::step::{restarts, Failure, Step};
+
+/// What the agent knows of one container of a pod.
+pub struct ContainerView<'a> {
+    pub name: &'a str,
+    pub image: &'a str,
+    /// The current (highest) attempt, if any exists.
+    pub current: Option<&'a ObservedContainer>,
+    pub failure: Option<&'a Failure>,
+    /// The step last decided (for back-off reporting).
+    pub step: &'a Step,
+}
+
+fn ts(t: Option<SystemTime>) -> Option<String> {
+    t.map(to_rfc3339)
+}
+
+fn container_status(v: &ContainerView<'_>, pod: &Pod) -> ContainerStatus {
+    let mut s = ContainerStatus {
+        name: v.name.to_string(),
+        image: v.image.to_string(),
+        ..Default::default()
+    };
+    let waiting = |reason: &str, message: Option<String>| ContainerState {
+        waiting: Some(StateWaiting {
+            reason: Some(reason.to_string()),
+            message,
+        }),
+        ..Default::default()
+    };
+    let Some(c) = v.current else {
+        s.state = match v.failure {
+            Some(f) => waiting(&f.reason, Some(f.message.clone())),
+            None => waiting("ContainerCreating", None),
+        };
+        return s;
+    };
+    s.container_id = Some(format!("docker://{}", c.id));
+    s.restart_count = crate::labels::attempt_of(&c.labels) as i32;
+    let terminated = || StateTerminated {
+        exit_code: c.exit_code.unwrap_or(0) as i32,
+        reason: Some(
+            if c.oom_killed {
+                "OOMKilled"
+            } else if c.exit_code == Some(0) {
+                "Completed"
+            } else {
+                "Error"
+            }
+            .to_string(),
+        ),
+        message: c.error.clone().filter(|e| !e.is_empty()),
+        started_at: ts(c.started_at),
+        finished_at: ts(c.finished_at),
+    };
+    s.state = match c.state {
+        RunState::Running | RunState::Paused | RunState::Restarting => {
+            s.ready = c.state == RunState::Running;
+            ContainerState {
+                running: Some(StateRunning {
+                    started_at: ts(c.started_at),
+                }),
+                ..Default::default()
+            }
+        }
+        RunState::Created => match v.failure {
+            Some(f) => waiting(&f.reason, Some(f.message.clone())),
+            None => waiting("ContainerCreating", None),
+        },
+        RunState::Exited | RunState::Dead => {
+            if restarts(pod.restart_policy(), c.exit_code) {
+                s.last_state = Some(ContainerState {
+                    terminated: Some(terminated()),
+                    ..Default::default()
+                });
+                // Stable text (no countdown), so an unchanged state is not re-reported.
+                let msg = match v.step {
+                    Step::WaitUntil(_) => format!(
+                        "back-off {}s restarting failed container {}",
+                        crate::step::backoff(s.restart_count as u32 + 1).as_secs(),
+                        v.name
+                    ),
+                    _ => format!("restarting container {}", v.name),
+                };
+                waiting("CrashLoopBackOff", Some(msg))
+            } else {
+                ContainerState {
+                    terminated: Some(terminated()),
+                    ..Default::default()
+                }
+            }
+        }
+    };
+    s
+}
+
+/// The status of `pod` from its containers' views. `start_time` is when the agent took the pod.
+pub fn pod_status(pod: &Pod, views: &[ContainerView<'_>], start_time: Option<&str>, host_ip: &str) -> PodStatus {
+    let statuses: Vec<ContainerStatus> = views.iter().map(|v| container_status(v, pod)).collect();
+    let any_running = statuses.iter().any(|s| s.state.running.is_some());
+    let all_terminated = !statuses.is_empty() && statuses.iter().all(|s| s.state.terminated.is_some());
+    let ever_started = views.iter().any(|v| v.current.is_some_and(|c| c.started_at.is_some()));
+    let phase = if all_terminated {
+        if statuses
+            .iter()
+            .all(|s| s.state.terminated.as_ref().is_some_and(|t| t.exit_code == 0))
+        {
+            PodPhase::Succeeded
+        } else {
+            PodPhase::Failed
+        }
+    } else if any_running || ever_started {
+        PodPhase::Running
+    } else {
+        PodPhase::Pending
+    };
+    let problem = statuses.iter().find_map(|s| s.state.waiting.as_ref()).filter(|w| w.message.is_some());
+    let ready = phase == PodPhase::Running && statuses.iter().all(|s| s.ready);
+    let conditions = vec![bosun_shared::meta::Condition {
+        type_: "Ready".into(),
+        status: if ready { "True" } else { "False" }.into(),
+        ..Default::default()
+    }];
+    PodStatus {
+        phase,
+        conditions,
+        message: problem.and_then(|w| w.message.clone()),
+        reason: problem.and_then(|w| w.reason.clone()),
+        host_ip: Some(host_ip.to_string()),
+        start_time: start_time.map(str::to_string),
+        container_statuses: statuses,
+    }
+}

@@ -1,0 +1,234 @@
+//! [`Client`]: the typed client of a master's API, used by the CLI and the tests.
+use bosun_proto::v1::api_client::ApiClient;
+use bosun_proto::v1::{
+    ListRequest, LogsRequest, ObjectRef, ObjectRequest, RefRequest, VersionRequest, VersionResponse, WatchRequest,
+};
+use futures::{Stream, StreamExt};
+use tonic::transport::{Channel, Endpoint};
+use tonic::Code;
+
+use crate::object::{DecodeError, Kind, Object};
+
+/// Largest message accepted from a master (lists of many objects).
+const MAX_MESSAGE_BYTES: usize = 64 * 1024 * 1024;
+
+/// Errors of the client, with the master's own message.
+#[derive(Debug, thiserror::Error)]
+pub enum ClientError {
+    #[error("cannot reach the master at {addr}: {message}")]
+    Connect { addr: String, message: String },
+    #[error("{0}")]
+    NotFound(String),
+    #[error("{0}")]
+    AlreadyExists(String),
+    #[error("{0}")]
+    Conflict(String),
+    #[error("{0}")]
+    Invalid(String),
+    #[error("{0}")]
+    Unavailable(String),
+    #[error("{0}")]
+    Other(String),
+    #[error("the master sent an object that could not be read: {0}")]
+    Decode(#[from] DecodeError),
+}
+
+impl From<tonic::Status> for ClientError {
+    fn from(s: tonic::Status) -> Self {
+        let m = s.message().to_string();
+        match s.code() {
+            Code::NotFound => ClientError::NotFound(m),
+            Code::AlreadyExists => ClientError::AlreadyExists(m),
+            Code::Aborted => ClientError::Conflict(m),
+            Code::InvalidArgument | Code::FailedPrecondition | Code::OutOfRange => ClientError::Invalid(m),
+            Code::Unavailable => ClientError::Unavailable(m),
+            _ => ClientError::Other(m),
+        }
+    }
+}
+
+/// What `apply` did to one object.
+#[derive(Debug, Clone)]
+pub struct Applied {
+    pub object: Object,
+    /// `created`, `configured` or `unchanged`.
+    pub outcome: String,
+}
+
+/// One change seen by a watch.
+#[derive(Debug, Clone)]
+pub struct WatchEvent {
+    /// `ADDED`, `MODIFIED` or `DELETED`.
+    pub event: String,
+    pub object: Object,
+    pub revision: u64,
+}
+
+/// A connection to one master.
+#[derive(Clone)]
+pub struct Client {
+    api: ApiClient<Channel>,
+}
+
+/// `host:port` or a URL, as a URL tonic accepts.
+pub fn server_url(server: &str) -> String {
+    if server.starts_with("http://") || server.starts_with("https://") {
+        server.to_string()
+    } else {
+        format!("http://{server}")
+    }
+}
+
+impl Client {
+    /// Connects to the master at `server` (`host:port`).
+    pub async fn connect(server: &str) -> Result<Client, ClientError> {
+        let url = server_url(server);
+        let err = |e: tonic::transport::Error| ClientError::Connect {
+            addr: server.to_string(),
+            message: std::error::Error::source(&e).map_or_else(|| e.to_string(), |s| s.to_string()),
+        };
+        let channel = Endpoint::from_shared(url.clone())
+            .map_err(err)?
+            .connect_timeout(std::time::Duration::from_secs(5))
+            .connect()
+            .await
+            .map_err(err)?;
+        let api = ApiClient::new(channel)
+            .max_decoding_message_size(MAX_MESSAGE_BYTES)
+            .max_encoding_message_size(MAX_MESSAGE_BYTES);
+        Ok(Client { api })
+    }
+
+    pub async fn apply(&self, obj: &Object) -> Result<Applied, ClientError> {
+        let r = self
+            .api
+            .clone()
+            .apply(ObjectRequest { object: obj.to_json() })
+            .await?
+            .into_inner();
+        Ok(Applied {
+            object: Object::from_json(&r.object)?,
+            outcome: r.outcome,
+        })
+    }
+
+    pub async fn create(&self, obj: &Object) -> Result<Object, ClientError> {
+        let r = self.api.clone().create(ObjectRequest { object: obj.to_json() }).await?;
+        Ok(Object::from_json(&r.into_inner().object)?)
+    }
+
+    /// Replaces an object; a set `metadata.resourceVersion` must match the stored one.
+    pub async fn update(&self, obj: &Object) -> Result<Object, ClientError> {
+        let r = self.api.clone().update(ObjectRequest { object: obj.to_json() }).await?;
+        Ok(Object::from_json(&r.into_inner().object)?)
+    }
+
+    pub async fn update_status(&self, obj: &Object) -> Result<Object, ClientError> {
+        let r = self
+            .api
+            .clone()
+            .update_status(ObjectRequest { object: obj.to_json() })
+            .await?;
+        Ok(Object::from_json(&r.into_inner().object)?)
+    }
+
+    fn object_ref(kind: Kind, namespace: &str, name: &str) -> RefRequest {
+        RefRequest {
+            r#ref: Some(ObjectRef {
+                kind: kind.as_str().to_string(),
+                namespace: namespace.to_string(),
+                name: name.to_string(),
+            }),
+        }
+    }
+
+    pub async fn get(&self, kind: Kind, namespace: &str, name: &str) -> Result<Object, ClientError> {
+        let r = self.api.clone().get(Self::object_ref(kind, namespace, name)).await?;
+        Ok(Object::from_json(&r.into_inner().object)?)
+    }
+
+    pub async fn delete(&self, kind: Kind, namespace: &str, name: &str) -> Result<Object, ClientError> {
+        let r = self.api.clone().delete(Self::object_ref(kind, namespace, name)).await?;
+        Ok(Object::from_json(&r.into_inner().object)?)
+    }
+
+    /// Objects of `kind` in `namespace` (every namespace when `None`) matching `selector`.
+    pub async fn list(
+        &self,
+        kind: Kind,
+        namespace: Option<&str>,
+        selector: Option<&str>,
+    ) -> Result<(Vec<Object>, u64), ClientError> {
+        let r = self
+            .api
+            .clone()
+            .list(ListRequest {
+                kind: kind.as_str().to_string(),
+                namespace: namespace.unwrap_or_default().to_string(),
+                label_selector: selector.unwrap_or_default().to_string(),
+            })
+            .await?
+            .into_inner();
+        let objects = r
+            .objects
+            .iter()
+            .map(|b| Object::from_json(b))
+            .collect::<Result<Vec<_>, _>>()?;
+        Ok((objects, r.revision))
+    }
+
+    /// Changes after `from_revision`.
+    pub async fn watch(
+        &self,
+        kind: Option<Kind>,
+        namespace: Option<&str>,
+        from_revision: u64,
+    ) -> Result<impl Stream<Item = Result<WatchEvent, ClientError>>, ClientError> {
+        let s = self
+            .api
+            .clone()
+            .watch(WatchRequest {
+                kind: kind.map(|k| k.as_str().to_string()).unwrap_or_default(),
+                namespace: namespace.unwrap_or_default().to_string(),
+                from_revision,
+            })
+            .await?
+            .into_inner();
+        Ok(s.map(|e| {
+            let e = e?;
+            Ok(WatchEvent {
+                event: e.r#type,
+                object: Object::from_json(&e.object)?,
+                revision: e.revision,
+            })
+        }))
+    }
+
+    /// A container's output; with `follow`, until the container stops or the stream is dropped.
+    pub async fn logs(
+        &self,
+        namespace: &str,
+        pod: &str,
+        container: Option<&str>,
+        follow: bool,
+        tail: Option<i64>,
+    ) -> Result<impl Stream<Item = Result<Vec<u8>, ClientError>>, ClientError> {
+        let s = self
+            .api
+            .clone()
+            .logs(LogsRequest {
+                namespace: namespace.to_string(),
+                pod: pod.to_string(),
+                container: container.unwrap_or_default().to_string(),
+                follow,
+                tail_lines: tail.unwrap_or(-1),
+            })
+            .await?
+            .into_inner();
+        Ok(s.map(|c| c.map(|c| c.data).map_err(ClientError::from)))
+    }
+
+    pub async fn version(&self) -> Result<VersionResponse, ClientError> {
+        Ok(self.api.clone().version(VersionRequest {}).await?.into_inner())
+    }
+}
