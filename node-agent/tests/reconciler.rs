@@ -1,0 +1,143 @@
+//! The reconciler against the in-memory runtime: create, restart with back-off, adopt, remove.
+use std::sync::Arc;
+use std::time::Duration;
+
+use bosun_agent::board::StatusBoard;
+use bosun_agent::desired::DesiredPods;
+use bosun_agent::reconciler::Reconciler;
+use bosun_agent::runtime::fake::FakeRuntime;
+use bosun_agent::runtime::RunState;
+use bosun_shared::pod::{Container, Pod, PodPhase, PodStatus, RestartPolicy};
+use tokio_util::task::TaskTracker;
+
+fn pod(uid: &str, image: &str, policy: RestartPolicy) -> Pod {
+    let mut p = Pod::default();
+    p.metadata.name = format!("pod-{uid}");
+    p.metadata.namespace = "default".into();
+    p.metadata.uid = uid.into();
+    p.spec.restart_policy = Some(policy);
+    p.spec.termination_grace_period_seconds = Some(0);
+    p.spec.containers.push(Container {
+        name: "main".into(),
+        image: image.into(),
+        ..Default::default()
+    });
+    p
+}
+
+struct Fixture {
+    runtime: Arc<FakeRuntime>,
+    desired: Arc<DesiredPods>,
+    board: Arc<StatusBoard>,
+    reconciler: Reconciler<FakeRuntime>,
+    tasks: TaskTracker,
+    _dir: tempfile::TempDir,
+}
+
+impl Fixture {
+    fn new() -> Self {
+        let dir = tempfile::tempdir().unwrap();
+        let runtime = Arc::new(FakeRuntime::new(4000, 8 << 30));
+        runtime.add_image("img:1");
+        let desired = Arc::new(DesiredPods::load(dir.path()));
+        let board = Arc::new(StatusBoard::default());
+        let reconciler = Reconciler::new("n1".into(), "10.0.0.1".into(), runtime.clone(), desired.clone(), board.clone());
+        Fixture { runtime, desired, board, reconciler, tasks: TaskTracker::new(), _dir: dir }
+    }
+
+    /// Runs passes until `done` holds (every step finishes quickly on the fake runtime).
+    async fn settle(&self, what: &str, done: impl Fn(&Fixture) -> bool) {
+        let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
+        loop {
+            self.reconciler.pass(&self.tasks).await.unwrap();
+            if done(self) {
+                return;
+            }
+            assert!(tokio::time::Instant::now() < deadline, "timed out waiting for {what}");
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+    }
+
+    fn status(&self, uid: &str) -> Option<PodStatus> {
+        let (reports, _) = self.board.since(0);
+        reports
+            .iter()
+            .find(|r| r.uid == uid)
+            .map(|r| serde_json::from_slice(&r.status).unwrap())
+    }
+
+    fn running(&self) -> Vec<String> {
+        self.runtime
+            .containers()
+            .into_iter()
+            .filter(|c| c.observed.state == RunState::Running)
+            .map(|c| c.observed.id)
+            .collect()
+    }
+}
+
+#[tokio::test]
+async fn runs_restarts_and_removes_a_pod() {
+    let f = Fixture::new();
+    f.desired.apply(true, vec![pod("u1", "img:1", RestartPolicy::Always)], &[]).unwrap();
+    f.settle("container running", |f| f.running().len() == 1).await;
+    f.settle("status Running", |f| f.status("u1").is_some_and(|s| s.phase == PodPhase::Running)).await;
+    let first = f.running()[0].clone();
+
+    // A crash: the next attempt starts after the 1 s back-off, and the old one is removed.
+    f.runtime.exit(&first, 137).unwrap();
+    f.settle("restart", |f| f.running().len() == 1 && f.running()[0] != first).await;
+    f.settle("old attempt removed", |f| f.runtime.containers().len() == 1).await;
+    f.settle("restart count 1", |f| {
+        f.status("u1").is_some_and(|s| s.container_statuses[0].restart_count == 1)
+    })
+    .await;
+
+    // Unassigned: stopped and removed.
+    f.desired.apply(true, vec![], &[]).unwrap();
+    f.settle("container removed", |f| f.runtime.containers().is_empty()).await;
+}
+
+#[tokio::test]
+async fn a_new_reconciler_adopts_running_containers() {
+    let f = Fixture::new();
+    f.desired.apply(true, vec![pod("u1", "img:1", RestartPolicy::Always)], &[]).unwrap();
+    f.settle("container running", |f| f.running().len() == 1).await;
+    let before = f.running();
+    // A second reconciler over the same engine and assignments (an agent restart).
+    let again = Reconciler::new("n1".into(), "10.0.0.1".into(), f.runtime.clone(), f.desired.clone(), f.board.clone());
+    for _ in 0..5 {
+        again.pass(&f.tasks).await.unwrap();
+    }
+    assert_eq!(f.running(), before, "no duplicate, same container");
+    assert_eq!(f.runtime.containers().len(), 1);
+}
+
+#[tokio::test]
+async fn missing_image_is_reported_and_never_fulfilled_policy_never_finishes() {
+    let f = Fixture::new();
+    f.desired
+        .apply(true, vec![pod("u1", "nope:1", RestartPolicy::Always), pod("u2", "img:1", RestartPolicy::Never)], &[])
+        .unwrap();
+    f.settle("ErrImagePull reported", |f| {
+        f.status("u1").is_some_and(|s| {
+            s.container_statuses[0].state.waiting.as_ref().and_then(|w| w.reason.as_deref()) == Some("ErrImagePull")
+        })
+    })
+    .await;
+    let s = f.status("u1").unwrap();
+    assert_eq!(s.phase, PodPhase::Pending);
+    assert!(s.message.unwrap().contains("nope:1"), "message names the image");
+
+    f.settle("u2 running", |f| f.running().len() == 1).await;
+    let id = f.running()[0].clone();
+    f.runtime.exit(&id, 3).unwrap();
+    f.settle("u2 failed", |f| f.status("u2").is_some_and(|s| s.phase == PodPhase::Failed)).await;
+    let s = f.status("u2").unwrap();
+    assert_eq!(s.container_statuses[0].state.terminated.as_ref().unwrap().exit_code, 3);
+    // Never restarted.
+    for _ in 0..3 {
+        f.reconciler.pass(&f.tasks).await.unwrap();
+    }
+    assert_eq!(f.runtime.containers().len(), 1);
+}
