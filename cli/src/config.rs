@@ -41,7 +41,8 @@ pub fn default_data_dir() -> PathBuf {
 pub fn load(path: &Path) -> anyhow::Result<ClientConfig> {
     match std::fs::read_to_string(path) {
         Ok(text) if text.trim().is_empty() => Ok(ClientConfig::default()),
-        Ok(text) => serde_saphyr::from_str(&text).with_context(|| format!("reading config file {}", path.display())),
+        Ok(text) => serde_saphyr::from_str(&text)
+            .with_context(|| format!("reading config file {}", path.display())),
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(ClientConfig::default()),
         Err(e) => Err(e).with_context(|| format!("reading config file {}", path.display())),
     }
@@ -65,7 +66,9 @@ pub fn resolve_server(flag: Option<&str>, config_path: &Path) -> anyhow::Result<
     if let Some(s) = flag {
         return Ok(s.to_string());
     }
-    Ok(load(config_path)?.server.unwrap_or_else(|| DEFAULT_SERVER.to_string()))
+    Ok(load(config_path)?
+        .server
+        .unwrap_or_else(|| DEFAULT_SERVER.to_string()))
 }
 
 #[cfg(test)]

@@ -88,7 +88,10 @@ async fn main() -> ExitCode {
         config_path: cli.config.unwrap_or_else(config::default_path),
         namespace: cli.namespace,
     };
-    let server_side = matches!(cli.command, Command::Master(_) | Command::Agent(_) | Command::Up(_));
+    let server_side = matches!(
+        cli.command,
+        Command::Master(_) | Command::Agent(_) | Command::Up(_)
+    );
     init_tracing(if server_side { "info" } else { "warn" });
     let result = match cli.command {
         Command::Apply(a) => commands::apply::run(&ctx, a).await,

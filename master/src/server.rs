@@ -34,7 +34,10 @@ pub struct MasterConfig {
 #[derive(Debug, thiserror::Error)]
 pub enum MasterError {
     #[error("listen on {addr}: {source}")]
-    Listen { addr: SocketAddr, source: std::io::Error },
+    Listen {
+        addr: SocketAddr,
+        source: std::io::Error,
+    },
     #[error(transparent)]
     Store(#[from] StoreError),
 }
@@ -49,16 +52,24 @@ pub struct Master {
 
 impl Master {
     /// Opens the store, binds the listener and starts serving; everything stops on `shutdown`.
-    pub async fn start(config: MasterConfig, shutdown: CancellationToken) -> Result<Master, MasterError> {
+    pub async fn start(
+        config: MasterConfig,
+        shutdown: CancellationToken,
+    ) -> Result<Master, MasterError> {
         let store = Store::open_single(&config.data_dir, shutdown.clone())?;
-        let listener = TcpListener::bind(config.listen).await.map_err(|source| MasterError::Listen {
-            addr: config.listen,
-            source,
-        })?;
-        let addr = listener.local_addr().map_err(|source| MasterError::Listen {
-            addr: config.listen,
-            source,
-        })?;
+        let listener =
+            TcpListener::bind(config.listen)
+                .await
+                .map_err(|source| MasterError::Listen {
+                    addr: config.listen,
+                    source,
+                })?;
+        let addr = listener
+            .local_addr()
+            .map_err(|source| MasterError::Listen {
+                addr: config.listen,
+                source,
+            })?;
         let registry = Arc::new(Registry::default());
         let tasks = TaskTracker::new();
         let api = ApiService {
@@ -79,7 +90,10 @@ impl Master {
                     .max_encoding_message_size(MAX_MESSAGE_BYTES),
             )
             .add_service(DispatcherServer::new(dispatcher))
-            .serve_with_incoming_shutdown(TcpListenerStream::new(listener), shutdown.clone().cancelled_owned());
+            .serve_with_incoming_shutdown(
+                TcpListenerStream::new(listener),
+                shutdown.clone().cancelled_owned(),
+            );
         tasks.spawn(async move {
             if let Err(e) = server.await {
                 tracing::error!(error = %e, "gRPC server failed");

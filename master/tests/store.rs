@@ -110,10 +110,16 @@ async fn watch_resumed_from_a_revision_sees_every_later_change_exactly_once() {
     let names: Vec<_> = seen.iter().map(|(_, n, _)| n.as_str()).collect();
     assert_eq!(
         names,
-        ["mid0", "mid1", "mid2", "mid3", "mid4", "late0", "late1", "late2", "late3", "late4", "mid0"]
+        [
+            "mid0", "mid1", "mid2", "mid3", "mid4", "late0", "late1", "late2", "late3", "late4",
+            "mid0"
+        ]
     );
     assert_eq!(seen[10].0, EventType::Deleted);
-    assert!(seen.windows(2).all(|w| w[0].2 < w[1].2), "revisions increase");
+    assert!(
+        seen.windows(2).all(|w| w[0].2 < w[1].2),
+        "revisions increase"
+    );
     assert!(seen.iter().all(|(_, _, r)| *r > from));
     // Nothing more: each change exactly once.
     let extra = tokio::time::timeout(Duration::from_millis(300), watch.next()).await;
@@ -129,6 +135,9 @@ async fn watch_from_before_a_restart_is_too_old() {
     store.create(pod("b")).await.unwrap();
     close(store, shutdown, dir.path()).await;
     let (store, _s) = open(dir.path()).await;
-    let err = store.watch(None, None, rev).err().expect("history is gone after restart");
+    let err = store
+        .watch(None, None, rev)
+        .err()
+        .expect("history is gone after restart");
     assert!(matches!(err, StoreError::TooOld { .. }), "{err}");
 }

@@ -43,7 +43,10 @@ impl<R: Runtime> Agent<R> {
     /// Runs until `shutdown`. Containers are never stopped by shutting the agent down.
     pub async fn run(self, shutdown: CancellationToken) -> Result<(), RuntimeError> {
         std::fs::create_dir_all(&self.config.data_dir).map_err(|e| {
-            RuntimeError::Engine(format!("data directory {}: {e}", self.config.data_dir.display()))
+            RuntimeError::Engine(format!(
+                "data directory {}: {e}",
+                self.config.data_dir.display()
+            ))
         })?;
         let node = self.node_object().await?;
         let desired = Arc::new(DesiredPods::load(&self.config.data_dir));
@@ -80,8 +83,14 @@ impl<R: Runtime> Agent<R> {
         labels.insert("kubernetes.io/os".into(), info.os.clone());
         labels.insert("kubernetes.io/arch".into(), go_arch(&info.arch).to_string());
         let capacity = BTreeMap::from([
-            ("cpu".to_string(), Quantity(bosun_shared::quantity::format_millis(info.cpu_millis))),
-            ("memory".to_string(), Quantity(info.memory_bytes.to_string())),
+            (
+                "cpu".to_string(),
+                Quantity(bosun_shared::quantity::format_millis(info.cpu_millis)),
+            ),
+            (
+                "memory".to_string(),
+                Quantity(info.memory_bytes.to_string()),
+            ),
             ("pods".to_string(), Quantity(MAX_PODS.to_string())),
         ]);
         let mut node = Node::default();

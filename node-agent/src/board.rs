@@ -47,12 +47,11 @@ impl StatusBoard {
     /// Reports changed after version `since`, and the newest version.
     pub fn since(&self, since: u64) -> (Vec<PodStatusReport>, u64) {
         let g = self.lock();
-        let reports = g
-            .1
-            .values()
-            .filter(|e| e.version > since)
-            .filter_map(|e| e.report.clone())
-            .collect();
+        let reports =
+            g.1.values()
+                .filter(|e| e.version > since)
+                .filter_map(|e| e.report.clone())
+                .collect();
         (reports, g.0)
     }
 }

@@ -80,7 +80,9 @@ impl DesiredPods {
             }
             for pod in upsert {
                 let uid = pod.metadata.uid.clone();
-                let start_time = pods.get(&uid).map_or_else(|| now.clone(), |a| a.start_time.clone());
+                let start_time = pods
+                    .get(&uid)
+                    .map_or_else(|| now.clone(), |a| a.start_time.clone());
                 pods.insert(uid, Assigned { pod, start_time });
             }
             if *pods == before {
@@ -126,6 +128,12 @@ mod tests {
         let reloaded = DesiredPods::load(dir.path());
         assert_eq!(reloaded.snapshot().keys().collect::<Vec<_>>(), ["b", "c"]);
         reloaded.apply(true, vec![pod("c")], &[]).unwrap();
-        assert_eq!(DesiredPods::load(dir.path()).snapshot().keys().collect::<Vec<_>>(), ["c"]);
+        assert_eq!(
+            DesiredPods::load(dir.path())
+                .snapshot()
+                .keys()
+                .collect::<Vec<_>>(),
+            ["c"]
+        );
     }
 }

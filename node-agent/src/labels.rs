@@ -29,27 +29,44 @@ pub fn node_selector(node: &str) -> BTreeMap<String, String> {
 }
 
 /// The labels of one attempt of one container of a pod.
-pub fn container_labels(node: &str, pod: &Pod, container: &str, attempt: u32) -> BTreeMap<String, String> {
+pub fn container_labels(
+    node: &str,
+    pod: &Pod,
+    container: &str,
+    attempt: u32,
+) -> BTreeMap<String, String> {
     let mut l = node_selector(node);
     l.insert(POD_UID.into(), pod.metadata.uid.clone());
     l.insert(POD_NAMESPACE.into(), pod.metadata.namespace.clone());
     l.insert(POD_NAME.into(), pod.metadata.name.clone());
     l.insert(CONTAINER.into(), container.to_string());
     l.insert(ATTEMPT.into(), attempt.to_string());
-    let grace = pod.spec.termination_grace_period_seconds.map_or(DEFAULT_GRACE_SECONDS, |g| g.max(0) as u64);
+    let grace = pod
+        .spec
+        .termination_grace_period_seconds
+        .map_or(DEFAULT_GRACE_SECONDS, |g| g.max(0) as u64);
     l.insert(GRACE.into(), grace.to_string());
     l
 }
 
 /// The grace period recorded on a container.
 pub fn grace_of(labels: &BTreeMap<String, String>) -> std::time::Duration {
-    let secs = labels.get(GRACE).and_then(|g| g.parse().ok()).unwrap_or(DEFAULT_GRACE_SECONDS);
+    let secs = labels
+        .get(GRACE)
+        .and_then(|g| g.parse().ok())
+        .unwrap_or(DEFAULT_GRACE_SECONDS);
     std::time::Duration::from_secs(secs)
 }
 
 /// `bosun_<namespace>_<pod>_<container>_<uid prefix>_<attempt>`: unique per attempt.
 pub fn container_name(pod: &Pod, container: &str, attempt: u32) -> String {
-    let uid: String = pod.metadata.uid.chars().filter(|c| c.is_ascii_alphanumeric()).take(8).collect();
+    let uid: String = pod
+        .metadata
+        .uid
+        .chars()
+        .filter(|c| c.is_ascii_alphanumeric())
+        .take(8)
+        .collect();
     format!(
         "bosun_{}_{}_{}_{}_{}",
         pod.metadata.namespace, pod.metadata.name, container, uid, attempt
@@ -58,5 +75,8 @@ pub fn container_name(pod: &Pod, container: &str, attempt: u32) -> String {
 
 /// The attempt number of an observed container (0 when unlabelled).
 pub fn attempt_of(labels: &BTreeMap<String, String>) -> u32 {
-    labels.get(ATTEMPT).and_then(|a| a.parse().ok()).unwrap_or(0)
+    labels
+        .get(ATTEMPT)
+        .and_then(|a| a.parse().ok())
+        .unwrap_or(0)
 }

@@ -39,7 +39,13 @@ pub struct Reconciler<R: Runtime> {
 }
 
 impl<R: Runtime> Reconciler<R> {
-    pub fn new(node: String, host_ip: String, runtime: Arc<R>, desired: Arc<DesiredPods>, board: Arc<StatusBoard>) -> Self {
+    pub fn new(
+        node: String,
+        host_ip: String,
+        runtime: Arc<R>,
+        desired: Arc<DesiredPods>,
+        board: Arc<StatusBoard>,
+    ) -> Self {
         Reconciler {
             node,
             host_ip,
@@ -72,14 +78,23 @@ impl<R: Runtime> Reconciler<R> {
 
     /// One pass over every assigned pod and every owned container.
     pub async fn pass(&self, tasks: &TaskTracker) -> Result<(), RuntimeError> {
-        let observed = self.runtime.list(&labels::node_selector(&self.node)).await?;
+        let observed = self
+            .runtime
+            .list(&labels::node_selector(&self.node))
+            .await?;
         let assigned = self.desired.snapshot();
         let mut by_key: BTreeMap<Key, Vec<&ObservedContainer>> = BTreeMap::new();
         for c in &observed {
-            let (Some(uid), Some(name)) = (c.labels.get(labels::POD_UID), c.labels.get(labels::CONTAINER)) else {
+            let (Some(uid), Some(name)) = (
+                c.labels.get(labels::POD_UID),
+                c.labels.get(labels::CONTAINER),
+            ) else {
                 continue;
             };
-            by_key.entry((uid.clone(), name.clone())).or_default().push(c);
+            by_key
+                .entry((uid.clone(), name.clone()))
+                .or_default()
+                .push(c);
         }
         let now = SystemTime::now();
         let failures = self.failures.lock().expect("failures lock").clone();
@@ -100,15 +115,19 @@ impl<R: Runtime> Reconciler<R> {
                 let failure = failures.get(&key);
                 let step = next_step(Some(&desired), &obs, failure, now);
                 self.execute(tasks, key.clone(), step.clone(), Some((&a.pod, c)));
-                let current = obs.iter().max_by_key(|o| labels::attempt_of(&o.labels)).copied();
-                views_data.push((c, current, failure, step));
+                let mut attempts = obs.clone();
+                attempts.sort_by_key(|o| labels::attempt_of(&o.labels));
+                let current = attempts.pop();
+                let previous = attempts.pop();
+                views_data.push((c, current, previous, failure, step));
             }
             let views: Vec<ContainerView<'_>> = views_data
                 .iter()
-                .map(|(c, current, failure, step)| ContainerView {
+                .map(|(c, current, previous, failure, step)| ContainerView {
                     name: &c.name,
                     image: &c.image,
                     current: *current,
+                    previous: *previous,
                     failure: *failure,
                     step,
                 })
@@ -143,11 +162,18 @@ impl<R: Runtime> Reconciler<R> {
         if matches!(step, Step::Idle | Step::WaitUntil(_)) {
             return;
         }
-        if !self.inflight.lock().expect("inflight lock").insert(key.clone()) {
+        if !self
+            .inflight
+            .lock()
+            .expect("inflight lock")
+            .insert(key.clone())
+        {
             return;
         }
         let spec = match (&step, pod) {
-            (Step::Create { attempt }, Some((p, c))) => Some(container_spec(&self.node, p, c, *attempt)),
+            (Step::Create { attempt }, Some((p, c))) => {
+                Some(container_spec(&self.node, p, c, *attempt))
+            }
             _ => None,
         };
         let runtime = self.runtime.clone();
@@ -191,18 +217,39 @@ async fn run_step<R: Runtime>(
 ) -> Result<(), (&'static str, RuntimeError)> {
     match (step, spec) {
         (Step::Create { .. }, Some(spec)) => {
-            let present = runtime.image_present(&spec.image).await.map_err(|e| ("ErrImagePull", e))?;
+            let present = runtime
+                .image_present(&spec.image)
+                .await
+                .map_err(|e| ("ErrImagePull", e))?;
             if !present {
                 info!(image = %spec.image, "pulling image");
-                runtime.pull(&spec.image).await.map_err(|e| ("ErrImagePull", e))?;
+                runtime
+                    .pull(&spec.image)
+                    .await
+                    .map_err(|e| ("ErrImagePull", e))?;
             }
-            let id = runtime.create(spec).await.map_err(|e| ("CreateContainerError", e))?;
+            let id = runtime
+                .create(spec)
+                .await
+                .map_err(|e| ("CreateContainerError", e))?;
             debug!(container = %spec.name, %id, "created container");
-            runtime.start(&id).await.map_err(|e| ("RunContainerError", e))
+            runtime
+                .start(&id)
+                .await
+                .map_err(|e| ("RunContainerError", e))
         }
-        (Step::Start { id }, _) => runtime.start(id).await.map_err(|e| ("RunContainerError", e)),
-        (Step::Stop { id, grace }, _) => runtime.stop(id, *grace).await.map_err(|e| ("KillContainerError", e)),
-        (Step::Remove { id }, _) => runtime.remove(id).await.map_err(|e| ("RemoveContainerError", e)),
+        (Step::Start { id }, _) => runtime
+            .start(id)
+            .await
+            .map_err(|e| ("RunContainerError", e)),
+        (Step::Stop { id, grace }, _) => runtime
+            .stop(id, *grace)
+            .await
+            .map_err(|e| ("KillContainerError", e)),
+        (Step::Remove { id }, _) => runtime
+            .remove(id)
+            .await
+            .map_err(|e| ("RemoveContainerError", e)),
         _ => Ok(()),
     }
 }
@@ -215,7 +262,11 @@ pub fn container_spec(node: &str, pod: &Pod, c: &Container, attempt: u32) -> Con
         image: c.image.clone(),
         command: c.command.clone(),
         args: c.args.clone(),
-        env: c.env.iter().map(|e| (e.name.clone(), e.value.clone())).collect(),
+        env: c
+            .env
+            .iter()
+            .map(|e| (e.name.clone(), e.value.clone()))
+            .collect(),
         ports: c
             .ports
             .iter()

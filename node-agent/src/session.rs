@@ -6,7 +6,8 @@ use std::time::Duration;
 
 use bosun_proto::v1::dispatcher_client::DispatcherClient;
 use bosun_proto::v1::{
-    agent_message, master_message, AgentMessage, Heartbeat, Hello, LogData, LogRequest, PodStatusBatch,
+    agent_message, master_message, AgentMessage, Heartbeat, Hello, LogData, LogRequest,
+    PodStatusBatch,
 };
 use bosun_shared::pod::Pod;
 use bosun_shared::Object;
@@ -51,7 +52,9 @@ impl<R: Runtime> SessionClient<R> {
             let started = tokio::time::Instant::now();
             match self.session(&shutdown).await {
                 Ok(()) => return,
-                Err(e) => warn!(master = %self.master, error = %e, "no session with the master; containers keep running"),
+                Err(e) => {
+                    warn!(master = %self.master, error = %e, "no session with the master; containers keep running")
+                }
             }
             if started.elapsed() > Duration::from_secs(10) {
                 delay = RECONNECT_MIN;
@@ -171,14 +174,19 @@ async fn stream_logs<R: Runtime>(
     selector.insert(labels::POD_UID.into(), r.pod_uid.clone());
     selector.insert(labels::CONTAINER.into(), r.container.clone());
     let current = match runtime.list(&selector).await {
-        Ok(list) => list.into_iter().max_by_key(|c| labels::attempt_of(&c.labels)),
+        Ok(list) => list
+            .into_iter()
+            .max_by_key(|c| labels::attempt_of(&c.labels)),
         Err(e) => {
             let _ = tx.send(send(vec![], true, e.to_string())).await;
             return;
         }
     };
     let Some(container) = current else {
-        let msg = format!("container {} of pod uid {} has not been created on this node", r.container, r.pod_uid);
+        let msg = format!(
+            "container {} of pod uid {} has not been created on this node",
+            r.container, r.pod_uid
+        );
         let _ = tx.send(send(vec![], true, msg)).await;
         return;
     };

@@ -2,7 +2,8 @@
 use std::time::SystemTime;
 
 use bosun_shared::pod::{
-    ContainerState, ContainerStatus, Pod, PodPhase, PodStatus, StateRunning, StateTerminated, StateWaiting,
+    ContainerState, ContainerStatus, Pod, PodPhase, PodStatus, StateRunning, StateTerminated,
+    StateWaiting,
 };
 use bosun_shared::time::to_rfc3339;
 
@@ -15,6 +16,8 @@ pub struct ContainerView<'a> {
     pub image: &'a str,
     /// The current (highest) attempt, if any exists.
     pub current: Option<&'a ObservedContainer>,
+    /// The attempt before it, kept stopped for its last state.
+    pub previous: Option<&'a ObservedContainer>,
     pub failure: Option<&'a Failure>,
     /// The step last decided (for back-off reporting).
     pub step: &'a Step,
@@ -22,6 +25,26 @@ pub struct ContainerView<'a> {
 
 fn ts(t: Option<SystemTime>) -> Option<String> {
     t.map(to_rfc3339)
+}
+
+/// How an exited container ended.
+fn terminated_state(c: &ObservedContainer) -> StateTerminated {
+    StateTerminated {
+        exit_code: c.exit_code.unwrap_or(0) as i32,
+        reason: Some(
+            if c.oom_killed {
+                "OOMKilled"
+            } else if c.exit_code == Some(0) {
+                "Completed"
+            } else {
+                "Error"
+            }
+            .to_string(),
+        ),
+        message: c.error.clone().filter(|e| !e.is_empty()),
+        started_at: ts(c.started_at),
+        finished_at: ts(c.finished_at),
+    }
 }
 
 fn container_status(v: &ContainerView<'_>, pod: &Pod) -> ContainerStatus {
@@ -45,23 +68,26 @@ fn container_status(v: &ContainerView<'_>, pod: &Pod) -> ContainerStatus {
         return s;
     };
     s.container_id = Some(format!("docker://{}", c.id));
+    s.published_ports = c
+        .published
+        .iter()
+        .map(|p| bosun_shared::pod::ContainerPort {
+            container_port: i32::from(p.container_port),
+            host_port: p.host_port.map(i32::from),
+            protocol: Some(p.protocol.to_ascii_uppercase()),
+            host_ip: p.host_ip.clone(),
+            name: None,
+        })
+        .collect();
     s.restart_count = crate::labels::attempt_of(&c.labels) as i32;
-    let terminated = || StateTerminated {
-        exit_code: c.exit_code.unwrap_or(0) as i32,
-        reason: Some(
-            if c.oom_killed {
-                "OOMKilled"
-            } else if c.exit_code == Some(0) {
-                "Completed"
-            } else {
-                "Error"
-            }
-            .to_string(),
-        ),
-        message: c.error.clone().filter(|e| !e.is_empty()),
-        started_at: ts(c.started_at),
-        finished_at: ts(c.finished_at),
-    };
+    let terminated = || terminated_state(c);
+    s.last_state = v
+        .previous
+        .filter(|p| matches!(p.state, RunState::Exited | RunState::Dead))
+        .map(|p| ContainerState {
+            terminated: Some(terminated_state(p)),
+            ..Default::default()
+        });
     s.state = match c.state {
         RunState::Running | RunState::Paused | RunState::Restarting => {
             s.ready = c.state == RunState::Running;
@@ -104,16 +130,26 @@ fn container_status(v: &ContainerView<'_>, pod: &Pod) -> ContainerStatus {
 }
 
 /// The status of `pod` from its containers' views. `start_time` is when the agent took the pod.
-pub fn pod_status(pod: &Pod, views: &[ContainerView<'_>], start_time: Option<&str>, host_ip: &str) -> PodStatus {
+pub fn pod_status(
+    pod: &Pod,
+    views: &[ContainerView<'_>],
+    start_time: Option<&str>,
+    host_ip: &str,
+) -> PodStatus {
     let statuses: Vec<ContainerStatus> = views.iter().map(|v| container_status(v, pod)).collect();
     let any_running = statuses.iter().any(|s| s.state.running.is_some());
-    let all_terminated = !statuses.is_empty() && statuses.iter().all(|s| s.state.terminated.is_some());
-    let ever_started = views.iter().any(|v| v.current.is_some_and(|c| c.started_at.is_some()));
+    let all_terminated =
+        !statuses.is_empty() && statuses.iter().all(|s| s.state.terminated.is_some());
+    let ever_started = views
+        .iter()
+        .any(|v| v.current.is_some_and(|c| c.started_at.is_some()));
     let phase = if all_terminated {
-        if statuses
-            .iter()
-            .all(|s| s.state.terminated.as_ref().is_some_and(|t| t.exit_code == 0))
-        {
+        if statuses.iter().all(|s| {
+            s.state
+                .terminated
+                .as_ref()
+                .is_some_and(|t| t.exit_code == 0)
+        }) {
             PodPhase::Succeeded
         } else {
             PodPhase::Failed
@@ -123,7 +159,10 @@ pub fn pod_status(pod: &Pod, views: &[ContainerView<'_>], start_time: Option<&st
     } else {
         PodPhase::Pending
     };
-    let problem = statuses.iter().find_map(|s| s.state.waiting.as_ref()).filter(|w| w.message.is_some());
+    let problem = statuses
+        .iter()
+        .find_map(|s| s.state.waiting.as_ref())
+        .filter(|w| w.message.is_some());
     let ready = phase == PodPhase::Running && statuses.iter().all(|s| s.ready);
     let conditions = vec![bosun_shared::meta::Condition {
         type_: "Ready".into(),
@@ -136,6 +175,9 @@ pub fn pod_status(pod: &Pod, views: &[ContainerView<'_>], start_time: Option<&st
         message: problem.and_then(|w| w.message.clone()),
         reason: problem.and_then(|w| w.reason.clone()),
         host_ip: Some(host_ip.to_string()),
+        pod_ip: views
+            .iter()
+            .find_map(|v| v.current.and_then(|c| c.ip.clone())),
         start_time: start_time.map(str::to_string),
         container_statuses: statuses,
     }

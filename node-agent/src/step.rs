@@ -38,17 +38,28 @@ pub enum Step {
     /// Nothing to do now.
     Idle,
     /// Create attempt `attempt` (pulling the image first if missing).
-    Create { attempt: u32 },
-    Start { id: String },
-    Stop { id: String, grace: Duration },
-    Remove { id: String },
+    Create {
+        attempt: u32,
+    },
+    Start {
+        id: String,
+    },
+    Stop {
+        id: String,
+        grace: Duration,
+    },
+    Remove {
+        id: String,
+    },
     /// Back-off: nothing until then.
     WaitUntil(SystemTime),
 }
 
 /// Back-off before restart number `attempt` (1 for the first restart).
 pub fn backoff(attempt: u32) -> Duration {
-    let factor = 1u32.checked_shl(attempt.saturating_sub(1)).unwrap_or(u32::MAX);
+    let factor = 1u32
+        .checked_shl(attempt.saturating_sub(1))
+        .unwrap_or(u32::MAX);
     BACKOFF_BASE.saturating_mul(factor).min(BACKOFF_MAX)
 }
 
@@ -90,7 +101,8 @@ pub fn next_step(
             None => Step::Create { attempt: 0 },
         };
     };
-    // Earlier attempts are only kept until the current one exists.
+    // The previous attempt is kept (stopped) for its last state and logs; older ones go.
+    let previous = sorted.pop();
     if let Some(old) = sorted.first() {
         return if is_running(old) {
             Step::Stop {
@@ -99,6 +111,12 @@ pub fn next_step(
             }
         } else {
             Step::Remove { id: old.id.clone() }
+        };
+    }
+    if let Some(prev) = previous.filter(|p| is_running(p)) {
+        return Step::Stop {
+            id: prev.id.clone(),
+            grace: desired.grace,
         };
     }
     let attempt = crate::labels::attempt_of(&current.labels);
@@ -122,7 +140,11 @@ pub fn next_step(
                 (Some(s), Some(f)) => f.duration_since(s).unwrap_or_default(),
                 _ => Duration::ZERO,
             };
-            let delay = if ran >= BACKOFF_RESET { BACKOFF_BASE } else { backoff(next) };
+            let delay = if ran >= BACKOFF_RESET {
+                BACKOFF_BASE
+            } else {
+                backoff(next)
+            };
             let since = current.finished_at.unwrap_or(now);
             let until = since + delay;
             if now >= until {
@@ -144,7 +166,10 @@ fn wait_or(f: &Failure, now: SystemTime, step: Step) -> Step {
 }
 
 fn is_running(c: &ObservedContainer) -> bool {
-    matches!(c.state, RunState::Running | RunState::Paused | RunState::Restarting)
+    matches!(
+        c.state,
+        RunState::Running | RunState::Paused | RunState::Restarting
+    )
 }
 
 #[cfg(test)]
@@ -156,7 +181,14 @@ mod tests {
         SystemTime::UNIX_EPOCH + Duration::from_secs(1_000_000 + secs)
     }
 
-    fn c(id: &str, attempt: u32, state: RunState, exit: Option<i64>, started: u64, finished: Option<u64>) -> ObservedContainer {
+    fn c(
+        id: &str,
+        attempt: u32,
+        state: RunState,
+        exit: Option<i64>,
+        started: u64,
+        finished: Option<u64>,
+    ) -> ObservedContainer {
         ObservedContainer {
             id: id.into(),
             name: id.into(),
@@ -168,6 +200,8 @@ mod tests {
             finished_at: finished.map(t),
             error: None,
             oom_killed: false,
+            ip: None,
+            published: vec![],
         }
     }
 
@@ -189,22 +223,159 @@ mod tests {
             count: 2, // back-off 2s
         };
         // (name, desired, observed, failure, now, expected step)
-        type Case = (&'static str, Option<Desired>, Vec<ObservedContainer>, Option<Failure>, u64, Step);
+        type Case = (
+            &'static str,
+            Option<Desired>,
+            Vec<ObservedContainer>,
+            Option<Failure>,
+            u64,
+            Step,
+        );
         let cases: Vec<Case> = vec![
-            ("nothing yet: create", Some(want(Always)), vec![], None, 0, Step::Create { attempt: 0 }),
-            ("created: start", Some(want(Always)), vec![c("a", 0, Created, None, 0, None)], None, 0, Step::Start { id: "a".into() }),
-            ("running: idle", Some(want(Always)), vec![c("a", 0, Running, None, 0, None)], None, 50, Step::Idle),
-            ("exited, Always, back-off passed: next attempt", Some(want(Always)), vec![c("a", 0, Exited, Some(0), 0, Some(10))], None, 11, Step::Create { attempt: 1 }),
-            ("exited, Always, in back-off: wait", Some(want(Always)), vec![c("a", 2, Exited, Some(1), 0, Some(10))], None, 11, Step::WaitUntil(t(14))),
-            ("exited 0, OnFailure: done", Some(want(OnFailure)), vec![c("a", 0, Exited, Some(0), 0, Some(10))], None, 20, Step::Idle),
-            ("exited 1, OnFailure: restart", Some(want(OnFailure)), vec![c("a", 0, Exited, Some(1), 0, Some(10))], None, 20, Step::Create { attempt: 1 }),
-            ("exited 1, Never: done", Some(want(Never)), vec![c("a", 0, Exited, Some(1), 0, Some(10))], None, 20, Step::Idle),
-            ("old attempt left over: remove it", Some(want(Always)), vec![c("a", 0, Exited, Some(1), 0, Some(10)), c("b", 1, Running, None, 12, None)], None, 20, Step::Remove { id: "a".into() }),
-            ("pull failed recently: wait", Some(want(Always)), vec![], Some(failure.clone()), 101, Step::WaitUntil(t(102))),
-            ("pull failed long ago: retry", Some(want(Always)), vec![], Some(failure.clone()), 103, Step::Create { attempt: 0 }),
-            ("start failed recently: wait", Some(want(Always)), vec![c("a", 0, Created, None, 0, None)], Some(failure), 101, Step::WaitUntil(t(102))),
-            ("unwanted and running: stop", None, vec![c("a", 0, Running, None, 0, None)], None, 0, Step::Stop { id: "a".into(), grace: Duration::from_secs(30) }),
-            ("unwanted and stopped: remove", None, vec![c("a", 0, Exited, Some(0), 0, Some(1))], None, 5, Step::Remove { id: "a".into() }),
+            (
+                "nothing yet: create",
+                Some(want(Always)),
+                vec![],
+                None,
+                0,
+                Step::Create { attempt: 0 },
+            ),
+            (
+                "created: start",
+                Some(want(Always)),
+                vec![c("a", 0, Created, None, 0, None)],
+                None,
+                0,
+                Step::Start { id: "a".into() },
+            ),
+            (
+                "running: idle",
+                Some(want(Always)),
+                vec![c("a", 0, Running, None, 0, None)],
+                None,
+                50,
+                Step::Idle,
+            ),
+            (
+                "exited, Always, back-off passed: next attempt",
+                Some(want(Always)),
+                vec![c("a", 0, Exited, Some(0), 0, Some(10))],
+                None,
+                11,
+                Step::Create { attempt: 1 },
+            ),
+            (
+                "exited, Always, in back-off: wait",
+                Some(want(Always)),
+                vec![c("a", 2, Exited, Some(1), 0, Some(10))],
+                None,
+                11,
+                Step::WaitUntil(t(14)),
+            ),
+            (
+                "exited 0, OnFailure: done",
+                Some(want(OnFailure)),
+                vec![c("a", 0, Exited, Some(0), 0, Some(10))],
+                None,
+                20,
+                Step::Idle,
+            ),
+            (
+                "exited 1, OnFailure: restart",
+                Some(want(OnFailure)),
+                vec![c("a", 0, Exited, Some(1), 0, Some(10))],
+                None,
+                20,
+                Step::Create { attempt: 1 },
+            ),
+            (
+                "exited 1, Never: done",
+                Some(want(Never)),
+                vec![c("a", 0, Exited, Some(1), 0, Some(10))],
+                None,
+                20,
+                Step::Idle,
+            ),
+            (
+                "previous attempt is kept",
+                Some(want(Always)),
+                vec![
+                    c("a", 0, Exited, Some(1), 0, Some(10)),
+                    c("b", 1, Running, None, 12, None),
+                ],
+                None,
+                20,
+                Step::Idle,
+            ),
+            (
+                "older attempts are removed",
+                Some(want(Always)),
+                vec![
+                    c("a", 0, Exited, Some(1), 0, Some(10)),
+                    c("b", 1, Exited, Some(1), 12, Some(13)),
+                    c("c", 2, Running, None, 15, None),
+                ],
+                None,
+                20,
+                Step::Remove { id: "a".into() },
+            ),
+            (
+                "a running previous attempt is stopped",
+                Some(want(Always)),
+                vec![
+                    c("b", 1, Running, None, 12, None),
+                    c("c", 2, Running, None, 15, None),
+                ],
+                None,
+                20,
+                Step::Stop {
+                    id: "b".into(),
+                    grace: Duration::from_secs(5),
+                },
+            ),
+            (
+                "pull failed recently: wait",
+                Some(want(Always)),
+                vec![],
+                Some(failure.clone()),
+                101,
+                Step::WaitUntil(t(102)),
+            ),
+            (
+                "pull failed long ago: retry",
+                Some(want(Always)),
+                vec![],
+                Some(failure.clone()),
+                103,
+                Step::Create { attempt: 0 },
+            ),
+            (
+                "start failed recently: wait",
+                Some(want(Always)),
+                vec![c("a", 0, Created, None, 0, None)],
+                Some(failure),
+                101,
+                Step::WaitUntil(t(102)),
+            ),
+            (
+                "unwanted and running: stop",
+                None,
+                vec![c("a", 0, Running, None, 0, None)],
+                None,
+                0,
+                Step::Stop {
+                    id: "a".into(),
+                    grace: Duration::from_secs(30),
+                },
+            ),
+            (
+                "unwanted and stopped: remove",
+                None,
+                vec![c("a", 0, Exited, Some(0), 0, Some(1))],
+                None,
+                5,
+                Step::Remove { id: "a".into() },
+            ),
             ("unwanted and gone: idle", None, vec![], None, 0, Step::Idle),
         ];
         for (name, desired, observed, failure, now, expected) in cases {

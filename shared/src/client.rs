@@ -1,7 +1,8 @@
 //! [`Client`]: the typed client of a master's API, used by the CLI and the tests.
 use bosun_proto::v1::api_client::ApiClient;
 use bosun_proto::v1::{
-    ListRequest, LogsRequest, ObjectRef, ObjectRequest, RefRequest, VersionRequest, VersionResponse, WatchRequest,
+    ListRequest, LogsRequest, ObjectRef, ObjectRequest, RefRequest, VersionRequest,
+    VersionResponse, WatchRequest,
 };
 use futures::{Stream, StreamExt};
 use tonic::transport::{Channel, Endpoint};
@@ -40,7 +41,9 @@ impl From<tonic::Status> for ClientError {
             Code::NotFound => ClientError::NotFound(m),
             Code::AlreadyExists => ClientError::AlreadyExists(m),
             Code::Aborted => ClientError::Conflict(m),
-            Code::InvalidArgument | Code::FailedPrecondition | Code::OutOfRange => ClientError::Invalid(m),
+            Code::InvalidArgument | Code::FailedPrecondition | Code::OutOfRange => {
+                ClientError::Invalid(m)
+            }
             Code::Unavailable => ClientError::Unavailable(m),
             _ => ClientError::Other(m),
         }
@@ -103,7 +106,9 @@ impl Client {
         let r = self
             .api
             .clone()
-            .apply(ObjectRequest { object: obj.to_json() })
+            .apply(ObjectRequest {
+                object: obj.to_json(),
+            })
             .await?
             .into_inner();
         Ok(Applied {
@@ -113,13 +118,25 @@ impl Client {
     }
 
     pub async fn create(&self, obj: &Object) -> Result<Object, ClientError> {
-        let r = self.api.clone().create(ObjectRequest { object: obj.to_json() }).await?;
+        let r = self
+            .api
+            .clone()
+            .create(ObjectRequest {
+                object: obj.to_json(),
+            })
+            .await?;
         Ok(Object::from_json(&r.into_inner().object)?)
     }
 
     /// Replaces an object; a set `metadata.resourceVersion` must match the stored one.
     pub async fn update(&self, obj: &Object) -> Result<Object, ClientError> {
-        let r = self.api.clone().update(ObjectRequest { object: obj.to_json() }).await?;
+        let r = self
+            .api
+            .clone()
+            .update(ObjectRequest {
+                object: obj.to_json(),
+            })
+            .await?;
         Ok(Object::from_json(&r.into_inner().object)?)
     }
 
@@ -127,7 +144,9 @@ impl Client {
         let r = self
             .api
             .clone()
-            .update_status(ObjectRequest { object: obj.to_json() })
+            .update_status(ObjectRequest {
+                object: obj.to_json(),
+            })
             .await?;
         Ok(Object::from_json(&r.into_inner().object)?)
     }
@@ -142,13 +161,31 @@ impl Client {
         }
     }
 
-    pub async fn get(&self, kind: Kind, namespace: &str, name: &str) -> Result<Object, ClientError> {
-        let r = self.api.clone().get(Self::object_ref(kind, namespace, name)).await?;
+    pub async fn get(
+        &self,
+        kind: Kind,
+        namespace: &str,
+        name: &str,
+    ) -> Result<Object, ClientError> {
+        let r = self
+            .api
+            .clone()
+            .get(Self::object_ref(kind, namespace, name))
+            .await?;
         Ok(Object::from_json(&r.into_inner().object)?)
     }
 
-    pub async fn delete(&self, kind: Kind, namespace: &str, name: &str) -> Result<Object, ClientError> {
-        let r = self.api.clone().delete(Self::object_ref(kind, namespace, name)).await?;
+    pub async fn delete(
+        &self,
+        kind: Kind,
+        namespace: &str,
+        name: &str,
+    ) -> Result<Object, ClientError> {
+        let r = self
+            .api
+            .clone()
+            .delete(Self::object_ref(kind, namespace, name))
+            .await?;
         Ok(Object::from_json(&r.into_inner().object)?)
     }
 
@@ -229,6 +266,11 @@ impl Client {
     }
 
     pub async fn version(&self) -> Result<VersionResponse, ClientError> {
-        Ok(self.api.clone().version(VersionRequest {}).await?.into_inner())
+        Ok(self
+            .api
+            .clone()
+            .version(VersionRequest {})
+            .await?
+            .into_inner())
     }
 }

@@ -144,7 +144,10 @@ impl Object {
 
     /// Sets `apiVersion` and `kind` to the canonical values.
     pub fn set_type_meta(&mut self) {
-        let (k, v) = (self.kind().as_str().to_string(), self.kind().api_version().to_string());
+        let (k, v) = (
+            self.kind().as_str().to_string(),
+            self.kind().api_version().to_string(),
+        );
         match self {
             Object::Pod(o) => (o.kind, o.api_version) = (k, v),
             Object::Deployment(o) => (o.kind, o.api_version) = (k, v),
@@ -193,10 +196,11 @@ impl Object {
     }
 
     pub fn from_json(bytes: &[u8]) -> Result<Object, DecodeError> {
-        let v: serde_json::Value = serde_json::from_slice(bytes).map_err(|e| DecodeError::Json {
-            kind: "object".into(),
-            source: e,
-        })?;
+        let v: serde_json::Value =
+            serde_json::from_slice(bytes).map_err(|e| DecodeError::Json {
+                kind: "object".into(),
+                source: e,
+            })?;
         Object::from_value(v)
     }
 

@@ -91,6 +91,8 @@ pub struct EnvVar {
 #[serde(rename_all = "camelCase")]
 pub struct ContainerPort {
     pub container_port: i32,
+    /// Port published on the node; Bosun: `0` publishes on any free port (see
+    /// `status.containerStatuses[].publishedPorts`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub host_port: Option<i32>,
     /// `TCP` (default) or `UDP`.
@@ -98,7 +100,7 @@ pub struct ContainerPort {
     pub protocol: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub name: Option<String>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(default, rename = "hostIP", skip_serializing_if = "Option::is_none")]
     pub host_ip: Option<String>,
 }
 
@@ -158,8 +160,11 @@ pub struct PodStatus {
     pub message: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub reason: Option<String>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(default, rename = "hostIP", skip_serializing_if = "Option::is_none")]
     pub host_ip: Option<String>,
+    /// Address of the pod on its node's container network.
+    #[serde(default, rename = "podIP", skip_serializing_if = "Option::is_none")]
+    pub pod_ip: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub start_time: Option<String>,
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
@@ -174,7 +179,11 @@ pub struct ContainerStatus {
     #[serde(default)]
     pub image: String,
     /// `docker://<id>`.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        default,
+        rename = "containerID",
+        skip_serializing_if = "Option::is_none"
+    )]
     pub container_id: Option<String>,
     #[serde(default)]
     pub ready: bool,
@@ -184,6 +193,10 @@ pub struct ContainerStatus {
     pub state: ContainerState,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub last_state: Option<ContainerState>,
+    /// Bosun: ports published on the node, with the host port actually bound (a `hostPort: 0`
+    /// in the spec asks for any free port).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub published_ports: Vec<ContainerPort>,
 }
 
 /// Exactly one of the three states is set.
@@ -291,7 +304,11 @@ impl Pod {
             .containers
             .iter()
             .flat_map(|c| c.ports.iter())
-            .filter_map(|p| p.host_port.map(|h| (p.protocol_lower(), h)))
+            .filter_map(|p| {
+                p.host_port
+                    .filter(|h| *h != 0)
+                    .map(|h| (p.protocol_lower(), h))
+            })
             .collect()
     }
 }

@@ -107,9 +107,11 @@ impl Quantity {
             "Pi" => (0, 50),
             "Ei" => (0, 60),
             _ => match suffix.strip_prefix(['e', 'E']) {
-                Some(e) if !e.is_empty() && e.chars().all(|c| c.is_ascii_digit()) => {
-                    (e.parse().map_err(|_| QuantityError::Overflow(s.to_string()))?, 0)
-                }
+                Some(e) if !e.is_empty() && e.chars().all(|c| c.is_ascii_digit()) => (
+                    e.parse()
+                        .map_err(|_| QuantityError::Overflow(s.to_string()))?,
+                    0,
+                ),
                 _ => return Err(QuantityError::Syntax(s.to_string())),
             },
         };
@@ -144,7 +146,12 @@ impl Quantity {
 
 /// Formats bytes the way people read them (`512Mi`, `1.5Gi`).
 pub fn format_bytes(bytes: i64) -> String {
-    const UNITS: [(&str, i64); 4] = [("Ti", 1 << 40), ("Gi", 1 << 30), ("Mi", 1 << 20), ("Ki", 1 << 10)];
+    const UNITS: [(&str, i64); 4] = [
+        ("Ti", 1 << 40),
+        ("Gi", 1 << 30),
+        ("Mi", 1 << 20),
+        ("Ki", 1 << 10),
+    ];
     for (suffix, size) in UNITS {
         if bytes >= size {
             return if bytes % size == 0 {
@@ -210,7 +217,9 @@ mod tests {
             ("", |e| matches!(e, QuantityError::Empty(_))),
             ("-1", |e| matches!(e, QuantityError::Negative(_))),
             ("-500m", |e| matches!(e, QuantityError::Negative(_))),
-            ("99999999999999999999", |e| matches!(e, QuantityError::Overflow(_))),
+            ("99999999999999999999", |e| {
+                matches!(e, QuantityError::Overflow(_))
+            }),
             ("9Ei", |e| matches!(e, QuantityError::Overflow(_))),
             ("1e400", |e| matches!(e, QuantityError::Overflow(_))),
             ("0.0001", |e| matches!(e, QuantityError::TooPrecise(_))),

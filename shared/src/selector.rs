@@ -59,8 +59,7 @@ impl LabelSelector {
                 values,
             };
             if let Some(key) = term.strip_prefix('!') {
-                sel.match_expressions
-                    .push(req(key, "DoesNotExist", vec![]));
+                sel.match_expressions.push(req(key, "DoesNotExist", vec![]));
             } else if let Some((k, v)) = term.split_once("!=") {
                 sel.match_expressions
                     .push(req(k, "NotIn", vec![v.trim().to_string()]));
@@ -75,7 +74,10 @@ impl LabelSelector {
                     .ok_or_else(|| format!("selector term {term:?}: expected (v1,v2)"))?;
                 let values = inner.split(',').map(|v| v.trim().to_string()).collect();
                 sel.match_expressions.push(req(k, op, values));
-            } else if term.chars().all(|c| c.is_ascii_alphanumeric() || "-_./".contains(c)) {
+            } else if term
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || "-_./".contains(c))
+            {
                 sel.match_expressions.push(req(term, "Exists", vec![]));
             } else {
                 return Err(format!("selector term {term:?} is not valid"));

@@ -26,6 +26,7 @@ pub fn format_duration(d: Duration) -> String {
     let s = d.as_secs();
     match s {
         0..=119 => format!("{s}s"),
+        120..=599 if s % 60 == 0 => format!("{}m", s / 60),
         120..=599 => format!("{}m{}s", s / 60, s % 60),
         600..=10799 => format!("{}m", s / 60),
         10800..=172799 => format!("{}h", s / 3600),
@@ -43,6 +44,7 @@ mod tests {
         let at = |secs_ago: u64| to_rfc3339(now - Duration::from_secs(secs_ago));
         assert_eq!(age(Some(&at(45)), now), "45s");
         assert_eq!(age(Some(&at(192)), now), "3m12s");
+        assert_eq!(age(Some(&at(300)), now), "5m");
         assert_eq!(age(Some(&at(3600)), now), "60m");
         assert_eq!(age(Some(&at(5 * 3600)), now), "5h");
         assert_eq!(age(Some(&at(3 * 86400)), now), "3d");

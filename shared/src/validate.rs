@@ -365,7 +365,8 @@ fn validate_ports(
                 &["TCP", "UDP"],
             ));
         }
-        if let Some(host) = port.host_port {
+        // hostPort 0: Bosun publishes the port on any free host port.
+        if let Some(host) = port.host_port.filter(|h| *h != 0) {
             if !(1..=65535).contains(&host) {
                 errs.push(FieldError::invalid(
                     format!("{p}.hostPort"),

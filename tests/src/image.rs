@@ -1,6 +1,7 @@
 //! The test image. No registry is reachable, so tests make their image themselves: a rootfs with
 //! the static busybox binary (Debian package `busybox-static`), a link for every applet and a web
 //! page, loaded with `docker import` and tagged [`BUSYBOX_IMAGE`].
+use std::os::unix::fs::PermissionsExt;
 use std::path::Path;
 use std::process::{Command, Stdio};
 use std::sync::Mutex;
@@ -21,7 +22,9 @@ const BUSYBOX_BIN: &str = "/bin/busybox";
 /// `docker import` only retags, and the image is looked up again after importing.
 pub fn busybox_image() -> anyhow::Result<String> {
     static READY: Mutex<bool> = Mutex::new(false);
-    let mut ready = READY.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+    let mut ready = READY
+        .lock()
+        .unwrap_or_else(|poisoned| poisoned.into_inner());
     if *ready && image_exists(BUSYBOX_IMAGE)? {
         return Ok(BUSYBOX_IMAGE.to_string());
     }
@@ -73,7 +76,6 @@ fn import_image(image: &str) -> anyhow::Result<()> {
         }
     }
     std::fs::write(root.join("www/index.html"), INDEX_HTML).context("write index.html")?;
-    use std::os::unix::fs::PermissionsExt;
     std::fs::set_permissions(root.join("tmp"), std::fs::Permissions::from_mode(0o1777))
         .context("chmod /tmp")?;
 

@@ -6,7 +6,8 @@
 //! Map:
 //! - [`image`]: the test image `bosun-test/busybox:latest`, built from the static busybox binary
 //!   with `docker import` (no registry is reachable).
-//! - [`wait`]: [`wait_for`] / [`wait_for_blocking`], polling a condition until a deadline.
+//! - [`wait`]: [`wait_for`] / [`wait_for_blocking`], polling a condition until a deadline;
+//!   [`give_up`] to stop early.
 //! - [`process`]: [`BosunProcess`], one spawned `bosun` process with its output in a log file;
 //!   [`tail_log`].
 //! - [`cluster`]: [`TestCluster`], a one-machine cluster (`bosun up`, or separate `bosun master`
@@ -29,4 +30,4 @@ pub use docker::ContainerInfo;
 pub use image::{busybox_image, BUSYBOX_IMAGE, INDEX_HTML};
 pub use net::{free_port, http_get};
 pub use process::{tail_log, BosunProcess};
-pub use wait::{wait_for, wait_for_blocking};
+pub use wait::{give_up, wait_for, wait_for_blocking};

@@ -9,6 +9,8 @@ use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use anyhow::{bail, Context};
 
+use crate::wait::give_up;
+
 /// How long [`BosunProcess::stop`] waits after SIGTERM before it sends SIGKILL.
 pub const STOP_GRACE: Duration = Duration::from_secs(10);
 
@@ -211,10 +213,10 @@ impl BosunProcess {
                 return Ok(Some(()));
             }
             if let Some(status) = self.try_exit_status() {
-                bail!(
+                return Err(give_up(anyhow::anyhow!(
                     "process exited ({status}); log tail:\n{}",
                     self.log_tail(40)
-                );
+                )));
             }
             Ok(None)
         })
@@ -303,7 +305,11 @@ mod tests {
         let log = dir.path().join("p.log");
         let mut a =
             BosunProcess::spawn(Path::new("/bin/sh"), &["-c", "echo first"], &[], &log).unwrap();
-        assert!(a.wait_exit(Duration::from_secs(10)).unwrap().unwrap().success());
+        assert!(a
+            .wait_exit(Duration::from_secs(10))
+            .unwrap()
+            .unwrap()
+            .success());
         let mut b =
             BosunProcess::spawn(Path::new("/bin/sh"), &["-c", "echo second"], &[], &log).unwrap();
         b.wait_output_contains("second", Duration::from_secs(10))
@@ -323,11 +329,13 @@ mod tests {
             &log,
         )
         .unwrap();
+        let start = Instant::now();
         let err = p
-            .wait_output_contains("listening on", Duration::from_secs(10))
+            .wait_output_contains("listening on", Duration::from_secs(30))
             .unwrap_err()
             .to_string();
         assert!(err.contains("bind failed"), "{err}");
+        assert!(start.elapsed() < Duration::from_secs(10), "{err}");
         assert_eq!(p.try_exit_status().unwrap().code(), Some(3));
     }
 
@@ -335,8 +343,7 @@ mod tests {
     fn kill_and_drop() {
         let dir = tempfile::tempdir().unwrap();
         let log = dir.path().join("p.log");
-        let mut p =
-            BosunProcess::spawn(Path::new("/bin/sleep"), &["60"], &[], &log).unwrap();
+        let mut p = BosunProcess::spawn(Path::new("/bin/sleep"), &["60"], &[], &log).unwrap();
         let status = p.kill().unwrap();
         assert!(!status.success());
         assert!(!p.is_running());

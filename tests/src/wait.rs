@@ -3,6 +3,9 @@
 //! The condition is polled every [`POLL_INTERVAL`]: `Ok(Some(value))` ends the wait, `Ok(None)`
 //! means "not yet", and an error is remembered (and retried) so that a timeout can say what the
 //! last attempt saw: `timed out after 30s waiting for <what>; last: <error or "condition false">`.
+//! An error made with [`give_up`] ends the wait at once (the process being waited on exited,
+//! say): `gave up waiting for <what>: <error>`.
+use std::fmt;
 use std::future::Future;
 use std::time::{Duration, Instant};
 
@@ -11,7 +14,25 @@ use anyhow::anyhow;
 /// How often a condition is polled.
 pub const POLL_INTERVAL: Duration = Duration::from_millis(100);
 
-/// Polls `f` until it yields `Some(value)` or `deadline` has passed.
+/// Marks an error as final: a wait that sees it stops retrying and fails with it.
+pub fn give_up(error: impl Into<anyhow::Error>) -> anyhow::Error {
+    anyhow::Error::new(GiveUp(error.into()))
+}
+
+/// The error behind [`give_up`].
+#[derive(Debug)]
+pub struct GiveUp(pub anyhow::Error);
+
+impl fmt::Display for GiveUp {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{:#}", self.0)
+    }
+}
+
+impl std::error::Error for GiveUp {}
+
+/// Polls `f` until it yields `Some(value)`, fails with a [`give_up`] error, or `deadline` has
+/// passed.
 ///
 /// An attempt still running when the deadline passes is abandoned (dropped).
 pub async fn wait_for<T, F, Fut>(what: &str, deadline: Duration, mut f: F) -> anyhow::Result<T>
@@ -26,10 +47,9 @@ where
         match tokio::time::timeout_at(end, f()).await {
             Ok(Ok(Some(value))) => return Ok(value),
             Ok(Ok(None)) => last = "condition false".to_string(),
+            Ok(Err(e)) if e.is::<GiveUp>() => return Err(gave_up(what, e)),
             Ok(Err(e)) => last = format!("{e:#}"),
-            Err(_) => {
-                last = format!("attempt still running at the deadline (before that: {last})")
-            }
+            Err(_) => last = format!("attempt still running at the deadline (before that: {last})"),
         }
         let now = tokio::time::Instant::now();
         if now >= end {
@@ -39,20 +59,20 @@ where
     }
 }
 
-/// [`wait_for`] for synchronous code: polls `f` until it yields `Some(value)` or `deadline` has
-/// passed. An attempt is not interrupted, so `f` should bound its own blocking calls.
+/// [`wait_for`] for synchronous code: polls `f` until it yields `Some(value)`, fails with a
+/// [`give_up`] error, or `deadline` has passed. An attempt is not interrupted, so `f` should bound its own blocking calls.
 pub fn wait_for_blocking<T, F>(what: &str, deadline: Duration, mut f: F) -> anyhow::Result<T>
 where
     F: FnMut() -> anyhow::Result<Option<T>>,
 {
     let end = Instant::now() + deadline;
-    let mut last = String::from("condition false");
     loop {
-        match f() {
+        let last = match f() {
             Ok(Some(value)) => return Ok(value),
-            Ok(None) => last = "condition false".to_string(),
-            Err(e) => last = format!("{e:#}"),
-        }
+            Ok(None) => "condition false".to_string(),
+            Err(e) if e.is::<GiveUp>() => return Err(gave_up(what, e)),
+            Err(e) => format!("{e:#}"),
+        };
         let now = Instant::now();
         if now >= end {
             return Err(timeout_error(what, deadline, &last));
@@ -60,6 +80,10 @@ where
         // Polling interval, not a correctness sleep: the condition decides.
         std::thread::sleep(std::cmp::min(POLL_INTERVAL, end - now));
     }
+}
+
+fn gave_up(what: &str, e: anyhow::Error) -> anyhow::Error {
+    anyhow!("gave up waiting for {what}: {e:#}")
 }
 
 fn timeout_error(what: &str, deadline: Duration, last: &str) -> anyhow::Error {
@@ -141,6 +165,28 @@ mod tests {
             err.starts_with("timed out after 0.2s waiting for a hang; last: attempt still running"),
             "{err}"
         );
+    }
+
+    #[tokio::test]
+    async fn give_up_ends_the_wait_at_once() {
+        let start = std::time::Instant::now();
+        let err = wait_for("a dead process", Duration::from_secs(30), || async {
+            Err::<Option<()>, _>(give_up(anyhow!("it exited (exit status: 1)")))
+        })
+        .await
+        .unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            "gave up waiting for a dead process: it exited (exit status: 1)"
+        );
+        assert!(start.elapsed() < Duration::from_secs(5));
+
+        let err = wait_for_blocking("x", Duration::from_secs(30), || {
+            Err::<Option<()>, _>(give_up(anyhow!("final").context("outer")))
+        })
+        .unwrap_err();
+        assert_eq!(err.to_string(), "gave up waiting for x: outer: final");
+        assert!(start.elapsed() < Duration::from_secs(5));
     }
 
     #[test]

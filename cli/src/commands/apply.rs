@@ -19,7 +19,8 @@ pub fn read_manifests(files: &[String], namespace: &str) -> anyhow::Result<Vec<P
     for f in files {
         if f == "-" {
             let mut text = String::new();
-            std::io::Read::read_to_string(&mut std::io::stdin(), &mut text).context("reading standard input")?;
+            std::io::Read::read_to_string(&mut std::io::stdin(), &mut text)
+                .context("reading standard input")?;
             sources.push(("-".into(), text));
             continue;
         }
@@ -29,16 +30,21 @@ pub fn read_manifests(files: &[String], namespace: &str) -> anyhow::Result<Vec<P
                 .with_context(|| format!("reading directory {f}"))?
                 .filter_map(|e| e.ok().map(|e| e.path()))
                 .filter(|p| {
-                    matches!(p.extension().and_then(|e| e.to_str()), Some("yaml" | "yml" | "json"))
+                    matches!(
+                        p.extension().and_then(|e| e.to_str()),
+                        Some("yaml" | "yml" | "json")
+                    )
                 })
                 .collect();
             entries.sort();
             for p in entries {
-                let text = std::fs::read_to_string(&p).with_context(|| format!("reading {}", p.display()))?;
+                let text = std::fs::read_to_string(&p)
+                    .with_context(|| format!("reading {}", p.display()))?;
                 sources.push((p.display().to_string(), text));
             }
         } else {
-            let text = std::fs::read_to_string(path).with_context(|| format!("the path \"{f}\" does not exist or cannot be read"))?;
+            let text = std::fs::read_to_string(path)
+                .with_context(|| format!("the path \"{f}\" does not exist or cannot be read"))?;
             sources.push((f.clone(), text));
         }
     }
@@ -49,7 +55,10 @@ pub fn read_manifests(files: &[String], namespace: &str) -> anyhow::Result<Vec<P
             let namespaced = p.object.kind().namespaced();
             let m = p.object.meta_mut();
             // The parser defaults an unset namespace to `default`; `-n` replaces that default.
-            if namespaced && (m.namespace.is_empty() || m.namespace == "default") && namespace != "default" {
+            if namespaced
+                && (m.namespace.is_empty() || m.namespace == "default")
+                && namespace != "default"
+            {
                 m.namespace = namespace.to_string();
             }
         }
@@ -66,7 +75,11 @@ pub async fn run(ctx: &Context, args: Args) -> anyhow::Result<()> {
     let objects = read_manifests(&args.files, &ctx.namespace)?;
     for p in &objects {
         for w in &p.warnings {
-            eprintln!("Warning: {} {:?}: {w}", p.object.kind(), p.object.meta().name);
+            eprintln!(
+                "Warning: {} {:?}: {w}",
+                p.object.kind(),
+                p.object.meta().name
+            );
         }
     }
     let client = ctx.client().await?;

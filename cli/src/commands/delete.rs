@@ -26,10 +26,9 @@ pub async fn run(ctx: &Context, args: Args) -> anyhow::Result<()> {
             targets.push((p.object.kind(), m.namespace.clone(), m.name.clone()));
         }
     } else {
-        let kind = args
-            .kind
-            .as_deref()
-            .ok_or_else(|| anyhow::anyhow!("you must provide one or more resources by argument or filename"))?;
+        let kind = args.kind.as_deref().ok_or_else(|| {
+            anyhow::anyhow!("you must provide one or more resources by argument or filename")
+        })?;
         let (kind, first) = split_kind_name(kind, None)?;
         let names: Vec<String> = first.into_iter().chain(args.names).collect();
         if names.is_empty() {

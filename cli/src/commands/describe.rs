@@ -16,7 +16,12 @@ pub struct Args {
 
 pub async fn run(ctx: &Context, args: Args) -> anyhow::Result<()> {
     let (kind, name) = split_kind_name(&args.kind, args.name.as_deref())?;
-    let name = name.ok_or_else(|| anyhow::anyhow!("you must specify the name of the {} to describe", kind.resource_name()))?;
+    let name = name.ok_or_else(|| {
+        anyhow::anyhow!(
+            "you must specify the name of the {} to describe",
+            kind.resource_name()
+        )
+    })?;
     let ns = namespace_for(kind, &ctx.namespace);
     let client = ctx.client().await?;
     let obj = client.get(kind, &ns, &name).await?;
@@ -26,7 +31,11 @@ pub async fn run(ctx: &Context, args: Args) -> anyhow::Result<()> {
             .await?
             .0
             .into_iter()
-            .filter(|p| p.meta().controller().is_some_and(|o| o.uid == d.metadata.uid))
+            .filter(|p| {
+                p.meta()
+                    .controller()
+                    .is_some_and(|o| o.uid == d.metadata.uid)
+            })
             .collect(),
         Object::Node(n) => client
             .list(Kind::Pod, None, None)
@@ -34,8 +43,10 @@ pub async fn run(ctx: &Context, args: Args) -> anyhow::Result<()> {
             .0
             .into_iter()
             .filter(|p| {
-                p.as_pod()
-                    .is_some_and(|p| p.spec.node_name.as_deref() == Some(n.metadata.name.as_str()) && !p.phase().is_terminal())
+                p.as_pod().is_some_and(|p| {
+                    p.spec.node_name.as_deref() == Some(n.metadata.name.as_str())
+                        && !p.phase().is_terminal()
+                })
             })
             .collect(),
         Object::Pod(_) => vec![],

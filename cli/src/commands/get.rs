@@ -34,7 +34,9 @@ pub async fn run(ctx: &Context, args: Args) -> anyhow::Result<()> {
     }
     let all = args.all_namespaces || !kind.namespaced();
     let namespace = (!all).then_some(ns.as_str());
-    let (objects, _) = client.list(kind, namespace, args.selector.as_deref()).await?;
+    let (objects, _) = client
+        .list(kind, namespace, args.selector.as_deref())
+        .await?;
     if objects.is_empty() && matches!(format, Format::Table | Format::Wide) {
         if all {
             eprintln!("No resources found");
@@ -45,7 +47,14 @@ pub async fn run(ctx: &Context, args: Args) -> anyhow::Result<()> {
     }
     print!(
         "{}",
-        render(kind, &objects, format, false, args.all_namespaces && kind.namespaced(), now)
+        render(
+            kind,
+            &objects,
+            format,
+            false,
+            args.all_namespaces && kind.namespaced(),
+            now
+        )
     );
     Ok(())
 }

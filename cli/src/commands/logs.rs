@@ -21,15 +21,30 @@ pub struct Args {
 }
 
 pub async fn run(ctx: &Context, args: Args) -> anyhow::Result<()> {
-    let pod = args.pod.strip_prefix("pod/").or_else(|| args.pod.strip_prefix("pods/")).unwrap_or(&args.pod);
+    let pod = args
+        .pod
+        .strip_prefix("pod/")
+        .or_else(|| args.pod.strip_prefix("pods/"))
+        .unwrap_or(&args.pod);
     let client = ctx.client().await?;
     let mut stream = client
-        .logs(&ctx.namespace, pod, args.container.as_deref(), args.follow, args.tail)
+        .logs(
+            &ctx.namespace,
+            pod,
+            args.container.as_deref(),
+            args.follow,
+            args.tail,
+        )
         .await?;
     let mut stdout = std::io::stdout();
     while let Some(chunk) = stream.next().await {
-        stdout.write_all(&chunk?)?;
-        stdout.flush()?;
+        let written = stdout.write_all(&chunk?).and_then(|()| stdout.flush());
+        match written {
+            Ok(()) => {}
+            // The reader went away (`bosun logs -f | head`): stop quietly, as kubectl does.
+            Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => return Ok(()),
+            Err(e) => return Err(e.into()),
+        }
     }
     Ok(())
 }

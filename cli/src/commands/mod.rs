@@ -38,7 +38,10 @@ pub fn parse_kind(s: &str) -> anyhow::Result<Kind> {
 }
 
 /// Splits `deployment/web` into kind and name; a bare name needs `kind` given separately.
-pub fn split_kind_name(first: &str, second: Option<&str>) -> anyhow::Result<(Kind, Option<String>)> {
+pub fn split_kind_name(
+    first: &str,
+    second: Option<&str>,
+) -> anyhow::Result<(Kind, Option<String>)> {
     match first.split_once('/') {
         Some((k, n)) => {
             if second.is_some() {

@@ -62,7 +62,9 @@ pub struct UpArgs {
 }
 
 fn parse_label(s: &str) -> Result<(String, String), String> {
-    let (k, v) = s.split_once('=').ok_or_else(|| format!("label {s:?}: expected key=value"))?;
+    let (k, v) = s
+        .split_once('=')
+        .ok_or_else(|| format!("label {s:?}: expected key=value"))?;
     bosun_shared::names::validate_label_key(k).map_err(|e| format!("label {s:?}: {e}"))?;
     bosun_shared::names::validate_label_value(v).map_err(|e| format!("label {s:?}: {e}"))?;
     Ok((k.to_string(), v.to_string()))
@@ -79,13 +81,15 @@ fn hostname() -> String {
 }
 
 fn check_name(what: &str, name: &str) -> anyhow::Result<()> {
-    bosun_shared::names::validate_dns1123_subdomain(name).map_err(|e| anyhow::anyhow!("{what} {name:?}: {e}"))
+    bosun_shared::names::validate_dns1123_subdomain(name)
+        .map_err(|e| anyhow::anyhow!("{what} {name:?}: {e}"))
 }
 
 /// Cancels `token` on SIGINT or SIGTERM.
 fn cancel_on_signal(token: CancellationToken) {
     tokio::spawn(async move {
-        let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()).ok();
+        let mut term =
+            tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()).ok();
         tokio::select! {
             _ = tokio::signal::ctrl_c() => {}
             _ = async { match term.as_mut() { Some(t) => { t.recv().await; } None => std::future::pending().await } } => {}
@@ -94,9 +98,23 @@ fn cancel_on_signal(token: CancellationToken) {
     });
 }
 
-async fn start_master(ctx: &Context, name: String, listen: SocketAddr, data_dir: PathBuf, shutdown: CancellationToken) -> anyhow::Result<Master> {
+async fn start_master(
+    ctx: &Context,
+    name: String,
+    listen: SocketAddr,
+    data_dir: PathBuf,
+    shutdown: CancellationToken,
+) -> anyhow::Result<Master> {
     check_name("master name", &name)?;
-    let master = Master::start(MasterConfig { name, listen, data_dir }, shutdown).await?;
+    let master = Master::start(
+        MasterConfig {
+            name,
+            listen,
+            data_dir,
+        },
+        shutdown,
+    )
+    .await?;
     config::save_server(&ctx.config_path, &master.addr.to_string())?;
     println!("bosun master listening on {}", master.addr);
     Ok(master)
@@ -105,8 +123,17 @@ async fn start_master(ctx: &Context, name: String, listen: SocketAddr, data_dir:
 pub async fn master(ctx: &Context, args: MasterArgs) -> anyhow::Result<()> {
     let shutdown = CancellationToken::new();
     cancel_on_signal(shutdown.clone());
-    let data_dir = args.data_dir.unwrap_or_else(|| config::default_data_dir().join("master"));
-    let m = start_master(ctx, args.name.unwrap_or_else(hostname), args.listen, data_dir, shutdown).await?;
+    let data_dir = args
+        .data_dir
+        .unwrap_or_else(|| config::default_data_dir().join("master"));
+    let m = start_master(
+        ctx,
+        args.name.unwrap_or_else(hostname),
+        args.listen,
+        data_dir,
+        shutdown,
+    )
+    .await?;
     println!("client config written to {}", ctx.config_path.display());
     m.stopped().await;
     Ok(())
@@ -114,7 +141,9 @@ pub async fn master(ctx: &Context, args: MasterArgs) -> anyhow::Result<()> {
 
 /// The local address used to reach `master`: what other machines most likely reach us at.
 fn local_address_towards(master: &str) -> String {
-    let target = master.trim_start_matches("http://").trim_start_matches("https://");
+    let target = master
+        .trim_start_matches("http://")
+        .trim_start_matches("https://");
     std::net::UdpSocket::bind("0.0.0.0:0")
         .and_then(|s| {
             s.connect(target)?;
@@ -141,11 +170,15 @@ async fn run_agent(config: AgentConfig, shutdown: CancellationToken) -> anyhow::
 pub async fn agent(args: AgentArgs) -> anyhow::Result<()> {
     let shutdown = CancellationToken::new();
     cancel_on_signal(shutdown.clone());
-    let address = args.address.unwrap_or_else(|| local_address_towards(&args.master));
+    let address = args
+        .address
+        .unwrap_or_else(|| local_address_towards(&args.master));
     let config = AgentConfig {
         name: args.name.unwrap_or_else(hostname),
         master: bosun_shared::client::server_url(&args.master),
-        data_dir: args.data_dir.unwrap_or_else(|| config::default_data_dir().join("agent")),
+        data_dir: args
+            .data_dir
+            .unwrap_or_else(|| config::default_data_dir().join("agent")),
         labels: args.labels.into_iter().collect::<BTreeMap<_, _>>(),
         address,
     };
@@ -157,7 +190,14 @@ pub async fn up(ctx: &Context, args: UpArgs) -> anyhow::Result<()> {
     cancel_on_signal(shutdown.clone());
     let data_dir = args.data_dir.unwrap_or_else(config::default_data_dir);
     let name = args.name.unwrap_or_else(hostname);
-    let master = start_master(ctx, name.clone(), args.listen, data_dir.join("master"), shutdown.clone()).await?;
+    let master = start_master(
+        ctx,
+        name.clone(),
+        args.listen,
+        data_dir.join("master"),
+        shutdown.clone(),
+    )
+    .await?;
     let config = AgentConfig {
         name: name.clone(),
         master: format!("http://{}", master.addr),
@@ -166,7 +206,11 @@ pub async fn up(ctx: &Context, args: UpArgs) -> anyhow::Result<()> {
         address: master.addr.ip().to_string(),
     };
     println!("bosun agent running node {name} on the local Docker engine");
-    println!("data in {}; client config in {}", data_dir.display(), ctx.config_path.display());
+    println!(
+        "data in {}; client config in {}",
+        data_dir.display(),
+        ctx.config_path.display()
+    );
     println!("try: bosun get nodes   |   bosun apply -f examples/   |   bosun get pods");
     let agent = tokio::spawn(run_agent(config, shutdown.clone()));
     let result = agent.await.context("agent task")?;

@@ -21,12 +21,19 @@ const SCALE_RETRIES: usize = 5;
 pub async fn run(ctx: &Context, args: Args) -> anyhow::Result<()> {
     let (kind, name) = split_kind_name(&args.target, args.name.as_deref())?;
     if kind != Kind::Deployment {
-        anyhow::bail!("cannot scale {}: only deployments can be scaled", kind.plural());
+        anyhow::bail!(
+            "cannot scale {}: only deployments can be scaled",
+            kind.plural()
+        );
     }
     if args.replicas < 0 {
-        anyhow::bail!("--replicas: Invalid value: {}: must be greater than or equal to 0", args.replicas);
+        anyhow::bail!(
+            "--replicas: Invalid value: {}: must be greater than or equal to 0",
+            args.replicas
+        );
     }
-    let name = name.ok_or_else(|| anyhow::anyhow!("you must specify the name of the deployment to scale"))?;
+    let name = name
+        .ok_or_else(|| anyhow::anyhow!("you must specify the name of the deployment to scale"))?;
     let client = ctx.client().await?;
     for _ in 0..SCALE_RETRIES {
         let Object::Deployment(mut d) = client.get(kind, &ctx.namespace, &name).await? else {

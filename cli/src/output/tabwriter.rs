@@ -119,7 +119,8 @@ mod tests {
 
     #[test]
     fn a_line_without_tabs_ends_a_block() {
-        let got = DESCRIBE.align("Name:\tweb\nNamespace:\tdefault\nContainers:\n  app:\n    Image:\tnginx\n");
+        let got = DESCRIBE
+            .align("Name:\tweb\nNamespace:\tdefault\nContainers:\n  app:\n    Image:\tnginx\n");
         assert_eq!(
             got,
             "Name:       web\n\

@@ -80,7 +80,10 @@ fn merge(current: &Object, desired: &Object) -> Result<Object, StoreError> {
         (Object::Node(cur), Object::Node(new)) => {
             // Labels the agent registered stay unless the manifest sets them.
             for (k, v) in &cur.metadata.labels {
-                new.metadata.labels.entry(k.clone()).or_insert_with(|| v.clone());
+                new.metadata
+                    .labels
+                    .entry(k.clone())
+                    .or_insert_with(|| v.clone());
             }
         }
         _ => {}

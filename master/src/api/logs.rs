@@ -34,18 +34,24 @@ impl Drop for LogStream {
 }
 
 pub fn open(store: &Store, registry: &Arc<Registry>, r: LogsRequest) -> Result<LogStream, Status> {
-    let ns = if r.namespace.is_empty() { "default" } else { &r.namespace };
+    let ns = if r.namespace.is_empty() {
+        "default"
+    } else {
+        &r.namespace
+    };
     let pod = match store.get(Kind::Pod, ns, &r.pod) {
         Some(Object::Pod(p)) => p,
         _ => return Err(Status::not_found(format!("pod {ns}/{} not found", r.pod))),
     };
-    let node = pod
-        .spec
-        .node_name
-        .clone()
-        .ok_or_else(|| Status::failed_precondition(format!("pod {ns}/{} is not scheduled yet", r.pod)))?;
+    let node = pod.spec.node_name.clone().ok_or_else(|| {
+        Status::failed_precondition(format!("pod {ns}/{} is not scheduled yet", r.pod))
+    })?;
     let container = if r.container.is_empty() {
-        pod.spec.containers.first().map(|c| c.name.clone()).unwrap_or_default()
+        pod.spec
+            .containers
+            .first()
+            .map(|c| c.name.clone())
+            .unwrap_or_default()
     } else if pod.spec.containers.iter().any(|c| c.name == r.container) {
         r.container.clone()
     } else {

@@ -12,8 +12,8 @@ use std::sync::Arc;
 
 use bosun_proto::v1::api_server::Api;
 use bosun_proto::v1::{
-    ApplyResponse, ListRequest, ListResponse, LogChunk, LogsRequest, ObjectRef, ObjectRequest, ObjectResponse,
-    RefRequest, VersionRequest, VersionResponse, WatchEvent, WatchRequest,
+    ApplyResponse, ListRequest, ListResponse, LogChunk, LogsRequest, ObjectRef, ObjectRequest,
+    ObjectResponse, RefRequest, VersionRequest, VersionResponse, WatchEvent, WatchRequest,
 };
 use bosun_shared::selector::LabelSelector;
 use bosun_shared::{Kind, Object};
@@ -58,7 +58,10 @@ fn decode(bytes: &[u8]) -> Result<Object, Status> {
 
 fn parse_ref(r: Option<ObjectRef>) -> Result<(Kind, String, String), Status> {
     let r = r.ok_or_else(|| invalid("ref: Required value"))?;
-    let kind: Kind = r.kind.parse().map_err(|e: String| invalid(format!("ref.kind: {e}")))?;
+    let kind: Kind = r
+        .kind
+        .parse()
+        .map_err(|e: String| invalid(format!("ref.kind: {e}")))?;
     let ns = if kind.namespaced() && r.namespace.is_empty() {
         bosun_shared::meta::DEFAULT_NAMESPACE.to_string()
     } else if kind.namespaced() {
@@ -70,7 +73,9 @@ fn parse_ref(r: Option<ObjectRef>) -> Result<(Kind, String, String), Status> {
 }
 
 fn respond(o: Object) -> Response<ObjectResponse> {
-    Response::new(ObjectResponse { object: o.to_json() })
+    Response::new(ObjectResponse {
+        object: o.to_json(),
+    })
 }
 
 type BoxStream<T> = Pin<Box<dyn Stream<Item = Result<T, Status>> + Send>>;
@@ -90,26 +95,47 @@ impl Api for ApiService {
         }))
     }
 
-    async fn create(&self, req: Request<ObjectRequest>) -> Result<Response<ObjectResponse>, Status> {
+    async fn create(
+        &self,
+        req: Request<ObjectRequest>,
+    ) -> Result<Response<ObjectResponse>, Status> {
         let obj = decode(&req.into_inner().object)?;
         self.store.create(obj).await.map(respond).map_err(to_status)
     }
 
-    async fn update(&self, req: Request<ObjectRequest>) -> Result<Response<ObjectResponse>, Status> {
+    async fn update(
+        &self,
+        req: Request<ObjectRequest>,
+    ) -> Result<Response<ObjectResponse>, Status> {
         let obj = decode(&req.into_inner().object)?;
         let expected = Some(obj.meta().revision()).filter(|r| *r > 0);
-        self.store.update(obj, expected).await.map(respond).map_err(to_status)
+        self.store
+            .update(obj, expected)
+            .await
+            .map(respond)
+            .map_err(to_status)
     }
 
-    async fn update_status(&self, req: Request<ObjectRequest>) -> Result<Response<ObjectResponse>, Status> {
+    async fn update_status(
+        &self,
+        req: Request<ObjectRequest>,
+    ) -> Result<Response<ObjectResponse>, Status> {
         let obj = decode(&req.into_inner().object)?;
         let expected = Some(obj.meta().revision()).filter(|r| *r > 0);
-        self.store.update_status(obj, expected).await.map(respond).map_err(to_status)
+        self.store
+            .update_status(obj, expected)
+            .await
+            .map(respond)
+            .map_err(to_status)
     }
 
     async fn delete(&self, req: Request<RefRequest>) -> Result<Response<ObjectResponse>, Status> {
         let (kind, ns, name) = parse_ref(req.into_inner().r#ref)?;
-        self.store.delete(kind, &ns, &name).await.map(respond).map_err(to_status)
+        self.store
+            .delete(kind, &ns, &name)
+            .await
+            .map(respond)
+            .map_err(to_status)
     }
 
     async fn get(&self, req: Request<RefRequest>) -> Result<Response<ObjectResponse>, Status> {
@@ -122,11 +148,17 @@ impl Api for ApiService {
 
     async fn list(&self, req: Request<ListRequest>) -> Result<Response<ListResponse>, Status> {
         let r = req.into_inner();
-        let kind: Kind = r.kind.parse().map_err(|e: String| invalid(format!("kind: {e}")))?;
+        let kind: Kind = r
+            .kind
+            .parse()
+            .map_err(|e: String| invalid(format!("kind: {e}")))?;
         let selector = if r.label_selector.is_empty() {
             None
         } else {
-            Some(LabelSelector::parse(&r.label_selector).map_err(|e| invalid(format!("labelSelector: {e}")))?)
+            Some(
+                LabelSelector::parse(&r.label_selector)
+                    .map_err(|e| invalid(format!("labelSelector: {e}")))?,
+            )
         };
         let ns = (!r.namespace.is_empty() && kind.namespaced()).then_some(r.namespace.as_str());
         let (objects, revision) = self.store.list(kind, ns, selector.as_ref());
@@ -138,15 +170,25 @@ impl Api for ApiService {
 
     type WatchStream = BoxStream<WatchEvent>;
 
-    async fn watch(&self, req: Request<WatchRequest>) -> Result<Response<Self::WatchStream>, Status> {
+    async fn watch(
+        &self,
+        req: Request<WatchRequest>,
+    ) -> Result<Response<Self::WatchStream>, Status> {
         let r = req.into_inner();
         let kind = if r.kind.is_empty() {
             None
         } else {
-            Some(r.kind.parse::<Kind>().map_err(|e| invalid(format!("kind: {e}")))?)
+            Some(
+                r.kind
+                    .parse::<Kind>()
+                    .map_err(|e| invalid(format!("kind: {e}")))?,
+            )
         };
         let ns = (!r.namespace.is_empty()).then_some(r.namespace);
-        let stream = self.store.watch(kind, ns, r.from_revision).map_err(to_status)?;
+        let stream = self
+            .store
+            .watch(kind, ns, r.from_revision)
+            .map_err(to_status)?;
         Ok(Response::new(Box::pin(stream.map(|c| {
             c.map(|c| WatchEvent {
                 r#type: c.event.as_str().to_string(),
@@ -164,7 +206,10 @@ impl Api for ApiService {
         Ok(Response::new(Box::pin(stream)))
     }
 
-    async fn version(&self, _req: Request<VersionRequest>) -> Result<Response<VersionResponse>, Status> {
+    async fn version(
+        &self,
+        _req: Request<VersionRequest>,
+    ) -> Result<Response<VersionResponse>, Status> {
         let s = self.store.status();
         Ok(Response::new(VersionResponse {
             version: env!("CARGO_PKG_VERSION").to_string(),

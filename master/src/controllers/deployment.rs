@@ -32,9 +32,12 @@ impl DeploymentController {
                 }
             }
             Signal::Changed(c) => match &c.object {
-                Object::Deployment(d) => queue.add((d.metadata.namespace.clone(), d.metadata.name.clone())),
+                Object::Deployment(d) => {
+                    queue.add((d.metadata.namespace.clone(), d.metadata.name.clone()))
+                }
                 Object::Pod(p) => {
-                    if let Some(owner) = p.metadata.controller().filter(|o| o.kind == "Deployment") {
+                    if let Some(owner) = p.metadata.controller().filter(|o| o.kind == "Deployment")
+                    {
                         queue.add((p.metadata.namespace.clone(), owner.name.clone()));
                     }
                 }
@@ -65,15 +68,25 @@ impl DeploymentController {
                 Object::Pod(p) => Some(p),
                 _ => None,
             })
-            .filter(|p| p.metadata.controller().is_some_and(|o| o.uid == d.metadata.uid))
+            .filter(|p| {
+                p.metadata
+                    .controller()
+                    .is_some_and(|o| o.uid == d.metadata.uid)
+            })
             .collect();
         let is_current = |p: &Pod| p.metadata.labels.get(TEMPLATE_HASH_LABEL) == Some(&hash);
         let mut ops = Vec::new();
         // Old template and finished pods go; they are replaced below.
-        for p in owned.iter().filter(|p| !is_current(p) || p.phase().is_terminal()) {
+        for p in owned
+            .iter()
+            .filter(|p| !is_current(p) || p.phase().is_terminal())
+        {
             ops.push(delete_op(p));
         }
-        let mut current: Vec<&Pod> = owned.iter().filter(|p| is_current(p) && !p.phase().is_terminal()).collect();
+        let mut current: Vec<&Pod> = owned
+            .iter()
+            .filter(|p| is_current(p) && !p.phase().is_terminal())
+            .collect();
         let want = d.replicas().max(0) as usize;
         if current.len() > want {
             // Remove the least useful first: unscheduled, then not ready, then the newest.
@@ -107,11 +120,17 @@ impl DeploymentController {
     }
 
     async fn update_status(&self, d: &Deployment, hash: &str) -> Result<(), StoreError> {
-        let (pods, _) = self.store.list(Kind::Pod, Some(&d.metadata.namespace), None);
+        let (pods, _) = self
+            .store
+            .list(Kind::Pod, Some(&d.metadata.namespace), None);
         let owned: Vec<&Pod> = pods
             .iter()
             .filter_map(|o| o.as_pod())
-            .filter(|p| p.metadata.controller().is_some_and(|o| o.uid == d.metadata.uid))
+            .filter(|p| {
+                p.metadata
+                    .controller()
+                    .is_some_and(|o| o.uid == d.metadata.uid)
+            })
             .filter(|p| !p.phase().is_terminal())
             .collect();
         let count = |f: &dyn Fn(&Pod) -> bool| owned.iter().filter(|p| f(p)).count() as i32;
@@ -119,7 +138,13 @@ impl DeploymentController {
         let status = DeploymentStatus {
             observed_generation: d.metadata.generation,
             replicas: owned.len() as i32,
-            updated_replicas: count(&|p| p.metadata.labels.get(TEMPLATE_HASH_LABEL).map(String::as_str) == Some(hash)),
+            updated_replicas: count(&|p| {
+                p.metadata
+                    .labels
+                    .get(TEMPLATE_HASH_LABEL)
+                    .map(String::as_str)
+                    == Some(hash)
+            }),
             ready_replicas: ready,
             available_replicas: ready,
             conditions: d.status.clone().unwrap_or_default().conditions,

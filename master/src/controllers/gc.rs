@@ -19,7 +19,8 @@ impl GarbageCollector {
             let relevant = match s {
                 Signal::ResyncAll => true,
                 Signal::Changed(c) => {
-                    c.event == crate::store::EventType::Deleted && c.object.kind() == Kind::Deployment
+                    c.event == crate::store::EventType::Deleted
+                        && c.object.kind() == Kind::Deployment
                 }
             };
             if relevant {

@@ -34,9 +34,24 @@ impl Manager {
             info!(term, "starting controllers as leader");
             let leading = shutdown.child_token();
             let tasks = TaskTracker::new();
-            tasks.spawn(scheduling::SchedulerLoop { store: self.store.clone() }.run(leading.clone()));
-            tasks.spawn(deployment::DeploymentController { store: self.store.clone() }.run(leading.clone()));
-            tasks.spawn(gc::GarbageCollector { store: self.store.clone() }.run(leading.clone()));
+            tasks.spawn(
+                scheduling::SchedulerLoop {
+                    store: self.store.clone(),
+                }
+                .run(leading.clone()),
+            );
+            tasks.spawn(
+                deployment::DeploymentController {
+                    store: self.store.clone(),
+                }
+                .run(leading.clone()),
+            );
+            tasks.spawn(
+                gc::GarbageCollector {
+                    store: self.store.clone(),
+                }
+                .run(leading.clone()),
+            );
             tasks.spawn(
                 node_lifecycle::NodeLifecycle {
                     store: self.store.clone(),

@@ -36,9 +36,15 @@ impl NodeLifecycle {
     async fn check(&self, since: Instant) {
         let now = bosun_shared::time::now_rfc3339();
         for obj in self.store.list(Kind::Node, None, None).0 {
-            let Object::Node(mut node) = obj else { continue };
+            let Object::Node(mut node) = obj else {
+                continue;
+            };
             let name = node.metadata.name.clone();
-            let seen = self.registry.last_heartbeat(&name).unwrap_or(since).max(since);
+            let seen = self
+                .registry
+                .last_heartbeat(&name)
+                .unwrap_or(since)
+                .max(since);
             if seen.elapsed() < NODE_GRACE || !node.is_ready() {
                 continue;
             }

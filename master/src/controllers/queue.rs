@@ -71,7 +71,11 @@ pub enum Signal<'a> {
 
 /// Calls `on` for every store change from now on, and with `ResyncAll` at the start, every
 /// [`RESYNC_PERIOD`], and whenever the watch fell behind. Returns when `shutdown` is cancelled.
-pub async fn follow_changes(store: &Store, shutdown: &CancellationToken, mut on: impl FnMut(Signal<'_>)) {
+pub async fn follow_changes(
+    store: &Store,
+    shutdown: &CancellationToken,
+    mut on: impl FnMut(Signal<'_>),
+) {
     let mut resync = tokio::time::interval(RESYNC_PERIOD);
     'outer: loop {
         let Ok(mut watch) = store.watch(None, None, store.revision()) else {

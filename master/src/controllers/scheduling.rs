@@ -52,11 +52,17 @@ impl SchedulerLoop {
     async fn pass(&self) -> Result<(), crate::store::StoreError> {
         let (pods, _) = self.store.list(Kind::Pod, None, None);
         let (nodes, _) = self.store.list(Kind::Node, None, None);
-        let pods: Vec<Pod> = pods.into_iter().filter_map(|o| match o {
-            Object::Pod(p) => Some(p),
-            _ => None,
-        }).collect();
-        let nodes: Vec<_> = nodes.into_iter().filter_map(|o| o.as_node().cloned()).collect();
+        let pods: Vec<Pod> = pods
+            .into_iter()
+            .filter_map(|o| match o {
+                Object::Pod(p) => Some(p),
+                _ => None,
+            })
+            .collect();
+        let nodes: Vec<_> = nodes
+            .into_iter()
+            .filter_map(|o| o.as_node().cloned())
+            .collect();
         let (pending, bound): (Vec<Pod>, Vec<Pod>) = pods
             .into_iter()
             .filter(|p| !p.phase().is_terminal())
@@ -69,11 +75,17 @@ impl SchedulerLoop {
         let mut bound_count = 0;
         for outcome in schedule(&pending, &nodes, &bound) {
             let (ns, name) = match &outcome {
-                Outcome::Bind { namespace, name, .. } | Outcome::Unschedulable { namespace, name, .. } => {
-                    (namespace, name)
+                Outcome::Bind {
+                    namespace, name, ..
                 }
+                | Outcome::Unschedulable {
+                    namespace, name, ..
+                } => (namespace, name),
             };
-            let Some(pod) = pending.iter().find(|p| &p.metadata.namespace == ns && &p.metadata.name == name) else {
+            let Some(pod) = pending
+                .iter()
+                .find(|p| &p.metadata.namespace == ns && &p.metadata.name == name)
+            else {
                 continue;
             };
             let mut pod = pod.clone();
@@ -83,7 +95,10 @@ impl SchedulerLoop {
                 Outcome::Bind { node, .. } => {
                     pod.spec.node_name = Some(node.clone());
                     bound_count += 1;
-                    ops.push(Op::Update { object: pod.clone().into(), expected_revision: Some(rv) });
+                    ops.push(Op::Update {
+                        object: pod.clone().into(),
+                        expected_revision: Some(rv),
+                    });
                     Condition {
                         type_: "PodScheduled".into(),
                         status: "True".into(),

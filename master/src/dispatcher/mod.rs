@@ -59,4 +59,3 @@ impl Dispatcher for DispatcherService {
         Ok(Response::new(Box::pin(ReceiverStream::new(rx).map(Ok))))
     }
 }
-

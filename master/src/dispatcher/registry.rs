@@ -31,7 +31,9 @@ impl Registry {
         self.sessions.lock().expect("session registry lock")
     }
 
-    fn log_routes(&self) -> std::sync::MutexGuard<'_, HashMap<u64, mpsc::Sender<Result<LogChunk, Status>>>> {
+    fn log_routes(
+        &self,
+    ) -> std::sync::MutexGuard<'_, HashMap<u64, mpsc::Sender<Result<LogChunk, Status>>>> {
         self.logs.lock().expect("log route lock")
     }
 
@@ -96,7 +98,9 @@ impl Registry {
         };
         if tx.try_send(msg).is_err() {
             self.log_routes().remove(&id);
-            return Err(Status::unavailable(format!("node {node} is not keeping up; try again")));
+            return Err(Status::unavailable(format!(
+                "node {node} is not keeping up; try again"
+            )));
         }
         Ok((id, chunks_rx))
     }
@@ -113,7 +117,12 @@ impl Registry {
 
     /// Routes a chunk from an agent to the waiting client (`eof` ends its stream);
     /// false when nobody waits anymore.
-    pub async fn deliver_logs(&self, id: u64, chunk: Option<Result<LogChunk, Status>>, eof: bool) -> bool {
+    pub async fn deliver_logs(
+        &self,
+        id: u64,
+        chunk: Option<Result<LogChunk, Status>>,
+        eof: bool,
+    ) -> bool {
         let tx = if eof {
             self.log_routes().remove(&id)
         } else {

@@ -3,8 +3,8 @@ use std::collections::HashMap;
 use std::sync::Arc;
 
 use bosun_proto::v1::{
-    agent_message, master_message, AgentMessage, LogChunk, MasterMessage, PodAssignment, PodStatusReport,
-    SessionConfig,
+    agent_message, master_message, AgentMessage, LogChunk, MasterMessage, PodAssignment,
+    PodStatusReport, SessionConfig,
 };
 use bosun_shared::meta::{set_condition, Condition};
 use bosun_shared::node::Node;
@@ -108,7 +108,11 @@ impl Session {
         let (pods, revision) = self.store.list(Kind::Pod, None, None);
         sent.clear();
         let mut upsert = Vec::new();
-        for p in pods.iter().filter_map(|o| o.as_pod()).filter(|p| bound_to(p, node)) {
+        for p in pods
+            .iter()
+            .filter_map(|o| o.as_pod())
+            .filter(|p| bound_to(p, node))
+        {
             sent.insert(p.metadata.uid.clone(), p.metadata.generation);
             upsert.push(Object::from(p.clone()).to_json());
         }
@@ -175,7 +179,12 @@ impl Session {
                 } else {
                     None
                 };
-                if !self.registry.deliver_logs(data.request_id, chunk, data.eof).await && !data.eof {
+                if !self
+                    .registry
+                    .deliver_logs(data.request_id, chunk, data.eof)
+                    .await
+                    && !data.eof
+                {
                     self.registry.cancel_logs(node, data.request_id);
                 }
             }
@@ -217,7 +226,10 @@ async fn register_node(store: &Store, reported: Node) -> Result<(), StoreError> 
             }
             Some(Object::Node(old)) => {
                 let mut updated = old.clone();
-                updated.metadata.labels.extend(reported.metadata.labels.clone());
+                updated
+                    .metadata
+                    .labels
+                    .extend(reported.metadata.labels.clone());
                 if updated.metadata.labels != old.metadata.labels {
                     store
                         .update(updated.clone().into(), Some(old.metadata.revision()))
@@ -233,7 +245,10 @@ async fn register_node(store: &Store, reported: Node) -> Result<(), StoreError> 
             other => return other,
         }
     }
-    Err(StoreError::Unavailable(format!("node {}: registration kept conflicting", reported.metadata.name)))
+    Err(StoreError::Unavailable(format!(
+        "node {}: registration kept conflicting",
+        reported.metadata.name
+    )))
 }
 
 /// Writes reported pod statuses in one command; reports for pods that are gone are dropped.

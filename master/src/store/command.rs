@@ -47,7 +47,8 @@ impl Command {
     }
 
     pub fn decode(bytes: &[u8]) -> Result<Command, StoreError> {
-        serde_json::from_slice(bytes).map_err(|e| StoreError::Internal(format!("bad command in log: {e}")))
+        serde_json::from_slice(bytes)
+            .map_err(|e| StoreError::Internal(format!("bad command in log: {e}")))
     }
 }
 
@@ -89,7 +90,9 @@ pub fn plan(
     let mut changes = Vec::with_capacity(cmd.ops.len());
     for op in &cmd.ops {
         let key = match op {
-            Op::Create(o) | Op::Update { object: o, .. } | Op::UpdateStatus { object: o, .. } => key_of(o),
+            Op::Create(o) | Op::Update { object: o, .. } | Op::UpdateStatus { object: o, .. } => {
+                key_of(o)
+            }
             Op::Delete {
                 kind,
                 namespace,
@@ -237,7 +240,14 @@ mod tests {
     #[test]
     fn create_stamps_revision_and_generation() {
         let objects = BTreeMap::new();
-        let ch = plan(&objects, &Command { ops: vec![Op::Create(pod("a"))] }, 7).unwrap();
+        let ch = plan(
+            &objects,
+            &Command {
+                ops: vec![Op::Create(pod("a"))],
+            },
+            7,
+        )
+        .unwrap();
         assert_eq!(ch[0].object.meta().resource_version, "7");
         assert_eq!(ch[0].object.meta().generation, 1);
         assert_eq!(ch[0].event, EventType::Added);
@@ -245,26 +255,57 @@ mod tests {
 
     #[test]
     fn batch_is_all_or_nothing() {
-        let objects = store_with(plan(&BTreeMap::new(), &Command { ops: vec![Op::Create(pod("a"))] }, 1).unwrap());
+        let objects = store_with(
+            plan(
+                &BTreeMap::new(),
+                &Command {
+                    ops: vec![Op::Create(pod("a"))],
+                },
+                1,
+            )
+            .unwrap(),
+        );
         let cmd = Command {
             ops: vec![Op::Create(pod("b")), Op::Create(pod("a"))],
         };
-        assert!(matches!(plan(&objects, &cmd, 2), Err(StoreError::AlreadyExists(_))));
+        assert!(matches!(
+            plan(&objects, &cmd, 2),
+            Err(StoreError::AlreadyExists(_))
+        ));
     }
 
     #[test]
     fn update_checks_revision_and_bumps_generation_on_spec_change() {
-        let objects = store_with(plan(&BTreeMap::new(), &Command { ops: vec![Op::Create(pod("a"))] }, 1).unwrap());
+        let objects = store_with(
+            plan(
+                &BTreeMap::new(),
+                &Command {
+                    ops: vec![Op::Create(pod("a"))],
+                },
+                1,
+            )
+            .unwrap(),
+        );
         let mut changed = pod("a");
         if let Object::Pod(p) = &mut changed {
             p.spec.node_name = Some("n1".into());
         }
-        let stale = Op::Update { object: changed.clone(), expected_revision: Some(9) };
+        let stale = Op::Update {
+            object: changed.clone(),
+            expected_revision: Some(9),
+        };
         assert!(matches!(
             plan(&objects, &Command { ops: vec![stale] }, 2),
-            Err(StoreError::Conflict { expected: 9, actual: 1, .. })
+            Err(StoreError::Conflict {
+                expected: 9,
+                actual: 1,
+                ..
+            })
         ));
-        let ok = Op::Update { object: changed, expected_revision: Some(1) };
+        let ok = Op::Update {
+            object: changed,
+            expected_revision: Some(1),
+        };
         let ch = plan(&objects, &Command { ops: vec![ok] }, 2).unwrap();
         assert_eq!(ch[0].object.meta().generation, 2);
         assert_eq!(ch[0].object.meta().resource_version, "2");
@@ -275,12 +316,18 @@ mod tests {
         let objects = BTreeMap::new();
         let mut with_status = pod("a");
         if let Object::Pod(p) = &mut with_status {
-            p.status = Some(PodStatus { phase: PodPhase::Running, ..Default::default() });
+            p.status = Some(PodStatus {
+                phase: PodPhase::Running,
+                ..Default::default()
+            });
         }
         let cmd = Command {
             ops: vec![
                 Op::Create(pod("a")),
-                Op::UpdateStatus { object: with_status, expected_revision: None },
+                Op::UpdateStatus {
+                    object: with_status,
+                    expected_revision: None,
+                },
             ],
         };
         let ch = plan(&objects, &cmd, 3).unwrap();
@@ -289,7 +336,12 @@ mod tests {
 
     #[test]
     fn delete_of_missing_object_is_not_found() {
-        let op = Op::Delete { kind: Kind::Pod, namespace: "default".into(), name: "x".into(), expected_uid: None };
+        let op = Op::Delete {
+            kind: Kind::Pod,
+            namespace: "default".into(),
+            name: "x".into(),
+            expected_uid: None,
+        };
         let err = plan(&BTreeMap::new(), &Command { ops: vec![op] }, 1).unwrap_err();
         assert_eq!(err.to_string(), "Pod default/x not found");
     }

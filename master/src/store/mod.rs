@@ -72,8 +72,9 @@ impl Store {
         transport: T,
         shutdown: CancellationToken,
     ) -> Result<Store, StoreError> {
-        std::fs::create_dir_all(data_dir)
-            .map_err(|e| StoreError::Internal(format!("data directory {}: {e}", data_dir.display())))?;
+        std::fs::create_dir_all(data_dir).map_err(|e| {
+            StoreError::Internal(format!("data directory {}: {e}", data_dir.display()))
+        })?;
         let storage = SledStorage::open(data_dir)?;
         if storage.is_empty() {
             let cs = ConfState {
@@ -85,8 +86,12 @@ impl Store {
         }
         let (objects, applied) = storage.load_objects()?;
         let state = Arc::new(RwLock::new(StoreState::new(objects, applied)));
-        let mut node = RawNode::new(&raft_config(id, applied), storage.clone(), &logger::logger())
-            .map_err(|e| StoreError::Internal(format!("raft: {e}")))?;
+        let mut node = RawNode::new(
+            &raft_config(id, applied),
+            storage.clone(),
+            &logger::logger(),
+        )
+        .map_err(|e| StoreError::Internal(format!("raft: {e}")))?;
         if voters == [id] {
             // Alone in the group: no need to wait an election timeout.
             let _ = node.campaign();
@@ -118,7 +123,11 @@ impl Store {
             }
             let _ = ticker.send(RaftMsg::Shutdown).await;
         });
-        Ok(Store { inbox, state, status })
+        Ok(Store {
+            inbox,
+            state,
+            status,
+        })
     }
 
     /// Proposes a command and waits until it is applied (and flushed) on this master.
@@ -147,7 +156,11 @@ impl Store {
     }
 
     /// Replaces metadata and spec, compare-and-swap on `expected_revision` when given.
-    pub async fn update(&self, obj: Object, expected_revision: Option<u64>) -> Result<Object, StoreError> {
+    pub async fn update(
+        &self,
+        obj: Object,
+        expected_revision: Option<u64>,
+    ) -> Result<Object, StoreError> {
         self.propose_one(Op::Update {
             object: obj,
             expected_revision,
@@ -156,7 +169,11 @@ impl Store {
     }
 
     /// Replaces the status, compare-and-swap on `expected_revision` when given.
-    pub async fn update_status(&self, obj: Object, expected_revision: Option<u64>) -> Result<Object, StoreError> {
+    pub async fn update_status(
+        &self,
+        obj: Object,
+        expected_revision: Option<u64>,
+    ) -> Result<Object, StoreError> {
         self.propose_one(Op::UpdateStatus {
             object: obj,
             expected_revision,
@@ -164,7 +181,12 @@ impl Store {
         .await
     }
 
-    pub async fn delete(&self, kind: Kind, namespace: &str, name: &str) -> Result<Object, StoreError> {
+    pub async fn delete(
+        &self,
+        kind: Kind,
+        namespace: &str,
+        name: &str,
+    ) -> Result<Object, StoreError> {
         self.propose_one(Op::Delete {
             kind,
             namespace: namespace.to_string(),
@@ -184,7 +206,12 @@ impl Store {
     }
 
     /// Objects of a kind, and the revision they were read at.
-    pub fn list(&self, kind: Kind, namespace: Option<&str>, selector: Option<&LabelSelector>) -> (Vec<Object>, u64) {
+    pub fn list(
+        &self,
+        kind: Kind,
+        namespace: Option<&str>,
+        selector: Option<&LabelSelector>,
+    ) -> (Vec<Object>, u64) {
         let s = self.read();
         (s.list(kind, namespace, selector), s.revision())
     }
@@ -202,12 +229,20 @@ impl Store {
         from_revision: u64,
     ) -> Result<WatchStream, StoreError> {
         let s = self.read();
-        let backlog = s.changes_since(from_revision).map_err(|oldest| StoreError::TooOld {
-            requested: from_revision,
-            oldest,
-        })?;
+        let backlog = s
+            .changes_since(from_revision)
+            .map_err(|oldest| StoreError::TooOld {
+                requested: from_revision,
+                oldest,
+            })?;
         let live = s.subscribe();
-        Ok(WatchStream::new(kind, namespace, from_revision, backlog, live))
+        Ok(WatchStream::new(
+            kind,
+            namespace,
+            from_revision,
+            backlog,
+            live,
+        ))
     }
 
     pub fn status(&self) -> RaftStatus {

@@ -70,13 +70,16 @@ impl SledStorage {
         };
         let mut meta = Meta::default();
         if let Some(v) = s.raft.get(HARD_STATE_KEY)? {
-            meta.hard_state = HardState::parse_from_bytes(&v).map_err(|e| StoreError::Internal(e.to_string()))?;
+            meta.hard_state =
+                HardState::parse_from_bytes(&v).map_err(|e| StoreError::Internal(e.to_string()))?;
         }
         if let Some(v) = s.raft.get(CONF_STATE_KEY)? {
-            meta.conf_state = ConfState::parse_from_bytes(&v).map_err(|e| StoreError::Internal(e.to_string()))?;
+            meta.conf_state =
+                ConfState::parse_from_bytes(&v).map_err(|e| StoreError::Internal(e.to_string()))?;
         }
         if let Some(v) = s.raft.get(SNAPSHOT_META_KEY)? {
-            let m = SnapshotMetadata::parse_from_bytes(&v).map_err(|e| StoreError::Internal(e.to_string()))?;
+            let m = SnapshotMetadata::parse_from_bytes(&v)
+                .map_err(|e| StoreError::Internal(e.to_string()))?;
             meta.snapshot_index = m.index;
             meta.snapshot_term = m.term;
         }
@@ -101,7 +104,11 @@ impl SledStorage {
 
     /// The objects and applied index persisted by the last applied entry.
     pub fn load_objects(&self) -> Result<(BTreeMap<ObjectKey, Object>, u64), StoreError> {
-        let applied = self.objects.get(APPLIED_KEY)?.map(|v| u64_from(&v)).unwrap_or(0);
+        let applied = self
+            .objects
+            .get(APPLIED_KEY)?
+            .map(|v| u64_from(&v))
+            .unwrap_or(0);
         let mut objects = BTreeMap::new();
         for kv in self.objects.iter() {
             let (k, v) = kv?;
@@ -109,7 +116,8 @@ impl SledStorage {
                 continue;
             }
             let key = String::from_utf8_lossy(&k).into_owned();
-            let obj = Object::from_json(&v).map_err(|e| StoreError::Internal(format!("stored {key}: {e}")))?;
+            let obj = Object::from_json(&v)
+                .map_err(|e| StoreError::Internal(format!("stored {key}: {e}")))?;
             objects.insert(ObjectKey(key), obj);
         }
         Ok((objects, applied))
@@ -178,7 +186,8 @@ impl SledStorage {
 
     /// Drops log entries up to and including `index` (which must be applied).
     pub fn compact(&self, index: u64) -> Result<(), StoreError> {
-        let term = raft::Storage::term(self, index).map_err(|e| StoreError::Internal(e.to_string()))?;
+        let term =
+            raft::Storage::term(self, index).map_err(|e| StoreError::Internal(e.to_string()))?;
         let m = SnapshotMetadata {
             index,
             term,
@@ -204,7 +213,10 @@ impl SledStorage {
     }
 
     /// Installs a snapshot received from the leader: objects, log and metadata are replaced.
-    pub fn install_snapshot(&self, snap: &Snapshot) -> Result<BTreeMap<ObjectKey, Object>, StoreError> {
+    pub fn install_snapshot(
+        &self,
+        snap: &Snapshot,
+    ) -> Result<BTreeMap<ObjectKey, Object>, StoreError> {
         let md = snap.get_metadata();
         let objects: Vec<Object> = serde_json::from_slice(&snap.data)
             .map_err(|e| StoreError::Internal(format!("snapshot data: {e}")))?;
@@ -306,7 +318,9 @@ impl raft::Storage for SledStorage {
         // A dump of the applied objects, at the applied index (>= request_index once applied).
         let (objects, applied) = self.load_objects().map_err(storage_err)?;
         if applied < request_index {
-            return Err(raft::Error::Store(StorageError::SnapshotTemporarilyUnavailable));
+            return Err(raft::Error::Store(
+                StorageError::SnapshotTemporarilyUnavailable,
+            ));
         }
         let list: Vec<&Object> = objects.values().collect();
         let mut snap = Snapshot {

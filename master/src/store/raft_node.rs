@@ -35,7 +35,10 @@ pub type ProposalReply = oneshot::Sender<Result<Vec<Object>, StoreError>>;
 
 /// What the Raft thread is asked to do.
 pub enum RaftMsg {
-    Propose { cmd: Command, reply: ProposalReply },
+    Propose {
+        cmd: Command,
+        reply: ProposalReply,
+    },
     /// A message from a peer.
     Step(Box<Message>),
     Tick,
@@ -158,7 +161,9 @@ impl<T: Transport> RaftLoop<T> {
                 self.pending.insert(id, reply);
             }
             Err(e) => {
-                let _ = reply.send(Err(StoreError::Unavailable(format!("proposal dropped: {e}"))));
+                let _ = reply.send(Err(StoreError::Unavailable(format!(
+                    "proposal dropped: {e}"
+                ))));
             }
         }
     }

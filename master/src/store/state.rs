@@ -49,7 +49,12 @@ impl StoreState {
     }
 
     /// Objects of `kind` (in `namespace` when given) whose labels match `selector`.
-    pub fn list(&self, kind: Kind, namespace: Option<&str>, selector: Option<&LabelSelector>) -> Vec<Object> {
+    pub fn list(
+        &self,
+        kind: Kind,
+        namespace: Option<&str>,
+        selector: Option<&LabelSelector>,
+    ) -> Vec<Object> {
         let prefix = ObjectKey::prefix(kind, namespace);
         self.objects
             .range(ObjectKey(prefix.clone())..)

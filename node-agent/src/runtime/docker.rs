@@ -232,7 +232,12 @@ fn create_body(spec: &ContainerSpec) -> ContainerCreateBody {
                         .unwrap_or(DEFAULT_HOST_IP)
                         .to_string(),
                 ),
-                host_port: Some(host_port.to_string()),
+                // Port 0: the engine picks a free port (empty HostPort).
+                host_port: Some(if host_port == 0 {
+                    String::new()
+                } else {
+                    host_port.to_string()
+                }),
             });
         }
     }
@@ -294,6 +299,12 @@ fn observed(inspect: ContainerInspectResponse) -> ObservedContainer {
     };
     let exited = matches!(run_state, RunState::Exited | RunState::Dead);
     let name = inspect.name.unwrap_or_default();
+    let network = inspect.network_settings.unwrap_or_default();
+    let ip = network.networks.as_ref().and_then(|n| {
+        n.values()
+            .find_map(|e| e.ip_address.clone().filter(|ip| !ip.is_empty()))
+    });
+    let published = published_ports(network.ports.unwrap_or_default());
     ObservedContainer {
         id: inspect.id.unwrap_or_default(),
         name: name.strip_prefix('/').unwrap_or(&name).to_string(),
@@ -306,7 +317,39 @@ fn observed(inspect: ContainerInspectResponse) -> ObservedContainer {
         finished_at: state.finished_at.as_deref().and_then(docker_time),
         error: state.error.filter(|e| !e.is_empty()),
         oom_killed: state.oom_killed.unwrap_or(false),
+        ip,
+        published,
     }
+}
+
+/// Host ports the engine bound, from `NetworkSettings.Ports` (`"80/tcp" -> [{HostPort}]`).
+fn published_ports(ports: PortMap) -> Vec<PortBinding> {
+    let mut out = Vec::new();
+    for (key, bindings) in ports {
+        let (port, protocol) = key.split_once('/').unwrap_or((key.as_str(), "tcp"));
+        let Ok(container_port) = port.parse::<u16>() else {
+            continue;
+        };
+        for b in bindings.unwrap_or_default() {
+            let Some(host_port) = b.host_port.as_deref().and_then(|p| p.parse::<u16>().ok()) else {
+                continue;
+            };
+            // IPv4 and IPv6 bindings of one port are the same port to a user.
+            if out.iter().any(|p: &PortBinding| {
+                p.container_port == container_port && p.host_port == Some(host_port)
+            }) {
+                continue;
+            }
+            out.push(PortBinding {
+                container_port,
+                host_port: Some(host_port),
+                protocol: protocol.to_string(),
+                host_ip: b.host_ip.clone().filter(|h| !h.is_empty()),
+            });
+        }
+    }
+    out.sort_by_key(|p| (p.container_port, p.host_port));
+    out
 }
 
 /// Parses a Docker RFC 3339 timestamp; `None` for Docker's "never" and for anything unreadable.

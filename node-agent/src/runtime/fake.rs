@@ -284,6 +284,13 @@ impl Runtime for FakeRuntime {
                 finished_at: None,
                 error: None,
                 oom_killed: false,
+                ip: None,
+                published: spec
+                    .ports
+                    .iter()
+                    .filter(|p| p.host_port.is_some())
+                    .cloned()
+                    .collect(),
             };
             let container = FakeContainer {
                 spec: spec.clone(),

@@ -34,6 +34,7 @@ pub struct ContainerSpec {
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct PortBinding {
     pub container_port: u16,
+    /// `Some(0)`: any free port the engine picks.
     pub host_port: Option<u16>,
     /// `tcp` or `udp`.
     pub protocol: String,
@@ -67,6 +68,10 @@ pub struct ObservedContainer {
     pub error: Option<String>,
     /// Killed by the kernel's OOM killer.
     pub oom_killed: bool,
+    /// Address on the engine's network (reachable from the node).
+    pub ip: Option<String>,
+    /// Ports published on the host, with the host port the engine actually bound.
+    pub published: Vec<PortBinding>,
 }
 
 /// What the machine and the engine offer.

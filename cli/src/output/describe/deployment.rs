@@ -1,0 +1,122 @@
+//! `describe deployment`.
+use std::time::SystemTime;
+
+use bosun_shared::deployment::Deployment;
+use bosun_shared::pod::Pod;
+
+use super::timestamp::rfc1123z_or_unknown;
+use super::{container, ConditionColumn, Writer};
+use crate::output::columns::selector_string;
+use crate::output::table;
+
+/// Header of the `Pods:` table.
+const POD_HEADER: [&str; 5] = ["NAME", "READY", "STATUS", "RESTARTS", "AGE"];
+
+pub(super) fn describe(w: &mut Writer, d: &Deployment, pods: &[&Pod], now: SystemTime) {
+    let meta = &d.metadata;
+    let status = d.status.clone().unwrap_or_default();
+    w.field(0, "Name", &meta.name);
+    w.field(0, "Namespace", &meta.namespace);
+    w.field(
+        0,
+        "CreationTimestamp",
+        rfc1123z_or_unknown(meta.creation_timestamp.as_deref()),
+    );
+    w.labels(0, "Labels", &meta.labels);
+    w.annotations(0, "Annotations", &meta.annotations);
+    w.field(0, "Selector", selector_string(&d.spec.selector));
+    // As the deployment controller computes it: pods that exist but are not available.
+    let unavailable = (status.replicas - status.available_replicas).max(0);
+    w.field(
+        0,
+        "Replicas",
+        format!(
+            "{} desired | {} updated | {} total | {} available | {unavailable} unavailable",
+            d.replicas(),
+            status.updated_replicas,
+            status.replicas,
+            status.available_replicas,
+        ),
+    );
+    let template = &d.spec.template;
+    w.line(0, "Pod Template:");
+    w.labels(1, "Labels", &template.metadata.labels);
+    if !template.metadata.annotations.is_empty() {
+        w.annotations(1, "Annotations", &template.metadata.annotations);
+    }
+    container::containers(w, &template.spec.containers, &[], "  ");
+    if !template.spec.node_selector.is_empty() {
+        w.labels(1, "Node-Selectors", &template.spec.node_selector);
+    }
+    w.conditions(&status.conditions, &[ConditionColumn::Reason]);
+    pods_table(w, pods, now);
+}
+
+/// `Pods:` and a `get pods` table of them, indented, or `<none>`.
+fn pods_table(w: &mut Writer, pods: &[&Pod], now: SystemTime) {
+    if pods.is_empty() {
+        return w.field(0, "Pods", "<none>");
+    }
+    w.line(0, "Pods:");
+    let mut rows = vec![POD_HEADER.map(str::to_string).to_vec()];
+    rows.extend(pods.iter().map(|p| table::pod_row(p, false, now)));
+    // Already aligned and free of tabs: the lines pass through the describe alignment as is.
+    for line in table::align(&rows).lines() {
+        w.line(1, line);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::output::fixtures::{self, now, running_pod};
+    use bosun_shared::Object;
+
+    #[test]
+    fn a_deployment_with_its_pods() {
+        let mut d = fixtures::deployment("web", 2);
+        let status = d.status.as_mut().unwrap();
+        status.available_replicas = 1;
+        status.ready_replicas = 1;
+        let mut pending = fixtures::pod("web-b", &["nginx"]);
+        pending.metadata.labels.insert("app".into(), "web".into());
+        let related: Vec<Object> = vec![
+            running_pod("web-a", "n1").into(),
+            pending.into(),
+            fixtures::node("n1").into(),
+        ];
+        let out = crate::output::describe(&d.into(), &related, now());
+        assert_eq!(
+            out,
+            "Name:               web
+Namespace:          default
+CreationTimestamp:  Wed, 31 Dec 2025 23:00:00 +0000
+Labels:             <none>
+Annotations:        <none>
+Selector:           app=web
+Replicas:           2 desired | 2 updated | 2 total | 1 available | 1 unavailable
+Pod Template:
+  Labels:  app=web
+  Containers:
+   nginx:
+    Image:        nginx:1.25
+    Port:         <none>
+    Environment:  <none>
+Conditions:
+  Type        Status  Reason
+  ----        ------  ------
+  Available   True    MinimumReplicasAvailable
+Pods:
+  NAME    READY   STATUS    RESTARTS   AGE
+  web-a   1/1     Running   0          5m30s
+  web-b   0/1     Pending   0          5m30s
+"
+        );
+    }
+
+    #[test]
+    fn a_deployment_without_pods() {
+        let d = fixtures::deployment("web", 1);
+        let out = crate::output::describe(&d.into(), &[], now());
+        assert!(out.ends_with("Pods:         <none>\n"), "{out}");
+    }
+}

@@ -1,0 +1,168 @@
+//! `bosun describe`: kubectl's multi-section text, one file per kind.
+//!
+//! Text is written line by line into a [`Writer`], cells separated by `\t`, then aligned at once
+//! with Go's tabwriter rules (padding 2), exactly as kubectl's `PrefixWriter` does; that is why
+//! a heading line such as `Containers:` restarts the alignment of the `key:  value` lines below.
+use std::collections::BTreeMap;
+use std::time::SystemTime;
+
+use bosun_shared::meta::Condition;
+use bosun_shared::Object;
+
+use super::tabwriter::DESCRIBE;
+
+mod container;
+mod deployment;
+mod node;
+mod pod;
+mod timestamp;
+
+/// The `describe` text of `obj`. `related` are the objects shown with it: for a Deployment its
+/// pods, for a Node the pods bound to it; objects of other kinds, and `related` of a Pod, are
+/// ignored.
+pub fn describe(obj: &Object, related: &[Object], now: SystemTime) -> String {
+    let pods: Vec<&bosun_shared::pod::Pod> = related.iter().filter_map(Object::as_pod).collect();
+    let mut w = Writer::default();
+    match obj {
+        Object::Pod(p) => pod::describe(&mut w, p, now),
+        Object::Deployment(d) => deployment::describe(&mut w, d, &pods, now),
+        Object::Node(n) => node::describe(&mut w, n, &pods, now),
+    }
+    w.finish()
+}
+
+/// Collects describe lines; see the module documentation.
+#[derive(Default)]
+pub(super) struct Writer {
+    text: String,
+}
+
+impl Writer {
+    /// Writes `line` indented by `level` steps of two spaces. `\t` ends an aligned cell.
+    pub fn line(&mut self, level: usize, line: &str) {
+        for _ in 0..level {
+            self.text.push_str("  ");
+        }
+        self.text.push_str(line);
+        self.text.push('\n');
+    }
+
+    /// `key:  value`, aligned with its neighbours. Tabs and newlines in `value` become spaces.
+    pub fn field(&mut self, level: usize, key: &str, value: impl AsRef<str>) {
+        self.line(level, &format!("{key}:\t{}", clean(value.as_ref())));
+    }
+
+    /// `Labels:  a=b` with one `k=v` per line, or `<none>` (kubectl's `printLabelsMultiline`).
+    pub fn labels(&mut self, level: usize, title: &str, labels: &BTreeMap<String, String>) {
+        self.multiline(level, title, labels.iter().map(|(k, v)| format!("{k}={v}")));
+    }
+
+    /// `Annotations:  key: value` with one annotation per line, or `<none>`.
+    pub fn annotations(&mut self, level: usize, title: &str, map: &BTreeMap<String, String>) {
+        self.multiline(level, title, map.iter().map(|(k, v)| format!("{k}: {v}")));
+    }
+
+    /// `title:  first`, then each further item on its own line under the first.
+    fn multiline(&mut self, level: usize, title: &str, items: impl Iterator<Item = String>) {
+        let mut items = items.peekable();
+        if items.peek().is_none() {
+            return self.field(level, title, "<none>");
+        }
+        for (i, item) in items.enumerate() {
+            if i == 0 {
+                self.field(level, title, item);
+            } else {
+                self.line(0, &format!("\t{}", clean(&item)));
+            }
+        }
+    }
+
+    /// `Conditions:` and a table of `Type Status`, with `columns` naming further fields.
+    pub fn conditions(&mut self, conditions: &[Condition], columns: &[ConditionColumn]) {
+        if conditions.is_empty() {
+            return;
+        }
+        self.line(0, "Conditions:");
+        let mut header = vec!["Type", "Status"];
+        header.extend(columns.iter().map(|c| c.header()));
+        self.line(1, &header.join("\t"));
+        if !columns.is_empty() {
+            let rule: Vec<String> = header.iter().map(|h| "-".repeat(h.len())).collect();
+            self.line(1, &rule.join("\t"));
+        }
+        for c in conditions {
+            // kubectl leaves a space after the type, which widens the column by one.
+            let mut cells = vec![format!("{} ", clean(&c.type_)), clean(&c.status)];
+            cells.extend(columns.iter().map(|col| col.value(c)));
+            self.line(1, &cells.join("\t"));
+        }
+    }
+
+    /// The aligned text.
+    pub fn finish(self) -> String {
+        DESCRIBE.align(&self.text)
+    }
+}
+
+/// An optional column of a `Conditions:` table.
+#[derive(Debug, Clone, Copy)]
+pub(super) enum ConditionColumn {
+    LastHeartbeatTime,
+    LastTransitionTime,
+    Reason,
+    Message,
+}
+
+impl ConditionColumn {
+    fn header(self) -> &'static str {
+        match self {
+            ConditionColumn::LastHeartbeatTime => "LastHeartbeatTime",
+            ConditionColumn::LastTransitionTime => "LastTransitionTime",
+            ConditionColumn::Reason => "Reason",
+            ConditionColumn::Message => "Message",
+        }
+    }
+
+    fn value(self, c: &Condition) -> String {
+        let text = |s: &Option<String>| clean(s.as_deref().unwrap_or(""));
+        match self {
+            ConditionColumn::LastHeartbeatTime => {
+                timestamp::rfc1123z_or_unknown(c.last_heartbeat_time.as_deref())
+            }
+            ConditionColumn::LastTransitionTime => {
+                timestamp::rfc1123z_or_unknown(c.last_transition_time.as_deref())
+            }
+            ConditionColumn::Reason => text(&c.reason),
+            ConditionColumn::Message => text(&c.message),
+        }
+    }
+}
+
+/// A value fit for one cell: tabs and newlines would break the alignment.
+pub(super) fn clean(s: &str) -> String {
+    s.replace(['\t', '\n'], " ")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn labels_one_per_line_aligned_with_the_other_fields() {
+        let mut w = Writer::default();
+        w.field(0, "Name", "web");
+        let labels = [("app", "web"), ("tier", "front")]
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .into();
+        w.labels(0, "Labels", &labels);
+        w.annotations(0, "Annotations", &BTreeMap::new());
+        w.field(0, "Status", "Running\twith\ttabs");
+        assert_eq!(
+            w.finish(),
+            "Name:         web\n\
+             Labels:       app=web\n              tier=front\n\
+             Annotations:  <none>\n\
+             Status:       Running with tabs\n"
+        );
+    }
+}

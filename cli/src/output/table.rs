@@ -1,0 +1,238 @@
+//! `get` tables: a header in caps and one row per object, aligned like kubectl's.
+use std::time::SystemTime;
+
+use bosun_shared::deployment::Deployment;
+use bosun_shared::node::Node;
+use bosun_shared::pod::Pod;
+use bosun_shared::time::age;
+use bosun_shared::{Kind, Object};
+
+use super::columns::{
+    node_roles, node_status, pod_ready, pod_restarts, pod_status, selector_string,
+};
+use super::tabwriter::TABLE;
+
+/// The table of `objects` (those of another kind than `kind` are skipped). `""` when there is
+/// no row: the caller prints `No resources found ...` instead. `all_namespaces` prefixes a
+/// NAMESPACE column for namespaced kinds.
+pub(crate) fn render(
+    kind: Kind,
+    objects: &[Object],
+    wide: bool,
+    all_namespaces: bool,
+    now: SystemTime,
+) -> String {
+    let objects: Vec<&Object> = objects.iter().filter(|o| o.kind() == kind).collect();
+    if objects.is_empty() {
+        return String::new();
+    }
+    let namespace = all_namespaces && kind.namespaced();
+    let mut rows = Vec::with_capacity(objects.len() + 1);
+    let mut header = headers(kind, wide);
+    if namespace {
+        header.insert(0, "NAMESPACE");
+    }
+    rows.push(header.into_iter().map(str::to_string).collect());
+    for object in objects {
+        let mut row = match object {
+            Object::Pod(p) => pod_row(p, wide, now),
+            Object::Deployment(d) => deployment_row(d, wide, now),
+            Object::Node(n) => node_row(n, wide, now),
+        };
+        if namespace {
+            row.insert(0, object.meta().namespace.clone());
+        }
+        rows.push(row);
+    }
+    align(&rows)
+}
+
+/// Aligns rows as `get` does: columns three spaces apart, no trailing spaces.
+pub(crate) fn align(rows: &[Vec<String>]) -> String {
+    let mut text = String::new();
+    for row in rows {
+        let cells: Vec<String> = row.iter().map(|c| c.replace(['\t', '\n'], " ")).collect();
+        text.push_str(&cells.join("\t"));
+        text.push('\n');
+    }
+    TABLE.align(&text)
+}
+
+fn headers(kind: Kind, wide: bool) -> Vec<&'static str> {
+    let (narrow, extra): (&[&str], &[&str]) = match kind {
+        Kind::Pod => (
+            &["NAME", "READY", "STATUS", "RESTARTS", "AGE"],
+            &["IP", "NODE"],
+        ),
+        Kind::Deployment => (
+            &["NAME", "READY", "UP-TO-DATE", "AVAILABLE", "AGE"],
+            &["CONTAINERS", "IMAGES", "SELECTOR"],
+        ),
+        Kind::Node => (
+            &["NAME", "STATUS", "ROLES", "AGE", "VERSION"],
+            &["INTERNAL-IP", "OS-IMAGE", "CONTAINER-RUNTIME"],
+        ),
+    };
+    let mut h = narrow.to_vec();
+    if wide {
+        h.extend_from_slice(extra);
+    }
+    h
+}
+
+/// NAME READY STATUS RESTARTS AGE [IP NODE].
+pub(crate) fn pod_row(pod: &Pod, wide: bool, now: SystemTime) -> Vec<String> {
+    let mut row = vec![
+        pod.metadata.name.clone(),
+        pod_ready(pod),
+        pod_status(pod),
+        pod_restarts(pod, now),
+        age(pod.metadata.creation_timestamp.as_deref(), now),
+    ];
+    if wide {
+        let ip = pod.status.as_ref().and_then(|s| s.pod_ip.clone());
+        row.push(ip.unwrap_or_else(none));
+        row.push(pod.spec.node_name.clone().unwrap_or_else(none));
+    }
+    row
+}
+
+/// NAME READY UP-TO-DATE AVAILABLE AGE [CONTAINERS IMAGES SELECTOR].
+fn deployment_row(d: &Deployment, wide: bool, now: SystemTime) -> Vec<String> {
+    let status = d.status.clone().unwrap_or_default();
+    let mut row = vec![
+        d.metadata.name.clone(),
+        format!("{}/{}", status.ready_replicas, d.replicas()),
+        status.updated_replicas.to_string(),
+        status.available_replicas.to_string(),
+        age(d.metadata.creation_timestamp.as_deref(), now),
+    ];
+    if wide {
+        let containers = &d.spec.template.spec.containers;
+        let join = |f: fn(&bosun_shared::pod::Container) -> &str| {
+            containers.iter().map(f).collect::<Vec<_>>().join(",")
+        };
+        row.push(join(|c| &c.name));
+        row.push(join(|c| &c.image));
+        row.push(selector_string(&d.spec.selector));
+    }
+    row
+}
+
+/// NAME STATUS ROLES AGE VERSION [INTERNAL-IP OS-IMAGE CONTAINER-RUNTIME].
+fn node_row(n: &Node, wide: bool, now: SystemTime) -> Vec<String> {
+    let info = n
+        .status
+        .as_ref()
+        .map(|s| s.node_info.clone())
+        .unwrap_or_default();
+    let mut row = vec![
+        n.metadata.name.clone(),
+        node_status(n),
+        node_roles(n),
+        age(n.metadata.creation_timestamp.as_deref(), now),
+        info.kubelet_version,
+    ];
+    if wide {
+        let unknown = |s: String| {
+            if s.is_empty() {
+                "<unknown>".to_string()
+            } else {
+                s
+            }
+        };
+        row.push(n.address("InternalIP").map_or_else(none, str::to_string));
+        row.push(unknown(info.operating_system));
+        row.push(unknown(info.container_runtime_version));
+    }
+    row
+}
+
+fn none() -> String {
+    "<none>".to_string()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::output::fixtures::{self, now, running_pod, waiting};
+
+    fn objects(items: impl IntoIterator<Item = impl Into<Object>>) -> Vec<Object> {
+        items.into_iter().map(Into::into).collect()
+    }
+
+    #[test]
+    fn pods_align_like_kubectl() {
+        let mut crashing = running_pod("web-7d9c5b-x2x9q", "n1");
+        let status = crashing.status.as_mut().unwrap();
+        status.container_statuses[0].state = waiting("CrashLoopBackOff");
+        status.container_statuses[0].ready = false;
+        status.container_statuses[0].restart_count = 12;
+        let pods = objects([
+            running_pod("web-1", "n1"),
+            crashing,
+            fixtures::pod("db", &["db", "proxy"]),
+        ]);
+        assert_eq!(
+            render(Kind::Pod, &pods, false, false, now()),
+            "NAME               READY   STATUS             RESTARTS   AGE\n\
+             web-1              1/1     Running            0          5m30s\n\
+             web-7d9c5b-x2x9q   0/1     CrashLoopBackOff   12         5m30s\n\
+             db                 0/2     Pending            0          5m30s\n"
+        );
+        assert_eq!(
+            render(Kind::Pod, &pods, true, true, now()),
+            "NAMESPACE   NAME               READY   STATUS             RESTARTS   AGE     IP         NODE\n\
+             default     web-1              1/1     Running            0          5m30s   10.0.0.1   n1\n\
+             default     web-7d9c5b-x2x9q   0/1     CrashLoopBackOff   12         5m30s   10.0.0.1   n1\n\
+             default     db                 0/2     Pending            0          5m30s   <none>     <none>\n"
+        );
+    }
+
+    #[test]
+    fn deployments_align_like_kubectl() {
+        let mut d = fixtures::deployment("web", 3);
+        d.status.as_mut().unwrap().ready_replicas = 1;
+        let deploys = objects([d, fixtures::deployment("api-server", 1)]);
+        assert_eq!(
+            render(Kind::Deployment, &deploys, false, false, now()),
+            "NAME         READY   UP-TO-DATE   AVAILABLE   AGE\n\
+             web          1/3     3            3           60m\n\
+             api-server   1/1     1            1           60m\n"
+        );
+        assert_eq!(
+            render(Kind::Deployment, &deploys[..1], true, false, now()),
+            "NAME   READY   UP-TO-DATE   AVAILABLE   AGE   CONTAINERS   IMAGES       SELECTOR\n\
+             web    1/3     3            3           60m   nginx        nginx:1.25   app=web\n"
+        );
+    }
+
+    #[test]
+    fn nodes_align_like_kubectl_and_ignore_all_namespaces() {
+        let mut cordoned = fixtures::node("worker-2");
+        cordoned.spec.unschedulable = true;
+        cordoned
+            .metadata
+            .labels
+            .insert("node-role.kubernetes.io/worker".into(), String::new());
+        let nodes = objects([fixtures::node("n1"), cordoned]);
+        assert_eq!(
+            render(Kind::Node, &nodes, false, true, now()),
+            "NAME       STATUS                     ROLES    AGE   VERSION\n\
+             n1         Ready                      <none>   2d    v0.1.0\n\
+             worker-2   Ready,SchedulingDisabled   worker   2d    v0.1.0\n"
+        );
+        assert_eq!(
+            render(Kind::Node, &nodes[..1], true, false, now()),
+            "NAME   STATUS   ROLES    AGE   VERSION   INTERNAL-IP   OS-IMAGE   CONTAINER-RUNTIME\n\
+             n1     Ready    <none>   2d    v0.1.0    10.0.0.1      linux      docker://24.0.7\n"
+        );
+    }
+
+    #[test]
+    fn no_rows_render_nothing() {
+        assert_eq!(render(Kind::Pod, &[], false, false, now()), "");
+        let nodes = objects([fixtures::node("n1")]);
+        assert_eq!(render(Kind::Pod, &nodes, true, true, now()), "");
+    }
+}
