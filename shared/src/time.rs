@@ -26,7 +26,7 @@ pub fn format_duration(d: Duration) -> String {
     let s = d.as_secs();
     match s {
         0..=119 => format!("{s}s"),
-        120..=599 if s % 60 == 0 => format!("{}m", s / 60),
+        120..=599 if s.is_multiple_of(60) => format!("{}m", s / 60),
         120..=599 => format!("{}m{}s", s / 60, s % 60),
         600..=10799 => format!("{}m", s / 60),
         10800..=172799 => format!("{}h", s / 3600),

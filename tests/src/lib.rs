@@ -15,8 +15,7 @@
 //! - [`docker`]: helpers over the `docker` CLI: list, kill and remove containers by label.
 //! - [`net`]: [`free_port`] and a dependency-free [`http_get`].
 //!
-//! The `fake-bosun` binary (`src/bin/fake_bosun.rs`) stands in for `bosun` in the harness's own
-//! tests (`src/selftest/main.rs`), so the harness is tested without the real binary.
+//! The end-to-end tests that use it live in `cli/tests/` (they need `CARGO_BIN_EXE_bosun`).
 
 pub mod cluster;
 pub mod docker;
