@@ -1,12 +1,13 @@
 //! Node lifecycle: a node whose agent stops heartbeating is marked `Ready=Unknown`, so no new
-//! pods go there. Its pods keep running where they are (the agent keeps them alive).
+//! pods go there; its pods keep running where they are (the agent keeps them alive). When the
+//! heartbeats come back on the same session (an agent that was paused), it is Ready again.
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use bosun_shared::meta::{find_condition, set_condition, Condition};
+use bosun_shared::meta::{set_condition, Condition};
 use bosun_shared::{Kind, Object};
 use tokio_util::sync::CancellationToken;
-use tracing::warn;
+use tracing::{info, warn};
 
 use crate::dispatcher::Registry;
 use crate::store::Store;
@@ -40,20 +41,11 @@ impl NodeLifecycle {
                 continue;
             };
             let name = node.metadata.name.clone();
-            let seen = self
-                .registry
-                .last_heartbeat(&name)
-                .unwrap_or(since)
-                .max(since);
-            if seen.elapsed() < NODE_GRACE || !node.is_ready() {
-                continue;
-            }
-            let rv = node.metadata.revision();
-            let mut status = node.status.clone().unwrap_or_default();
-            let was = find_condition(&status.conditions, "Ready").cloned();
-            set_condition(
-                &mut status.conditions,
-                Condition {
+            let heartbeat = self.registry.last_heartbeat(&name);
+            let seen = heartbeat.unwrap_or(since).max(since);
+            let fresh = seen.elapsed() < NODE_GRACE;
+            let condition = match (node.is_ready(), fresh) {
+                (true, false) => Condition {
                     type_: "Ready".into(),
                     status: "Unknown".into(),
                     reason: Some("NodeStatusUnknown".into()),
@@ -61,15 +53,29 @@ impl NodeLifecycle {
                         "bosun agent stopped posting node status (no heartbeat for {}s)",
                         seen.elapsed().as_secs()
                     )),
-                    last_heartbeat_time: was.and_then(|c| c.last_heartbeat_time),
                     ..Default::default()
                 },
-                &now,
-            );
+                // Connected and heartbeating again (an agent that was paused).
+                (false, true) if heartbeat.is_some() => Condition {
+                    type_: "Ready".into(),
+                    status: "True".into(),
+                    reason: Some("AgentReady".into()),
+                    message: Some("bosun agent is posting ready status".into()),
+                    ..Default::default()
+                },
+                _ => continue,
+            };
+            let ready = condition.status == "True";
+            let rv = node.metadata.revision();
+            let mut status = node.status.clone().unwrap_or_default();
+            set_condition(&mut status.conditions, condition, &now);
             node.status = Some(status);
             match self.store.update_status(node.into(), Some(rv)).await {
+                Ok(_) if ready => info!(node = %name, "node heartbeating again: marked Ready"),
                 Ok(_) => warn!(node = %name, "node unreachable: marked Ready=Unknown"),
-                Err(e) => warn!(node = %name, error = %e, "could not mark node unreachable"),
+                Err(e) => {
+                    warn!(node = %name, error = %e, "could not update the node's Ready condition")
+                }
             }
         }
     }

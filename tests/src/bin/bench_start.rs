@@ -32,11 +32,16 @@ fn options() -> anyhow::Result<Options> {
         match a.as_str() {
             "--rounds" => o.rounds = args.next().context("--rounds N")?.parse()?,
             "--bosun" => o.bosun = args.next().context("--bosun PATH")?.into(),
-            other => bail!("unknown argument {other}; usage: bench-start [--rounds N] [--bosun PATH]"),
+            other => {
+                bail!("unknown argument {other}; usage: bench-start [--rounds N] [--bosun PATH]")
+            }
         }
     }
     if !o.bosun.exists() {
-        bail!("{} does not exist: run `cargo build --release` first", o.bosun.display());
+        bail!(
+            "{} does not exist: run `cargo build --release` first",
+            o.bosun.display()
+        );
     }
     Ok(o)
 }
@@ -48,7 +53,10 @@ fn deployment(image: &str) -> String {
 }
 
 fn running_with_label(label: &str) -> anyhow::Result<usize> {
-    Ok(containers_with_label(label)?.iter().filter(|c| c.is_running()).count())
+    Ok(containers_with_label(label)?
+        .iter()
+        .filter(|c| c.is_running())
+        .count())
 }
 
 /// One Bosun round: apply, wait for 10 running containers, delete, wait for none.
@@ -69,7 +77,14 @@ fn bosun_round(c: &TestCluster, manifest: &str) -> anyhow::Result<Duration> {
 
 fn docker_run(image: &str, i: usize) -> anyhow::Result<std::process::Child> {
     Ok(Command::new("docker")
-        .args(["run", "-d", "--label", PEER_LABEL, "--name", &format!("bosun-bench-{i}")])
+        .args([
+            "run",
+            "-d",
+            "--label",
+            PEER_LABEL,
+            "--name",
+            &format!("bosun-bench-{i}"),
+        ])
         .args([image, "/bin/busybox", "sleep", "3600"])
         .stdout(std::process::Stdio::null())
         .spawn()?)
@@ -166,8 +181,14 @@ fn main() -> anyhow::Result<()> {
     println!("  bosun apply -> {REPLICAS} running    {}", ms(b));
     println!("  {REPLICAS} x docker run -d          {}", ms(d));
     println!("  {REPLICAS} x docker run -d at once  {}", ms(p));
-    println!("  ratio bosun / docker run      {:.2}", b.as_secs_f64() / d.as_secs_f64());
-    println!("  ratio bosun / parallel run    {:.2}", b.as_secs_f64() / p.as_secs_f64());
+    println!(
+        "  ratio bosun / docker run      {:.2}",
+        b.as_secs_f64() / d.as_secs_f64()
+    );
+    println!(
+        "  ratio bosun / parallel run    {:.2}",
+        b.as_secs_f64() / p.as_secs_f64()
+    );
     println!("resident memory (VmRSS)");
     println!("  idle master                   {} KiB", master_idle);
     println!("  idle agent                    {} KiB", agent_idle);
