@@ -16,4 +16,12 @@ if ! docker info >/dev/null 2>&1; then
   echo "error: the Docker engine is not reachable (docker info failed); start it and re-run" >&2
   exit 1
 fi
-exec cargo test --workspace "$@"
+log="$(mktemp)"
+trap 'rm -f "$log"' EXIT
+set +e
+cargo test --workspace "$@" 2>&1 | tee "$log"
+status=${PIPESTATUS[0]}
+set -e
+# One closing line over every test binary: "N passed, N failed".
+awk '/^test result:/ { passed += $4; failed += $6 } END { printf "%d passed, %d failed\n", passed, failed }' "$log"
+exit "$status"

@@ -62,12 +62,8 @@ impl DeploymentController {
         };
         let hash = template_hash(&d);
         let (pods, _) = self.store.list(Kind::Pod, Some(ns), None);
-        let owned: Vec<Pod> = pods
+        let owned: Vec<Pod> = super::queue::pods(pods)
             .into_iter()
-            .filter_map(|o| match o {
-                Object::Pod(p) => Some(p),
-                _ => None,
-            })
             .filter(|p| {
                 p.metadata
                     .controller()

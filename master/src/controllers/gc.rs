@@ -1,12 +1,13 @@
 //! Garbage collection: pods whose controlling owner is gone are deleted.
 use std::collections::HashSet;
+use std::time::Duration;
 
-use bosun_shared::{Kind, Object};
+use bosun_shared::Kind;
 use tokio_util::sync::CancellationToken;
-use tracing::{debug, info};
+use tracing::info;
 
-use super::queue::{follow_changes, Signal};
-use crate::store::{Command, Op, Store};
+use super::queue::{pods, run_passes};
+use crate::store::{Change, Command, EventType, Op, Store};
 
 pub struct GarbageCollector {
     pub store: Store,
@@ -14,31 +15,17 @@ pub struct GarbageCollector {
 
 impl GarbageCollector {
     pub async fn run(self, shutdown: CancellationToken) {
-        let wake = tokio::sync::Notify::new();
-        let feed = follow_changes(&self.store, &shutdown, |s| {
-            let relevant = match s {
-                Signal::ResyncAll => true,
-                Signal::Changed(c) => {
-                    c.event == crate::store::EventType::Deleted
-                        && c.object.kind() == Kind::Deployment
-                }
-            };
-            if relevant {
-                wake.notify_one();
-            }
-        });
-        let work = async {
-            loop {
-                tokio::select! {
-                    _ = shutdown.cancelled() => return,
-                    _ = wake.notified() => {}
-                }
-                if let Err(e) = self.pass().await {
-                    debug!(error = %e, "garbage collection pass failed");
-                }
-            }
-        };
-        tokio::join!(feed, work);
+        let deployment_deleted =
+            |c: &Change| c.event == EventType::Deleted && c.object.kind() == Kind::Deployment;
+        run_passes(
+            "garbage-collector",
+            &self.store,
+            &shutdown,
+            deployment_deleted,
+            Duration::ZERO,
+            || self.pass(),
+        )
+        .await;
     }
 
     async fn pass(&self) -> Result<(), crate::store::StoreError> {
@@ -49,15 +36,8 @@ impl GarbageCollector {
             .iter()
             .map(|d| d.meta().uid.clone())
             .collect();
-        let ops: Vec<Op> = self
-            .store
-            .list(Kind::Pod, None, None)
-            .0
+        let ops: Vec<Op> = pods(self.store.list(Kind::Pod, None, None).0)
             .iter()
-            .filter_map(|o| match o {
-                Object::Pod(p) => Some(p),
-                _ => None,
-            })
             .filter(|p| {
                 p.metadata
                     .controller()

@@ -9,7 +9,7 @@ use futures::StreamExt;
 use tokio::sync::Notify;
 use tokio_util::sync::CancellationToken;
 
-use crate::store::{Change, Store};
+use crate::store::{Change, Store, StoreError};
 
 /// How often every object is reconciled even without changes.
 pub const RESYNC_PERIOD: Duration = Duration::from_secs(10);
@@ -95,4 +95,55 @@ pub async fn follow_changes(
             }
         }
     }
+}
+
+/// Pause before retrying a pass that failed (a conflicting write, a lost leadership).
+const RETRY_AFTER: Duration = Duration::from_millis(200);
+
+/// Runs `pass` for a controller that looks at everything at once (the scheduler, the garbage
+/// collector): at the start, after every change `relevant` picks (waiting `batch_window` so a
+/// burst becomes one pass), and every [`RESYNC_PERIOD`]. A failed pass is retried.
+pub async fn run_passes<F, Fut>(
+    name: &str,
+    store: &Store,
+    shutdown: &CancellationToken,
+    relevant: impl Fn(&Change) -> bool,
+    batch_window: Duration,
+    mut pass: F,
+) where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = Result<(), StoreError>>,
+{
+    let wake = Notify::new();
+    let feed = follow_changes(store, shutdown, |s| {
+        if matches!(s, Signal::ResyncAll) || matches!(s, Signal::Changed(c) if relevant(c)) {
+            wake.notify_one();
+        }
+    });
+    let work = async {
+        loop {
+            tokio::select! {
+                _ = shutdown.cancelled() => return,
+                _ = wake.notified() => {}
+            }
+            tokio::time::sleep(batch_window).await;
+            if let Err(e) = pass().await {
+                tracing::debug!(controller = name, error = %e, "pass failed; retrying");
+                wake.notify_one();
+                tokio::time::sleep(RETRY_AFTER).await;
+            }
+        }
+    };
+    tokio::join!(feed, work);
+}
+
+/// The pods among `objects`.
+pub fn pods(objects: Vec<bosun_shared::Object>) -> Vec<bosun_shared::pod::Pod> {
+    objects
+        .into_iter()
+        .filter_map(|o| match o {
+            bosun_shared::Object::Pod(p) => Some(p),
+            _ => None,
+        })
+        .collect()
 }

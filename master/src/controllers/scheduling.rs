@@ -3,14 +3,13 @@ use std::time::Duration;
 
 use bosun_shared::meta::{set_condition, Condition};
 use bosun_shared::pod::Pod;
-use bosun_shared::{Kind, Object};
-use tokio::sync::Notify;
+use bosun_shared::Kind;
 use tokio_util::sync::CancellationToken;
-use tracing::{debug, info};
+use tracing::info;
 
-use super::queue::{follow_changes, Signal};
+use super::queue::run_passes;
 use crate::scheduler::{schedule, Outcome};
-use crate::store::{Command, Op, Store};
+use crate::store::{Change, Command, Op, Store};
 
 /// Pause after a change so that one pass binds a whole burst of new pods.
 const BATCH_WINDOW: Duration = Duration::from_millis(20);
@@ -21,44 +20,23 @@ pub struct SchedulerLoop {
 
 impl SchedulerLoop {
     pub async fn run(self, shutdown: CancellationToken) {
-        let wake = Notify::new();
-        let feed = follow_changes(&self.store, &shutdown, |s| {
-            let relevant = match s {
-                Signal::ResyncAll => true,
-                Signal::Changed(c) => matches!(c.object.kind(), Kind::Pod | Kind::Node),
-            };
-            if relevant {
-                wake.notify_one();
-            }
-        });
-        let work = async {
-            loop {
-                tokio::select! {
-                    _ = shutdown.cancelled() => return,
-                    _ = wake.notified() => {}
-                }
-                tokio::time::sleep(BATCH_WINDOW).await;
-                if let Err(e) = self.pass().await {
-                    debug!(error = %e, "scheduling pass failed; retrying");
-                    wake.notify_one();
-                    tokio::time::sleep(Duration::from_millis(200)).await;
-                }
-            }
-        };
-        tokio::join!(feed, work);
+        let relevant = |c: &Change| matches!(c.object.kind(), Kind::Pod | Kind::Node);
+        run_passes(
+            "scheduler",
+            &self.store,
+            &shutdown,
+            relevant,
+            BATCH_WINDOW,
+            || self.pass(),
+        )
+        .await;
     }
 
     /// One scheduling pass over every pending pod.
     async fn pass(&self) -> Result<(), crate::store::StoreError> {
         let (pods, _) = self.store.list(Kind::Pod, None, None);
         let (nodes, _) = self.store.list(Kind::Node, None, None);
-        let pods: Vec<Pod> = pods
-            .into_iter()
-            .filter_map(|o| match o {
-                Object::Pod(p) => Some(p),
-                _ => None,
-            })
-            .collect();
+        let pods: Vec<Pod> = super::queue::pods(pods);
         let nodes: Vec<_> = nodes
             .into_iter()
             .filter_map(|o| o.as_node().cloned())

@@ -8,7 +8,6 @@ use std::collections::HashMap;
 use std::sync::{Arc, RwLock};
 use std::time::Duration;
 
-use protobuf::Message as _;
 use raft::eraftpb::{ConfChange, ConfChangeV2, Entry, EntryType, Message};
 use raft::{RawNode, StateRole};
 use tokio::sync::{mpsc, oneshot, watch};
@@ -32,6 +31,9 @@ const COMPACT_KEEP: u64 = 1_000;
 
 /// Reply to a proposal: the objects as written, or why not.
 pub type ProposalReply = oneshot::Sender<Result<Vec<Object>, StoreError>>;
+
+/// A proposal's reply channel and its result, sent once the entry is durable.
+type Reply = (ProposalReply, Result<Vec<Object>, StoreError>);
 
 /// What the Raft thread is asked to do.
 pub enum RaftMsg {
@@ -223,40 +225,39 @@ impl<T: Transport> RaftLoop<T> {
         self.state.write().expect("store state lock")
     }
 
-    #[allow(clippy::type_complexity)]
+    /// Applies committed entries; answers to local proposals are collected in `replies`.
     fn apply_entries(
         &mut self,
         entries: Vec<Entry>,
-        replies: &mut Vec<(ProposalReply, Result<Vec<Object>, StoreError>)>,
+        replies: &mut Vec<Reply>,
     ) -> Result<(), StoreError> {
         for entry in entries {
             match entry.get_entry_type() {
                 EntryType::EntryNormal => self.apply_normal(&entry, replies)?,
                 EntryType::EntryConfChange => {
-                    let mut cc = ConfChange::default();
-                    cc.merge_from_bytes(&entry.data)
-                        .map_err(|e| StoreError::Internal(e.to_string()))?;
-                    let cs = self
-                        .node
-                        .apply_conf_change(&cc)
-                        .map_err(|e| StoreError::Internal(e.to_string()))?;
-                    self.storage.set_conf_state(&cs)?;
-                    self.mark_applied(entry.index)?;
+                    let cc: ConfChange = decode(&entry)?;
+                    let cs = self.node.apply_conf_change(&cc);
+                    self.record_conf_state(cs, entry.index)?;
                 }
                 EntryType::EntryConfChangeV2 => {
-                    let mut cc = ConfChangeV2::default();
-                    cc.merge_from_bytes(&entry.data)
-                        .map_err(|e| StoreError::Internal(e.to_string()))?;
-                    let cs = self
-                        .node
-                        .apply_conf_change(&cc)
-                        .map_err(|e| StoreError::Internal(e.to_string()))?;
-                    self.storage.set_conf_state(&cs)?;
-                    self.mark_applied(entry.index)?;
+                    let cc: ConfChangeV2 = decode(&entry)?;
+                    let cs = self.node.apply_conf_change(&cc);
+                    self.record_conf_state(cs, entry.index)?;
                 }
             }
         }
         Ok(())
+    }
+
+    /// Records the configuration a membership change made effective.
+    fn record_conf_state(
+        &mut self,
+        cs: raft::Result<raft::eraftpb::ConfState>,
+        index: u64,
+    ) -> Result<(), StoreError> {
+        let cs = cs.map_err(|e| StoreError::Internal(format!("conf change at {index}: {e}")))?;
+        self.storage.set_conf_state(&cs)?;
+        self.mark_applied(index)
     }
 
     fn mark_applied(&mut self, index: u64) -> Result<(), StoreError> {
@@ -265,12 +266,7 @@ impl<T: Transport> RaftLoop<T> {
         Ok(())
     }
 
-    #[allow(clippy::type_complexity)]
-    fn apply_normal(
-        &mut self,
-        entry: &Entry,
-        replies: &mut Vec<(ProposalReply, Result<Vec<Object>, StoreError>)>,
-    ) -> Result<(), StoreError> {
+    fn apply_normal(&mut self, entry: &Entry, replies: &mut Vec<Reply>) -> Result<(), StoreError> {
         let index = entry.index;
         let reply = proposal_id(&entry.context)
             .filter(|(node, _)| *node == self.node.raft.id)
@@ -354,4 +350,12 @@ fn proposal_id(ctx: &[u8]) -> Option<(u64, u64)> {
     let node: [u8; 8] = ctx.get(..8)?.try_into().ok()?;
     let id: [u8; 8] = ctx.get(8..16)?.try_into().ok()?;
     Some((u64::from_be_bytes(node), u64::from_be_bytes(id)))
+}
+
+/// Decodes a protobuf message carried by an entry.
+fn decode<M: protobuf::Message + Default>(entry: &Entry) -> Result<M, StoreError> {
+    let mut m = M::default();
+    m.merge_from_bytes(&entry.data)
+        .map_err(|e| StoreError::Internal(format!("entry {}: {e}", entry.index)))?;
+    Ok(m)
 }
