@@ -9,8 +9,10 @@
 #![forbid(unsafe_code)]
 
 pub mod api;
+pub mod cluster;
 pub mod controllers;
 pub mod dispatcher;
+pub mod peers;
 pub mod scheduler;
 pub mod server;
 pub mod store;

@@ -2,32 +2,66 @@
 use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::sync::Arc;
+use std::time::Duration;
 
 use bosun_proto::v1::api_server::ApiServer;
+use bosun_proto::v1::cluster_client::ClusterClient;
+use bosun_proto::v1::cluster_server::ClusterServer;
 use bosun_proto::v1::dispatcher_server::DispatcherServer;
+use bosun_proto::v1::raft_server::RaftServer;
+use bosun_proto::v1::JoinRequest;
 use tokio::net::TcpListener;
 use tokio_stream::wrappers::TcpListenerStream;
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
-use tracing::info;
+use tracing::{info, warn};
 
 use crate::api::ApiService;
+use crate::cluster::ClusterService;
 use crate::controllers::Manager;
 use crate::dispatcher::{DispatcherService, Registry};
-use crate::store::{Store, StoreError};
+use crate::peers::clients::PeerChannels;
+use crate::peers::service::RaftService;
+use crate::peers::{Faults, GrpcTransport};
+use crate::store::{Compaction, Member, Membership, SledStorage, Store, StoreError};
 
 /// Largest gRPC message accepted (objects and lists travel as JSON).
 const MAX_MESSAGE_BYTES: usize = 64 * 1024 * 1024;
+/// How long a new master keeps trying to join its cluster.
+const JOIN_DEADLINE: Duration = Duration::from_secs(60);
 
 /// How to run a master.
-#[derive(Debug, Clone)]
+#[derive(Clone)]
 pub struct MasterConfig {
-    /// Name of this master (defaults to the host name).
+    /// Name of this master (defaults to the host name); unique among the masters.
     pub name: String,
-    /// Address of the client API and agent sessions (port 0 picks a free port).
+    /// Address of the client API, agent sessions and peer traffic (port 0 picks a free port).
     pub listen: SocketAddr,
+    /// Address other masters, agents and clients reach this one at (default: `listen`, or
+    /// this machine's address when listening on every interface).
+    pub advertise: Option<String>,
     /// Where the store lives.
     pub data_dir: PathBuf,
+    /// Masters of an existing cluster to join when the data directory is new.
+    pub join: Vec<String>,
+    /// When the Raft log is compacted.
+    pub compaction: Compaction,
+    /// Faults injected into the peer transport (tests); none by default.
+    pub faults: Arc<Faults>,
+}
+
+impl MasterConfig {
+    pub fn new(name: &str, listen: SocketAddr, data_dir: PathBuf) -> Self {
+        MasterConfig {
+            name: name.to_string(),
+            listen,
+            advertise: None,
+            data_dir,
+            join: vec![],
+            compaction: Compaction::default(),
+            faults: Arc::default(),
+        }
+    }
 }
 
 /// Why a master could not start.
@@ -38,6 +72,8 @@ pub enum MasterError {
         addr: SocketAddr,
         source: std::io::Error,
     },
+    #[error("joining the cluster through {targets}: {message}")]
+    Join { targets: String, message: String },
     #[error(transparent)]
     Store(#[from] StoreError),
 }
@@ -46,17 +82,84 @@ pub enum MasterError {
 pub struct Master {
     /// The address it actually listens on.
     pub addr: SocketAddr,
+    /// The address it is known by.
+    pub advertised: String,
     pub store: Store,
     tasks: TaskTracker,
 }
 
+/// The address to advertise when none is given: the listen address, unless it is a wildcard.
+fn default_advertise(listen: SocketAddr, join: &[String]) -> String {
+    if !listen.ip().is_unspecified() {
+        return listen.to_string();
+    }
+    // The local address used to reach a master we join, else the loopback.
+    let ip = join
+        .first()
+        .and_then(|target| {
+            let s = std::net::UdpSocket::bind("0.0.0.0:0").ok()?;
+            s.connect(target.as_str()).ok()?;
+            s.local_addr().ok().map(|a| a.ip())
+        })
+        .unwrap_or(std::net::Ipv4Addr::LOCALHOST.into());
+    SocketAddr::new(ip, listen.port()).to_string()
+}
+
+/// Asks the cluster to add this master; retries until a leader answers.
+async fn join(targets: &[String], name: &str, address: &str) -> Result<Membership, MasterError> {
+    let err = |message: String| MasterError::Join {
+        targets: targets.join(","),
+        message,
+    };
+    let deadline = tokio::time::Instant::now() + JOIN_DEADLINE;
+    let mut last = String::from("no master address given");
+    while tokio::time::Instant::now() < deadline {
+        for target in targets {
+            let url = bosun_shared::client::server_url(target);
+            let answer = async {
+                let mut c = ClusterClient::connect(url)
+                    .await
+                    .map_err(|e| e.to_string())?;
+                c.join(JoinRequest {
+                    name: name.to_string(),
+                    address: address.to_string(),
+                })
+                .await
+                .map_err(|s| s.message().to_string())
+            };
+            match answer.await {
+                Ok(r) => {
+                    let r = r.into_inner();
+                    info!(id = r.id, through = %target, "joined the cluster");
+                    let members = r
+                        .members
+                        .into_iter()
+                        .map(|m| Member {
+                            id: m.id,
+                            name: m.name,
+                            address: m.address,
+                        })
+                        .collect();
+                    return Ok(Membership::Joined { id: r.id, members });
+                }
+                Err(e) => {
+                    warn!(through = %target, error = %e, "join not accepted yet");
+                    last = e;
+                }
+            }
+        }
+        tokio::time::sleep(Duration::from_millis(500)).await;
+    }
+    Err(err(last))
+}
+
 impl Master {
-    /// Opens the store, binds the listener and starts serving; everything stops on `shutdown`.
+    /// Opens the store (joining a cluster if asked and new), binds the listener and starts
+    /// serving; everything stops on `shutdown`.
     pub async fn start(
         config: MasterConfig,
         shutdown: CancellationToken,
     ) -> Result<Master, MasterError> {
-        let store = Store::open_single(&config.data_dir, shutdown.clone())?;
         let listener =
             TcpListener::bind(config.listen)
                 .await
@@ -70,18 +173,63 @@ impl Master {
                 addr: config.listen,
                 source,
             })?;
-        let registry = Arc::new(Registry::default());
+        let advertised = config
+            .advertise
+            .clone()
+            .unwrap_or_else(|| default_advertise(addr, &config.join));
+        let storage = SledStorage::open(&config.data_dir)?;
+        let membership = match storage.id()? {
+            Some(_) => None, // already a member: resume
+            None if config.join.is_empty() => Some(Membership::Bootstrap(Member {
+                id: 1,
+                name: config.name.clone(),
+                address: advertised.clone(),
+            })),
+            None => Some(join(&config.join, &config.name, &advertised).await?),
+        };
         let tasks = TaskTracker::new();
+        let runtime = tokio::runtime::Handle::current();
+        let (faults, transport_tasks, transport_shutdown) =
+            (config.faults.clone(), tasks.clone(), shutdown.clone());
+        let my_address = advertised.clone();
+        let store = Store::open(
+            storage,
+            membership,
+            move |me, inbox, members| {
+                GrpcTransport::new(
+                    me,
+                    my_address,
+                    members,
+                    inbox,
+                    faults,
+                    transport_tasks,
+                    runtime,
+                    transport_shutdown,
+                )
+            },
+            config.compaction,
+            shutdown.clone(),
+        )?;
+        let registry = Arc::new(Registry::default());
+        let peers = Arc::new(PeerChannels::default());
         let api = ApiService {
             store: store.clone(),
             registry: registry.clone(),
             name: config.name.clone(),
+            peers: peers.clone(),
         };
         let dispatcher = DispatcherService {
             store: store.clone(),
             registry: registry.clone(),
             tasks: tasks.clone(),
             shutdown: shutdown.clone(),
+        };
+        let cluster = ClusterService {
+            store: store.clone(),
+            peers,
+        };
+        let raft = RaftService {
+            store: store.clone(),
         };
         let server = tonic::transport::Server::builder()
             .add_service(
@@ -90,6 +238,8 @@ impl Master {
                     .max_encoding_message_size(MAX_MESSAGE_BYTES),
             )
             .add_service(DispatcherServer::new(dispatcher))
+            .add_service(RaftServer::new(raft).max_decoding_message_size(MAX_MESSAGE_BYTES))
+            .add_service(ClusterServer::new(cluster))
             .serve_with_incoming_shutdown(
                 TcpListenerStream::new(listener),
                 shutdown.clone().cancelled_owned(),
@@ -106,13 +256,18 @@ impl Master {
             }
             .run(shutdown.clone()),
         );
-        tasks.close();
-        info!(name = %config.name, %addr, data_dir = %config.data_dir.display(), "master started");
-        Ok(Master { addr, store, tasks })
+        info!(name = %config.name, %addr, %advertised, data_dir = %config.data_dir.display(), "master started");
+        Ok(Master {
+            addr,
+            advertised,
+            store,
+            tasks,
+        })
     }
 
     /// Waits until every task of the master has stopped (after `shutdown` was cancelled).
     pub async fn stopped(self) {
+        self.tasks.close();
         self.tasks.wait().await;
     }
 }

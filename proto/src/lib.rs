@@ -2,6 +2,8 @@
 //!
 //! - [`v1::api_client`] / [`v1::api_server`]: the client API of a master.
 //! - [`v1::dispatcher_client`] / [`v1::dispatcher_server`]: the agent session.
+//! - [`v1::raft_client`] / [`v1::raft_server`]: Raft messages between masters.
+//! - [`v1::cluster_client`] / [`v1::cluster_server`]: membership of the masters.
 //!
 //! The generated file is committed so that building Bosun needs no `protoc`;
 //! `cargo run --manifest-path proto/codegen/Cargo.toml` rewrites it, and CI checks

@@ -71,6 +71,10 @@ pub struct WatchEvent {
 #[derive(Clone)]
 pub struct Client {
     api: ApiClient<Channel>,
+    /// Reads are served by the connected master without confirming they are current.
+    stale: bool,
+    /// The master this client talks to.
+    server: String,
 }
 
 /// `host:port` or a URL, as a URL tonic accepts.
@@ -99,7 +103,44 @@ impl Client {
         let api = ApiClient::new(channel)
             .max_decoding_message_size(MAX_MESSAGE_BYTES)
             .max_encoding_message_size(MAX_MESSAGE_BYTES);
-        Ok(Client { api })
+        Ok(Client {
+            api,
+            stale: false,
+            server: server.to_string(),
+        })
+    }
+
+    /// Connects to the first of `servers` that answers (a comma-separated list is split).
+    /// Any master serves any request: writes are forwarded to the leader.
+    pub async fn connect_any(servers: &[String]) -> Result<Client, ClientError> {
+        let list: Vec<&str> = servers
+            .iter()
+            .flat_map(|s| s.split(','))
+            .map(str::trim)
+            .filter(|s| !s.is_empty())
+            .collect();
+        let mut last = None;
+        for server in &list {
+            match Client::connect(server).await {
+                Ok(c) => return Ok(c),
+                Err(e) => last = Some(e),
+            }
+        }
+        Err(last.unwrap_or_else(|| ClientError::Connect {
+            addr: String::new(),
+            message: "no master address given".into(),
+        }))
+    }
+
+    /// Reads without confirming with the leader that they are current (`--stale`).
+    pub fn with_stale(mut self, stale: bool) -> Self {
+        self.stale = stale;
+        self
+    }
+
+    /// The master this client is connected to.
+    pub fn server(&self) -> &str {
+        &self.server
     }
 
     pub async fn apply(&self, obj: &Object) -> Result<Applied, ClientError> {
@@ -151,13 +192,14 @@ impl Client {
         Ok(Object::from_json(&r.into_inner().object)?)
     }
 
-    fn object_ref(kind: Kind, namespace: &str, name: &str) -> RefRequest {
+    fn object_ref(&self, kind: Kind, namespace: &str, name: &str) -> RefRequest {
         RefRequest {
             r#ref: Some(ObjectRef {
                 kind: kind.as_str().to_string(),
                 namespace: namespace.to_string(),
                 name: name.to_string(),
             }),
+            stale: self.stale,
         }
     }
 
@@ -170,7 +212,7 @@ impl Client {
         let r = self
             .api
             .clone()
-            .get(Self::object_ref(kind, namespace, name))
+            .get(self.object_ref(kind, namespace, name))
             .await?;
         Ok(Object::from_json(&r.into_inner().object)?)
     }
@@ -184,7 +226,7 @@ impl Client {
         let r = self
             .api
             .clone()
-            .delete(Self::object_ref(kind, namespace, name))
+            .delete(self.object_ref(kind, namespace, name))
             .await?;
         Ok(Object::from_json(&r.into_inner().object)?)
     }
@@ -203,6 +245,7 @@ impl Client {
                 kind: kind.as_str().to_string(),
                 namespace: namespace.unwrap_or_default().to_string(),
                 label_selector: selector.unwrap_or_default().to_string(),
+                stale: self.stale,
             })
             .await?
             .into_inner();

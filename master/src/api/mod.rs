@@ -10,6 +10,7 @@ pub mod status;
 use std::pin::Pin;
 use std::sync::Arc;
 
+use bosun_proto::v1::api_client::ApiClient;
 use bosun_proto::v1::api_server::Api;
 use bosun_proto::v1::{
     ApplyResponse, ListRequest, ListResponse, LogChunk, LogsRequest, ObjectRef, ObjectRequest,
@@ -21,6 +22,7 @@ use futures::{Stream, StreamExt};
 use tonic::{Request, Response, Status};
 
 use crate::dispatcher::Registry;
+use crate::peers::clients::PeerChannels;
 use crate::store::Store;
 use status::{invalid, to_status};
 
@@ -31,6 +33,31 @@ pub struct ApiService {
     pub registry: Arc<Registry>,
     /// This master's name, reported by `Version`.
     pub name: String,
+    /// Connections to other masters: writes are forwarded to the leader.
+    pub peers: Arc<PeerChannels>,
+}
+
+impl ApiService {
+    /// `None` on the leader; otherwise a client of the leader to forward the request to.
+    fn leader_api(&self) -> Result<Option<ApiClient<tonic::transport::Channel>>, Status> {
+        if self.store.status().is_leader {
+            return Ok(None);
+        }
+        Ok(Some(
+            ApiClient::new(self.peers.leader(&self.store)?)
+                .max_decoding_message_size(64 * 1024 * 1024)
+                .max_encoding_message_size(64 * 1024 * 1024),
+        ))
+    }
+
+    /// Unless `stale`, waits until this master has everything the leader had committed when
+    /// the read arrived (ReadIndex), so the local answer is linearizable.
+    async fn read_barrier(&self, stale: bool) -> Result<(), Status> {
+        if stale {
+            return Ok(());
+        }
+        self.store.linearizable().await.map_err(to_status)
+    }
 }
 
 /// Decodes and validates an object sent by a client, defaulting its namespace.
@@ -83,7 +110,11 @@ type BoxStream<T> = Pin<Box<dyn Stream<Item = Result<T, Status>> + Send>>;
 #[tonic::async_trait]
 impl Api for ApiService {
     async fn apply(&self, req: Request<ObjectRequest>) -> Result<Response<ApplyResponse>, Status> {
-        let obj = decode(&req.into_inner().object)?;
+        let r = req.into_inner();
+        if let Some(mut leader) = self.leader_api()? {
+            return leader.apply(r).await;
+        }
+        let obj = decode(&r.object)?;
         if !apply::appliable(obj.kind()) {
             return Err(invalid(format!("kind {} cannot be applied", obj.kind())));
         }
@@ -99,7 +130,11 @@ impl Api for ApiService {
         &self,
         req: Request<ObjectRequest>,
     ) -> Result<Response<ObjectResponse>, Status> {
-        let obj = decode(&req.into_inner().object)?;
+        let r = req.into_inner();
+        if let Some(mut leader) = self.leader_api()? {
+            return leader.create(r).await;
+        }
+        let obj = decode(&r.object)?;
         self.store.create(obj).await.map(respond).map_err(to_status)
     }
 
@@ -107,7 +142,11 @@ impl Api for ApiService {
         &self,
         req: Request<ObjectRequest>,
     ) -> Result<Response<ObjectResponse>, Status> {
-        let obj = decode(&req.into_inner().object)?;
+        let r = req.into_inner();
+        if let Some(mut leader) = self.leader_api()? {
+            return leader.update(r).await;
+        }
+        let obj = decode(&r.object)?;
         let expected = Some(obj.meta().revision()).filter(|r| *r > 0);
         self.store
             .update(obj, expected)
@@ -120,7 +159,11 @@ impl Api for ApiService {
         &self,
         req: Request<ObjectRequest>,
     ) -> Result<Response<ObjectResponse>, Status> {
-        let obj = decode(&req.into_inner().object)?;
+        let r = req.into_inner();
+        if let Some(mut leader) = self.leader_api()? {
+            return leader.update_status(r).await;
+        }
+        let obj = decode(&r.object)?;
         let expected = Some(obj.meta().revision()).filter(|r| *r > 0);
         self.store
             .update_status(obj, expected)
@@ -130,7 +173,11 @@ impl Api for ApiService {
     }
 
     async fn delete(&self, req: Request<RefRequest>) -> Result<Response<ObjectResponse>, Status> {
-        let (kind, ns, name) = parse_ref(req.into_inner().r#ref)?;
+        let r = req.into_inner();
+        if let Some(mut leader) = self.leader_api()? {
+            return leader.delete(r).await;
+        }
+        let (kind, ns, name) = parse_ref(r.r#ref)?;
         self.store
             .delete(kind, &ns, &name)
             .await
@@ -139,7 +186,9 @@ impl Api for ApiService {
     }
 
     async fn get(&self, req: Request<RefRequest>) -> Result<Response<ObjectResponse>, Status> {
-        let (kind, ns, name) = parse_ref(req.into_inner().r#ref)?;
+        let r = req.into_inner();
+        let (kind, ns, name) = parse_ref(r.r#ref)?;
+        self.read_barrier(r.stale).await?;
         self.store
             .get(kind, &ns, &name)
             .map(respond)
@@ -161,6 +210,7 @@ impl Api for ApiService {
             )
         };
         let ns = (!r.namespace.is_empty() && kind.namespaced()).then_some(r.namespace.as_str());
+        self.read_barrier(r.stale).await?;
         let (objects, revision) = self.store.list(kind, ns, selector.as_ref());
         Ok(Response::new(ListResponse {
             objects: objects.iter().map(Object::to_json).collect(),
@@ -202,7 +252,13 @@ impl Api for ApiService {
     type LogsStream = BoxStream<LogChunk>;
 
     async fn logs(&self, req: Request<LogsRequest>) -> Result<Response<Self::LogsStream>, Status> {
-        let stream = logs::open(&self.store, &self.registry, req.into_inner())?;
+        let r = req.into_inner();
+        if let Some(mut leader) = self.leader_api()? {
+            // Agents hold their sessions with the leader: it relays the logs.
+            let stream = leader.logs(r).await?.into_inner();
+            return Ok(Response::new(Box::pin(stream)));
+        }
+        let stream = logs::open(&self.store, &self.registry, r)?;
         Ok(Response::new(Box::pin(stream)))
     }
 

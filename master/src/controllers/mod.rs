@@ -1,4 +1,5 @@
-//! Leader-only loops: scheduler, Deployment controller, garbage collector, node lifecycle.
+//! Leader-only loops: scheduler, Deployment controller, garbage collector, node lifecycle,
+//! and the promotion of caught-up learners.
 //!
 //! [`Manager`] starts them when this master becomes the Raft leader and cancels them when it
 //! steps down; they are level-triggered, so a new leader simply picks up where the old one was.
@@ -48,6 +49,12 @@ impl Manager {
             );
             tasks.spawn(
                 gc::GarbageCollector {
+                    store: self.store.clone(),
+                }
+                .run(leading.clone()),
+            );
+            tasks.spawn(
+                crate::cluster::promote::Promoter {
                     store: self.store.clone(),
                 }
                 .run(leading.clone()),

@@ -45,7 +45,11 @@ impl Dispatcher for DispatcherService {
         request: Request<Streaming<AgentMessage>>,
     ) -> Result<Response<Self::SessionStream>, Status> {
         if !self.store.status().is_leader {
-            return Err(Status::unavailable("this master is not the leader"));
+            return Err(crate::api::status::to_status(
+                crate::store::StoreError::NotLeader {
+                    leader: self.store.leader_address(),
+                },
+            ));
         }
         let inbound = request.into_inner();
         let (tx, rx) = mpsc::channel(SESSION_BUFFER);

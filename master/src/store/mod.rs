@@ -4,35 +4,46 @@
 //! - [`command`]: the batch of operations a Raft entry carries and its deterministic apply.
 //! - [`state`]: objects in memory, watch history, live watchers.
 //! - [`persist`]: raft-rs `Storage` and object persistence over sled.
-//! - [`raft_node`]: the thread that owns the `RawNode` and runs the Ready loop.
+//! - [`members`]: the masters of the group, part of the replicated state.
+//! - [`raft_types`], [`raft_node`], [`raft_apply`]: the thread that owns the `RawNode`, its
+//!   Ready loop and how committed entries are applied.
 //! - [`Store`]: the handle everything else uses.
 pub mod command;
 pub mod error;
 pub mod key;
 mod logger;
+pub mod members;
 pub mod persist;
+mod raft_apply;
 pub mod raft_node;
+pub mod raft_types;
 pub mod state;
 mod watch;
 
-use std::path::Path;
 use std::sync::{Arc, RwLock};
+use std::time::Duration;
 
 use bosun_shared::selector::LabelSelector;
 use bosun_shared::{Kind, Object};
-use raft::eraftpb::ConfState;
+use raft::eraftpb::{ConfChangeSingle, ConfChangeType, ConfChangeV2};
 use raft::RawNode;
 use tokio::sync::{mpsc, oneshot, watch as tokio_watch};
 use tokio_util::sync::CancellationToken;
 
 pub use command::{Change, Command, EventType, Op};
 pub use error::StoreError;
-pub use raft_node::{RaftStatus, Transport};
+pub use members::{Member, MemberBook};
+pub use persist::SledStorage;
+pub use raft_node::Compaction;
+pub use raft_types::{NoPeers, RaftMsg, RaftStatus, Transport};
 pub use watch::WatchStream;
 
-use persist::SledStorage;
-use raft_node::{NoPeers, RaftLoop, RaftMsg, RAFT_INBOX_CAPACITY, TICK};
+use raft_node::RaftLoop;
+use raft_types::{RAFT_INBOX_CAPACITY, TICK};
 use state::StoreState;
+
+/// How long a linearizable read waits for the leader to confirm it.
+const READ_INDEX_TIMEOUT: Duration = Duration::from_secs(5);
 
 /// Raft timing of DESIGN.md section 4: 100 ms ticks, heartbeat every tick, elections after 10.
 fn raft_config(id: u64, applied: u64) -> raft::Config {
@@ -49,50 +60,93 @@ fn raft_config(id: u64, applied: u64) -> raft::Config {
     }
 }
 
+/// How this master enters its Raft group when its data directory is new.
+#[derive(Debug, Clone)]
+pub enum Membership {
+    /// The first master of a new group.
+    Bootstrap(Member),
+    /// A master the leader added (as a learner) with this id; it receives a snapshot.
+    Joined { id: u64, members: Vec<Member> },
+}
+
 /// A handle on this master's store. Cheap to clone.
 #[derive(Clone)]
 pub struct Store {
     inbox: mpsc::Sender<RaftMsg>,
     state: Arc<RwLock<StoreState>>,
     status: tokio_watch::Receiver<RaftStatus>,
+    members: MemberBook,
 }
 
 impl Store {
-    /// Opens the store in `data_dir` as a single-voter Raft group (`id` 1 on first start),
-    /// starts the Raft thread and its ticker. Both stop when `shutdown` is cancelled.
-    pub fn open_single(data_dir: &Path, shutdown: CancellationToken) -> Result<Store, StoreError> {
-        Self::open(data_dir, 1, &[1], NoPeers, shutdown)
-    }
-
-    /// Opens the store with Raft id `id`; `voters` is the initial configuration of a new group.
-    pub fn open<T: Transport>(
-        data_dir: &Path,
-        id: u64,
-        voters: &[u64],
-        transport: T,
+    /// Opens a single-master store in `data_dir` (bootstrapped as master 1 when new).
+    pub fn open_single(
+        data_dir: &std::path::Path,
         shutdown: CancellationToken,
     ) -> Result<Store, StoreError> {
-        std::fs::create_dir_all(data_dir).map_err(|e| {
-            StoreError::Internal(format!("data directory {}: {e}", data_dir.display()))
-        })?;
         let storage = SledStorage::open(data_dir)?;
-        if storage.is_empty() {
-            let cs = ConfState {
-                voters: voters.to_vec(),
-                ..Default::default()
-            };
-            storage.set_conf_state(&cs)?;
-            storage.flush()?;
+        let me = Member {
+            id: 1,
+            name: "master".into(),
+            address: String::new(),
+        };
+        Self::open(
+            storage,
+            Some(Membership::Bootstrap(me)),
+            |_, _, _| NoPeers,
+            Compaction::default(),
+            shutdown,
+        )
+    }
+
+    /// Opens the store on `storage`. When the storage is new, `membership` says how it enters
+    /// its group; a storage that already holds state resumes as the member it was.
+    /// `make_transport` gets this master's Raft id, the Raft inbox (to report unreachable
+    /// peers) and the member book.
+    /// Starts the Raft thread and its ticker; both stop when `shutdown` is cancelled.
+    pub fn open<T: Transport>(
+        storage: SledStorage,
+        membership: Option<Membership>,
+        make_transport: impl FnOnce(u64, mpsc::Sender<RaftMsg>, MemberBook) -> T,
+        compaction: Compaction,
+        shutdown: CancellationToken,
+    ) -> Result<Store, StoreError> {
+        let mut initial_members = Vec::new();
+        let id = match (storage.id()?, membership) {
+            (Some(id), _) => id,
+            (None, Some(Membership::Bootstrap(me))) => {
+                storage.bootstrap(&me)?;
+                storage.flush()?;
+                me.id
+            }
+            (None, Some(Membership::Joined { id, members })) => {
+                storage.set_id(id)?;
+                storage.flush()?;
+                initial_members = members;
+                id
+            }
+            (None, None) => {
+                return Err(StoreError::Internal(
+                    "the data directory is empty and no way to join a group was given".into(),
+                ))
+            }
+        };
+        let loaded = storage.load()?;
+        let mut members = loaded.members.clone();
+        for m in initial_members {
+            members.entry(m.id).or_insert(m);
         }
-        let (objects, applied) = storage.load_objects()?;
-        let state = Arc::new(RwLock::new(StoreState::new(objects, applied)));
+        let members = MemberBook::new(members);
+        let applied = loaded.applied;
+        let state = Arc::new(RwLock::new(StoreState::new(loaded.objects, applied)));
         let mut node = RawNode::new(
             &raft_config(id, applied),
             storage.clone(),
             &logger::logger(),
         )
         .map_err(|e| StoreError::Internal(format!("raft: {e}")))?;
-        if voters == [id] {
+        let conf = node.raft.prs().conf().to_conf_state();
+        if conf.voters == [id] {
             // Alone in the group: no need to wait an election timeout.
             let _ = node.campaign();
         }
@@ -102,7 +156,16 @@ impl Store {
             ..Default::default()
         });
         let (inbox, rx) = mpsc::channel(RAFT_INBOX_CAPACITY);
-        let raft = RaftLoop::new(node, storage, state.clone(), transport, status_tx);
+        let transport = make_transport(id, inbox.clone(), members.clone());
+        let raft = RaftLoop::new(
+            node,
+            storage,
+            state.clone(),
+            members.clone(),
+            transport,
+            status_tx,
+            compaction,
+        );
         std::thread::Builder::new()
             .name(format!("raft-{id}"))
             .spawn(move || raft.run(rx))
@@ -127,7 +190,87 @@ impl Store {
             inbox,
             state,
             status,
+            members,
         })
+    }
+
+    /// Hands a message from a peer to Raft (waits when the inbox is full).
+    pub async fn step(&self, msg: raft::eraftpb::Message) -> Result<(), StoreError> {
+        self.inbox
+            .send(RaftMsg::Step(Box::new(msg)))
+            .await
+            .map_err(|_| StoreError::Unavailable("raft thread stopped".into()))
+    }
+
+    pub fn members(&self) -> &MemberBook {
+        &self.members
+    }
+
+    /// The address of the current leader, if known.
+    pub fn leader_address(&self) -> Option<String> {
+        let leader = self.status.borrow().leader_id;
+        self.members.address(leader).filter(|a| !a.is_empty())
+    }
+
+    /// Adds a master as a learner, promotes a learner to voter, or removes a master; returns
+    /// once the change is applied here.
+    pub async fn change_members(
+        &self,
+        change_type: ConfChangeType,
+        member: Member,
+    ) -> Result<(), StoreError> {
+        let mut single = ConfChangeSingle::default();
+        single.set_change_type(change_type);
+        single.node_id = member.id;
+        let change = ConfChangeV2 {
+            changes: vec![single].into(),
+            ..Default::default()
+        };
+        let (reply, rx) = oneshot::channel();
+        self.inbox
+            .send(RaftMsg::ChangeMembers {
+                change,
+                member,
+                reply,
+            })
+            .await
+            .map_err(|_| StoreError::Unavailable("raft thread stopped".into()))?;
+        rx.await
+            .map_err(|_| StoreError::Unavailable("raft thread stopped".into()))?
+            .map(|_| ())
+    }
+
+    /// Asks Raft to hand leadership to `to`.
+    pub async fn transfer_leader(&self, to: u64) {
+        let _ = self.inbox.send(RaftMsg::TransferLeader(to)).await;
+    }
+
+    /// Waits until this master has applied everything the leader had committed when asked
+    /// (ReadIndex): local reads after it are linearizable. Fails on a minority side.
+    pub async fn linearizable(&self) -> Result<(), StoreError> {
+        let (reply, rx) = oneshot::channel();
+        self.inbox
+            .send(RaftMsg::ReadIndex { reply })
+            .await
+            .map_err(|_| StoreError::Unavailable("raft thread stopped".into()))?;
+        let wait = async {
+            let index = rx
+                .await
+                .map_err(|_| StoreError::Unavailable("raft thread stopped".into()))??;
+            let mut status = self.status.clone();
+            status
+                .wait_for(|s| s.applied >= index)
+                .await
+                .map_err(|_| StoreError::Unavailable("raft thread stopped".into()))?;
+            Ok(())
+        };
+        tokio::time::timeout(READ_INDEX_TIMEOUT, wait)
+            .await
+            .map_err(|_| {
+                StoreError::Unavailable(
+                    "no quorum confirmed the read in time; retry or read with --stale".into(),
+                )
+            })?
     }
 
     /// Proposes a command and waits until it is applied (and flushed) on this master.
@@ -246,7 +389,7 @@ impl Store {
     }
 
     pub fn status(&self) -> RaftStatus {
-        *self.status.borrow()
+        self.status.borrow().clone()
     }
 
     /// Changes of leadership and term.

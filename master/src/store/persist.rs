@@ -15,9 +15,28 @@ use raft::{GetEntriesContext, RaftState, StorageError};
 
 use super::error::StoreError;
 use super::key::ObjectKey;
+use super::members::Member;
+
+/// What a snapshot carries: every object and the members at its index.
+#[derive(serde::Serialize, serde::Deserialize)]
+struct SnapshotData {
+    objects: Vec<Object>,
+    members: Vec<Member>,
+}
+
+/// The applied state persisted on disk.
+pub struct Loaded {
+    pub objects: BTreeMap<ObjectKey, Object>,
+    pub members: BTreeMap<u64, Member>,
+    pub applied: u64,
+}
 
 /// Key of the applied index in the `objects` tree (sorts before every object key).
 const APPLIED_KEY: &[u8] = b"\0applied";
+/// Key of the member list in the `objects` tree: written with the applied index it belongs to.
+const MEMBERS_KEY: &[u8] = b"\0members";
+/// This master's own Raft id.
+const ID_KEY: &[u8] = b"id";
 const HARD_STATE_KEY: &[u8] = b"hard_state";
 const CONF_STATE_KEY: &[u8] = b"conf_state";
 const SNAPSHOT_META_KEY: &[u8] = b"snapshot_meta";
@@ -102,25 +121,85 @@ impl SledStorage {
         m.conf_state == ConfState::default() && m.last_index == 0
     }
 
-    /// The objects and applied index persisted by the last applied entry.
-    pub fn load_objects(&self) -> Result<(BTreeMap<ObjectKey, Object>, u64), StoreError> {
+    /// The objects, members and applied index persisted by the last applied entry.
+    pub fn load(&self) -> Result<Loaded, StoreError> {
         let applied = self
             .objects
             .get(APPLIED_KEY)?
             .map(|v| u64_from(&v))
             .unwrap_or(0);
+        let members: Vec<Member> = match self.objects.get(MEMBERS_KEY)? {
+            Some(v) => serde_json::from_slice(&v)
+                .map_err(|e| StoreError::Internal(format!("stored members: {e}")))?,
+            None => vec![],
+        };
         let mut objects = BTreeMap::new();
         for kv in self.objects.iter() {
             let (k, v) = kv?;
-            if k.as_ref() == APPLIED_KEY {
-                continue;
+            if k.first() == Some(&0) {
+                continue; // metadata keys start with NUL
             }
             let key = String::from_utf8_lossy(&k).into_owned();
             let obj = Object::from_json(&v)
                 .map_err(|e| StoreError::Internal(format!("stored {key}: {e}")))?;
             objects.insert(ObjectKey(key), obj);
         }
-        Ok((objects, applied))
+        Ok(Loaded {
+            objects,
+            members: members.into_iter().map(|m| (m.id, m)).collect(),
+            applied,
+        })
+    }
+
+    /// This master's Raft id, once it has one.
+    pub fn id(&self) -> Result<Option<u64>, StoreError> {
+        Ok(self.raft.get(ID_KEY)?.map(|v| u64_from(&v)))
+    }
+
+    pub fn set_id(&self, id: u64) -> Result<(), StoreError> {
+        self.raft.insert(ID_KEY, &id.to_be_bytes())?;
+        Ok(())
+    }
+
+    /// Makes a brand-new store the first master of a new group: a snapshot at index 1, term 1,
+    /// with this master as the only voter. Masters that join later start empty and receive a
+    /// snapshot, which brings them the same configuration.
+    pub fn bootstrap(&self, me: &Member) -> Result<(), StoreError> {
+        let cs = ConfState {
+            voters: vec![me.id],
+            ..Default::default()
+        };
+        let md = SnapshotMetadata {
+            index: 1,
+            term: 1,
+            conf_state: Some(cs.clone()).into(),
+            ..Default::default()
+        };
+        self.raft.insert(SNAPSHOT_META_KEY, pb(&md))?;
+        self.set_conf_state(&cs)?;
+        let hs = HardState {
+            term: 1,
+            commit: 1,
+            ..Default::default()
+        };
+        self.set_hard_state(&hs)?;
+        self.write_members(std::slice::from_ref(me), 1)?;
+        self.set_id(me.id)?;
+        let mut meta = self.meta();
+        meta.snapshot_index = 1;
+        meta.snapshot_term = 1;
+        meta.last_index = 1;
+        Ok(())
+    }
+
+    /// Writes the member list with the applied index of the entry that changed it.
+    pub fn write_members(&self, members: &[Member], applied: u64) -> Result<(), StoreError> {
+        let mut batch = sled::Batch::default();
+        let json = serde_json::to_vec(members).map_err(|e| StoreError::Internal(e.to_string()))?;
+        batch.insert(MEMBERS_KEY, json);
+        batch.insert(APPLIED_KEY, &applied.to_be_bytes());
+        self.objects.apply_batch(batch)?;
+        Ok(())
     }
 
     /// Writes the changed objects and the new applied index in one atomic batch.
@@ -206,6 +285,11 @@ impl SledStorage {
         Ok(())
     }
 
+    /// Index of the last compacted entry (0 when nothing was compacted).
+    pub fn snapshot_index(&self) -> u64 {
+        self.meta().snapshot_index
+    }
+
     /// Number of entries in the log.
     pub fn log_len(&self) -> u64 {
         let m = self.meta();
@@ -213,23 +297,21 @@ impl SledStorage {
     }
 
     /// Installs a snapshot received from the leader: objects, log and metadata are replaced.
-    pub fn install_snapshot(
-        &self,
-        snap: &Snapshot,
-    ) -> Result<BTreeMap<ObjectKey, Object>, StoreError> {
+    pub fn install_snapshot(&self, snap: &Snapshot) -> Result<Loaded, StoreError> {
         let md = snap.get_metadata();
-        let objects: Vec<Object> = serde_json::from_slice(&snap.data)
+        let data: SnapshotData = serde_json::from_slice(&snap.data)
             .map_err(|e| StoreError::Internal(format!("snapshot data: {e}")))?;
         self.objects.clear()?;
         self.log.clear()?;
         let mut map = BTreeMap::new();
-        let mut upserts = Vec::with_capacity(objects.len());
-        for o in objects {
+        let mut upserts = Vec::with_capacity(data.objects.len());
+        for o in data.objects {
             let key = super::key::key_of(&o);
             upserts.push((key.clone(), o.to_json()));
             map.insert(key, o);
         }
         self.write_applied(&upserts, &[], md.index)?;
+        self.write_members(&data.members, md.index)?;
         self.raft.insert(SNAPSHOT_META_KEY, pb(md))?;
         self.set_conf_state(md.get_conf_state())?;
         let mut meta = self.meta();
@@ -241,7 +323,11 @@ impl SledStorage {
         let hs = meta.hard_state.clone();
         drop(meta);
         self.set_hard_state(&hs)?;
-        Ok(map)
+        Ok(Loaded {
+            objects: map,
+            members: data.members.into_iter().map(|m| (m.id, m)).collect(),
+            applied: md.index,
+        })
     }
 }
 
@@ -315,16 +401,21 @@ impl raft::Storage for SledStorage {
     }
 
     fn snapshot(&self, request_index: u64, _to: u64) -> raft::Result<Snapshot> {
-        // A dump of the applied objects, at the applied index (>= request_index once applied).
-        let (objects, applied) = self.load_objects().map_err(storage_err)?;
+        // A dump of the applied objects and members at the applied index (which is at least
+        // `request_index` once applied).
+        let loaded = self.load().map_err(storage_err)?;
+        let applied = loaded.applied;
         if applied < request_index {
             return Err(raft::Error::Store(
                 StorageError::SnapshotTemporarilyUnavailable,
             ));
         }
-        let list: Vec<&Object> = objects.values().collect();
+        let data = SnapshotData {
+            objects: loaded.objects.into_values().collect(),
+            members: loaded.members.into_values().collect(),
+        };
         let mut snap = Snapshot {
-            data: serde_json::to_vec(&list).map_err(storage_err)?.into(),
+            data: serde_json::to_vec(&data).map_err(storage_err)?.into(),
             ..Default::default()
         };
         let md = snap.mut_metadata();

@@ -3,72 +3,37 @@
 //! Each `Ready` is handled in the order raft-rs documents: send messages; install a snapshot;
 //! apply committed entries; append entries and persist the hard state; flush sled once (the
 //! group commit); only then send persisted messages and acknowledge proposals; advance and do
-//! the same for the `LightReady`; `advance_apply`.
+//! the same for the `LightReady`; `advance_apply`. Applying entries is in [`super::raft_apply`].
 use std::collections::HashMap;
 use std::sync::{Arc, RwLock};
-use std::time::Duration;
 
-use raft::eraftpb::{ConfChange, ConfChangeV2, Entry, EntryType, Message};
-use raft::{RawNode, StateRole};
+use raft::eraftpb::Message;
+use raft::{RawNode, SnapshotStatus, StateRole};
 use tokio::sync::{mpsc, oneshot, watch};
 use tracing::{debug, info, warn};
 
-use super::command::{plan, Command, EventType};
 use super::error::StoreError;
-use super::key::key_of;
+use super::members::{ChangeContext, MemberBook};
 use super::persist::SledStorage;
+use super::raft_types::{ProposalReply, RaftMsg, RaftStatus, Transport, RAFT_INBOX_CAPACITY};
 use super::state::StoreState;
-use bosun_shared::Object;
+use super::Command;
 
-/// Capacity of the Raft thread's inbox.
-pub const RAFT_INBOX_CAPACITY: usize = 4_096;
-/// One Raft tick.
-pub const TICK: Duration = Duration::from_millis(100);
-/// Compact the log once it holds this many entries...
-const COMPACT_THRESHOLD: u64 = 10_000;
-/// ...keeping this many behind the applied index for slow followers.
-const COMPACT_KEEP: u64 = 1_000;
-
-/// Reply to a proposal: the objects as written, or why not.
-pub type ProposalReply = oneshot::Sender<Result<Vec<Object>, StoreError>>;
-
-/// A proposal's reply channel and its result, sent once the entry is durable.
-type Reply = (ProposalReply, Result<Vec<Object>, StoreError>);
-
-/// What the Raft thread is asked to do.
-pub enum RaftMsg {
-    Propose {
-        cmd: Command,
-        reply: ProposalReply,
-    },
-    /// A message from a peer.
-    Step(Box<Message>),
-    Tick,
-    Shutdown,
+/// When the log is compacted behind the applied index.
+#[derive(Debug, Clone, Copy)]
+pub struct Compaction {
+    /// Compact once the log holds this many entries...
+    pub threshold: u64,
+    /// ...keeping this many behind the applied index for slow followers.
+    pub keep: u64,
 }
 
-/// Where this master stands in the Raft group.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
-pub struct RaftStatus {
-    pub id: u64,
-    pub leader_id: u64,
-    pub term: u64,
-    pub is_leader: bool,
-    pub applied: u64,
-}
-
-/// Sends Raft messages to peers; a failed send is reported back as unreachable.
-pub trait Transport: Send + 'static {
-    /// Queues messages for their peers; returns the ids of peers that could not be reached.
-    fn send(&mut self, msgs: Vec<Message>) -> Vec<u64>;
-}
-
-/// The transport of a single-voter group: there is nobody to send to.
-pub struct NoPeers;
-
-impl Transport for NoPeers {
-    fn send(&mut self, msgs: Vec<Message>) -> Vec<u64> {
-        msgs.into_iter().map(|m| m.to).collect()
+impl Default for Compaction {
+    fn default() -> Self {
+        Compaction {
+            threshold: 10_000,
+            keep: 1_000,
+        }
     }
 }
 
@@ -77,10 +42,15 @@ pub struct RaftLoop<T: Transport> {
     pub node: RawNode<SledStorage>,
     pub storage: SledStorage,
     pub state: Arc<RwLock<StoreState>>,
+    pub members: MemberBook,
     pub transport: T,
     pub status: watch::Sender<RaftStatus>,
-    pending: HashMap<u64, ProposalReply>,
-    next_proposal: u64,
+    pub compaction: Compaction,
+    /// Proposals of this master waiting for their entry to apply, by proposal number.
+    pub(super) pending: HashMap<u64, ProposalReply>,
+    /// ReadIndex requests waiting for their read state, by request number.
+    reads: HashMap<u64, oneshot::Sender<Result<u64, StoreError>>>,
+    next_id: u64,
     was_leader: bool,
 }
 
@@ -89,17 +59,22 @@ impl<T: Transport> RaftLoop<T> {
         node: RawNode<SledStorage>,
         storage: SledStorage,
         state: Arc<RwLock<StoreState>>,
+        members: MemberBook,
         transport: T,
         status: watch::Sender<RaftStatus>,
+        compaction: Compaction,
     ) -> Self {
         RaftLoop {
             node,
             storage,
             state,
+            members,
             transport,
             status,
+            compaction,
             pending: HashMap::new(),
-            next_proposal: 1,
+            reads: HashMap::new(),
+            next_id: 1,
             was_leader: false,
         }
     }
@@ -111,38 +86,80 @@ impl<T: Transport> RaftLoop<T> {
                 break;
             }
             // Drain what is queued so one Ready (one flush) covers many proposals.
+            let mut stop = false;
             for _ in 0..RAFT_INBOX_CAPACITY {
                 match inbox.try_recv() {
                     Ok(msg) => {
                         if !self.handle(msg) {
-                            self.fail_pending("master is shutting down");
-                            return;
+                            stop = true;
+                            break;
                         }
                     }
                     Err(_) => break,
                 }
             }
+            if stop {
+                break;
+            }
             if let Err(e) = self.on_ready() {
                 // A storage failure leaves Raft inoperable; stop rather than diverge.
                 tracing::error!(error = %e, "raft storage failed; stopping the raft thread");
-                self.fail_pending(&format!("storage failed: {e}"));
+                self.fail_all(&format!("storage failed: {e}"));
                 return;
             }
             self.publish_status();
         }
-        self.fail_pending("master is shutting down");
+        self.fail_all("master is shutting down");
+    }
+
+    fn next(&mut self) -> u64 {
+        self.next_id += 1;
+        self.next_id
+    }
+
+    fn id(&self) -> u64 {
+        self.node.raft.id
+    }
+
+    fn is_leader(&self) -> bool {
+        self.node.raft.state == StateRole::Leader
+    }
+
+    /// The leader's address, for a "not the leader" answer.
+    fn not_leader(&self) -> StoreError {
+        StoreError::NotLeader {
+            leader: self.members.address(self.node.raft.leader_id),
+        }
     }
 
     fn handle(&mut self, msg: RaftMsg) -> bool {
         match msg {
             RaftMsg::Propose { cmd, reply } => self.propose(cmd, reply),
+            RaftMsg::ChangeMembers {
+                change,
+                member,
+                reply,
+            } => self.change_members(change, member, reply),
+            RaftMsg::ReadIndex { reply } => self.read_index(reply),
+            RaftMsg::TransferLeader(to) => self.node.transfer_leader(to),
             RaftMsg::Step(m) => {
                 if let Err(e) = self.node.step(*m) {
                     debug!(error = %e, "raft step");
                 }
             }
+            RaftMsg::Unreachable(id) => self.node.report_unreachable(id),
+            RaftMsg::SnapshotSent { to, ok } => {
+                let status = if ok {
+                    SnapshotStatus::Finish
+                } else {
+                    SnapshotStatus::Failure
+                };
+                self.node.report_snapshot(to, status);
+            }
             RaftMsg::Tick => {
                 self.node.tick();
+                // Readers that gave up (timed out) leave closed channels behind.
+                self.reads.retain(|_, r| !r.is_closed());
             }
             RaftMsg::Shutdown => return false,
         }
@@ -150,13 +167,12 @@ impl<T: Transport> RaftLoop<T> {
     }
 
     fn propose(&mut self, cmd: Command, reply: ProposalReply) {
-        if self.node.raft.state != StateRole::Leader {
-            let _ = reply.send(Err(StoreError::NotLeader { leader: None }));
+        if !self.is_leader() {
+            let _ = reply.send(Err(self.not_leader()));
             return;
         }
-        let id = self.next_proposal;
-        self.next_proposal += 1;
-        let mut ctx = self.node.raft.id.to_be_bytes().to_vec();
+        let id = self.next();
+        let mut ctx = self.id().to_be_bytes().to_vec();
         ctx.extend_from_slice(&id.to_be_bytes());
         match self.node.propose(ctx, cmd.encode()) {
             Ok(()) => {
@@ -170,8 +186,60 @@ impl<T: Transport> RaftLoop<T> {
         }
     }
 
-    fn fail_pending(&mut self, why: &str) {
+    fn change_members(
+        &mut self,
+        change: raft::eraftpb::ConfChangeV2,
+        member: super::members::Member,
+        reply: ProposalReply,
+    ) {
+        if !self.is_leader() {
+            let _ = reply.send(Err(self.not_leader()));
+            return;
+        }
+        if self.node.raft.has_pending_conf() {
+            let _ = reply.send(Err(StoreError::Unavailable(
+                "another membership change is in progress; try again".into(),
+            )));
+            return;
+        }
+        let id = self.next();
+        let ctx = ChangeContext {
+            proposer: self.id(),
+            proposal: id,
+            member,
+        };
+        // Plain data always serializes.
+        let ctx = serde_json::to_vec(&ctx).expect("change context serializes");
+        match self.node.propose_conf_change(ctx, change) {
+            Ok(()) => {
+                self.pending.insert(id, reply);
+            }
+            Err(e) => {
+                let _ = reply.send(Err(StoreError::Invalid {
+                    object: "membership".into(),
+                    message: e.to_string(),
+                }));
+            }
+        }
+    }
+
+    fn read_index(&mut self, reply: oneshot::Sender<Result<u64, StoreError>>) {
+        if self.node.raft.leader_id == 0 {
+            let _ = reply.send(Err(StoreError::Unavailable(
+                "no leader elected; cannot confirm a linearizable read".into(),
+            )));
+            return;
+        }
+        let id = self.next();
+        self.node.read_index(id.to_be_bytes().to_vec());
+        self.reads.insert(id, reply);
+    }
+
+    fn fail_all(&mut self, why: &str) {
         for (_, reply) in self.pending.drain() {
+            let _ = reply.send(Err(StoreError::Unavailable(why.to_string())));
+        }
+        for (_, reply) in self.reads.drain() {
             let _ = reply.send(Err(StoreError::Unavailable(why.to_string())));
         }
     }
@@ -192,13 +260,24 @@ impl<T: Transport> RaftLoop<T> {
         let mut ready = self.node.ready();
         self.send(ready.take_messages());
         if !ready.snapshot().is_empty() {
-            let objects = self.storage.install_snapshot(ready.snapshot())?;
+            let loaded = self.storage.install_snapshot(ready.snapshot())?;
             let index = ready.snapshot().get_metadata().index;
-            self.write_state().reset(objects, index);
+            self.members.replace(loaded.members);
+            self.write_state().reset(loaded.objects, index);
             info!(index, "installed raft snapshot");
         }
         let mut replies = Vec::new();
         self.apply_entries(ready.take_committed_entries(), &mut replies)?;
+        for rs in ready.take_read_states() {
+            let id = rs
+                .request_ctx
+                .get(..8)
+                .and_then(|b| <[u8; 8]>::try_from(b).ok())
+                .map(u64::from_be_bytes);
+            if let Some(reply) = id.and_then(|id| self.reads.remove(&id)) {
+                let _ = reply.send(Ok(rs.index));
+            }
+        }
         self.storage.append(ready.entries())?;
         if let Some(hs) = ready.hs() {
             self.storage.set_hard_state(hs)?;
@@ -220,142 +299,60 @@ impl<T: Transport> RaftLoop<T> {
         Ok(())
     }
 
-    fn write_state(&self) -> std::sync::RwLockWriteGuard<'_, StoreState> {
+    pub(super) fn write_state(&self) -> std::sync::RwLockWriteGuard<'_, StoreState> {
         // Poisoned only if the Raft thread itself panicked while writing.
         self.state.write().expect("store state lock")
     }
 
-    /// Applies committed entries; answers to local proposals are collected in `replies`.
-    fn apply_entries(
-        &mut self,
-        entries: Vec<Entry>,
-        replies: &mut Vec<Reply>,
-    ) -> Result<(), StoreError> {
-        for entry in entries {
-            match entry.get_entry_type() {
-                EntryType::EntryNormal => self.apply_normal(&entry, replies)?,
-                EntryType::EntryConfChange => {
-                    let cc: ConfChange = decode(&entry)?;
-                    let cs = self.node.apply_conf_change(&cc);
-                    self.record_conf_state(cs, entry.index)?;
-                }
-                EntryType::EntryConfChangeV2 => {
-                    let cc: ConfChangeV2 = decode(&entry)?;
-                    let cs = self.node.apply_conf_change(&cc);
-                    self.record_conf_state(cs, entry.index)?;
-                }
-            }
-        }
-        Ok(())
-    }
-
-    /// Records the configuration a membership change made effective.
-    fn record_conf_state(
-        &mut self,
-        cs: raft::Result<raft::eraftpb::ConfState>,
-        index: u64,
-    ) -> Result<(), StoreError> {
-        let cs = cs.map_err(|e| StoreError::Internal(format!("conf change at {index}: {e}")))?;
-        self.storage.set_conf_state(&cs)?;
-        self.mark_applied(index)
-    }
-
-    fn mark_applied(&mut self, index: u64) -> Result<(), StoreError> {
-        self.storage.write_applied(&[], &[], index)?;
-        self.write_state().advance(index);
-        Ok(())
-    }
-
-    fn apply_normal(&mut self, entry: &Entry, replies: &mut Vec<Reply>) -> Result<(), StoreError> {
-        let index = entry.index;
-        let reply = proposal_id(&entry.context)
-            .filter(|(node, _)| *node == self.node.raft.id)
-            .and_then(|(_, id)| self.pending.remove(&id));
-        if entry.data.is_empty() {
-            // The empty entry a new leader appends.
-            return self.mark_applied(index);
-        }
-        let cmd = Command::decode(&entry.data)?;
-        let planned = {
-            let state = self.state.read().expect("store state lock");
-            plan(state.objects(), &cmd, index)
-        };
-        let result = match planned {
-            Ok(changes) => {
-                let mut upserts = Vec::new();
-                let mut deletes = Vec::new();
-                for c in &changes {
-                    let key = key_of(&c.object);
-                    if c.event == EventType::Deleted {
-                        deletes.push(key);
-                    } else {
-                        upserts.push((key, c.object.to_json()));
-                    }
-                }
-                self.storage.write_applied(&upserts, &deletes, index)?;
-                let objects = changes.iter().map(|c| c.object.clone()).collect();
-                self.write_state().apply(changes, index);
-                Ok(objects)
-            }
-            Err(e) => {
-                self.mark_applied(index)?;
-                Err(e)
-            }
-        };
-        if let Some(reply) = reply {
-            replies.push((reply, result));
-        }
-        Ok(())
-    }
-
     fn maybe_compact(&mut self) -> Result<(), StoreError> {
-        if self.storage.log_len() < COMPACT_THRESHOLD {
+        if self.storage.log_len() < self.compaction.threshold {
             return Ok(());
         }
         let applied = self.node.raft.raft_log.applied;
-        if applied > COMPACT_KEEP {
-            self.storage.compact(applied - COMPACT_KEEP)?;
-            debug!(upto = applied - COMPACT_KEEP, "compacted raft log");
+        let upto = applied.saturating_sub(self.compaction.keep);
+        if upto > self.storage.snapshot_index() {
+            self.storage.compact(upto)?;
+            debug!(upto, "compacted raft log");
         }
         Ok(())
     }
 
     fn publish_status(&mut self) {
-        let is_leader = self.node.raft.state == StateRole::Leader;
+        let is_leader = self.is_leader();
         if self.was_leader && !is_leader {
-            warn!("lost raft leadership");
-            self.fail_pending("leadership changed; the outcome of the write is unknown");
+            warn!(term = self.node.raft.term, "lost raft leadership");
+            self.fail_all("leadership changed; the outcome is unknown, check and retry");
         }
         if is_leader && !self.was_leader {
             info!(term = self.node.raft.term, "became raft leader");
         }
         self.was_leader = is_leader;
+        let raft = &self.node.raft;
+        let conf = raft.prs().conf().to_conf_state();
+        let mut matched: Vec<(u64, u64)> = if is_leader {
+            raft.prs().iter().map(|(id, p)| (*id, p.matched)).collect()
+        } else {
+            vec![]
+        };
+        matched.sort_unstable();
         let s = RaftStatus {
-            id: self.node.raft.id,
-            leader_id: self.node.raft.leader_id,
-            term: self.node.raft.term,
+            id: raft.id,
+            leader_id: raft.leader_id,
+            term: raft.term,
             is_leader,
-            applied: self.node.raft.raft_log.applied,
+            commit: raft.raft_log.committed,
+            applied: raft.raft_log.applied,
+            last_index: raft.raft_log.last_index(),
+            voters: conf.voters,
+            learners: conf.learners,
+            matched,
         };
         self.status.send_if_modified(|old| {
             let changed = *old != s;
-            *old = s;
+            if changed {
+                *old = s;
+            }
             changed
         });
     }
-}
-
-/// (proposing master, proposal number) from an entry's context.
-fn proposal_id(ctx: &[u8]) -> Option<(u64, u64)> {
-    let node: [u8; 8] = ctx.get(..8)?.try_into().ok()?;
-    let id: [u8; 8] = ctx.get(8..16)?.try_into().ok()?;
-    Some((u64::from_be_bytes(node), u64::from_be_bytes(id)))
-}
-
-/// Decodes a protobuf message carried by an entry.
-fn decode<M: protobuf::Message + Default>(entry: &Entry) -> Result<M, StoreError> {
-    let mut m = M::default();
-    m.merge_from_bytes(&entry.data)
-        .map_err(|e| StoreError::Internal(format!("entry {}: {e}", entry.index)))?;
-    Ok(m)
 }

@@ -1,0 +1,41 @@
+//! [`PeerChannels`]: lazily connected gRPC channels to other masters, cached by address, used
+//! to forward writes, log streams and membership requests to the leader.
+use std::collections::HashMap;
+use std::sync::Mutex;
+use std::time::Duration;
+
+use tonic::transport::Channel;
+use tonic::Status;
+
+use crate::store::Store;
+
+#[derive(Default)]
+pub struct PeerChannels {
+    channels: Mutex<HashMap<String, Channel>>,
+}
+
+impl PeerChannels {
+    /// A channel to `address` (connected on first use).
+    pub fn get(&self, address: &str) -> Result<Channel, Status> {
+        let mut map = self.channels.lock().expect("peer channel lock");
+        if let Some(c) = map.get(address) {
+            return Ok(c.clone());
+        }
+        let channel = Channel::from_shared(bosun_shared::client::server_url(address))
+            .map_err(|e| Status::internal(format!("master address {address:?}: {e}")))?
+            .connect_timeout(Duration::from_secs(2))
+            .connect_lazy();
+        map.insert(address.to_string(), channel.clone());
+        Ok(channel)
+    }
+
+    /// A channel to the current leader, or `Unavailable` while none is known.
+    pub fn leader(&self, store: &Store) -> Result<Channel, Status> {
+        match store.leader_address() {
+            Some(a) => self.get(&a),
+            None => Err(Status::unavailable(
+                "no leader elected right now; retry in a moment",
+            )),
+        }
+    }
+}

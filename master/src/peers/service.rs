@@ -1,0 +1,69 @@
+//! The `Raft` gRPC service: messages from peers into this master's Raft thread.
+use bosun_proto::v1::raft_server::Raft;
+use bosun_proto::v1::{RaftAck, RaftBatch, SnapshotChunk};
+use futures::StreamExt;
+use protobuf::Message as _;
+use raft::eraftpb::Message;
+use tonic::{Request, Response, Status, Streaming};
+
+use crate::store::Store;
+
+/// Largest snapshot accepted from a peer.
+const MAX_SNAPSHOT_BYTES: usize = 4 * 1024 * 1024 * 1024;
+
+#[derive(Clone)]
+pub struct RaftService {
+    pub store: Store,
+}
+
+fn decode(bytes: &[u8]) -> Result<Message, Status> {
+    Message::parse_from_bytes(bytes)
+        .map_err(|e| Status::invalid_argument(format!("raft message: {e}")))
+}
+
+impl RaftService {
+    fn learn(&self, from: u64, address: &str) {
+        if from != 0 && !address.is_empty() {
+            self.store.members().learn(from, address);
+        }
+    }
+}
+
+#[tonic::async_trait]
+impl Raft for RaftService {
+    async fn step(&self, req: Request<RaftBatch>) -> Result<Response<RaftAck>, Status> {
+        let batch = req.into_inner();
+        self.learn(batch.from, &batch.from_address);
+        for bytes in &batch.messages {
+            let m = decode(bytes)?;
+            self.store
+                .step(m)
+                .await
+                .map_err(|e| Status::unavailable(e.to_string()))?;
+        }
+        Ok(Response::new(RaftAck {}))
+    }
+
+    async fn snapshot(
+        &self,
+        req: Request<Streaming<SnapshotChunk>>,
+    ) -> Result<Response<RaftAck>, Status> {
+        let mut stream = req.into_inner();
+        let mut bytes = Vec::new();
+        while let Some(chunk) = stream.next().await {
+            let chunk = chunk?;
+            self.learn(chunk.from, &chunk.from_address);
+            if bytes.len() + chunk.data.len() > MAX_SNAPSHOT_BYTES {
+                return Err(Status::resource_exhausted("snapshot larger than 4 GiB"));
+            }
+            bytes.extend_from_slice(&chunk.data);
+        }
+        let m = decode(&bytes)?;
+        tracing::info!(from = m.from, bytes = bytes.len(), "received raft snapshot");
+        self.store
+            .step(m)
+            .await
+            .map_err(|e| Status::unavailable(e.to_string()))?;
+        Ok(Response::new(RaftAck {}))
+    }
+}

@@ -1,0 +1,221 @@
+//! [`GrpcTransport`]: Raft messages to peers over gRPC, one bounded queue and one task per peer.
+//!
+//! The Raft thread only ever `try_send`s into a peer's queue: a full queue reports the peer
+//! unreachable to Raft instead of blocking it. Each peer task batches what is queued into one
+//! `Raft.Step` call; snapshot messages go through `Raft.Snapshot` in chunks. Failures are
+//! reported back to the Raft thread (unreachable, snapshot failed) through its inbox.
+use std::collections::HashMap;
+use std::sync::Arc;
+use std::time::Duration;
+
+use bosun_proto::v1::raft_client::RaftClient;
+use bosun_proto::v1::{RaftBatch, SnapshotChunk};
+use protobuf::Message as _;
+use raft::eraftpb::{Message, MessageType};
+use tokio::sync::mpsc;
+use tokio_util::sync::CancellationToken;
+use tokio_util::task::TaskTracker;
+use tonic::transport::Channel;
+use tracing::debug;
+
+use super::faults::Faults;
+use crate::store::{MemberBook, RaftMsg, Transport};
+
+/// Messages queued per peer before it is reported unreachable.
+pub const PEER_QUEUE: usize = 4_096;
+/// Messages sent in one `Raft.Step` call at most.
+const MAX_BATCH: usize = 256;
+/// Size of one snapshot chunk.
+const SNAPSHOT_CHUNK: usize = 1024 * 1024;
+/// Time limit of one `Raft.Step` call.
+const STEP_TIMEOUT: Duration = Duration::from_secs(2);
+/// Pause after a failed send, so a dead peer does not spin its task.
+const RETRY_PAUSE: Duration = Duration::from_millis(50);
+
+/// This master's identity on the wire, and what every peer task shares.
+#[derive(Clone)]
+struct Shared {
+    me: u64,
+    my_address: String,
+    members: MemberBook,
+    inbox: mpsc::Sender<RaftMsg>,
+    faults: Arc<Faults>,
+    shutdown: CancellationToken,
+}
+
+pub struct GrpcTransport {
+    shared: Shared,
+    peers: HashMap<u64, mpsc::Sender<Message>>,
+    tasks: TaskTracker,
+    runtime: tokio::runtime::Handle,
+}
+
+impl GrpcTransport {
+    /// `runtime` runs the peer tasks (the Raft thread itself is not a Tokio thread).
+    #[allow(clippy::too_many_arguments)]
+    pub fn new(
+        me: u64,
+        my_address: String,
+        members: MemberBook,
+        inbox: mpsc::Sender<RaftMsg>,
+        faults: Arc<Faults>,
+        tasks: TaskTracker,
+        runtime: tokio::runtime::Handle,
+        shutdown: CancellationToken,
+    ) -> Self {
+        GrpcTransport {
+            shared: Shared {
+                me,
+                my_address,
+                members,
+                inbox,
+                faults,
+                shutdown,
+            },
+            peers: HashMap::new(),
+            tasks,
+            runtime,
+        }
+    }
+
+    fn queue(&mut self, to: u64) -> &mpsc::Sender<Message> {
+        let needs_task = self.peers.get(&to).is_none_or(|q| q.is_closed());
+        if needs_task {
+            let (tx, rx) = mpsc::channel(PEER_QUEUE);
+            let shared = self.shared.clone();
+            let _guard = self.runtime.enter();
+            self.tasks.spawn(peer_task(shared, to, rx));
+            self.peers.insert(to, tx);
+        }
+        &self.peers[&to]
+    }
+}
+
+impl Transport for GrpcTransport {
+    fn send(&mut self, msgs: Vec<Message>) -> Vec<u64> {
+        let mut unreachable = Vec::new();
+        for m in msgs {
+            let to = m.to;
+            if self.shared.faults.blocks(self.shared.me, to) {
+                continue; // partitioned: lost, like on a real network
+            }
+            if self.queue(to).try_send(m).is_err() && !unreachable.contains(&to) {
+                unreachable.push(to);
+            }
+        }
+        unreachable
+    }
+}
+
+/// Sends everything queued for peer `to`, in order, until shutdown.
+async fn peer_task(s: Shared, to: u64, mut rx: mpsc::Receiver<Message>) {
+    let mut client: Option<(String, RaftClient<Channel>)> = None;
+    loop {
+        let first = tokio::select! {
+            _ = s.shutdown.cancelled() => return,
+            m = rx.recv() => match m { Some(m) => m, None => return },
+        };
+        let mut batch = vec![first];
+        while batch.len() < MAX_BATCH {
+            match rx.try_recv() {
+                Ok(m) => batch.push(m),
+                Err(_) => break,
+            }
+        }
+        let delay = s.faults.current_delay();
+        if !delay.is_zero() {
+            tokio::time::sleep(delay).await;
+        }
+        batch.retain(|_| !s.faults.drop_next());
+        if batch.is_empty() {
+            continue;
+        }
+        let Some(address) = s.members.address(to).filter(|a| !a.is_empty()) else {
+            debug!(peer = to, "no address for peer yet");
+            let _ = s.inbox.try_send(RaftMsg::Unreachable(to));
+            continue;
+        };
+        let c = match &client {
+            Some((a, c)) if *a == address => c.clone(),
+            _ => match connect(&address) {
+                Ok(c) => {
+                    client = Some((address.clone(), c.clone()));
+                    c
+                }
+                Err(e) => {
+                    debug!(peer = to, %address, error = %e, "bad peer address");
+                    let _ = s.inbox.try_send(RaftMsg::Unreachable(to));
+                    continue;
+                }
+            },
+        };
+        let (snapshots, messages): (Vec<Message>, Vec<Message>) = batch
+            .into_iter()
+            .partition(|m| m.get_msg_type() == MessageType::MsgSnapshot);
+        if !messages.is_empty() && !send_batch(&s, c.clone(), messages).await {
+            let _ = s.inbox.try_send(RaftMsg::Unreachable(to));
+            tokio::time::sleep(RETRY_PAUSE).await;
+        }
+        for snap in snapshots {
+            let ok = send_snapshot(&s, c.clone(), snap).await;
+            let _ = s.inbox.send(RaftMsg::SnapshotSent { to, ok }).await;
+        }
+    }
+}
+
+fn connect(address: &str) -> Result<RaftClient<Channel>, String> {
+    let channel = Channel::from_shared(bosun_shared::client::server_url(address))
+        .map_err(|e| e.to_string())?
+        .connect_timeout(Duration::from_secs(1))
+        .connect_lazy();
+    Ok(RaftClient::new(channel)
+        .max_decoding_message_size(64 * 1024 * 1024)
+        .max_encoding_message_size(64 * 1024 * 1024))
+}
+
+fn encode(m: &Message) -> Vec<u8> {
+    // Encoding a protobuf message into memory cannot fail.
+    m.write_to_bytes().expect("raft message encodes")
+}
+
+async fn send_batch(s: &Shared, mut c: RaftClient<Channel>, messages: Vec<Message>) -> bool {
+    let batch = RaftBatch {
+        from: s.me,
+        from_address: s.my_address.clone(),
+        messages: messages.iter().map(encode).collect(),
+    };
+    let mut req = tonic::Request::new(batch);
+    req.set_timeout(STEP_TIMEOUT);
+    match c.step(req).await {
+        Ok(_) => true,
+        Err(e) => {
+            debug!(error = %e.message(), "raft step to peer failed");
+            false
+        }
+    }
+}
+
+async fn send_snapshot(s: &Shared, mut c: RaftClient<Channel>, snap: Message) -> bool {
+    let bytes = encode(&snap);
+    let chunks: Vec<SnapshotChunk> = bytes
+        .chunks(SNAPSHOT_CHUNK)
+        .map(|data| SnapshotChunk {
+            from: s.me,
+            from_address: s.my_address.clone(),
+            data: data.to_vec(),
+        })
+        .collect();
+    tracing::info!(
+        to = snap.to,
+        bytes = bytes.len(),
+        chunks = chunks.len(),
+        "sending raft snapshot"
+    );
+    match c.snapshot(futures::stream::iter(chunks)).await {
+        Ok(_) => true,
+        Err(e) => {
+            debug!(error = %e.message(), "raft snapshot to peer failed");
+            false
+        }
+    }
+}

@@ -1,0 +1,166 @@
+//! Applying committed entries: commands to the objects, membership changes to the
+//! configuration and the member list. Objects, members and the applied index of an entry are
+//! written together, so a restart never half-applies one.
+use raft::eraftpb::{ConfChange, ConfChangeType, ConfChangeV2, Entry, EntryType};
+use raft_proto::ConfChangeI;
+use tracing::{info, warn};
+
+use super::command::{plan, EventType};
+use super::error::StoreError;
+use super::key::key_of;
+use super::members::ChangeContext;
+use super::raft_node::RaftLoop;
+use super::raft_types::{ProposalReply, Transport};
+use super::Command;
+use bosun_shared::Object;
+
+/// A proposal's reply channel and its result, sent once the entry is durable.
+pub(super) type Reply = (ProposalReply, Result<Vec<Object>, StoreError>);
+
+impl<T: Transport> RaftLoop<T> {
+    /// Applies committed entries; answers to local proposals are collected in `replies`.
+    pub(super) fn apply_entries(
+        &mut self,
+        entries: Vec<Entry>,
+        replies: &mut Vec<Reply>,
+    ) -> Result<(), StoreError> {
+        for entry in entries {
+            match entry.get_entry_type() {
+                EntryType::EntryNormal => self.apply_normal(&entry, replies)?,
+                EntryType::EntryConfChange => {
+                    let cc: ConfChange = decode(&entry)?;
+                    self.apply_conf_change(&entry, cc.into_v2(), replies)?;
+                }
+                EntryType::EntryConfChangeV2 => {
+                    let cc: ConfChangeV2 = decode(&entry)?;
+                    self.apply_conf_change(&entry, cc, replies)?;
+                }
+            }
+        }
+        Ok(())
+    }
+
+    fn mark_applied(&mut self, index: u64) -> Result<(), StoreError> {
+        self.storage.write_applied(&[], &[], index)?;
+        self.write_state().advance(index);
+        Ok(())
+    }
+
+    fn apply_normal(&mut self, entry: &Entry, replies: &mut Vec<Reply>) -> Result<(), StoreError> {
+        let index = entry.index;
+        let reply = proposal_id(&entry.context)
+            .filter(|(node, _)| *node == self.node.raft.id)
+            .and_then(|(_, id)| self.pending.remove(&id));
+        if entry.data.is_empty() {
+            // The empty entry a new leader appends.
+            return self.mark_applied(index);
+        }
+        let cmd = Command::decode(&entry.data)?;
+        let planned = {
+            let state = self.state.read().expect("store state lock");
+            plan(state.objects(), &cmd, index)
+        };
+        let result = match planned {
+            Ok(changes) => {
+                let mut upserts = Vec::new();
+                let mut deletes = Vec::new();
+                for c in &changes {
+                    let key = key_of(&c.object);
+                    if c.event == EventType::Deleted {
+                        deletes.push(key);
+                    } else {
+                        upserts.push((key, c.object.to_json()));
+                    }
+                }
+                self.storage.write_applied(&upserts, &deletes, index)?;
+                let objects = changes.iter().map(|c| c.object.clone()).collect();
+                self.write_state().apply(changes, index);
+                Ok(objects)
+            }
+            Err(e) => {
+                self.mark_applied(index)?;
+                Err(e)
+            }
+        };
+        if let Some(reply) = reply {
+            replies.push((reply, result));
+        }
+        Ok(())
+    }
+
+    /// Makes a membership change effective, records the configuration and the member list.
+    fn apply_conf_change(
+        &mut self,
+        entry: &Entry,
+        cc: ConfChangeV2,
+        replies: &mut Vec<Reply>,
+    ) -> Result<(), StoreError> {
+        let index = entry.index;
+        let ctx: Option<ChangeContext> = serde_json::from_slice(&entry.context).ok();
+        let cs = match self.node.apply_conf_change(&cc) {
+            Ok(cs) => cs,
+            Err(e) => {
+                // An invalid change (e.g. removing the last voter) is refused, not fatal.
+                warn!(index, error = %e, "membership change refused");
+                self.mark_applied(index)?;
+                if let Some(reply) = self.take_reply(ctx.as_ref()) {
+                    let err = StoreError::Invalid {
+                        object: "membership".into(),
+                        message: e.to_string(),
+                    };
+                    replies.push((reply, Err(err)));
+                }
+                return Ok(());
+            }
+        };
+        let mut members = self.members.all();
+        for c in &cc.changes {
+            match c.get_change_type() {
+                ConfChangeType::AddNode | ConfChangeType::AddLearnerNode => {
+                    if let Some(m) = ctx
+                        .as_ref()
+                        .map(|x| &x.member)
+                        .filter(|m| m.id == c.node_id)
+                    {
+                        members.insert(m.id, m.clone());
+                    }
+                }
+                ConfChangeType::RemoveNode => {
+                    members.remove(&c.node_id);
+                }
+            }
+        }
+        // Addresses learned from peers that are not members are dropped here.
+        members.retain(|id, _| cs.voters.contains(id) || cs.learners.contains(id));
+        let list: Vec<_> = members.values().cloned().collect();
+        self.storage.set_conf_state(&cs)?;
+        self.storage.write_members(&list, index)?;
+        self.members.replace(members);
+        self.write_state().advance(index);
+        info!(index, voters = ?cs.voters, learners = ?cs.learners, "membership changed");
+        if let Some(reply) = self.take_reply(ctx.as_ref()) {
+            replies.push((reply, Ok(vec![])));
+        }
+        Ok(())
+    }
+
+    fn take_reply(&mut self, ctx: Option<&ChangeContext>) -> Option<ProposalReply> {
+        let ctx = ctx.filter(|c| c.proposer == self.node.raft.id)?;
+        self.pending.remove(&ctx.proposal)
+    }
+}
+
+/// (proposing master, proposal number) from an entry's context.
+fn proposal_id(ctx: &[u8]) -> Option<(u64, u64)> {
+    let node: [u8; 8] = ctx.get(..8)?.try_into().ok()?;
+    let id: [u8; 8] = ctx.get(8..16)?.try_into().ok()?;
+    Some((u64::from_be_bytes(node), u64::from_be_bytes(id)))
+}
+
+/// Decodes a protobuf message carried by an entry.
+fn decode<M: protobuf::Message + Default>(entry: &Entry) -> Result<M, StoreError> {
+    let mut m = M::default();
+    m.merge_from_bytes(&entry.data)
+        .map_err(|e| StoreError::Internal(format!("entry {}: {e}", entry.index)))?;
+    Ok(m)
+}

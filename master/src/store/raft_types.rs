@@ -1,0 +1,97 @@
+//! What the Raft thread is asked ([`RaftMsg`]), what it tells ([`RaftStatus`]), and how it
+//! reaches its peers ([`Transport`]).
+use std::time::Duration;
+
+use bosun_shared::Object;
+use raft::eraftpb::{ConfChangeV2, Message};
+use tokio::sync::oneshot;
+
+use super::error::StoreError;
+use super::members::Member;
+use super::Command;
+
+/// Capacity of the Raft thread's inbox.
+pub const RAFT_INBOX_CAPACITY: usize = 4_096;
+/// One Raft tick.
+pub const TICK: Duration = Duration::from_millis(100);
+
+/// Reply to a proposal: the objects as written, or why not.
+pub type ProposalReply = oneshot::Sender<Result<Vec<Object>, StoreError>>;
+
+/// What the Raft thread is asked to do.
+pub enum RaftMsg {
+    Propose {
+        cmd: Command,
+        reply: ProposalReply,
+    },
+    /// A membership change; `member` is the master added or removed.
+    ChangeMembers {
+        change: ConfChangeV2,
+        member: Member,
+        reply: ProposalReply,
+    },
+    /// Confirms leadership with a quorum; answers the commit index a linearizable read must see.
+    ReadIndex {
+        reply: oneshot::Sender<Result<u64, StoreError>>,
+    },
+    /// Hands leadership to another voter.
+    TransferLeader(u64),
+    /// A message from a peer.
+    Step(Box<Message>),
+    /// The transport could not deliver to this peer.
+    Unreachable(u64),
+    /// A snapshot sent to this peer arrived (`true`) or failed.
+    SnapshotSent {
+        to: u64,
+        ok: bool,
+    },
+    Tick,
+    Shutdown,
+}
+
+/// Where this master stands in the Raft group.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct RaftStatus {
+    pub id: u64,
+    pub leader_id: u64,
+    pub term: u64,
+    pub is_leader: bool,
+    pub commit: u64,
+    pub applied: u64,
+    pub last_index: u64,
+    pub voters: Vec<u64>,
+    pub learners: Vec<u64>,
+    /// On the leader: the highest log index known to be replicated on each member.
+    pub matched: Vec<(u64, u64)>,
+}
+
+impl RaftStatus {
+    /// `leader`, `follower`, `learner` or `candidate`.
+    pub fn role(&self) -> &'static str {
+        if self.is_leader {
+            "leader"
+        } else if self.learners.contains(&self.id) {
+            "learner"
+        } else if self.leader_id != 0 {
+            "follower"
+        } else {
+            "candidate"
+        }
+    }
+}
+
+/// Sends Raft messages to peers.
+pub trait Transport: Send + 'static {
+    /// Queues messages for their peers; returns the ids of peers whose queue refused them
+    /// (reported to Raft as unreachable, never blocking the Raft thread).
+    fn send(&mut self, msgs: Vec<Message>) -> Vec<u64>;
+}
+
+/// The transport of a single-voter group: there is nobody to send to.
+pub struct NoPeers;
+
+impl Transport for NoPeers {
+    fn send(&mut self, msgs: Vec<Message>) -> Vec<u64> {
+        msgs.into_iter().map(|m| m.to).collect()
+    }
+}
