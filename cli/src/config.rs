@@ -14,6 +14,9 @@ pub struct ClientConfig {
     /// `host:port` of a master.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub server: Option<String>,
+    /// Every master, when there are several; tried in order.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub servers: Vec<String>,
 }
 
 /// `--config`, else `BOSUN_CONFIG` (both handled by clap), else `$XDG_CONFIG_HOME/bosun/config.yaml`,
@@ -48,10 +51,15 @@ pub fn load(path: &Path) -> anyhow::Result<ClientConfig> {
     }
 }
 
-/// Records `server` in the config file, keeping whatever else it holds.
-pub fn save_server(path: &Path, server: &str) -> anyhow::Result<()> {
+/// Records the masters (this one first) in the config file, keeping whatever else it holds.
+pub fn save_servers(path: &Path, servers: &[String]) -> anyhow::Result<()> {
     let mut cfg = load(path).unwrap_or_default();
-    cfg.server = Some(server.to_string());
+    cfg.server = servers.first().cloned();
+    cfg.servers = if servers.len() > 1 {
+        servers.to_vec()
+    } else {
+        vec![]
+    };
     if let Some(dir) = path.parent() {
         std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
     }
@@ -61,14 +69,23 @@ pub fn save_server(path: &Path, server: &str) -> anyhow::Result<()> {
     std::fs::rename(&tmp, path).with_context(|| format!("writing {}", path.display()))
 }
 
-/// Where the client connects: `--server`/`BOSUN_SERVER`, else the config file, else the default.
-pub fn resolve_server(flag: Option<&str>, config_path: &Path) -> anyhow::Result<String> {
+/// Where the client connects: `--server`/`BOSUN_SERVER` (comma-separated), else the config
+/// file's masters, else the default. Tried in order.
+pub fn resolve_servers(flag: Option<&str>, config_path: &Path) -> anyhow::Result<Vec<String>> {
     if let Some(s) = flag {
-        return Ok(s.to_string());
+        return Ok(s
+            .split(',')
+            .map(|x| x.trim().to_string())
+            .filter(|x| !x.is_empty())
+            .collect());
     }
-    Ok(load(config_path)?
+    let cfg = load(config_path)?;
+    if !cfg.servers.is_empty() {
+        return Ok(cfg.servers);
+    }
+    Ok(vec![cfg
         .server
-        .unwrap_or_else(|| DEFAULT_SERVER.to_string()))
+        .unwrap_or_else(|| DEFAULT_SERVER.to_string())])
 }
 
 #[cfg(test)]
@@ -76,12 +93,17 @@ mod tests {
     use super::*;
 
     #[test]
-    fn saved_server_is_found_and_flag_wins() {
+    fn saved_servers_are_found_and_the_flag_wins() {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("sub/config.yaml");
-        assert_eq!(resolve_server(None, &path).unwrap(), DEFAULT_SERVER);
-        save_server(&path, "127.0.0.1:9999").unwrap();
-        assert_eq!(resolve_server(None, &path).unwrap(), "127.0.0.1:9999");
-        assert_eq!(resolve_server(Some("h:1"), &path).unwrap(), "h:1");
+        assert_eq!(resolve_servers(None, &path).unwrap(), [DEFAULT_SERVER]);
+        save_servers(&path, &["127.0.0.1:9999".into()]).unwrap();
+        assert_eq!(resolve_servers(None, &path).unwrap(), ["127.0.0.1:9999"]);
+        save_servers(&path, &["a:1".into(), "b:2".into()]).unwrap();
+        assert_eq!(resolve_servers(None, &path).unwrap(), ["a:1", "b:2"]);
+        assert_eq!(
+            resolve_servers(Some("h:1, h:2"), &path).unwrap(),
+            ["h:1", "h:2"]
+        );
     }
 }

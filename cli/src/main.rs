@@ -19,9 +19,12 @@ use clap::{Parser, Subcommand};
 #[derive(Parser)]
 #[command(name = "bosun", version, about, propagate_version = true)]
 struct Cli {
-    /// Master to talk to (host:port); overrides the config file.
+    /// Masters to talk to (host:port, comma-separated); overrides the config file.
     #[arg(long, global = true, env = "BOSUN_SERVER")]
     server: Option<String>,
+    /// Serve reads from the master the client reached, without confirming they are current.
+    #[arg(long, global = true)]
+    stale: bool,
     /// Client config file [default: ~/.config/bosun/config.yaml].
     #[arg(long, global = true, env = "BOSUN_CONFIG")]
     config: Option<PathBuf>,
@@ -54,11 +57,15 @@ enum Command {
     Agent(commands::run::AgentArgs),
     /// Run a master and an agent in one process: a one-machine cluster.
     Up(commands::run::UpArgs),
+    /// The masters: status, removal.
+    #[command(subcommand)]
+    Cluster(commands::cluster::ClusterCommand),
 }
 
 /// What every client verb needs.
 pub struct Context {
     pub server: Option<String>,
+    pub stale: bool,
     pub config_path: PathBuf,
     pub namespace: String,
 }
@@ -66,8 +73,10 @@ pub struct Context {
 impl Context {
     /// Connects to the master the flags, environment or config file name.
     pub async fn client(&self) -> anyhow::Result<bosun_shared::client::Client> {
-        let server = config::resolve_server(self.server.as_deref(), &self.config_path)?;
-        Ok(bosun_shared::client::Client::connect(&server).await?)
+        let servers = config::resolve_servers(self.server.as_deref(), &self.config_path)?;
+        Ok(bosun_shared::client::Client::connect_any(&servers)
+            .await?
+            .with_stale(self.stale))
     }
 }
 
@@ -85,6 +94,7 @@ async fn main() -> ExitCode {
     let cli = Cli::parse();
     let ctx = Context {
         server: cli.server,
+        stale: cli.stale,
         config_path: cli.config.unwrap_or_else(config::default_path),
         namespace: cli.namespace,
     };
@@ -104,6 +114,7 @@ async fn main() -> ExitCode {
         Command::Master(a) => commands::run::master(&ctx, a).await,
         Command::Agent(a) => commands::run::agent(a).await,
         Command::Up(a) => commands::run::up(&ctx, a).await,
+        Command::Cluster(c) => commands::cluster::run(&ctx, c).await,
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

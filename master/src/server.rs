@@ -232,12 +232,19 @@ impl Master {
             store: store.clone(),
         };
         let server = tonic::transport::Server::builder()
+            // Dead clients and agents (power loss, partition) are noticed within seconds.
+            .http2_keepalive_interval(Some(Duration::from_secs(1)))
+            .http2_keepalive_timeout(Some(Duration::from_secs(3)))
             .add_service(
                 ApiServer::new(api)
                     .max_decoding_message_size(MAX_MESSAGE_BYTES)
                     .max_encoding_message_size(MAX_MESSAGE_BYTES),
             )
-            .add_service(DispatcherServer::new(dispatcher))
+            .add_service(
+                DispatcherServer::new(dispatcher)
+                    .max_decoding_message_size(MAX_MESSAGE_BYTES)
+                    .max_encoding_message_size(MAX_MESSAGE_BYTES),
+            )
             .add_service(RaftServer::new(raft).max_decoding_message_size(MAX_MESSAGE_BYTES))
             .add_service(ClusterServer::new(cluster))
             .serve_with_incoming_shutdown(
@@ -269,5 +276,6 @@ impl Master {
     pub async fn stopped(self) {
         self.tasks.close();
         self.tasks.wait().await;
+        self.store.wait_closed().await;
     }
 }

@@ -21,8 +21,8 @@ use crate::session::SessionClient;
 pub struct AgentConfig {
     /// Node name (defaults to the host name).
     pub name: String,
-    /// `http://host:port` of a master.
-    pub master: String,
+    /// `http://host:port` of every master (the agent follows the leader among them).
+    pub masters: Vec<String>,
     /// Where assignments are kept.
     pub data_dir: PathBuf,
     /// Labels of the node (`--label k=v`).
@@ -51,7 +51,7 @@ impl<R: Runtime> Agent<R> {
         let node = self.node_object().await?;
         let desired = Arc::new(DesiredPods::load(&self.config.data_dir));
         let board = Arc::new(StatusBoard::default());
-        info!(node = %self.config.name, master = %self.config.master, pods = desired.snapshot().len(), "agent started");
+        info!(node = %self.config.name, masters = ?self.config.masters, pods = desired.snapshot().len(), "agent started");
         let tasks = TaskTracker::new();
         let reconciler = Reconciler::new(
             self.config.name.clone(),
@@ -63,7 +63,7 @@ impl<R: Runtime> Agent<R> {
         tasks.spawn(reconciler.run(shutdown.clone()));
         let session = SessionClient {
             node: self.config.name.clone(),
-            master: self.config.master.clone(),
+            masters: self.config.masters.clone(),
             runtime: self.runtime.clone(),
             desired,
             board,

@@ -16,6 +16,7 @@ use tokio::sync::mpsc;
 use tokio_stream::wrappers::ReceiverStream;
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
+use tonic::transport::Endpoint;
 use tracing::{info, warn};
 
 use crate::board::StatusBoard;
@@ -25,14 +26,32 @@ use crate::runtime::Runtime;
 
 /// Messages queued towards the master.
 pub const OUTBOUND_BUFFER: usize = 256;
+/// Largest message accepted from a master (the full assignment of a busy node).
+const MAX_MESSAGE_BYTES: usize = 64 * 1024 * 1024;
+/// Metadata key in which a master that is not the leader names the leader's address.
+const LEADER_METADATA: &str = "bosun-leader";
+const CONNECT_TIMEOUT: Duration = Duration::from_secs(3);
+const KEEPALIVE_INTERVAL: Duration = Duration::from_secs(1);
+const KEEPALIVE_TIMEOUT: Duration = Duration::from_secs(3);
+
+/// Why a session ended.
+#[derive(Debug, thiserror::Error)]
+enum SessionError {
+    /// The master is not the leader; it may name the leader's address.
+    #[error("the master is not the leader")]
+    NotLeader(Option<String>),
+    #[error("{0}")]
+    Failed(String),
+}
+
 /// Reconnect back-off bounds.
 const RECONNECT_MIN: Duration = Duration::from_millis(200);
 const RECONNECT_MAX: Duration = Duration::from_secs(5);
 
 pub struct SessionClient<R: Runtime> {
     pub node: String,
-    /// `http://host:port` of a master.
-    pub master: String,
+    /// `http://host:port` of every known master; the session goes to the leader.
+    pub masters: Vec<String>,
     pub runtime: Arc<R>,
     pub desired: Arc<DesiredPods>,
     pub board: Arc<StatusBoard>,
@@ -45,15 +64,28 @@ fn out(m: agent_message::Msg) -> AgentMessage {
 }
 
 impl<R: Runtime> SessionClient<R> {
-    /// Keeps a session open until `shutdown`, reconnecting with back-off.
+    /// Keeps a session open until `shutdown`, reconnecting with back-off, moving to the
+    /// leader a master names or else to the next master.
     pub async fn run(self, shutdown: CancellationToken) {
         let mut delay = RECONNECT_MIN;
+        let mut next = 0usize;
+        let mut hint: Option<String> = None;
         loop {
+            let target = hint.take().unwrap_or_else(|| {
+                let t = self.masters.get(next % self.masters.len().max(1)).cloned();
+                next += 1;
+                t.unwrap_or_default()
+            });
             let started = tokio::time::Instant::now();
-            match self.session(&shutdown).await {
+            match self.session(&target, &shutdown).await {
                 Ok(()) => return,
+                Err(SessionError::NotLeader(Some(leader))) => {
+                    info!(master = %target, %leader, "moving to the leader");
+                    hint = Some(bosun_shared::client::server_url(&leader));
+                    continue;
+                }
                 Err(e) => {
-                    warn!(master = %self.master, error = %e, "no session with the master; containers keep running")
+                    warn!(master = %target, error = %e, "no session with the master; containers keep running")
                 }
             }
             if started.elapsed() > Duration::from_secs(10) {
@@ -67,11 +99,25 @@ impl<R: Runtime> SessionClient<R> {
         }
     }
 
-    /// One session; `Ok` only when shutting down.
-    async fn session(&self, shutdown: &CancellationToken) -> Result<(), String> {
-        let mut client = DispatcherClient::connect(self.master.clone())
+    /// One session with `master`; `Ok` only when shutting down.
+    async fn session(
+        &self,
+        master: &str,
+        shutdown: &CancellationToken,
+    ) -> Result<(), SessionError> {
+        let channel = Endpoint::from_shared(master.to_string())
+            .map_err(|e| SessionError::Failed(format!("master address {master:?}: {e}")))?
+            .connect_timeout(CONNECT_TIMEOUT)
+            // A master that vanishes (power loss, partition) is noticed within seconds.
+            .http2_keep_alive_interval(KEEPALIVE_INTERVAL)
+            .keep_alive_timeout(KEEPALIVE_TIMEOUT)
+            .keep_alive_while_idle(true)
+            .connect()
             .await
-            .map_err(|e| format!("connect: {e}"))?;
+            .map_err(|e| SessionError::Failed(format!("connect: {e}")))?;
+        let mut client = DispatcherClient::new(channel)
+            .max_decoding_message_size(MAX_MESSAGE_BYTES)
+            .max_encoding_message_size(MAX_MESSAGE_BYTES);
         let (tx, rx) = mpsc::channel(OUTBOUND_BUFFER);
         let (initial, mut sent_version) = self.board.since(0);
         tx.send(out(agent_message::Msg::Hello(Hello {
@@ -79,13 +125,27 @@ impl<R: Runtime> SessionClient<R> {
             pods: initial,
         })))
         .await
-        .map_err(|_| "session closed".to_string())?;
-        let mut inbound = client
-            .session(ReceiverStream::new(rx))
-            .await
-            .map_err(|e| format!("session: {}", e.message()))?
-            .into_inner();
-        info!(master = %self.master, "connected to master");
+        .map_err(|_| SessionError::Failed("session closed".into()))?;
+        let mut inbound = match client.session(ReceiverStream::new(rx)).await {
+            Ok(r) => r.into_inner(),
+            Err(status) => {
+                let leader = status
+                    .metadata()
+                    .get(LEADER_METADATA)
+                    .and_then(|v| v.to_str().ok())
+                    .map(str::to_string);
+                return Err(
+                    if status.code() == tonic::Code::Unavailable
+                        && status.message().contains("not the leader")
+                    {
+                        SessionError::NotLeader(leader)
+                    } else {
+                        SessionError::Failed(format!("session: {}", status.message()))
+                    },
+                );
+            }
+        };
+        info!(master = %master, "connected to master");
         let logs = TaskTracker::new();
         let mut log_cancels: HashMap<u64, CancellationToken> = HashMap::new();
         let mut heartbeat = tokio::time::interval(Duration::from_secs(1));
@@ -150,7 +210,7 @@ impl<R: Runtime> SessionClient<R> {
         }
         logs.close();
         logs.wait().await;
-        result
+        result.map_err(SessionError::Failed)
     }
 }
 

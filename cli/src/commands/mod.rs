@@ -1,5 +1,6 @@
 //! One file per verb, and the kubectl-style error text they share.
 pub mod apply;
+pub mod cluster;
 pub mod delete;
 pub mod describe;
 pub mod get;

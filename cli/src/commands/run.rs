@@ -24,13 +24,21 @@ pub struct MasterArgs {
     /// Where the store lives [default: ~/.local/share/bosun/master].
     #[arg(long)]
     pub data_dir: Option<PathBuf>,
+    /// Join the cluster of these masters (host:port, comma-separated) when the data directory
+    /// is new; ignored once this master is a member.
+    #[arg(long, value_delimiter = ',')]
+    pub join: Vec<String>,
+    /// Address other masters, agents and clients reach this master at [default: --listen,
+    /// or this machine's address when listening on 0.0.0.0].
+    #[arg(long)]
+    pub advertise: Option<String>,
 }
 
 #[derive(clap::Args)]
 pub struct AgentArgs {
-    /// A master's address (host:port).
-    #[arg(long, env = "BOSUN_MASTER")]
-    pub master: String,
+    /// The masters' addresses (host:port, comma-separated); the agent follows the leader.
+    #[arg(long, env = "BOSUN_MASTER", value_delimiter = ',', required = true)]
+    pub master: Vec<String>,
     /// Node name [default: the host name].
     #[arg(long)]
     pub name: Option<String>,
@@ -100,23 +108,25 @@ fn cancel_on_signal(token: CancellationToken) {
 
 async fn start_master(
     ctx: &Context,
-    name: String,
-    listen: SocketAddr,
-    data_dir: PathBuf,
+    config: MasterConfig,
     shutdown: CancellationToken,
 ) -> anyhow::Result<Master> {
-    check_name("master name", &name)?;
-    let master = Master::start(
-        MasterConfig {
-            name,
-            listen,
-            data_dir,
-        },
-        shutdown,
-    )
-    .await?;
-    config::save_server(&ctx.config_path, &master.addr.to_string())?;
-    println!("bosun master listening on {}", master.addr);
+    check_name("master name", &config.name)?;
+    let master = Master::start(config, shutdown).await?;
+    let mut servers: Vec<String> = master
+        .store
+        .members()
+        .all()
+        .into_values()
+        .map(|m| m.address)
+        .filter(|a| !a.is_empty() && *a != master.advertised)
+        .collect();
+    servers.insert(0, master.advertised.clone());
+    config::save_servers(&ctx.config_path, &servers)?;
+    println!(
+        "bosun master listening on {} (advertised as {})",
+        master.addr, master.advertised
+    );
     Ok(master)
 }
 
@@ -126,14 +136,10 @@ pub async fn master(ctx: &Context, args: MasterArgs) -> anyhow::Result<()> {
     let data_dir = args
         .data_dir
         .unwrap_or_else(|| config::default_data_dir().join("master"));
-    let m = start_master(
-        ctx,
-        args.name.unwrap_or_else(hostname),
-        args.listen,
-        data_dir,
-        shutdown,
-    )
-    .await?;
+    let mut config = MasterConfig::new(&args.name.unwrap_or_else(hostname), args.listen, data_dir);
+    config.join = args.join;
+    config.advertise = args.advertise;
+    let m = start_master(ctx, config, shutdown).await?;
     println!("client config written to {}", ctx.config_path.display());
     m.stopped().await;
     Ok(())
@@ -172,10 +178,14 @@ pub async fn agent(args: AgentArgs) -> anyhow::Result<()> {
     cancel_on_signal(shutdown.clone());
     let address = args
         .address
-        .unwrap_or_else(|| local_address_towards(&args.master));
+        .unwrap_or_else(|| local_address_towards(args.master.first().map_or("", String::as_str)));
     let config = AgentConfig {
         name: args.name.unwrap_or_else(hostname),
-        master: bosun_shared::client::server_url(&args.master),
+        masters: args
+            .master
+            .iter()
+            .map(|m| bosun_shared::client::server_url(m))
+            .collect(),
         data_dir: args
             .data_dir
             .unwrap_or_else(|| config::default_data_dir().join("agent")),
@@ -192,15 +202,13 @@ pub async fn up(ctx: &Context, args: UpArgs) -> anyhow::Result<()> {
     let name = args.name.unwrap_or_else(hostname);
     let master = start_master(
         ctx,
-        name.clone(),
-        args.listen,
-        data_dir.join("master"),
+        MasterConfig::new(&name, args.listen, data_dir.join("master")),
         shutdown.clone(),
     )
     .await?;
     let config = AgentConfig {
         name: name.clone(),
-        master: format!("http://{}", master.addr),
+        masters: vec![format!("http://{}", master.addr)],
         data_dir: data_dir.join("agent"),
         labels: args.labels.into_iter().collect(),
         address: master.addr.ip().to_string(),

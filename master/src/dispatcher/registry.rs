@@ -10,6 +10,8 @@ use tonic::Status;
 
 /// Chunks buffered per log stream before the agent's side waits.
 pub const LOG_STREAM_BUFFER: usize = 64;
+/// How long a log chunk waits for a client that stopped reading before its stream is dropped.
+pub const LOG_CLIENT_PATIENCE: std::time::Duration = std::time::Duration::from_secs(2);
 
 struct Session {
     id: u64,
@@ -17,11 +19,14 @@ struct Session {
     last_heartbeat: Instant,
 }
 
+type LogRoute = (String, mpsc::Sender<Result<LogChunk, Status>>);
+
 /// Shared by the dispatcher (sessions), the API (logs) and the node lifecycle controller.
 #[derive(Default)]
 pub struct Registry {
     sessions: Mutex<HashMap<String, Session>>,
-    logs: Mutex<HashMap<u64, mpsc::Sender<Result<LogChunk, Status>>>>,
+    /// Log requests in flight: request id -> (node, the client's stream).
+    logs: Mutex<HashMap<u64, LogRoute>>,
     next_id: AtomicU64,
 }
 
@@ -31,9 +36,7 @@ impl Registry {
         self.sessions.lock().expect("session registry lock")
     }
 
-    fn log_routes(
-        &self,
-    ) -> std::sync::MutexGuard<'_, HashMap<u64, mpsc::Sender<Result<LogChunk, Status>>>> {
+    fn log_routes(&self) -> std::sync::MutexGuard<'_, HashMap<u64, LogRoute>> {
         self.logs.lock().expect("log route lock")
     }
 
@@ -55,11 +58,22 @@ impl Registry {
         id
     }
 
-    /// Removes the session if it is still the one with `id`.
+    /// Removes the session if it is still the one with `id`; log streams of that node end
+    /// with an error instead of hanging.
     pub fn unregister(&self, node: &str, id: u64) {
         let mut s = self.sessions();
         if s.get(node).is_some_and(|s| s.id == id) {
             s.remove(node);
+            drop(s);
+            self.log_routes().retain(|_, (n, tx)| {
+                if n != node {
+                    return true;
+                }
+                let _ = tx.try_send(Err(Status::unavailable(format!(
+                    "node {node} disconnected; its logs stopped"
+                ))));
+                false
+            });
         }
     }
 
@@ -92,7 +106,7 @@ impl Registry {
         let id = self.next_id();
         req.request_id = id;
         let (chunks_tx, chunks_rx) = mpsc::channel(LOG_STREAM_BUFFER);
-        self.log_routes().insert(id, chunks_tx);
+        self.log_routes().insert(id, (node.to_string(), chunks_tx));
         let msg = MasterMessage {
             msg: Some(master_message::Msg::LogRequest(req)),
         };
@@ -115,23 +129,29 @@ impl Registry {
         }
     }
 
-    /// Routes a chunk from an agent to the waiting client (`eof` ends its stream);
-    /// false when nobody waits anymore.
+    /// Routes a chunk from an agent to the waiting client (`eof` ends its stream); false when
+    /// nobody waits anymore, or when the client did not take the chunk within
+    /// [`LOG_CLIENT_PATIENCE`] (its stream is then dropped: a stalled reader must not hold up
+    /// the node's session for long).
     pub async fn deliver_logs(
         &self,
         id: u64,
         chunk: Option<Result<LogChunk, Status>>,
         eof: bool,
     ) -> bool {
-        let tx = if eof {
-            self.log_routes().remove(&id)
-        } else {
-            self.log_routes().get(&id).cloned()
+        let Some(tx) = self.log_routes().get(&id).map(|(_, tx)| tx.clone()) else {
+            return false;
         };
-        match (tx, chunk) {
-            (Some(tx), Some(chunk)) => tx.send(chunk).await.is_ok(),
-            (Some(_), None) => true,
-            (None, _) => false,
+        let delivered = match chunk {
+            Some(chunk) => matches!(
+                tokio::time::timeout(LOG_CLIENT_PATIENCE, tx.send(chunk)).await,
+                Ok(Ok(()))
+            ),
+            None => true,
+        };
+        if eof || !delivered {
+            self.log_routes().remove(&id);
         }
+        delivered
     }
 }

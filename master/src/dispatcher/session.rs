@@ -79,9 +79,14 @@ impl Session {
         let mut sent: HashMap<String, i64> = HashMap::new();
         let mut watch = self.send_full(node, &mut sent).await?;
         record_statuses(&self.store, initial).await;
+        let mut leadership = self.store.status_changes();
         loop {
             tokio::select! {
                 _ = self.shutdown.cancelled() => return Ok(()),
+                // A deposed leader must not keep assigning pods: the agent reconnects to the new one.
+                _ = async { leadership.wait_for(|s| !s.is_leader).await.map(|_| ()) } => {
+                    return Err(StoreError::NotLeader { leader: self.store.leader_address() });
+                }
                 m = inbound.next() => match m {
                     None => return Ok(()),
                     Some(Err(e)) => return Err(StoreError::Unavailable(format!("agent stream: {e}"))),
@@ -251,45 +256,58 @@ async fn register_node(store: &Store, reported: Node) -> Result<(), StoreError> 
     )))
 }
 
-/// Writes reported pod statuses in one command; reports for pods that are gone are dropped.
-async fn record_statuses(store: &Store, reports: Vec<PodStatusReport>) {
-    let mut ops = Vec::new();
-    for r in reports {
-        let Some(Object::Pod(mut pod)) = store.get(Kind::Pod, &r.namespace, &r.name) else {
-            continue;
-        };
-        if pod.metadata.uid != r.uid {
-            continue;
-        }
-        let Ok(mut status) = serde_json::from_slice::<PodStatus>(&r.status) else {
-            warn!(pod = %pod.key(), "agent sent an unreadable status");
-            continue;
-        };
-        // The scheduler's conditions stay; the agent's replace those of the same type.
-        let old = pod.status.clone().unwrap_or_default();
-        for c in old.conditions {
-            if !status.conditions.iter().any(|n| n.type_ == c.type_) {
-                status.conditions.push(c);
-            }
-        }
-        if pod.status.as_ref() == Some(&status) {
-            continue;
-        }
-        let rv = pod.metadata.revision();
-        pod.status = Some(status);
-        ops.push(Op::UpdateStatus {
-            object: pod.into(),
-            expected_revision: Some(rv),
-        });
+/// The status update a report asks for, against the pod as stored now; `None` when the pod is
+/// gone, is another incarnation, or already has that status.
+fn status_op(store: &Store, r: &PodStatusReport) -> Option<Op> {
+    let Some(Object::Pod(mut pod)) = store.get(Kind::Pod, &r.namespace, &r.name) else {
+        return None;
+    };
+    if pod.metadata.uid != r.uid {
+        return None;
     }
+    let Ok(mut status) = serde_json::from_slice::<PodStatus>(&r.status) else {
+        warn!(pod = %pod.key(), "agent sent an unreadable status");
+        return None;
+    };
+    // The scheduler's conditions stay; the agent's replace those of the same type.
+    for c in pod.status.clone().unwrap_or_default().conditions {
+        if !status.conditions.iter().any(|n| n.type_ == c.type_) {
+            status.conditions.push(c);
+        }
+    }
+    if pod.status.as_ref() == Some(&status) {
+        return None;
+    }
+    let rv = pod.metadata.revision();
+    pod.status = Some(status);
+    Some(Op::UpdateStatus {
+        object: pod.into(),
+        expected_revision: Some(rv),
+    })
+}
+
+/// Attempts per report when its pod changes under it.
+const STATUS_RETRIES: usize = 3;
+
+/// Writes reported pod statuses in one command; reports for pods that are gone are dropped.
+/// When the batch conflicts (a pod changed meanwhile), each report is retried against a fresh
+/// read of its pod, so no status is lost to a race.
+async fn record_statuses(store: &Store, reports: Vec<PodStatusReport>) {
+    let ops: Vec<Op> = reports.iter().filter_map(|r| status_op(store, r)).collect();
     if ops.is_empty() {
         return;
     }
-    if let Err(e) = store.propose(Command { ops: ops.clone() }).await {
-        // One pod changed meanwhile: write the others one by one; the agent reports again anyway.
-        debug!(error = %e, "batched status update failed; retrying one by one");
-        for op in ops {
-            let _ = store.propose(Command { ops: vec![op] }).await;
+    let Err(e) = store.propose(Command { ops }).await else {
+        return;
+    };
+    debug!(error = %e, "batched status update failed; retrying one by one");
+    for r in &reports {
+        for _ in 0..STATUS_RETRIES {
+            let Some(op) = status_op(store, r) else { break };
+            match store.propose(Command { ops: vec![op] }).await {
+                Err(StoreError::Conflict { .. }) => continue,
+                _ => break,
+            }
         }
     }
 }

@@ -73,6 +73,8 @@ pub enum Membership {
 #[derive(Clone)]
 pub struct Store {
     inbox: mpsc::Sender<RaftMsg>,
+    /// `true` once the Raft thread has stopped and released the storage.
+    closed: tokio_watch::Receiver<bool>,
     state: Arc<RwLock<StoreState>>,
     status: tokio_watch::Receiver<RaftStatus>,
     members: MemberBook,
@@ -157,6 +159,7 @@ impl Store {
         });
         let (inbox, rx) = mpsc::channel(RAFT_INBOX_CAPACITY);
         let transport = make_transport(id, inbox.clone(), members.clone());
+        let (closed_tx, closed) = tokio_watch::channel(false);
         let raft = RaftLoop::new(
             node,
             storage,
@@ -165,6 +168,8 @@ impl Store {
             transport,
             status_tx,
             compaction,
+            shutdown.clone(),
+            closed_tx,
         );
         std::thread::Builder::new()
             .name(format!("raft-{id}"))
@@ -188,10 +193,18 @@ impl Store {
         });
         Ok(Store {
             inbox,
+            closed,
             state,
             status,
             members,
         })
+    }
+
+    /// Waits until the Raft thread has stopped and released the data directory (after the
+    /// shutdown token was cancelled).
+    pub async fn wait_closed(&self) {
+        let mut closed = self.closed.clone();
+        let _ = closed.wait_for(|c| *c).await;
     }
 
     /// Hands a message from a peer to Raft (waits when the inbox is full).

@@ -79,6 +79,9 @@ impl SledStorage {
         let db = sled::Config::new()
             .path(dir.join("store"))
             .cache_capacity(SLED_CACHE_BYTES)
+            // Durability comes only from our explicit flush (once per Ready); no background
+            // flush writes half of a Ready's changes.
+            .flush_every_ms(None)
             .open()?;
         let s = SledStorage {
             log: db.open_tree("log")?,

@@ -50,11 +50,19 @@ pub struct RaftLoop<T: Transport> {
     pub(super) pending: HashMap<u64, ProposalReply>,
     /// ReadIndex requests waiting for their read state, by request number.
     reads: HashMap<u64, oneshot::Sender<Result<u64, StoreError>>>,
+    /// Numbers proposals and reads; starts at a random value each boot so that an entry
+    /// proposed before a crash is never mistaken for a new proposal of the same number.
     next_id: u64,
     was_leader: bool,
+    /// Cancelled when storage fails: the master stops instead of serving a frozen state.
+    pub fatal: tokio_util::sync::CancellationToken,
+    /// Set once the Raft thread has stopped (and released the storage).
+    pub closed: watch::Sender<bool>,
 }
 
 impl<T: Transport> RaftLoop<T> {
+    // Every argument is a distinct part the thread owns; a builder would only rename them.
+    #[allow(clippy::too_many_arguments)]
     pub fn new(
         node: RawNode<SledStorage>,
         storage: SledStorage,
@@ -63,6 +71,8 @@ impl<T: Transport> RaftLoop<T> {
         transport: T,
         status: watch::Sender<RaftStatus>,
         compaction: Compaction,
+        fatal: tokio_util::sync::CancellationToken,
+        closed: watch::Sender<bool>,
     ) -> Self {
         RaftLoop {
             node,
@@ -74,13 +84,25 @@ impl<T: Transport> RaftLoop<T> {
             compaction,
             pending: HashMap::new(),
             reads: HashMap::new(),
-            next_id: 1,
+            next_id: uuid::Uuid::new_v4().as_u64_pair().0 >> 1,
             was_leader: false,
+            fatal,
+            closed,
         }
     }
 
-    /// Runs until [`RaftMsg::Shutdown`] or until every sender is gone.
-    pub fn run(mut self, mut inbox: mpsc::Receiver<RaftMsg>) {
+    /// Runs until [`RaftMsg::Shutdown`], a storage failure, or until every sender is gone.
+    pub fn run(mut self, inbox: mpsc::Receiver<RaftMsg>) {
+        self.serve(inbox);
+        self.fail_all("master is shutting down");
+        self.status.send_modify(|s| s.is_leader = false);
+        let closed = self.closed.clone();
+        // Release the storage before telling anyone the thread has stopped.
+        drop(self);
+        let _ = closed.send(true);
+    }
+
+    fn serve(&mut self, mut inbox: mpsc::Receiver<RaftMsg>) {
         while let Some(msg) = inbox.blocking_recv() {
             if !self.handle(msg) {
                 break;
@@ -99,17 +121,17 @@ impl<T: Transport> RaftLoop<T> {
                 }
             }
             if stop {
-                break;
+                return;
             }
             if let Err(e) = self.on_ready() {
-                // A storage failure leaves Raft inoperable; stop rather than diverge.
-                tracing::error!(error = %e, "raft storage failed; stopping the raft thread");
+                // A storage failure leaves Raft inoperable; stop the master rather than diverge.
+                tracing::error!(error = %e, "raft storage failed; stopping this master");
                 self.fail_all(&format!("storage failed: {e}"));
+                self.fatal.cancel();
                 return;
             }
             self.publish_status();
         }
-        self.fail_all("master is shutting down");
     }
 
     fn next(&mut self) -> u64 {
@@ -266,6 +288,12 @@ impl<T: Transport> RaftLoop<T> {
             self.write_state().reset(loaded.objects, index);
             info!(index, "installed raft snapshot");
         }
+        // Entries and the hard state are written before committed entries are applied, so at
+        // any crash point the stored commit index covers the stored applied index.
+        self.storage.append(ready.entries())?;
+        if let Some(hs) = ready.hs() {
+            self.storage.set_hard_state(hs)?;
+        }
         let mut replies = Vec::new();
         self.apply_entries(ready.take_committed_entries(), &mut replies)?;
         for rs in ready.take_read_states() {
@@ -277,10 +305,6 @@ impl<T: Transport> RaftLoop<T> {
             if let Some(reply) = id.and_then(|id| self.reads.remove(&id)) {
                 let _ = reply.send(Ok(rs.index));
             }
-        }
-        self.storage.append(ready.entries())?;
-        if let Some(hs) = ready.hs() {
-            self.storage.set_hard_state(hs)?;
         }
         self.storage.flush()?;
         self.send(ready.take_persisted_messages());
