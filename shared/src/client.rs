@@ -10,6 +10,9 @@ use tonic::Code;
 
 use crate::object::{DecodeError, Kind, Object};
 
+/// How long [`Client::connect_any`] waits for a master to answer before trying the next.
+pub const HEALTH_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(2);
+
 /// Largest message accepted from a master (lists of many objects).
 const MAX_MESSAGE_BYTES: usize = 64 * 1024 * 1024;
 
@@ -110,8 +113,10 @@ impl Client {
         })
     }
 
-    /// Connects to the first of `servers` that answers (a comma-separated list is split).
-    /// Any master serves any request: writes are forwarded to the leader.
+    /// Connects to the first of `servers` that answers within [`HEALTH_TIMEOUT`] (a
+    /// comma-separated list is split). Any master serves any request: writes are forwarded
+    /// to the leader. A master that accepts connections but does not answer (paused, hung)
+    /// is skipped.
     pub async fn connect_any(servers: &[String]) -> Result<Client, ClientError> {
         let list: Vec<&str> = servers
             .iter()
@@ -121,9 +126,20 @@ impl Client {
             .collect();
         let mut last = None;
         for server in &list {
-            match Client::connect(server).await {
-                Ok(c) => return Ok(c),
-                Err(e) => last = Some(e),
+            let answered = async {
+                let c = Client::connect(server).await?;
+                c.version().await?;
+                Ok::<_, ClientError>(c)
+            };
+            match tokio::time::timeout(HEALTH_TIMEOUT, answered).await {
+                Ok(Ok(c)) => return Ok(c),
+                Ok(Err(e)) => last = Some(e),
+                Err(_) => {
+                    last = Some(ClientError::Connect {
+                        addr: server.to_string(),
+                        message: "no answer".into(),
+                    })
+                }
             }
         }
         Err(last.unwrap_or_else(|| ClientError::Connect {
