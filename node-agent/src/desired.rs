@@ -25,6 +25,10 @@ struct OnDisk {
 pub struct DesiredPods {
     path: PathBuf,
     pods: Mutex<BTreeMap<String, Assigned>>,
+    /// False until the assignments are known: read from the file, or received in full from a
+    /// master. Until then nothing is removed: an agent whose file was lost must not stop
+    /// containers a master still wants.
+    known: std::sync::atomic::AtomicBool,
     pub changed: Notify,
 }
 
@@ -40,19 +44,20 @@ impl DesiredPods {
     /// Loads the assignments saved in `data_dir` (none if the file is missing or unreadable).
     pub fn load(data_dir: &Path) -> Self {
         let path = data_dir.join("assignments.json");
-        let pods = match std::fs::read(&path) {
+        let (pods, known) = match std::fs::read(&path) {
             Ok(bytes) => match serde_json::from_slice::<OnDisk>(&bytes) {
-                Ok(d) => d.pods,
+                Ok(d) => (d.pods, true),
                 Err(e) => {
-                    warn!(path = %path.display(), error = %e, "ignoring unreadable assignments file");
-                    BTreeMap::new()
+                    warn!(path = %path.display(), error = %e, "unreadable assignments file: waiting for a master before removing anything");
+                    (BTreeMap::new(), false)
                 }
             },
-            Err(_) => BTreeMap::new(),
+            Err(_) => (BTreeMap::new(), false),
         };
         DesiredPods {
             path,
             pods: Mutex::new(pods),
+            known: known.into(),
             changed: Notify::new(),
         }
     }
@@ -64,6 +69,12 @@ impl DesiredPods {
 
     pub fn snapshot(&self) -> BTreeMap<String, Assigned> {
         self.lock().clone()
+    }
+
+    /// Whether the assignments are known (see the field); containers of unassigned pods are
+    /// removed only then.
+    pub fn known(&self) -> bool {
+        self.known.load(std::sync::atomic::Ordering::Acquire)
     }
 
     /// Applies an assignment from the master: `full` replaces everything.
@@ -85,6 +96,9 @@ impl DesiredPods {
                     .map_or_else(|| now.clone(), |a| a.start_time.clone());
                 pods.insert(uid, Assigned { pod, start_time });
             }
+            if full {
+                self.known.store(true, std::sync::atomic::Ordering::Release);
+            }
             if *pods == before {
                 return Ok(());
             }
@@ -103,8 +117,17 @@ impl DesiredPods {
             source,
         };
         let tmp = self.path.with_extension("json.tmp");
-        std::fs::write(&tmp, data).map_err(err)?;
-        std::fs::rename(&tmp, &self.path).map_err(err)
+        let mut f = std::fs::File::create(&tmp).map_err(err)?;
+        std::io::Write::write_all(&mut f, data).map_err(err)?;
+        f.sync_all().map_err(err)?;
+        std::fs::rename(&tmp, &self.path).map_err(err)?;
+        // The rename itself is durable once the directory is synced.
+        if let Some(dir) = self.path.parent() {
+            std::fs::File::open(dir)
+                .and_then(|d| d.sync_all())
+                .map_err(err)?;
+        }
+        Ok(())
     }
 }
 

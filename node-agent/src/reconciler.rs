@@ -144,7 +144,11 @@ impl<R: Runtime> Reconciler<R> {
                 },
             );
         }
-        // Containers of pods no longer assigned (or of containers no longer in the pod).
+        // Containers of pods no longer assigned (or of containers no longer in the pod), once
+        // the assignments are known.
+        if !self.desired.known() {
+            by_key.clear();
+        }
         for (key, obs) in by_key {
             let step = next_step(None, &obs, None, now);
             self.execute(tasks, key, step, None);

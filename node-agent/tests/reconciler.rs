@@ -211,3 +211,42 @@ async fn missing_image_is_reported_and_never_fulfilled_policy_never_finishes() {
     }
     assert_eq!(f.runtime.containers().len(), 1);
 }
+
+#[tokio::test]
+async fn lost_assignments_remove_nothing_until_a_master_sends_them() {
+    let f = Fixture::new();
+    f.desired
+        .apply(true, vec![pod("u1", "img:1", RestartPolicy::Always)], &[])
+        .unwrap();
+    f.settle("container running", |f| f.running().len() == 1)
+        .await;
+    // The agent restarts with its assignments file gone (a wiped data directory).
+    let empty = tempfile::tempdir().unwrap();
+    let desired = Arc::new(DesiredPods::load(empty.path()));
+    let again = Reconciler::new(
+        "n1".into(),
+        "10.0.0.1".into(),
+        f.runtime.clone(),
+        desired.clone(),
+        f.board.clone(),
+    );
+    for _ in 0..5 {
+        again.pass(&f.tasks).await.unwrap();
+    }
+    assert_eq!(
+        f.running().len(),
+        1,
+        "nothing is removed while the assignments are unknown"
+    );
+    // A master's full assignment without the pod: now it goes.
+    desired.apply(true, vec![], &[]).unwrap();
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
+    while !f.runtime.containers().is_empty() {
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "container removed after the full assignment"
+        );
+        again.pass(&f.tasks).await.unwrap();
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+}

@@ -33,7 +33,7 @@ pub async fn run(ctx: &Context, cmd: ClusterCommand) -> anyhow::Result<()> {
         }
     }
     .map_err(bosun_shared::client::ClientError::from)?;
-    print!("{}", render(&status.into_inner()));
+    crate::commands::emit(&render(&status.into_inner()))?;
     Ok(())
 }
 

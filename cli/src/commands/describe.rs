@@ -51,6 +51,6 @@ pub async fn run(ctx: &Context, args: Args) -> anyhow::Result<()> {
             .collect(),
         Object::Pod(_) => vec![],
     };
-    print!("{}", describe(&obj, &related, SystemTime::now()));
+    crate::commands::emit(&describe(&obj, &related, SystemTime::now()))?;
     Ok(())
 }

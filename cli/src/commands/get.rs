@@ -29,7 +29,7 @@ pub async fn run(ctx: &Context, args: Args) -> anyhow::Result<()> {
     let now = SystemTime::now();
     if let Some(name) = name {
         let obj = client.get(kind, &ns, &name).await?;
-        print!("{}", render(kind, &[obj], format, true, false, now));
+        crate::commands::emit(&render(kind, &[obj], format, true, false, now))?;
         return Ok(());
     }
     let all = args.all_namespaces || !kind.namespaced();
@@ -45,16 +45,6 @@ pub async fn run(ctx: &Context, args: Args) -> anyhow::Result<()> {
         }
         return Ok(());
     }
-    print!(
-        "{}",
-        render(
-            kind,
-            &objects,
-            format,
-            false,
-            args.all_namespaces && kind.namespaced(),
-            now
-        )
-    );
-    Ok(())
+    let all = args.all_namespaces && kind.namespaced();
+    crate::commands::emit(&render(kind, &objects, format, false, all, now))
 }

@@ -62,3 +62,14 @@ pub fn namespace_for(kind: Kind, ns: &str) -> String {
         String::new()
     }
 }
+
+/// Prints command output; a reader that went away (`bosun get pods | head`) ends it quietly,
+/// as kubectl does, instead of a panic.
+pub fn emit(text: &str) -> anyhow::Result<()> {
+    use std::io::Write;
+    let mut out = std::io::stdout().lock();
+    match out.write_all(text.as_bytes()).and_then(|()| out.flush()) {
+        Err(e) if e.kind() != std::io::ErrorKind::BrokenPipe => Err(e.into()),
+        _ => Ok(()),
+    }
+}

@@ -77,7 +77,14 @@ impl Stream for WatchStream {
                         oldest: self.last + n,
                     })));
                 }
-                Poll::Ready(None) => return Poll::Ready(None),
+                // The history was replaced (a snapshot was installed): the watcher must relist.
+                Poll::Ready(None) => {
+                    self.failed = true;
+                    return Poll::Ready(Some(Err(StoreError::TooOld {
+                        requested: self.last,
+                        oldest: self.last + 1,
+                    })));
+                }
                 Poll::Pending => return Poll::Pending,
             }
         }
