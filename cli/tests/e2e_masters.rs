@@ -310,3 +310,40 @@ impl Masters {
         }
     }
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn removing_the_leader_hands_over_and_the_cluster_keeps_working() -> anyhow::Result<()> {
+    let m = tokio::task::block_in_place(Masters::launch)?;
+    let leader = tokio::task::block_in_place(|| m.leader())?;
+    let name = format!("m{}", leader + 1);
+    let out = std::process::Command::new(bin())
+        .args(["--server", &m.servers(), "cluster", "remove-master", &name])
+        .output()?;
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(String::from_utf8_lossy(&out.stdout).contains(&format!("master {name} removed")));
+    let remaining: Vec<String> = (0..3)
+        .filter(|i| *i != leader)
+        .map(|i| format!("127.0.0.1:{}", m.ports[i]))
+        .collect();
+    // Asked through the remaining masters (the removed one may not know it was removed).
+    tokio::task::block_in_place(|| {
+        wait_for_blocking("two members, one leading", DEADLINE, || {
+            let out = std::process::Command::new(bin())
+                .args(["--server", &remaining.join(","), "cluster", "status"])
+                .output()?;
+            let text = String::from_utf8_lossy(&out.stdout).to_string();
+            let rows = text.lines().skip(1).count();
+            let ok = rows == 2
+                && !text.lines().any(|l| l.starts_with(&format!("{name} ")))
+                && text.matches("leader").count() == 1;
+            Ok(ok.then_some(()))
+        })
+    })?;
+    let c = Client::connect_any(&remaining).await?;
+    c.create(&pod("after-removal")).await?;
+    Ok(())
+}

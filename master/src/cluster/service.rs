@@ -148,9 +148,17 @@ impl Cluster for ClusterService {
 
     async fn status(
         &self,
-        _req: Request<ClusterStatusRequest>,
+        req: Request<ClusterStatusRequest>,
     ) -> Result<Response<ClusterStatus>, Status> {
         let me = self.store.status();
+        // The leader's member list is the current one; a follower may lag (or be removed).
+        if !me.is_leader {
+            if let Ok(mut leader) = self.leader_client() {
+                if let Ok(s) = leader.status(req.into_inner()).await {
+                    return Ok(s);
+                }
+            }
+        }
         let mut members = Vec::new();
         for m in self.store.members().all().into_values() {
             if m.id == me.id {

@@ -138,6 +138,11 @@ impl<T: Transport> RaftLoop<T> {
         self.members.replace(members);
         self.write_state().advance(index);
         info!(index, voters = ?cs.voters, learners = ?cs.learners, "membership changed");
+        let me = self.node.raft.id;
+        if !cs.voters.contains(&me) && !cs.learners.contains(&me) && !cs.voters.is_empty() {
+            warn!("this master was removed from the cluster; stopping");
+            self.fatal.cancel();
+        }
         if let Some(reply) = self.take_reply(ctx.as_ref()) {
             replies.push((reply, Ok(vec![])));
         }
