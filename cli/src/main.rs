@@ -51,6 +51,12 @@ enum Command {
     Scale(commands::scale::Args),
     /// Print client and server versions.
     Version,
+    /// Mark a node unschedulable: no new pods go there.
+    Cordon(commands::node::NodeArgs),
+    /// Mark a node schedulable again.
+    Uncordon(commands::node::NodeArgs),
+    /// Cordon a node and delete its pods so their controllers run them elsewhere.
+    Drain(commands::node::DrainArgs),
     /// Run a master.
     Master(commands::run::MasterArgs),
     /// Run a node agent.
@@ -111,6 +117,9 @@ async fn main() -> ExitCode {
         Command::Logs(a) => commands::logs::run(&ctx, a).await,
         Command::Scale(a) => commands::scale::run(&ctx, a).await,
         Command::Version => commands::version::run(&ctx).await,
+        Command::Cordon(a) => commands::node::cordon(&ctx, a, true).await,
+        Command::Uncordon(a) => commands::node::cordon(&ctx, a, false).await,
+        Command::Drain(a) => commands::node::drain(&ctx, a).await,
         Command::Master(a) => commands::run::master(&ctx, a).await,
         Command::Agent(a) => commands::run::agent(a).await,
         Command::Up(a) => commands::run::up(&ctx, a).await,

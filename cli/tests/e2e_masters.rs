@@ -121,6 +121,22 @@ impl Masters {
         wait_for_blocking(what, DEADLINE, || {
             Ok(self.status().ok().filter(|s| ok(s)).map(drop))
         })
+        .map_err(|e| {
+            let logs: Vec<String> = (0..3)
+                .map(|i| {
+                    format!(
+                        "--- m{} ---\n{}",
+                        i + 1,
+                        bosun_tests::tail_log(&self.log(i), 30)
+                    )
+                })
+                .collect();
+            e.context(format!(
+                "last status: {:?}\n{}",
+                self.status().ok(),
+                logs.join("\n")
+            ))
+        })
     }
 
     fn leader(&self) -> anyhow::Result<usize> {
@@ -340,7 +356,10 @@ async fn removing_the_leader_hands_over_and_the_cluster_keeps_working() -> anyho
             let ok = rows == 2
                 && !text.lines().any(|l| l.starts_with(&format!("{name} ")))
                 && text.matches("leader").count() == 1;
-            Ok(ok.then_some(()))
+            if !ok {
+                anyhow::bail!("status: {text}{}", String::from_utf8_lossy(&out.stderr));
+            }
+            Ok(Some(()))
         })
     })?;
     let c = Client::connect_any(&remaining).await?;

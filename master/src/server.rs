@@ -227,6 +227,7 @@ impl Master {
         let cluster = ClusterService {
             store: store.clone(),
             peers,
+            join_lock: Arc::default(),
         };
         let raft = RaftService {
             store: store.clone(),

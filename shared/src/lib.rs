@@ -9,6 +9,7 @@
 //! - [`validate`]: object validation with field paths.
 //! - [`manifest`]: multi-document YAML/JSON manifests into objects, with warnings for unknown fields.
 //! - [`client`]: the typed client of a master's API.
+//! - [`taint`]: taints on nodes, tolerations on pods.
 //! - [`time`]: RFC 3339 timestamps and kubectl-style ages.
 #![forbid(unsafe_code)]
 
@@ -22,6 +23,7 @@ pub mod object;
 pub mod pod;
 pub mod quantity;
 pub mod selector;
+pub mod taint;
 pub mod time;
 pub mod validate;
 

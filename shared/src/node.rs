@@ -27,6 +27,9 @@ pub struct NodeSpec {
     /// Cordoned: no new pods are scheduled here.
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub unschedulable: bool,
+    /// Pods that do not tolerate these are kept off (and, for `NoExecute`, evicted).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub taints: Vec<crate::taint::Taint>,
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]

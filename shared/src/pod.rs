@@ -40,6 +40,9 @@ pub struct PodSpec {
     /// Seconds between SIGTERM and SIGKILL when the pod is stopped (default 30).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub termination_grace_period_seconds: Option<i64>,
+    /// Taints this pod accepts on its node.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub tolerations: Vec<crate::taint::Toleration>,
 }
 
 /// Restart policy of a pod's containers.

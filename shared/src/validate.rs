@@ -96,7 +96,7 @@ pub fn validate(obj: &Object) -> Vec<FieldError> {
     match obj {
         Object::Pod(pod) => validate_pod_spec(&pod.spec, "spec", &mut errs),
         Object::Deployment(d) => validate_deployment_spec(&d.spec, &mut errs),
-        Object::Node(_) => {}
+        Object::Node(n) => crate::taint::validate_taints(&n.spec.taints, "spec.taints", &mut errs),
     }
     errs
 }
@@ -279,6 +279,7 @@ fn validate_pod_spec(spec: &PodSpec, path: &str, errs: &mut Vec<FieldError>) {
         }
     }
     validate_labels(&spec.node_selector, &format!("{path}.nodeSelector"), errs);
+    crate::taint::validate_tolerations(&spec.tolerations, &format!("{path}.tolerations"), errs);
     if let Some(grace) = spec.termination_grace_period_seconds.filter(|g| *g < 0) {
         errs.push(FieldError::invalid(
             format!("{path}.terminationGracePeriodSeconds"),

@@ -5,6 +5,7 @@ pub mod delete;
 pub mod describe;
 pub mod get;
 pub mod logs;
+pub mod node;
 pub mod run;
 pub mod scale;
 pub mod version;

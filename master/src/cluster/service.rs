@@ -26,6 +26,9 @@ const LOCAL_TIMEOUT: Duration = Duration::from_secs(2);
 pub struct ClusterService {
     pub store: Store,
     pub peers: Arc<PeerChannels>,
+    /// One join at a time: choosing a new id and adding the member must not interleave with
+    /// another join (two masters would get the same id).
+    pub join_lock: Arc<tokio::sync::Mutex<()>>,
 }
 
 pub fn to_pb(m: &Member) -> PbMember {
@@ -55,6 +58,7 @@ impl ClusterService {
     }
 
     async fn join_as_leader(&self, name: &str, address: &str) -> Result<JoinResponse, Status> {
+        let _one_at_a_time = self.join_lock.lock().await;
         let members = self.store.members().all();
         let id = match members.values().find(|m| m.name == name) {
             // Already a member (a restart, or a retried join): same id.
@@ -136,7 +140,23 @@ impl Cluster for ClusterService {
                     "leadership did not move off the master being removed; retry",
                 ));
             }
-            return self.leader_client()?.remove_master(r).await;
+            // The new leader may take a moment to be known here: retry the hand-off briefly.
+            let deadline = tokio::time::Instant::now() + HANDOVER_TIMEOUT;
+            loop {
+                let answer = match self.leader_client() {
+                    Ok(mut c) => c.remove_master(r.clone()).await,
+                    Err(e) => Err(e),
+                };
+                match answer {
+                    Err(e)
+                        if e.code() == tonic::Code::Unavailable
+                            && tokio::time::Instant::now() < deadline =>
+                    {
+                        tokio::time::sleep(Duration::from_millis(100)).await;
+                    }
+                    other => return other,
+                }
+            }
         }
         self.store
             .change_members(ConfChangeType::RemoveNode, member.clone())

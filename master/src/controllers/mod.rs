@@ -1,9 +1,11 @@
 //! Leader-only loops: scheduler, Deployment controller, garbage collector, node lifecycle,
+//! eviction from tainted nodes,
 //! and the promotion of caught-up learners.
 //!
 //! [`Manager`] starts them when this master becomes the Raft leader and cancels them when it
 //! steps down; they are level-triggered, so a new leader simply picks up where the old one was.
 pub mod deployment;
+pub mod eviction;
 pub mod gc;
 pub mod node_lifecycle;
 pub mod queue;
@@ -49,6 +51,12 @@ impl Manager {
             );
             tasks.spawn(
                 gc::GarbageCollector {
+                    store: self.store.clone(),
+                }
+                .run(leading.clone()),
+            );
+            tasks.spawn(
+                eviction::Evictor {
                     store: self.store.clone(),
                 }
                 .run(leading.clone()),

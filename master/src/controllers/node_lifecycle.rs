@@ -10,11 +10,12 @@ use tokio_util::sync::CancellationToken;
 use tracing::{info, warn};
 
 use crate::dispatcher::Registry;
-use crate::store::Store;
+use crate::store::{Command, Op, Store};
+use bosun_shared::taint::{Taint, UNREACHABLE};
 
-/// A node is unreachable after this long without a heartbeat.
-pub const NODE_GRACE: Duration = Duration::from_secs(10);
-const CHECK_EVERY: Duration = Duration::from_secs(1);
+/// A node is unreachable after this long without a heartbeat (agents beat every 500 ms).
+pub const NODE_GRACE: Duration = Duration::from_millis(3_000);
+const CHECK_EVERY: Duration = Duration::from_millis(250);
 
 pub struct NodeLifecycle {
     pub store: Store,
@@ -44,33 +45,63 @@ impl NodeLifecycle {
             let heartbeat = self.registry.last_heartbeat(&name);
             let seen = heartbeat.unwrap_or(since).max(since);
             let fresh = seen.elapsed() < NODE_GRACE;
-            let condition = match (node.is_ready(), fresh) {
-                (true, false) => Condition {
-                    type_: "Ready".into(),
-                    status: "Unknown".into(),
-                    reason: Some("NodeStatusUnknown".into()),
-                    message: Some(format!(
-                        "bosun agent stopped posting node status (no heartbeat for {}s)",
-                        seen.elapsed().as_secs()
-                    )),
-                    ..Default::default()
-                },
-                // Connected and heartbeating again (an agent that was paused).
-                (false, true) if heartbeat.is_some() => Condition {
+            // A node is ready while it heartbeats (or, just after a leader change, while it
+            // still has the grace period every node gets then).
+            let want_ready = fresh && (heartbeat.is_some() || node.is_ready());
+            let tainted = node.spec.taints.iter().any(|t| t.key == UNREACHABLE);
+            if want_ready == node.is_ready() && tainted != want_ready {
+                continue;
+            }
+            let condition = if want_ready {
+                Condition {
                     type_: "Ready".into(),
                     status: "True".into(),
                     reason: Some("AgentReady".into()),
                     message: Some("bosun agent is posting ready status".into()),
                     ..Default::default()
-                },
-                _ => continue,
+                }
+            } else {
+                Condition {
+                    type_: "Ready".into(),
+                    status: "Unknown".into(),
+                    reason: Some("NodeStatusUnknown".into()),
+                    message: Some(format!(
+                        "bosun agent stopped posting node status (no heartbeat for {:.1}s)",
+                        seen.elapsed().as_secs_f64()
+                    )),
+                    ..Default::default()
+                }
             };
             let ready = condition.status == "True";
             let rv = node.metadata.revision();
             let mut status = node.status.clone().unwrap_or_default();
             set_condition(&mut status.conditions, condition, &now);
             node.status = Some(status);
-            match self.store.update_status(node.into(), Some(rv)).await {
+            // The unreachable taint (NoExecute) follows the condition; the eviction controller
+            // moves the node's pods away once their toleration runs out.
+            node.spec.taints.retain(|t| t.key != UNREACHABLE);
+            if !ready {
+                node.spec.taints.push(Taint {
+                    key: UNREACHABLE.into(),
+                    value: String::new(),
+                    effect: "NoExecute".into(),
+                    time_added: Some(now.clone()),
+                });
+            }
+            let object: bosun_shared::Object = node.into();
+            let cmd = Command {
+                ops: vec![
+                    Op::Update {
+                        object: object.clone(),
+                        expected_revision: Some(rv),
+                    },
+                    Op::UpdateStatus {
+                        object,
+                        expected_revision: None,
+                    },
+                ],
+            };
+            match self.store.propose(cmd).await {
                 Ok(_) if ready => info!(node = %name, "node heartbeating again: marked Ready"),
                 Ok(_) => warn!(node = %name, "node unreachable: marked Ready=Unknown"),
                 Err(e) => {

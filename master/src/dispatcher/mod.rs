@@ -23,7 +23,7 @@ pub use registry::Registry;
 use crate::store::Store;
 
 /// How often agents heartbeat.
-pub const HEARTBEAT_INTERVAL: Duration = Duration::from_secs(1);
+pub const HEARTBEAT_INTERVAL: Duration = Duration::from_millis(500);
 /// Messages queued towards one agent.
 pub const SESSION_BUFFER: usize = 256;
 

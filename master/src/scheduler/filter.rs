@@ -13,6 +13,8 @@ pub(super) enum Reason {
     NotReady,
     /// The node is cordoned (`spec.unschedulable`).
     Cordoned,
+    /// The node has a `NoSchedule` or `NoExecute` taint the pod does not tolerate.
+    UntoleratedTaint,
     /// A key/value of the pod's `nodeSelector` is missing from the node's labels.
     NodeSelectorMismatch,
     /// The CPU requests of the node's pods plus this pod's exceed the node's allocatable CPU.
@@ -29,6 +31,7 @@ impl Reason {
         match self {
             Reason::NotReady => "not ready",
             Reason::Cordoned => "cordoned",
+            Reason::UntoleratedTaint => "untolerated taint",
             Reason::NodeSelectorMismatch => "node selector mismatch",
             Reason::InsufficientCpu => "insufficient cpu",
             Reason::InsufficientMemory => "insufficient memory",
@@ -55,6 +58,15 @@ pub(super) fn check(
     }
     if node.spec.unschedulable {
         return Err(Reason::Cordoned);
+    }
+    if bosun_shared::taint::untolerated(
+        &node.spec.taints,
+        &pod.spec.tolerations,
+        &["NoSchedule", "NoExecute"],
+    )
+    .is_some()
+    {
+        return Err(Reason::UntoleratedTaint);
     }
     let labels = &node.metadata.labels;
     if !pod

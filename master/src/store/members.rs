@@ -50,15 +50,14 @@ impl MemberBook {
         *self.0.write().expect("member book lock") = members;
     }
 
-    /// Learns an address for `id` without a membership change (a peer announcing itself
-    /// before this master has applied the entry that added it).
+    /// Fills in the address of a member whose address is not known yet (a master bootstrapped
+    /// before it knew how it is reached). Unknown ids are ignored: only membership changes add
+    /// members, so a removed master that keeps calling cannot reappear.
     pub fn learn(&self, id: u64, address: &str) {
         let mut m = self.0.write().expect("member book lock");
-        m.entry(id).or_insert_with(|| Member {
-            id,
-            name: String::new(),
-            address: address.to_string(),
-        });
+        if let Some(member) = m.get_mut(&id).filter(|x| x.address.is_empty()) {
+            member.address = address.to_string();
+        }
     }
 }
 

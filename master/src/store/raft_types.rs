@@ -66,16 +66,23 @@ pub struct RaftStatus {
 }
 
 impl RaftStatus {
-    /// `leader`, `follower`, `learner` or `candidate`.
+    /// `leader`, `follower`, `candidate`, `learner`, `joining` (added, but the configuration
+    /// has not reached it yet) or `removed`.
     pub fn role(&self) -> &'static str {
         if self.is_leader {
             "leader"
+        } else if self.voters.contains(&self.id) {
+            if self.leader_id != 0 {
+                "follower"
+            } else {
+                "candidate"
+            }
         } else if self.learners.contains(&self.id) {
             "learner"
-        } else if self.leader_id != 0 {
-            "follower"
+        } else if self.voters.is_empty() {
+            "joining"
         } else {
-            "candidate"
+            "removed"
         }
     }
 }

@@ -1,0 +1,91 @@
+//! `bosun cordon`, `uncordon` and `drain`: node maintenance.
+use bosun_shared::client::{Client, ClientError};
+use bosun_shared::{Kind, Object};
+
+use crate::Context;
+
+#[derive(clap::Args)]
+pub struct NodeArgs {
+    /// The node's name.
+    pub name: String,
+}
+
+#[derive(clap::Args)]
+pub struct DrainArgs {
+    /// The node's name.
+    pub name: String,
+    /// Also delete pods that no controller will re-create elsewhere.
+    #[arg(long)]
+    pub force: bool,
+}
+
+/// Attempts when the node changes under the update (its agent reports often).
+const RETRIES: usize = 5;
+
+/// Sets `spec.unschedulable`; returns false when it already had that value.
+async fn set_unschedulable(client: &Client, name: &str, value: bool) -> anyhow::Result<bool> {
+    for _ in 0..RETRIES {
+        let Object::Node(mut node) = client.get(Kind::Node, "", name).await? else {
+            anyhow::bail!("node {name} is not a Node");
+        };
+        if node.spec.unschedulable == value {
+            return Ok(false);
+        }
+        node.spec.unschedulable = value;
+        match client.update(&node.into()).await {
+            Ok(_) => return Ok(true),
+            Err(ClientError::Conflict(_)) => continue,
+            Err(e) => return Err(e.into()),
+        }
+    }
+    anyhow::bail!("node/{name} kept changing; try again")
+}
+
+pub async fn cordon(ctx: &Context, args: NodeArgs, value: bool) -> anyhow::Result<()> {
+    let client = ctx.client().await?;
+    let changed = set_unschedulable(&client, &args.name, value).await?;
+    let verb = if value { "cordoned" } else { "uncordoned" };
+    if changed {
+        println!("node/{} {verb}", args.name);
+    } else {
+        println!("node/{} already {verb}", args.name);
+    }
+    Ok(())
+}
+
+pub async fn drain(ctx: &Context, args: DrainArgs) -> anyhow::Result<()> {
+    let client = ctx.client().await?;
+    set_unschedulable(&client, &args.name, true).await?;
+    println!("node/{} cordoned", args.name);
+    let (all, _) = client.list(Kind::Pod, None, None).await?;
+    let on_node: Vec<_> = all
+        .iter()
+        .filter_map(Object::as_pod)
+        .filter(|p| {
+            p.spec.node_name.as_deref() == Some(args.name.as_str()) && !p.phase().is_terminal()
+        })
+        .collect();
+    let unmanaged: Vec<String> = on_node
+        .iter()
+        .filter(|p| p.metadata.controller().is_none())
+        .map(|p| p.key())
+        .collect();
+    if !unmanaged.is_empty() && !args.force {
+        anyhow::bail!(
+            "cannot delete Pods that declare no controller (use --force to override): {}",
+            unmanaged.join(", ")
+        );
+    }
+    for p in on_node {
+        println!("evicting pod {}", p.key());
+        match client
+            .delete(Kind::Pod, &p.metadata.namespace, &p.metadata.name)
+            .await
+        {
+            Ok(_) | Err(ClientError::NotFound(_)) => {}
+            Err(e) => return Err(e.into()),
+        }
+    }
+    println!("node/{} drained", args.name);
+    Ok(())
+}
