@@ -8,8 +8,8 @@ use bosun_shared::pod::RestartPolicy;
 
 use crate::runtime::{ObservedContainer, RunState};
 
-/// First restart delay; doubled per restart up to [`BACKOFF_MAX`].
-pub const BACKOFF_BASE: Duration = Duration::from_secs(1);
+/// First restart delay; doubled per restart up to [`BACKOFF_MAX`] (Kubernetes' values).
+pub const BACKOFF_BASE: Duration = Duration::from_secs(10);
 pub const BACKOFF_MAX: Duration = Duration::from_secs(300);
 /// A container that ran this long before exiting restarts without accumulated back-off.
 pub const BACKOFF_RESET: Duration = Duration::from_secs(600);
@@ -220,7 +220,7 @@ mod tests {
             reason: "ErrImagePull".into(),
             message: "no".into(),
             at: t(100),
-            count: 2, // back-off 2s
+            count: 2, // back-off 20 s
         };
         // (name, desired, observed, failure, now, expected step)
         type Case = (
@@ -261,7 +261,7 @@ mod tests {
                 Some(want(Always)),
                 vec![c("a", 0, Exited, Some(0), 0, Some(10))],
                 None,
-                11,
+                20,
                 Step::Create { attempt: 1 },
             ),
             (
@@ -270,7 +270,7 @@ mod tests {
                 vec![c("a", 2, Exited, Some(1), 0, Some(10))],
                 None,
                 11,
-                Step::WaitUntil(t(14)),
+                Step::WaitUntil(t(50)),
             ),
             (
                 "exited 0, OnFailure: done",
@@ -281,12 +281,12 @@ mod tests {
                 Step::Idle,
             ),
             (
-                "exited 1, OnFailure: restart",
+                "exited 1, OnFailure: back-off before the restart",
                 Some(want(OnFailure)),
                 vec![c("a", 0, Exited, Some(1), 0, Some(10))],
                 None,
-                20,
-                Step::Create { attempt: 1 },
+                15,
+                Step::WaitUntil(t(20)),
             ),
             (
                 "exited 1, Never: done",
@@ -339,14 +339,14 @@ mod tests {
                 vec![],
                 Some(failure.clone()),
                 101,
-                Step::WaitUntil(t(102)),
+                Step::WaitUntil(t(120)),
             ),
             (
                 "pull failed long ago: retry",
                 Some(want(Always)),
                 vec![],
                 Some(failure.clone()),
-                103,
+                121,
                 Step::Create { attempt: 0 },
             ),
             (
@@ -355,7 +355,7 @@ mod tests {
                 vec![c("a", 0, Created, None, 0, None)],
                 Some(failure),
                 101,
-                Step::WaitUntil(t(102)),
+                Step::WaitUntil(t(120)),
             ),
             (
                 "unwanted and running: stop",
@@ -388,15 +388,17 @@ mod tests {
     #[test]
     fn long_runs_reset_back_off() {
         let exited = c("a", 6, RunState::Exited, Some(1), 0, Some(700));
-        let got = next_step(Some(&want(RestartPolicy::Always)), &[&exited], None, t(701));
+        // After 10 minutes of running, the next restart waits only the base 10 s.
+        let got = next_step(Some(&want(RestartPolicy::Always)), &[&exited], None, t(710));
         assert_eq!(got, Step::Create { attempt: 7 });
     }
 
     #[test]
     fn back_off_doubles_and_is_capped() {
-        assert_eq!(backoff(1), Duration::from_secs(1));
-        assert_eq!(backoff(2), Duration::from_secs(2));
-        assert_eq!(backoff(4), Duration::from_secs(8));
+        assert_eq!(backoff(1), Duration::from_secs(10));
+        assert_eq!(backoff(2), Duration::from_secs(20));
+        assert_eq!(backoff(4), Duration::from_secs(80));
+        assert_eq!(backoff(6), BACKOFF_MAX);
         assert_eq!(backoff(30), BACKOFF_MAX);
         assert_eq!(backoff(200), BACKOFF_MAX);
     }
