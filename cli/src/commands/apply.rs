@@ -83,14 +83,24 @@ pub async fn run(ctx: &Context, args: Args) -> anyhow::Result<()> {
         }
     }
     let client = ctx.client().await?;
+    // Like kubectl: every object is tried; the command fails if any failed.
+    let mut failed = 0;
     for p in objects {
-        let applied = client.apply(&p.object).await?;
-        println!(
-            "{}/{} {}",
-            p.object.kind().resource_name(),
-            p.object.meta().name,
-            applied.outcome
-        );
+        match client.apply(&p.object).await {
+            Ok(applied) => println!(
+                "{}/{} {}",
+                p.object.kind().resource_name(),
+                p.object.meta().name,
+                applied.outcome
+            ),
+            Err(e) => {
+                eprintln!("{}", crate::commands::error_text(&anyhow::Error::new(e)));
+                failed += 1;
+            }
+        }
+    }
+    if failed > 0 {
+        anyhow::bail!("{failed} object(s) could not be applied");
     }
     Ok(())
 }

@@ -301,11 +301,13 @@ impl SledStorage {
 
     /// Installs a snapshot received from the leader: objects, log and metadata are replaced.
     pub fn install_snapshot(&self, snap: &Snapshot) -> Result<Loaded, StoreError> {
+        use sled::transaction::{ConflictableTransactionError, TransactionError};
+        use sled::Transactional;
         let md = snap.get_metadata();
         let data: SnapshotData = serde_json::from_slice(&snap.data)
             .map_err(|e| StoreError::Internal(format!("snapshot data: {e}")))?;
-        self.objects.clear()?;
-        self.log.clear()?;
+        let old_objects = self.objects.iter().keys().collect::<Result<Vec<_>, _>>()?;
+        let old_log = self.log.iter().keys().collect::<Result<Vec<_>, _>>()?;
         let mut map = BTreeMap::new();
         let mut upserts = Vec::with_capacity(data.objects.len());
         for o in data.objects {
@@ -313,19 +315,42 @@ impl SledStorage {
             upserts.push((key.clone(), o.to_json()));
             map.insert(key, o);
         }
-        self.write_applied(&upserts, &[], md.index)?;
-        self.write_members(&data.members, md.index)?;
-        self.raft.insert(SNAPSHOT_META_KEY, pb(md))?;
-        self.set_conf_state(md.get_conf_state())?;
+        let members_json =
+            serde_json::to_vec(&data.members).map_err(|e| StoreError::Internal(e.to_string()))?;
+        let mut hs = self.meta().hard_state.clone();
+        hs.commit = hs.commit.max(md.index);
+        hs.term = hs.term.max(md.term);
+        let cs = md.get_conf_state().clone();
+        // One transaction over the three trees: a crash leaves the old state or the new one,
+        // never objects of one and Raft metadata of the other.
+        (&self.objects, &self.log, &self.raft)
+            .transaction(|(objects, log, raft)| {
+                for k in &old_objects {
+                    objects.remove(k)?;
+                }
+                for k in &old_log {
+                    log.remove(k)?;
+                }
+                for (k, v) in &upserts {
+                    objects.insert(k.0.as_bytes(), v.as_slice())?;
+                }
+                objects.insert(APPLIED_KEY, &md.index.to_be_bytes())?;
+                objects.insert(MEMBERS_KEY, members_json.as_slice())?;
+                raft.insert(SNAPSHOT_META_KEY, pb(md))?;
+                raft.insert(CONF_STATE_KEY, pb(&cs))?;
+                raft.insert(HARD_STATE_KEY, pb(&hs))?;
+                Ok::<(), ConflictableTransactionError<()>>(())
+            })
+            .map_err(|e: TransactionError<()>| {
+                StoreError::Internal(format!("installing snapshot: {e:?}"))
+            })?;
         let mut meta = self.meta();
         meta.snapshot_index = md.index;
         meta.snapshot_term = md.term;
         meta.last_index = md.index;
-        meta.hard_state.commit = meta.hard_state.commit.max(md.index);
-        meta.hard_state.term = meta.hard_state.term.max(md.term);
-        let hs = meta.hard_state.clone();
+        meta.conf_state = cs;
+        meta.hard_state = hs;
         drop(meta);
-        self.set_hard_state(&hs)?;
         Ok(Loaded {
             objects: map,
             members: data.members.into_iter().map(|m| (m.id, m)).collect(),
