@@ -14,12 +14,14 @@
 //!   and `bosun agent`) with a client config, client helpers and cleanup on drop.
 //! - [`docker`]: helpers over the `docker` CLI: list, kill and remove containers by label.
 //! - [`net`]: [`free_port`] and a dependency-free [`http_get`].
+//! - [`linearizability`]: [`linearizability::check`] of register histories recorded by fault tests.
 //!
 //! The end-to-end tests that use it live in `cli/tests/` (they need `CARGO_BIN_EXE_bosun`).
 
 pub mod cluster;
 pub mod docker;
 pub mod image;
+pub mod linearizability;
 pub mod net;
 pub mod process;
 pub mod wait;
