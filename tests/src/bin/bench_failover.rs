@@ -1,0 +1,526 @@
+//! Benchmark: how long writes stop when the leader of 3 `bosun master` processes is SIGKILLed.
+//!
+//! A client issues a write (the creation of a new pod) every 10 ms without waiting for the
+//! previous one, to one master at a time, moving to the next master when a write fails or
+//! times out, and records when each write is acknowledged. Then, `--kills` times: find the
+//! leader (cluster status), SIGKILL it, wait until a write succeeds again, restart the killed
+//! master on the same data directory and port (same command line), and wait until it is a
+//! follower whose commit index has reached the leader's. For each kill the figure is the
+//! longest interval between two consecutive acknowledged writes from the last one before the
+//! kill until one second after the restarted master has caught up.
+//!
+//! ```sh
+//! cargo build --release && cargo run --release -p bosun-tests --bin bench-failover -- \
+//!     [--kills 20] [--bosun target/release/bosun]
+//! ```
+//!
+//! Every process and the temporary directory are removed at the end, on error too (guards).
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
+use std::time::{Duration, Instant};
+
+use anyhow::{bail, ensure, Context};
+use bosun_proto::v1::cluster_client::ClusterClient;
+use bosun_proto::v1::{ClusterStatus, ClusterStatusRequest, MemberStatus};
+use bosun_shared::client::{server_url, Client};
+use bosun_shared::pod::{Container, Pod};
+use bosun_shared::Object;
+use bosun_tests::{free_port, give_up, wait_for, BosunProcess};
+
+/// Masters in the cluster.
+const MEMBERS: usize = 3;
+/// Period of the client's writes.
+const WRITE_PERIOD: Duration = Duration::from_millis(10);
+/// A write unanswered after this long fails, and the client moves to the next master.
+const WRITE_TIMEOUT: Duration = Duration::from_secs(1);
+/// Bound on one status query.
+const STATUS_TIMEOUT: Duration = Duration::from_secs(1);
+/// How long a cluster may take to start, recover or catch up.
+const DEADLINE: Duration = Duration::from_secs(60);
+/// Before a kill, the last acknowledged write must be at most this old (steady state).
+const STEADY: Duration = Duration::from_millis(50);
+/// After the restarted master has caught up, writes go on this long before the window of a
+/// kill closes, so that a disturbance caused by the restart is counted too.
+const SETTLE: Duration = Duration::from_secs(1);
+
+/// Command-line options.
+struct Options {
+    /// Leader kills.
+    kills: usize,
+    /// The `bosun` binary.
+    bosun: PathBuf,
+}
+
+/// Parses the command line.
+fn options() -> anyhow::Result<Options> {
+    let mut o = Options {
+        kills: 20,
+        bosun: PathBuf::from("target/release/bosun"),
+    };
+    let mut args = std::env::args().skip(1);
+    while let Some(a) = args.next() {
+        match a.as_str() {
+            "--kills" => o.kills = args.next().context("--kills N")?.parse()?,
+            "--bosun" => o.bosun = args.next().context("--bosun PATH")?.into(),
+            other => {
+                bail!("unknown argument {other}; usage: bench-failover [--kills N] [--bosun PATH]")
+            }
+        }
+    }
+    ensure!(o.kills > 0, "--kills must be positive");
+    ensure!(
+        o.bosun.exists(),
+        "{} does not exist: run `cargo build --release` first",
+        o.bosun.display()
+    );
+    Ok(o)
+}
+
+// ---- the masters ------------------------------------------------------------------------------
+
+/// Three `bosun master` processes that can be killed and restarted with the same command line.
+/// Dropping it kills them (fields drop in order: processes first) and removes the directory.
+struct Masters {
+    /// `None` while killed. Behind a mutex so that waits can poll through `&self`.
+    procs: Mutex<Vec<Option<BosunProcess>>>,
+    ports: Vec<u16>,
+    bin: PathBuf,
+    dir: tempfile::TempDir,
+}
+
+impl Masters {
+    /// Starts the first master and waits for it to lead, then the others with `--join`, one at
+    /// a time: each must be a voter before the next starts (two masters joining at the same
+    /// moment were both given the same member id).
+    async fn launch(bin: &Path) -> anyhow::Result<Masters> {
+        let m = Masters {
+            procs: Mutex::new((0..MEMBERS).map(|_| None).collect()),
+            ports: (0..MEMBERS).map(|_| free_port()).collect(),
+            bin: bin.to_path_buf(),
+            dir: tempfile::Builder::new()
+                .prefix("bench-failover-")
+                .tempdir()?,
+        };
+        for i in 0..MEMBERS {
+            m.spawn(i)?;
+            let want = i + 1;
+            wait_for(&format!("{want} voting masters"), DEADLINE, || {
+                m.settled(want)
+            })
+            .await?;
+        }
+        Ok(m)
+    }
+
+    fn procs(&self) -> MutexGuard<'_, Vec<Option<BosunProcess>>> {
+        // A panic while holding the lock cannot leave the list half-changed: take it over.
+        self.procs.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    /// The command line of master `i`; the same at every (re)start.
+    fn args(&self, i: usize) -> Vec<String> {
+        let root = self.dir.path();
+        let mut args = vec![
+            "--config".to_string(),
+            root.join(format!("m{i}.yaml")).display().to_string(),
+            "master".into(),
+            "--name".into(),
+            format!("m{}", i + 1),
+            "--listen".into(),
+            self.addr(i),
+            "--data-dir".into(),
+            root.join(format!("m{i}")).display().to_string(),
+        ];
+        if i > 0 {
+            args.extend(["--join".into(), self.addr(0)]);
+        }
+        args
+    }
+
+    /// (Re)starts master `i`, its output appended to `m<i>.log`.
+    fn spawn(&self, i: usize) -> anyhow::Result<()> {
+        let args = self.args(i);
+        let args: Vec<&str> = args.iter().map(String::as_str).collect();
+        let log = self.dir.path().join(format!("m{i}.log"));
+        let env = [("RUST_LOG", "info"), ("NO_COLOR", "1")];
+        let p = BosunProcess::spawn(&self.bin, &args, &env, &log)?;
+        self.procs()[i] = Some(p);
+        Ok(())
+    }
+
+    /// SIGKILLs master `i` and reaps it.
+    fn kill(&self, i: usize) -> anyhow::Result<()> {
+        let mut p = self.procs()[i].take().context("master already down")?;
+        p.kill()?;
+        Ok(())
+    }
+
+    /// `127.0.0.1:<port>` of master `i`.
+    fn addr(&self, i: usize) -> String {
+        format!("127.0.0.1:{}", self.ports[i])
+    }
+
+    /// Fails for good (ending a wait) when a master that should run has exited.
+    fn check_running(&self) -> anyhow::Result<()> {
+        for p in self.procs().iter_mut().flatten() {
+            if !p.is_running() {
+                return Err(give_up(anyhow::anyhow!(
+                    "{} exited; log tail:\n{}",
+                    p.command_line(),
+                    p.log_tail(30)
+                )));
+            }
+        }
+        Ok(())
+    }
+
+    /// The cluster status through the first running master that answers.
+    async fn status(&self) -> anyhow::Result<ClusterStatus> {
+        let up: Vec<usize> = (0..MEMBERS)
+            .filter(|i| self.procs()[*i].is_some())
+            .collect();
+        let mut last = anyhow::anyhow!("no master is running");
+        for i in up {
+            match cluster_status(&self.addr(i)).await {
+                Ok(s) => return Ok(s),
+                Err(e) => last = e,
+            }
+        }
+        Err(last)
+    }
+
+    /// `Some(())` once `want` members are listed, one leads and none is a learner.
+    async fn settled(&self, want: usize) -> anyhow::Result<Option<()>> {
+        self.check_running()?;
+        let s = self.status().await?;
+        let leaders = s.members.iter().filter(|m| m.role == "leader").count();
+        let voters = s
+            .members
+            .iter()
+            .all(|m| m.role == "leader" || m.role == "follower");
+        if s.members.len() == want && leaders == 1 && voters {
+            return Ok(Some(()));
+        }
+        // An error, not `None`, so that a timeout says what the cluster looked like.
+        let roles: Vec<String> = s
+            .members
+            .iter()
+            .map(|m| format!("{}={}", m.member.as_ref().map_or("?", |m| &m.name), m.role))
+            .collect();
+        bail!("want {want} voters and a leader, have {}", roles.join(" "))
+    }
+
+    /// The index of the leading master and its commit index, once there is one.
+    async fn leader(&self) -> anyhow::Result<Option<(usize, u64)>> {
+        self.check_running()?;
+        let s = self.status().await?;
+        Ok(s.members
+            .iter()
+            .find(|m| m.role == "leader")
+            .and_then(|m| Some((self.index_of(m)?, m.commit))))
+    }
+
+    /// Which of our masters `m` is, by its address.
+    fn index_of(&self, m: &MemberStatus) -> Option<usize> {
+        let addr = &m.member.as_ref()?.address;
+        (0..MEMBERS).find(|i| self.addr(*i) == *addr)
+    }
+
+    /// `Some(())` once master `i`, asked itself, is a follower that has committed and applied
+    /// at least `target`.
+    async fn caught_up(&self, i: usize, target: u64) -> anyhow::Result<Option<()>> {
+        self.check_running()?;
+        let s = cluster_status(&self.addr(i)).await?;
+        let me = s.members.iter().find(|m| self.index_of(m) == Some(i));
+        Ok(me
+            .filter(|m| m.role == "follower" && m.commit >= target && m.applied >= target)
+            .map(drop))
+    }
+}
+
+/// `bosun cluster status` through the master at `addr`, bounded by [`STATUS_TIMEOUT`].
+async fn cluster_status(addr: &str) -> anyhow::Result<ClusterStatus> {
+    let ask = async {
+        let mut c = ClusterClient::connect(server_url(addr)).await?;
+        anyhow::Ok(c.status(ClusterStatusRequest {}).await?.into_inner())
+    };
+    tokio::time::timeout(STATUS_TIMEOUT, ask)
+        .await
+        .context("cluster status timed out")?
+}
+
+// ---- the writing client -----------------------------------------------------------------------
+
+/// What the writing client shares with the benchmark.
+#[derive(Default)]
+struct Writes {
+    /// When each acknowledged write was issued and when it was acknowledged, in completion
+    /// order.
+    acked: Mutex<Vec<(Instant, Instant)>>,
+    /// The message of the first failure, for the report.
+    first_error: Mutex<Option<String>>,
+    /// Writes that failed or timed out.
+    failed: AtomicU64,
+    /// The master writes currently go to.
+    target: AtomicUsize,
+    /// Set to stop the client.
+    stop: AtomicBool,
+}
+
+impl Writes {
+    fn acked(&self) -> MutexGuard<'_, Vec<(Instant, Instant)>> {
+        // Pushing an Instant cannot leave the list half-changed: take a poisoned lock over.
+        self.acked.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    /// When the latest write was acknowledged.
+    fn last_ack(&self) -> Option<Instant> {
+        self.acked().iter().map(|(_, acked)| *acked).max()
+    }
+
+    /// When the first write issued after `t` was acknowledged, once one has been.
+    fn first_ack_of_write_issued_after(&self, t: Instant) -> Option<Instant> {
+        self.acked()
+            .iter()
+            .filter(|(issued, _)| *issued > t)
+            .map(|(_, acked)| *acked)
+            .min()
+    }
+
+    /// A write through master `i` failed with `error`: move to the next master, unless another
+    /// failure already did.
+    fn failed_on(&self, i: usize, error: String) {
+        self.failed.fetch_add(1, Ordering::Relaxed);
+        self.first_error
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .get_or_insert(error);
+        let _ = self.target.compare_exchange(
+            i,
+            (i + 1) % MEMBERS,
+            Ordering::Relaxed,
+            Ordering::Relaxed,
+        );
+    }
+
+    /// The longest interval between consecutive acknowledgements from the last one at or before
+    /// `from` up to `to`.
+    fn longest_gap(&self, from: Instant, to: Instant) -> Duration {
+        let mut acks: Vec<Instant> = self.acked().iter().map(|(_, acked)| *acked).collect();
+        acks.sort_unstable();
+        let first = acks.iter().rposition(|t| *t <= from).unwrap_or(0);
+        let window: Vec<Instant> = acks[first..].iter().copied().filter(|t| *t <= to).collect();
+        window
+            .windows(2)
+            .map(|w| w[1] - w[0])
+            .max()
+            .unwrap_or_default()
+    }
+}
+
+/// Issues a write every [`WRITE_PERIOD`] until stopped, each in its own task so that a slow
+/// write does not delay the next.
+async fn write_loop(clients: Vec<Client>, writes: Arc<Writes>) {
+    let mut tick = tokio::time::interval(WRITE_PERIOD);
+    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Skip);
+    let mut seq = 0u64;
+    while !writes.stop.load(Ordering::Relaxed) {
+        tick.tick().await;
+        seq += 1;
+        let i = writes.target.load(Ordering::Relaxed);
+        let (client, writes) = (clients[i].clone(), writes.clone());
+        tokio::spawn(async move {
+            let obj = pod(format!("failover-{seq}"));
+            let issued = Instant::now();
+            match tokio::time::timeout(WRITE_TIMEOUT, client.create(&obj)).await {
+                Ok(Ok(_)) => writes.acked().push((issued, Instant::now())),
+                Ok(Err(e)) => writes.failed_on(i, format!("m{}: {e}", i + 1)),
+                Err(_) => writes.failed_on(i, format!("m{}: timed out", i + 1)),
+            }
+        });
+    }
+}
+
+/// A pod named `name` with one container and a 256-byte annotation.
+fn pod(name: String) -> Object {
+    let mut p = Pod::default();
+    p.metadata.name = name;
+    p.metadata.namespace = "default".into();
+    p.metadata
+        .annotations
+        .insert("bench/pad".into(), "x".repeat(256));
+    p.spec.containers.push(Container {
+        name: "c".into(),
+        image: "busybox".into(),
+        ..Default::default()
+    });
+    p.into()
+}
+
+// ---- the kills --------------------------------------------------------------------------------
+
+/// What one kill measured.
+struct Kill {
+    /// Index of the killed leader and of the next one.
+    killed: usize,
+    new_leader: usize,
+    /// From the kill until the acknowledgement of the first write issued after it.
+    to_first_write: Duration,
+    /// The longest interval without an acknowledged write around the kill.
+    gap: Duration,
+    /// From the restart until the restarted master was a caught-up follower.
+    catch_up: Duration,
+}
+
+/// Kills the leader once, waits for writes to resume, restarts it and waits until it caught up.
+async fn kill_once(m: &Masters, writes: &Writes) -> anyhow::Result<Kill> {
+    let (killed, _) = wait_for("a leader", DEADLINE, || m.leader()).await?;
+    wait_for("steady writes", DEADLINE, || async {
+        Ok(writes.last_ack().filter(|t| t.elapsed() <= STEADY))
+    })
+    .await?;
+    let killed_at = Instant::now();
+    m.kill(killed)?;
+    let resumed = wait_for("a write after the kill", DEADLINE, || async {
+        Ok(writes.first_ack_of_write_issued_after(killed_at))
+    })
+    .await?;
+    let (new_leader, commit) = wait_for("a new leader", DEADLINE, || m.leader()).await?;
+    let restarted_at = Instant::now();
+    m.spawn(killed)?;
+    let what = format!("m{} to follow and catch up", killed + 1);
+    wait_for(&what, DEADLINE, || m.caught_up(killed, commit)).await?;
+    let caught_up = Instant::now();
+    // Not a wait for a condition: the window over which the gap is measured.
+    tokio::time::sleep(SETTLE).await;
+    Ok(Kill {
+        killed,
+        new_leader,
+        to_first_write: resumed - killed_at,
+        gap: writes.longest_gap(killed_at, Instant::now()),
+        catch_up: caught_up - restarted_at,
+    })
+}
+
+/// Milliseconds, whole.
+fn ms(d: Duration) -> String {
+    format!("{:.0} ms", d.as_secs_f64() * 1000.0)
+}
+
+/// The `q` quantile (nearest rank) of sorted `v`.
+fn quantile(v: &[Duration], q: f64) -> Duration {
+    let rank = ((q * v.len() as f64).ceil() as usize).clamp(1, v.len().max(1));
+    v.get(rank - 1).copied().unwrap_or_default()
+}
+
+/// The workspace's git revision, `+dirty` when the work tree has changes.
+fn bosun_revision() -> String {
+    let ws = Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
+    let git = |args: &[&str]| {
+        std::process::Command::new("git")
+            .arg("-C")
+            .arg(&ws)
+            .args(args)
+            .output()
+            .map(|o| String::from_utf8_lossy(&o.stdout).trim().to_string())
+            .unwrap_or_default()
+    };
+    let rev = git(&["rev-parse", "--short=12", "HEAD"]);
+    let dirty = !git(&["status", "--porcelain"]).is_empty();
+    format!("{rev}{}", if dirty { "+dirty" } else { "" })
+}
+
+/// A warning when `bin` is older than the last commit (it may not be that revision's build).
+fn stale_warning(bin: &Path) -> Option<String> {
+    let ws = Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
+    let out = std::process::Command::new("git")
+        .arg("-C")
+        .arg(&ws)
+        .args(["log", "-1", "--format=%ct"])
+        .output()
+        .ok()?;
+    let committed: u64 = String::from_utf8_lossy(&out.stdout).trim().parse().ok()?;
+    let built = std::fs::metadata(bin).ok()?.modified().ok()?;
+    let built = built.duration_since(std::time::UNIX_EPOCH).ok()?.as_secs();
+    (built < committed).then(|| {
+        format!(
+            "warning: {} is older than the last commit; rebuild it",
+            bin.display()
+        )
+    })
+}
+
+/// Prints one line per kill and the summary of the gaps.
+fn report(kills: &[Kill], writes: &Writes, bin: &Path) {
+    println!(
+        "| kill | killed | new leader | kill -> first write | longest gap | restart -> caught up |"
+    );
+    println!("| ---: | --- | --- | ---: | ---: | ---: |");
+    for (n, k) in kills.iter().enumerate() {
+        println!(
+            "| {} | m{} | m{} | {} | {} | {} |",
+            n + 1,
+            k.killed + 1,
+            k.new_leader + 1,
+            ms(k.to_first_write),
+            ms(k.gap),
+            ms(k.catch_up)
+        );
+    }
+    let mut gaps: Vec<Duration> = kills.iter().map(|k| k.gap).collect();
+    gaps.sort_unstable();
+    println!(
+        "longest gap over {} kills: min {}, median {}, p99 {}, max {}",
+        gaps.len(),
+        ms(quantile(&gaps, 0.0)),
+        ms(quantile(&gaps, 0.5)),
+        ms(quantile(&gaps, 0.99)),
+        ms(quantile(&gaps, 1.0))
+    );
+    println!(
+        "writes acknowledged {}, failed or timed out {}",
+        writes.acked().len(),
+        writes.failed.load(Ordering::Relaxed)
+    );
+    if let Some(e) = writes.first_error.lock().ok().and_then(|e| e.clone()) {
+        println!("first failure: {e}");
+    }
+    println!("Bosun {}", bosun_revision());
+    if let Some(w) = stale_warning(bin) {
+        println!("{w}");
+    }
+}
+
+/// Starts the masters and the client, then kills the leader `kills` times.
+async fn run(o: &Options) -> anyhow::Result<()> {
+    let m = Masters::launch(&o.bosun).await?;
+    let mut clients = Vec::new();
+    for i in 0..MEMBERS {
+        clients.push(Client::connect(&m.addr(i)).await?);
+    }
+    let writes = Arc::new(Writes::default());
+    let client = tokio::spawn(write_loop(clients, writes.clone()));
+    let mut kills = Vec::new();
+    for n in 0..o.kills {
+        let k = kill_once(&m, &writes).await?;
+        eprintln!(
+            "kill {}: m{} -> m{}: longest gap {}",
+            n + 1,
+            k.killed + 1,
+            k.new_leader + 1,
+            ms(k.gap)
+        );
+        kills.push(k);
+    }
+    writes.stop.store(true, Ordering::Relaxed);
+    client.await.context("client task panicked")?;
+    report(&kills, &writes, &o.bosun);
+    Ok(())
+}
+
+fn main() -> anyhow::Result<()> {
+    let o = options()?;
+    let rt = tokio::runtime::Runtime::new()?;
+    rt.block_on(run(&o))
+}

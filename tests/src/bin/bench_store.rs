@@ -1,0 +1,656 @@
+//! Benchmark: durable replicated writes per second and p50/p99 write latency on 3 local
+//! `bosun master` processes, against a 3-member etcd on the same machine, in one run.
+//!
+//! For each client count (1, 16, 256 by default) `clients` tasks loop for a fixed duration, each
+//! creating a new pod carrying a 256-byte annotation, and every write's latency is recorded.
+//! etcd gets the same bytes: the JSON of the same pod is the value of a `put` under
+//! `/registry/pods/default/<name>`. Both are driven from this process, connected to their
+//! leader, with the tasks spread over a few connections. A write counts when it is acknowledged:
+//! for both systems that means a quorum has it on disk (fsync); etcd runs with its defaults.
+//!
+//! ```sh
+//! cargo build --release && cargo run --release -p bosun-tests --bin bench-store -- \
+//!     [--duration 10] [--warmup 1] [--clients 1,16,256] [--connections 4] [--value-bytes 256] \
+//!     [--bosun target/release/bosun] [--etcd etcd]
+//! ```
+//!
+//! Every process and temporary directory is removed at the end, on error too (drop guards).
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
+use std::time::{Duration, Instant};
+
+use anyhow::{bail, ensure, Context};
+use bosun_proto::v1::cluster_client::ClusterClient;
+use bosun_proto::v1::{ClusterStatus, ClusterStatusRequest};
+use bosun_shared::client::{server_url, Client};
+use bosun_shared::pod::{Container, Pod};
+use bosun_shared::Object;
+use bosun_tests::{free_port, give_up, wait_for, BosunProcess};
+
+/// How long a cluster may take to elect a leader and have every member a voter.
+const START_DEADLINE: Duration = Duration::from_secs(60);
+/// A write still unanswered after this long counts as an error.
+const WRITE_TIMEOUT: Duration = Duration::from_secs(10);
+/// Bound on one status query while waiting for a cluster.
+const STATUS_TIMEOUT: Duration = Duration::from_secs(2);
+/// Members of each cluster.
+const MEMBERS: usize = 3;
+
+/// Command-line options.
+struct Options {
+    /// Measured seconds per client count.
+    duration: Duration,
+    /// Unmeasured seconds of the same load before each measurement.
+    warmup: Duration,
+    /// Client counts, in order.
+    clients: Vec<usize>,
+    /// Connections the client tasks are spread over (fewer when there are fewer tasks).
+    connections: usize,
+    /// Size of the annotation padding each pod.
+    value_bytes: usize,
+    /// The `bosun` binary.
+    bosun: PathBuf,
+    /// The `etcd` binary.
+    etcd: PathBuf,
+}
+
+const USAGE: &str = "usage: bench-store [--duration SECS] [--warmup SECS] [--clients 1,16,256] \
+                     [--connections N] [--value-bytes N] [--bosun PATH] [--etcd PATH]";
+
+/// Parses the command line.
+fn options() -> anyhow::Result<Options> {
+    let mut o = Options {
+        duration: Duration::from_secs(10),
+        warmup: Duration::from_secs(1),
+        clients: vec![1, 16, 256],
+        connections: 4,
+        value_bytes: 256,
+        bosun: PathBuf::from("target/release/bosun"),
+        etcd: PathBuf::from("etcd"),
+    };
+    let mut args = std::env::args().skip(1);
+    while let Some(a) = args.next() {
+        let mut value = || {
+            args.next()
+                .with_context(|| format!("{a} needs a value; {USAGE}"))
+        };
+        match a.as_str() {
+            "--duration" => o.duration = Duration::from_secs_f64(value()?.parse()?),
+            "--warmup" => o.warmup = Duration::from_secs_f64(value()?.parse()?),
+            "--clients" => {
+                o.clients = value()?
+                    .split(',')
+                    .map(|c| c.trim().parse())
+                    .collect::<Result<_, _>>()?
+            }
+            "--connections" => o.connections = value()?.parse()?,
+            "--value-bytes" => o.value_bytes = value()?.parse()?,
+            "--bosun" => o.bosun = value()?.into(),
+            "--etcd" => o.etcd = value()?.into(),
+            other => bail!("unknown argument {other}; {USAGE}"),
+        }
+    }
+    ensure!(
+        o.connections > 0 && !o.clients.contains(&0),
+        "counts must be positive"
+    );
+    ensure!(
+        o.bosun.exists(),
+        "{} does not exist: run `cargo build --release` first",
+        o.bosun.display()
+    );
+    Ok(o)
+}
+
+// ---- the Bosun cluster ------------------------------------------------------------------------
+
+/// Three `bosun master` processes in a temporary directory; dropping it kills them (fields drop
+/// in order: processes first) and removes the directory.
+struct BosunCluster {
+    /// Behind a mutex so that waits can poll through `&self`.
+    procs: Mutex<Vec<BosunProcess>>,
+    ports: Vec<u16>,
+    dir: tempfile::TempDir,
+}
+
+impl BosunCluster {
+    /// Starts the first master and waits for it to lead, then the others with `--join`, one at
+    /// a time: each must be a voter before the next starts (two masters joining at the same
+    /// moment were both given the same member id).
+    async fn launch(bin: &Path) -> anyhow::Result<BosunCluster> {
+        let c = BosunCluster {
+            procs: Mutex::default(),
+            ports: (0..MEMBERS).map(|_| free_port()).collect(),
+            dir: tempfile::Builder::new()
+                .prefix("bench-store-bosun-")
+                .tempdir()?,
+        };
+        for i in 0..MEMBERS {
+            c.spawn(bin, i)?;
+            let want = i + 1;
+            wait_for(&format!("{want} voting masters"), START_DEADLINE, || {
+                c.settled(want)
+            })
+            .await?;
+        }
+        Ok(c)
+    }
+
+    /// Spawns master `i` (`m1`, `m2`, …) with its own data directory, client config and log.
+    fn spawn(&self, bin: &Path, i: usize) -> anyhow::Result<()> {
+        let root = self.dir.path();
+        let mut args = vec![
+            "--config".to_string(),
+            root.join(format!("m{i}.yaml")).display().to_string(),
+            "master".into(),
+            "--name".into(),
+            format!("m{}", i + 1),
+            "--listen".into(),
+            format!("127.0.0.1:{}", self.ports[i]),
+            "--data-dir".into(),
+            root.join(format!("m{i}")).display().to_string(),
+        ];
+        if i > 0 {
+            args.extend(["--join".into(), format!("127.0.0.1:{}", self.ports[0])]);
+        }
+        let args: Vec<&str> = args.iter().map(String::as_str).collect();
+        let log = root.join(format!("m{i}.log"));
+        let env = [("RUST_LOG", "info"), ("NO_COLOR", "1")];
+        let p = BosunProcess::spawn(bin, &args, &env, &log)?;
+        lock(&self.procs).push(p);
+        Ok(())
+    }
+
+    /// `Some(())` once `want` members are listed, one leads and none is a learner. Fails for
+    /// good when a master has exited.
+    async fn settled(&self, want: usize) -> anyhow::Result<Option<()>> {
+        all_running(&self.procs)?;
+        let s = cluster_status(&self.addr(0)).await?;
+        let leaders = s.members.iter().filter(|m| m.role == "leader").count();
+        let voters = s
+            .members
+            .iter()
+            .all(|m| m.role == "leader" || m.role == "follower");
+        if s.members.len() == want && leaders == 1 && voters {
+            return Ok(Some(()));
+        }
+        // An error, not `None`, so that a timeout says what the cluster looked like.
+        let roles: Vec<String> = s
+            .members
+            .iter()
+            .map(|m| format!("{}={}", m.member.as_ref().map_or("?", |m| &m.name), m.role))
+            .collect();
+        bail!("want {want} voters and a leader, have {}", roles.join(" "))
+    }
+
+    /// `127.0.0.1:<port>` of master `i`.
+    fn addr(&self, i: usize) -> String {
+        format!("127.0.0.1:{}", self.ports[i])
+    }
+
+    /// The leader's address, from the cluster status.
+    async fn leader(&self) -> anyhow::Result<String> {
+        let s = cluster_status(&self.addr(0)).await?;
+        s.members
+            .iter()
+            .find(|m| m.role == "leader")
+            .and_then(|m| m.member.as_ref())
+            .map(|m| m.address.clone())
+            .context("no leader in the cluster status")
+    }
+}
+
+/// `bosun cluster status` through the master at `addr`, bounded by [`STATUS_TIMEOUT`].
+async fn cluster_status(addr: &str) -> anyhow::Result<ClusterStatus> {
+    let ask = async {
+        let mut c = ClusterClient::connect(server_url(addr)).await?;
+        anyhow::Ok(c.status(ClusterStatusRequest {}).await?.into_inner())
+    };
+    tokio::time::timeout(STATUS_TIMEOUT, ask)
+        .await
+        .context("cluster status timed out")?
+}
+
+/// Locks `procs`; a panic while holding it cannot leave the list half-changed, so a poisoned
+/// lock is taken over.
+fn lock(procs: &Mutex<Vec<BosunProcess>>) -> MutexGuard<'_, Vec<BosunProcess>> {
+    procs.lock().unwrap_or_else(PoisonError::into_inner)
+}
+
+/// Fails for good (ending a wait) when one of `procs` has exited, with its log tail.
+fn all_running(procs: &Mutex<Vec<BosunProcess>>) -> anyhow::Result<()> {
+    for p in lock(procs).iter_mut() {
+        if !p.is_running() {
+            return Err(give_up(anyhow::anyhow!(
+                "{} exited; log tail:\n{}",
+                p.command_line(),
+                p.log_tail(30)
+            )));
+        }
+    }
+    Ok(())
+}
+
+// ---- the etcd cluster -------------------------------------------------------------------------
+
+/// Three `etcd` processes in a temporary directory, with etcd's default (fsyncing) settings;
+/// dropping it kills them and removes the directory.
+struct EtcdCluster {
+    /// Behind a mutex so that waits can poll through `&self`.
+    procs: Mutex<Vec<BosunProcess>>,
+    client_ports: Vec<u16>,
+    dir: tempfile::TempDir,
+}
+
+impl EtcdCluster {
+    /// Starts the three members of a new cluster and waits until all agree on a leader.
+    async fn launch(bin: &Path) -> anyhow::Result<EtcdCluster> {
+        let client_ports: Vec<u16> = (0..MEMBERS).map(|_| free_port()).collect();
+        let peer_ports: Vec<u16> = (0..MEMBERS).map(|_| free_port()).collect();
+        let dir = tempfile::Builder::new()
+            .prefix("bench-store-etcd-")
+            .tempdir()?;
+        let initial: Vec<String> = peer_ports
+            .iter()
+            .enumerate()
+            .map(|(i, p)| format!("e{}=http://127.0.0.1:{p}", i + 1))
+            .collect();
+        let c = EtcdCluster {
+            procs: Mutex::default(),
+            client_ports,
+            dir,
+        };
+        for (i, peer) in peer_ports.iter().enumerate() {
+            let args = etcd_args(
+                c.dir.path(),
+                i,
+                c.client_ports[i],
+                *peer,
+                &initial.join(","),
+            );
+            let args: Vec<&str> = args.iter().map(String::as_str).collect();
+            let log = c.dir.path().join(format!("e{i}.log"));
+            let p = BosunProcess::spawn(bin, &args, &[], &log)?;
+            lock(&c.procs).push(p);
+        }
+        wait_for("etcd members agreeing on a leader", START_DEADLINE, || {
+            c.leader()
+        })
+        .await?;
+        Ok(c)
+    }
+
+    /// `http://127.0.0.1:<port>` of member `i`'s client listener.
+    fn endpoint(&self, i: usize) -> String {
+        format!("http://127.0.0.1:{}", self.client_ports[i])
+    }
+
+    /// The leader's client endpoint once every member reports the same leader.
+    async fn leader(&self) -> anyhow::Result<Option<String>> {
+        all_running(&self.procs)?;
+        let mut leaders = Vec::new();
+        for i in 0..MEMBERS {
+            let ask = async {
+                let mut c = etcd_client::Client::connect([self.endpoint(i)], None).await?;
+                anyhow::Ok(c.status().await?)
+            };
+            let s = tokio::time::timeout(STATUS_TIMEOUT, ask).await??;
+            let me = s.header().map(|h| h.member_id()).unwrap_or_default();
+            leaders.push((s.leader(), me, i));
+        }
+        let leader = leaders[0].0;
+        if leader == 0 || leaders.iter().any(|(l, _, _)| *l != leader) {
+            return Ok(None);
+        }
+        Ok(leaders
+            .iter()
+            .find(|(_, me, _)| *me == leader)
+            .map(|(_, _, i)| self.endpoint(*i)))
+    }
+}
+
+/// The command line of etcd member `i` (named `e<i+1>`): 127.0.0.1 only, otherwise defaults.
+fn etcd_args(root: &Path, i: usize, client: u16, peer: u16, initial: &str) -> Vec<String> {
+    let client = format!("http://127.0.0.1:{client}");
+    let peer = format!("http://127.0.0.1:{peer}");
+    [
+        "--name",
+        &format!("e{}", i + 1),
+        "--data-dir",
+        &root.join(format!("e{i}")).display().to_string(),
+        "--listen-client-urls",
+        &client,
+        "--advertise-client-urls",
+        &client,
+        "--listen-peer-urls",
+        &peer,
+        "--initial-advertise-peer-urls",
+        &peer,
+        "--initial-cluster",
+        initial,
+        "--initial-cluster-token",
+        &format!("bench-store-{}", std::process::id()),
+        "--initial-cluster-state",
+        "new",
+    ]
+    .iter()
+    .map(|s| s.to_string())
+    .collect()
+}
+
+// ---- the load ---------------------------------------------------------------------------------
+
+/// One connection to the system under test; cloned into the tasks that share it.
+#[derive(Clone)]
+enum Writer {
+    Bosun(Client),
+    Etcd(etcd_client::KvClient),
+}
+
+impl Writer {
+    /// Writes `pod`: a create through Bosun's API, or a put of its JSON into etcd.
+    async fn write(&mut self, pod: &Object) -> anyhow::Result<()> {
+        match self {
+            Writer::Bosun(c) => {
+                c.create(pod).await?;
+            }
+            Writer::Etcd(kv) => {
+                let key = format!("/registry/pods/default/{}", pod.meta().name);
+                kv.put(key, pod.to_json(), None).await?;
+            }
+        }
+        Ok(())
+    }
+}
+
+/// Opens `n` connections to the Bosun master at `addr`.
+async fn bosun_writers(addr: &str, n: usize) -> anyhow::Result<Vec<Writer>> {
+    let mut out = Vec::new();
+    for _ in 0..n {
+        out.push(Writer::Bosun(Client::connect(addr).await?));
+    }
+    Ok(out)
+}
+
+/// Opens `n` connections to the etcd member at `endpoint`.
+async fn etcd_writers(endpoint: &str, n: usize) -> anyhow::Result<Vec<Writer>> {
+    let mut out = Vec::new();
+    for _ in 0..n {
+        let c = etcd_client::Client::connect([endpoint], None).await?;
+        out.push(Writer::Etcd(c.kv_client()));
+    }
+    Ok(out)
+}
+
+/// A pod named `name` (namespace `default`, one container) padded with a `value_bytes`-byte
+/// annotation.
+fn pod(name: String, value_bytes: usize) -> Object {
+    let mut p = Pod::default();
+    p.metadata.name = name;
+    p.metadata.namespace = "default".into();
+    p.metadata
+        .annotations
+        .insert("bench/pad".into(), "x".repeat(value_bytes));
+    p.spec.containers.push(Container {
+        name: "c".into(),
+        image: "busybox".into(),
+        ..Default::default()
+    });
+    p.into()
+}
+
+/// What one measured load produced.
+#[derive(Debug, Default)]
+struct LoadResult {
+    /// Latency of every acknowledged write, sorted.
+    latencies: Vec<Duration>,
+    /// Writes that failed or timed out.
+    errors: usize,
+    /// The first error seen, for the report.
+    first_error: Option<String>,
+    /// From the start until the last task finished its last write.
+    elapsed: Duration,
+}
+
+impl LoadResult {
+    /// Acknowledged writes per second.
+    fn rate(&self) -> f64 {
+        self.latencies.len() as f64 / self.elapsed.as_secs_f64()
+    }
+
+    /// The `q` quantile (nearest rank) of the latencies.
+    fn quantile(&self, q: f64) -> Duration {
+        let n = self.latencies.len();
+        if n == 0 {
+            return Duration::ZERO;
+        }
+        let rank = ((q * n as f64).ceil() as usize).clamp(1, n);
+        self.latencies[rank - 1]
+    }
+}
+
+/// What one client task recorded.
+#[derive(Default)]
+struct TaskRecord {
+    latencies: Vec<Duration>,
+    errors: usize,
+    first_error: Option<String>,
+}
+
+/// Runs `clients` tasks for `duration`, task `t` writing through `writers[t % len]`, each
+/// looping on the creation of a new pod named `<tag>-<t>-<seq>`.
+async fn run_load(
+    writers: &[Writer],
+    clients: usize,
+    duration: Duration,
+    tag: &str,
+    value_bytes: usize,
+) -> anyhow::Result<LoadResult> {
+    let start = Instant::now();
+    let end = start + duration;
+    let mut tasks = Vec::new();
+    for t in 0..clients {
+        let writer = writers[t % writers.len()].clone();
+        let prefix: Arc<str> = format!("{tag}-{t}").into();
+        tasks.push(tokio::spawn(client_task(writer, prefix, end, value_bytes)));
+    }
+    let mut result = LoadResult::default();
+    for task in tasks {
+        let rec = task.await.context("client task panicked")?;
+        result.latencies.extend(rec.latencies);
+        result.errors += rec.errors;
+        result.first_error = result.first_error.or(rec.first_error);
+    }
+    result.elapsed = start.elapsed();
+    result.latencies.sort_unstable();
+    Ok(result)
+}
+
+/// One client: writes new pods one after the other until `end`, timing each.
+async fn client_task(
+    mut writer: Writer,
+    prefix: Arc<str>,
+    end: Instant,
+    value_bytes: usize,
+) -> TaskRecord {
+    let mut rec = TaskRecord::default();
+    let mut seq = 0u64;
+    while Instant::now() < end {
+        seq += 1;
+        let obj = pod(format!("{prefix}-{seq}"), value_bytes);
+        let t0 = Instant::now();
+        let outcome = tokio::time::timeout(WRITE_TIMEOUT, writer.write(&obj)).await;
+        match outcome {
+            Ok(Ok(())) => rec.latencies.push(t0.elapsed()),
+            Ok(Err(e)) => record_error(&mut rec, format!("{e:#}")),
+            Err(_) => record_error(&mut rec, "write timed out".into()),
+        }
+    }
+    rec
+}
+
+/// Counts an error, keeping the first message.
+fn record_error(rec: &mut TaskRecord, message: String) {
+    rec.errors += 1;
+    rec.first_error.get_or_insert(message);
+}
+
+/// Warm-up, then the measured load, for each client count in turn.
+async fn measure_all(
+    system: &str,
+    writers: &[Writer],
+    o: &Options,
+) -> anyhow::Result<Vec<LoadResult>> {
+    let mut out = Vec::new();
+    for &clients in &o.clients {
+        let conns = &writers[..o.connections.min(clients)];
+        let tag = format!("c{clients}");
+        run_load(
+            conns,
+            clients,
+            o.warmup,
+            &format!("{tag}-warm"),
+            o.value_bytes,
+        )
+        .await?;
+        let r = run_load(conns, clients, o.duration, &tag, o.value_bytes).await?;
+        eprintln!(
+            "{system:>5} {clients:>4} clients: {:>8.0} writes/s  p50 {}  p99 {}  errors {}{}",
+            r.rate(),
+            ms(r.quantile(0.50)),
+            ms(r.quantile(0.99)),
+            r.errors,
+            r.first_error
+                .as_deref()
+                .map(|e| format!(" (first: {e})"))
+                .unwrap_or_default()
+        );
+        out.push(r);
+    }
+    Ok(out)
+}
+
+// ---- report -----------------------------------------------------------------------------------
+
+/// Milliseconds with two decimals.
+fn ms(d: Duration) -> String {
+    format!("{:.2} ms", d.as_secs_f64() * 1000.0)
+}
+
+/// The first line of `program args…`'s output, or what went wrong.
+fn first_line(program: &Path, args: &[&str]) -> String {
+    match Command::new(program).args(args).output() {
+        Ok(out) => String::from_utf8_lossy(&out.stdout)
+            .lines()
+            .chain(String::from_utf8_lossy(&out.stderr).lines())
+            .next()
+            .unwrap_or("")
+            .trim()
+            .to_string(),
+        Err(e) => format!("<{} {}: {e}>", program.display(), args.join(" ")),
+    }
+}
+
+/// The workspace's git revision, `+dirty` when the work tree has changes.
+fn bosun_revision() -> String {
+    let ws = Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
+    let git = |args: &[&str]| {
+        Command::new("git")
+            .arg("-C")
+            .arg(&ws)
+            .args(args)
+            .output()
+            .map(|o| String::from_utf8_lossy(&o.stdout).trim().to_string())
+            .unwrap_or_default()
+    };
+    let rev = git(&["rev-parse", "--short=12", "HEAD"]);
+    let dirty = !git(&["status", "--porcelain"]).is_empty();
+    format!("{rev}{}", if dirty { "+dirty" } else { "" })
+}
+
+/// A warning when `bin` is older than the last commit (it may not be that revision's build).
+fn stale_warning(bin: &Path) -> Option<String> {
+    let ws = Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
+    let out = Command::new("git")
+        .arg("-C")
+        .arg(&ws)
+        .args(["log", "-1", "--format=%ct"])
+        .output()
+        .ok()?;
+    let committed: u64 = String::from_utf8_lossy(&out.stdout).trim().parse().ok()?;
+    let built = std::fs::metadata(bin).ok()?.modified().ok()?;
+    let built = built.duration_since(std::time::UNIX_EPOCH).ok()?.as_secs();
+    (built < committed).then(|| {
+        format!(
+            "warning: {} is older than the last commit; rebuild it",
+            bin.display()
+        )
+    })
+}
+
+/// Prints the table of both systems with the ratio of their throughputs.
+fn print_table(o: &Options, bosun: &[LoadResult], etcd: &[LoadResult], pod_bytes: usize) {
+    println!(
+        "durable writes, 3 members on 127.0.0.1, {} s per client count, value {pod_bytes} bytes \
+         (pod JSON with a {}-byte annotation)",
+        o.duration.as_secs_f64(),
+        o.value_bytes
+    );
+    println!(
+        "| clients | Bosun writes/s | Bosun p50 | Bosun p99 | etcd writes/s | etcd p50 | etcd p99 \
+         | Bosun / etcd writes/s |"
+    );
+    println!("| ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |");
+    for ((clients, b), e) in o.clients.iter().zip(bosun).zip(etcd) {
+        println!(
+            "| {clients} | {:.0} | {} | {} | {:.0} | {} | {} | {:.2} |",
+            b.rate(),
+            ms(b.quantile(0.5)),
+            ms(b.quantile(0.99)),
+            e.rate(),
+            ms(e.quantile(0.5)),
+            ms(e.quantile(0.99)),
+            b.rate() / e.rate()
+        );
+    }
+    let errors: usize = bosun.iter().chain(etcd).map(|r| r.errors).sum();
+    println!("failed writes: {errors}");
+    println!("Bosun {}", bosun_revision());
+    if let Some(w) = stale_warning(&o.bosun) {
+        println!("{w}");
+    }
+    println!("{}", first_line(&o.etcd, &["--version"]));
+}
+
+/// Measures Bosun, stops it, then measures etcd.
+async fn run(o: &Options) -> anyhow::Result<()> {
+    let pod_bytes = pod("c256-255-100000".into(), o.value_bytes).to_json().len();
+    let conns = o
+        .connections
+        .min(o.clients.iter().copied().max().unwrap_or(1));
+
+    let bosun_cluster = BosunCluster::launch(&o.bosun).await?;
+    let leader = bosun_cluster.leader().await?;
+    eprintln!("bosun: 3 masters up, leader {leader}");
+    let bosun = measure_all("bosun", &bosun_writers(&leader, conns).await?, o).await?;
+    drop(bosun_cluster);
+
+    let etcd_cluster = EtcdCluster::launch(&o.etcd).await?;
+    let leader = etcd_cluster
+        .leader()
+        .await?
+        .context("etcd lost its leader")?;
+    eprintln!("etcd: 3 members up, leader {leader}");
+    let etcd = measure_all("etcd", &etcd_writers(&leader, conns).await?, o).await?;
+    drop(etcd_cluster);
+
+    print_table(o, &bosun, &etcd, pod_bytes);
+    Ok(())
+}
+
+fn main() -> anyhow::Result<()> {
+    let o = options()?;
+    let rt = tokio::runtime::Runtime::new()?;
+    rt.block_on(run(&o))
+}
