@@ -12,6 +12,7 @@ use bosun_proto::v1::raft_server::RaftServer;
 use bosun_proto::v1::JoinRequest;
 use tokio::net::TcpListener;
 use tokio_stream::wrappers::TcpListenerStream;
+use tokio_stream::StreamExt;
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 use tracing::{info, warn};
@@ -249,7 +250,14 @@ impl Master {
             .add_service(RaftServer::new(raft).max_decoding_message_size(MAX_MESSAGE_BYTES))
             .add_service(ClusterServer::new(cluster))
             .serve_with_incoming_shutdown(
-                TcpListenerStream::new(listener),
+                // tonic's own TCP_NODELAY setting does not reach streams handed in like this;
+                // without it every small reply waits for the peer's delayed ACK (~40 ms).
+                TcpListenerStream::new(listener).map(|s| {
+                    if let Ok(s) = &s {
+                        let _ = s.set_nodelay(true);
+                    }
+                    s
+                }),
                 shutdown.clone().cancelled_owned(),
             );
         tasks.spawn(async move {

@@ -51,6 +51,10 @@ impl SchedulerLoop {
         let now = bosun_shared::time::now_rfc3339();
         let mut ops = Vec::new();
         let mut bound_count = 0;
+        let by_key: std::collections::HashMap<(&str, &str), &Pod> = pending
+            .iter()
+            .map(|p| ((p.metadata.namespace.as_str(), p.metadata.name.as_str()), p))
+            .collect();
         for outcome in schedule(&pending, &nodes, &bound) {
             let (ns, name) = match &outcome {
                 Outcome::Bind {
@@ -60,13 +64,10 @@ impl SchedulerLoop {
                     namespace, name, ..
                 } => (namespace, name),
             };
-            let Some(pod) = pending
-                .iter()
-                .find(|p| &p.metadata.namespace == ns && &p.metadata.name == name)
-            else {
+            let Some(pod) = by_key.get(&(ns.as_str(), name.as_str())) else {
                 continue;
             };
-            let mut pod = pod.clone();
+            let mut pod = (*pod).clone();
             let rv = pod.metadata.revision();
             let mut status = pod.status.clone().unwrap_or_default();
             let condition = match &outcome {
