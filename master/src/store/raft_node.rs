@@ -314,7 +314,9 @@ impl<T: Transport> RaftLoop<T> {
         }
         self.send(light.take_messages());
         self.apply_entries(light.take_committed_entries(), &mut replies)?;
-        self.storage.flush()?;
+        // No second flush: an entry is acknowledged once it is durable in the log of a quorum
+        // (the flush above, and the followers' before they answered). Applied objects become
+        // durable with the next flush; a crash before it re-applies them from the log.
         for (reply, result) in replies {
             let _ = reply.send(result);
         }
