@@ -28,6 +28,9 @@ impl Promoter {
 
     async fn check(&self) {
         let s = self.store.status();
+        if s.joint {
+            return; // the previous change is still being completed
+        }
         for learner in &s.learners {
             let matched = s
                 .matched

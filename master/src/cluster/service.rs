@@ -126,6 +126,12 @@ impl Cluster for ClusterService {
                     r.name
                 )));
             };
+            // A joint configuration (the previous change still completing) refuses transfers.
+            let mut changes = self.store.status_changes();
+            let _ = tokio::time::timeout(HANDOVER_TIMEOUT, async {
+                changes.wait_for(|s| !s.joint).await.is_ok()
+            })
+            .await;
             self.store.transfer_leader(to).await;
             let mut changes = self.store.status_changes();
             let moved = tokio::time::timeout(HANDOVER_TIMEOUT, async {

@@ -237,10 +237,13 @@ impl Store {
         let mut single = ConfChangeSingle::default();
         single.set_change_type(change_type);
         single.node_id = member.id;
-        let change = ConfChangeV2 {
+        // Joint consensus even for one change: the group moves through C(old, new), which raft-rs
+        // leaves by itself (implicit transition) once it is committed.
+        let mut change = ConfChangeV2 {
             changes: vec![single].into(),
             ..Default::default()
         };
+        change.set_transition(raft::eraftpb::ConfChangeTransition::Implicit);
         let (reply, rx) = oneshot::channel();
         self.inbox
             .send(RaftMsg::ChangeMembers {

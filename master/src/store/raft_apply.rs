@@ -131,7 +131,14 @@ impl<T: Transport> RaftLoop<T> {
             }
         }
         // Addresses learned from peers that are not members are dropped here.
-        members.retain(|id, _| cs.voters.contains(id) || cs.learners.contains(id));
+        // Members of either side of a joint configuration stay reachable until it is left.
+        let in_config = |id: &u64| {
+            cs.voters.contains(id)
+                || cs.voters_outgoing.contains(id)
+                || cs.learners.contains(id)
+                || cs.learners_next.contains(id)
+        };
+        members.retain(|id, _| in_config(id));
         let list: Vec<_> = members.values().cloned().collect();
         self.storage.set_conf_state(&cs)?;
         self.storage.write_members(&list, index)?;
@@ -139,7 +146,7 @@ impl<T: Transport> RaftLoop<T> {
         self.write_state().advance(index);
         info!(index, voters = ?cs.voters, learners = ?cs.learners, "membership changed");
         let me = self.node.raft.id;
-        if !cs.voters.contains(&me) && !cs.learners.contains(&me) && !cs.voters.is_empty() {
+        if !in_config(&me) && !cs.voters.is_empty() {
             warn!("this master was removed from the cluster; stopping");
             self.fatal.cancel();
         }

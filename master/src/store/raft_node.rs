@@ -369,6 +369,7 @@ impl<T: Transport> RaftLoop<T> {
             commit: raft.raft_log.committed,
             applied: raft.raft_log.applied,
             last_index: raft.raft_log.last_index(),
+            joint: !conf.voters_outgoing.is_empty(),
             voters: conf.voters,
             learners: conf.learners,
             matched,

@@ -61,6 +61,8 @@ pub struct RaftStatus {
     pub last_index: u64,
     pub voters: Vec<u64>,
     pub learners: Vec<u64>,
+    /// In a joint configuration (a membership change not yet completed).
+    pub joint: bool,
     /// On the leader: the highest log index known to be replicated on each member.
     pub matched: Vec<(u64, u64)>,
 }

@@ -130,7 +130,7 @@ impl Cluster {
                     .map(|m| m.store.status())
                     .filter(|s| s.is_leader)
             })?;
-            (s.voters.len() == n && s.learners.is_empty()).then_some(())
+            (s.voters.len() == n && s.learners.is_empty() && !s.joint).then_some(())
         })
         .await
     }
