@@ -12,16 +12,21 @@
 //!   [`tail_log`].
 //! - [`cluster`]: [`TestCluster`], a one-machine cluster (`bosun up`, or separate `bosun master`
 //!   and `bosun agent`) with a client config, client helpers and cleanup on drop.
+//! - [`masters`]: [`Masters`], three `bosun master` processes on free ports (the first
+//!   bootstraps, the others join it), their `cluster status`, the leader, kill / restart / pause
+//!   of one, and the one-leader-per-term check of their logs.
 //! - [`docker`]: helpers over the `docker` CLI: list, kill and remove containers by label.
 //! - [`net`]: [`free_port`] and a dependency-free [`http_get`].
 //! - [`linearizability`]: [`linearizability::check`] of register histories recorded by fault tests.
 //!
-//! The end-to-end tests that use it live in `cli/tests/` (they need `CARGO_BIN_EXE_bosun`).
+//! The end-to-end tests that use it live in `cli/tests/` (they need `CARGO_BIN_EXE_bosun`); the
+//! benchmark programs in `src/bin/`.
 
 pub mod cluster;
 pub mod docker;
 pub mod image;
 pub mod linearizability;
+pub mod masters;
 pub mod net;
 pub mod process;
 pub mod wait;
@@ -29,6 +34,7 @@ pub mod wait;
 pub use cluster::{CmdOutput, TestCluster};
 pub use docker::ContainerInfo;
 pub use image::{busybox_image, BUSYBOX_IMAGE, INDEX_HTML};
+pub use masters::Masters;
 pub use net::{free_port, http_get};
 pub use process::{tail_log, BosunProcess};
 pub use wait::{give_up, wait_for, wait_for_blocking};

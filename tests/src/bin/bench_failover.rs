@@ -21,21 +21,16 @@ use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use std::time::{Duration, Instant};
 
 use anyhow::{bail, ensure, Context};
-use bosun_proto::v1::cluster_client::ClusterClient;
-use bosun_proto::v1::{ClusterStatus, ClusterStatusRequest, MemberStatus};
-use bosun_shared::client::{server_url, Client};
+use bosun_shared::client::Client;
 use bosun_shared::pod::{Container, Pod};
 use bosun_shared::Object;
-use bosun_tests::{free_port, give_up, wait_for, BosunProcess};
+use bosun_tests::masters::{Joiners, MASTERS};
+use bosun_tests::{wait_for_blocking, Masters};
 
-/// Masters in the cluster.
-const MEMBERS: usize = 3;
 /// Period of the client's writes.
 const WRITE_PERIOD: Duration = Duration::from_millis(10);
 /// A write unanswered after this long fails, and the client moves to the next master.
 const WRITE_TIMEOUT: Duration = Duration::from_secs(1);
-/// Bound on one status query.
-const STATUS_TIMEOUT: Duration = Duration::from_secs(1);
 /// How long a cluster may take to start, recover or catch up.
 const DEADLINE: Duration = Duration::from_secs(60);
 /// Before a kill, the last acknowledged write must be at most this old (steady state).
@@ -75,179 +70,6 @@ fn options() -> anyhow::Result<Options> {
         o.bosun.display()
     );
     Ok(o)
-}
-
-// ---- the masters ------------------------------------------------------------------------------
-
-/// Three `bosun master` processes that can be killed and restarted with the same command line.
-/// Dropping it kills them (fields drop in order: processes first) and removes the directory.
-struct Masters {
-    /// `None` while killed. Behind a mutex so that waits can poll through `&self`.
-    procs: Mutex<Vec<Option<BosunProcess>>>,
-    ports: Vec<u16>,
-    bin: PathBuf,
-    dir: tempfile::TempDir,
-}
-
-impl Masters {
-    /// Starts the first master and waits for it to lead, then the others with `--join`, one at
-    /// a time: each must be a voter before the next starts (two masters joining at the same
-    /// moment were both given the same member id).
-    async fn launch(bin: &Path) -> anyhow::Result<Masters> {
-        let m = Masters {
-            procs: Mutex::new((0..MEMBERS).map(|_| None).collect()),
-            ports: (0..MEMBERS).map(|_| free_port()).collect(),
-            bin: bin.to_path_buf(),
-            dir: tempfile::Builder::new()
-                .prefix("bench-failover-")
-                .tempdir()?,
-        };
-        for i in 0..MEMBERS {
-            m.spawn(i)?;
-            let want = i + 1;
-            wait_for(&format!("{want} voting masters"), DEADLINE, || {
-                m.settled(want)
-            })
-            .await?;
-        }
-        Ok(m)
-    }
-
-    fn procs(&self) -> MutexGuard<'_, Vec<Option<BosunProcess>>> {
-        // A panic while holding the lock cannot leave the list half-changed: take it over.
-        self.procs.lock().unwrap_or_else(PoisonError::into_inner)
-    }
-
-    /// The command line of master `i`; the same at every (re)start.
-    fn args(&self, i: usize) -> Vec<String> {
-        let root = self.dir.path();
-        let mut args = vec![
-            "--config".to_string(),
-            root.join(format!("m{i}.yaml")).display().to_string(),
-            "master".into(),
-            "--name".into(),
-            format!("m{}", i + 1),
-            "--listen".into(),
-            self.addr(i),
-            "--data-dir".into(),
-            root.join(format!("m{i}")).display().to_string(),
-        ];
-        if i > 0 {
-            args.extend(["--join".into(), self.addr(0)]);
-        }
-        args
-    }
-
-    /// (Re)starts master `i`, its output appended to `m<i>.log`.
-    fn spawn(&self, i: usize) -> anyhow::Result<()> {
-        let args = self.args(i);
-        let args: Vec<&str> = args.iter().map(String::as_str).collect();
-        let log = self.dir.path().join(format!("m{i}.log"));
-        let env = [("RUST_LOG", "info"), ("NO_COLOR", "1")];
-        let p = BosunProcess::spawn(&self.bin, &args, &env, &log)?;
-        self.procs()[i] = Some(p);
-        Ok(())
-    }
-
-    /// SIGKILLs master `i` and reaps it.
-    fn kill(&self, i: usize) -> anyhow::Result<()> {
-        let mut p = self.procs()[i].take().context("master already down")?;
-        p.kill()?;
-        Ok(())
-    }
-
-    /// `127.0.0.1:<port>` of master `i`.
-    fn addr(&self, i: usize) -> String {
-        format!("127.0.0.1:{}", self.ports[i])
-    }
-
-    /// Fails for good (ending a wait) when a master that should run has exited.
-    fn check_running(&self) -> anyhow::Result<()> {
-        for p in self.procs().iter_mut().flatten() {
-            if !p.is_running() {
-                return Err(give_up(anyhow::anyhow!(
-                    "{} exited; log tail:\n{}",
-                    p.command_line(),
-                    p.log_tail(30)
-                )));
-            }
-        }
-        Ok(())
-    }
-
-    /// The cluster status through the first running master that answers.
-    async fn status(&self) -> anyhow::Result<ClusterStatus> {
-        let up: Vec<usize> = (0..MEMBERS)
-            .filter(|i| self.procs()[*i].is_some())
-            .collect();
-        let mut last = anyhow::anyhow!("no master is running");
-        for i in up {
-            match cluster_status(&self.addr(i)).await {
-                Ok(s) => return Ok(s),
-                Err(e) => last = e,
-            }
-        }
-        Err(last)
-    }
-
-    /// `Some(())` once `want` members are listed, one leads and none is a learner.
-    async fn settled(&self, want: usize) -> anyhow::Result<Option<()>> {
-        self.check_running()?;
-        let s = self.status().await?;
-        let leaders = s.members.iter().filter(|m| m.role == "leader").count();
-        let voters = s
-            .members
-            .iter()
-            .all(|m| m.role == "leader" || m.role == "follower");
-        if s.members.len() == want && leaders == 1 && voters {
-            return Ok(Some(()));
-        }
-        // An error, not `None`, so that a timeout says what the cluster looked like.
-        let roles: Vec<String> = s
-            .members
-            .iter()
-            .map(|m| format!("{}={}", m.member.as_ref().map_or("?", |m| &m.name), m.role))
-            .collect();
-        bail!("want {want} voters and a leader, have {}", roles.join(" "))
-    }
-
-    /// The index of the leading master and its commit index, once there is one.
-    async fn leader(&self) -> anyhow::Result<Option<(usize, u64)>> {
-        self.check_running()?;
-        let s = self.status().await?;
-        Ok(s.members
-            .iter()
-            .find(|m| m.role == "leader")
-            .and_then(|m| Some((self.index_of(m)?, m.commit))))
-    }
-
-    /// Which of our masters `m` is, by its address.
-    fn index_of(&self, m: &MemberStatus) -> Option<usize> {
-        let addr = &m.member.as_ref()?.address;
-        (0..MEMBERS).find(|i| self.addr(*i) == *addr)
-    }
-
-    /// `Some(())` once master `i`, asked itself, is a follower that has committed and applied
-    /// at least `target`.
-    async fn caught_up(&self, i: usize, target: u64) -> anyhow::Result<Option<()>> {
-        self.check_running()?;
-        let s = cluster_status(&self.addr(i)).await?;
-        let me = s.members.iter().find(|m| self.index_of(m) == Some(i));
-        Ok(me
-            .filter(|m| m.role == "follower" && m.commit >= target && m.applied >= target)
-            .map(drop))
-    }
-}
-
-/// `bosun cluster status` through the master at `addr`, bounded by [`STATUS_TIMEOUT`].
-async fn cluster_status(addr: &str) -> anyhow::Result<ClusterStatus> {
-    let ask = async {
-        let mut c = ClusterClient::connect(server_url(addr)).await?;
-        anyhow::Ok(c.status(ClusterStatusRequest {}).await?.into_inner())
-    };
-    tokio::time::timeout(STATUS_TIMEOUT, ask)
-        .await
-        .context("cluster status timed out")?
 }
 
 // ---- the writing client -----------------------------------------------------------------------
@@ -298,7 +120,7 @@ impl Writes {
             .get_or_insert(error);
         let _ = self.target.compare_exchange(
             i,
-            (i + 1) % MEMBERS,
+            (i + 1) % MASTERS,
             Ordering::Relaxed,
             Ordering::Relaxed,
         );
@@ -374,26 +196,30 @@ struct Kill {
 }
 
 /// Kills the leader once, waits for writes to resume, restarts it and waits until it caught up.
-async fn kill_once(m: &Masters, writes: &Writes) -> anyhow::Result<Kill> {
-    let (killed, _) = wait_for("a leader", DEADLINE, || m.leader()).await?;
-    wait_for("steady writes", DEADLINE, || async {
+/// Blocks: run it with `block_in_place`.
+fn kill_once(m: &Masters, writes: &Writes) -> anyhow::Result<Kill> {
+    let (killed, _) = m.leader()?;
+    wait_for_blocking("steady writes", DEADLINE, || {
         Ok(writes.last_ack().filter(|t| t.elapsed() <= STEADY))
-    })
-    .await?;
+    })?;
     let killed_at = Instant::now();
     m.kill(killed)?;
-    let resumed = wait_for("a write after the kill", DEADLINE, || async {
+    let resumed = wait_for_blocking("a write after the kill", DEADLINE, || {
         Ok(writes.first_ack_of_write_issued_after(killed_at))
-    })
-    .await?;
-    let (new_leader, commit) = wait_for("a new leader", DEADLINE, || m.leader()).await?;
+    })?;
+    let (new_leader, leader) = m.leader()?;
     let restarted_at = Instant::now();
-    m.spawn(killed)?;
-    let what = format!("m{} to follow and catch up", killed + 1);
-    wait_for(&what, DEADLINE, || m.caught_up(killed, commit)).await?;
+    m.start(killed)?;
+    // Asked itself: a follower that has committed and applied what the new leader had.
+    let what = format!("{} to follow and catch up", m.name(killed));
+    m.wait_status_of(killed, &what, |s| {
+        s.member(killed).is_some_and(|me| {
+            me.role == "follower" && me.commit >= leader.commit && me.applied >= leader.commit
+        })
+    })?;
     let caught_up = Instant::now();
     // Not a wait for a condition: the window over which the gap is measured.
-    tokio::time::sleep(SETTLE).await;
+    std::thread::sleep(SETTLE);
     Ok(Kill {
         killed,
         new_leader,
@@ -494,16 +320,20 @@ fn report(kills: &[Kill], writes: &Writes, bin: &Path) {
 
 /// Starts the masters and the client, then kills the leader `kills` times.
 async fn run(o: &Options) -> anyhow::Result<()> {
-    let m = Masters::launch(&o.bosun).await?;
+    // Each joiner a voter before the next starts (two masters joining at the same moment were
+    // both given the same member id).
+    let m = tokio::task::block_in_place(|| {
+        Masters::launch(&o.bosun, "bench-failover-", Joiners::OneAtATime)
+    })?;
     let mut clients = Vec::new();
-    for i in 0..MEMBERS {
+    for i in 0..MASTERS {
         clients.push(Client::connect(&m.addr(i)).await?);
     }
     let writes = Arc::new(Writes::default());
     let client = tokio::spawn(write_loop(clients, writes.clone()));
     let mut kills = Vec::new();
     for n in 0..o.kills {
-        let k = kill_once(&m, &writes).await?;
+        let k = tokio::task::block_in_place(|| kill_once(&m, &writes))?;
         eprintln!(
             "kill {}: m{} -> m{}: longest gap {}",
             n + 1,

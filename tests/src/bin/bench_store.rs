@@ -21,21 +21,20 @@ use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use std::time::{Duration, Instant};
 
 use anyhow::{bail, ensure, Context};
-use bosun_proto::v1::cluster_client::ClusterClient;
-use bosun_proto::v1::{ClusterStatus, ClusterStatusRequest};
-use bosun_shared::client::{server_url, Client};
+use bosun_shared::client::Client;
 use bosun_shared::pod::{Container, Pod};
 use bosun_shared::Object;
-use bosun_tests::{free_port, give_up, wait_for, BosunProcess};
+use bosun_tests::masters::{Joiners, MASTERS};
+use bosun_tests::{free_port, give_up, wait_for, BosunProcess, Masters};
 
-/// How long a cluster may take to elect a leader and have every member a voter.
+/// How long the etcd cluster may take to elect a leader.
 const START_DEADLINE: Duration = Duration::from_secs(60);
 /// A write still unanswered after this long counts as an error.
 const WRITE_TIMEOUT: Duration = Duration::from_secs(10);
-/// Bound on one status query while waiting for a cluster.
+/// Bound on one etcd status query while waiting for the cluster.
 const STATUS_TIMEOUT: Duration = Duration::from_secs(2);
-/// Members of each cluster.
-const MEMBERS: usize = 3;
+/// Members of each cluster: as many etcd members as Bosun masters.
+const MEMBERS: usize = MASTERS;
 
 /// Command-line options.
 struct Options {
@@ -103,114 +102,7 @@ fn options() -> anyhow::Result<Options> {
     Ok(o)
 }
 
-// ---- the Bosun cluster ------------------------------------------------------------------------
-
-/// Three `bosun master` processes in a temporary directory; dropping it kills them (fields drop
-/// in order: processes first) and removes the directory.
-struct BosunCluster {
-    /// Behind a mutex so that waits can poll through `&self`.
-    procs: Mutex<Vec<BosunProcess>>,
-    ports: Vec<u16>,
-    dir: tempfile::TempDir,
-}
-
-impl BosunCluster {
-    /// Starts the first master and waits for it to lead, then the others with `--join`, one at
-    /// a time: each must be a voter before the next starts (two masters joining at the same
-    /// moment were both given the same member id).
-    async fn launch(bin: &Path) -> anyhow::Result<BosunCluster> {
-        let c = BosunCluster {
-            procs: Mutex::default(),
-            ports: (0..MEMBERS).map(|_| free_port()).collect(),
-            dir: tempfile::Builder::new()
-                .prefix("bench-store-bosun-")
-                .tempdir()?,
-        };
-        for i in 0..MEMBERS {
-            c.spawn(bin, i)?;
-            let want = i + 1;
-            wait_for(&format!("{want} voting masters"), START_DEADLINE, || {
-                c.settled(want)
-            })
-            .await?;
-        }
-        Ok(c)
-    }
-
-    /// Spawns master `i` (`m1`, `m2`, …) with its own data directory, client config and log.
-    fn spawn(&self, bin: &Path, i: usize) -> anyhow::Result<()> {
-        let root = self.dir.path();
-        let mut args = vec![
-            "--config".to_string(),
-            root.join(format!("m{i}.yaml")).display().to_string(),
-            "master".into(),
-            "--name".into(),
-            format!("m{}", i + 1),
-            "--listen".into(),
-            format!("127.0.0.1:{}", self.ports[i]),
-            "--data-dir".into(),
-            root.join(format!("m{i}")).display().to_string(),
-        ];
-        if i > 0 {
-            args.extend(["--join".into(), format!("127.0.0.1:{}", self.ports[0])]);
-        }
-        let args: Vec<&str> = args.iter().map(String::as_str).collect();
-        let log = root.join(format!("m{i}.log"));
-        let env = [("RUST_LOG", "info"), ("NO_COLOR", "1")];
-        let p = BosunProcess::spawn(bin, &args, &env, &log)?;
-        lock(&self.procs).push(p);
-        Ok(())
-    }
-
-    /// `Some(())` once `want` members are listed, one leads and none is a learner. Fails for
-    /// good when a master has exited.
-    async fn settled(&self, want: usize) -> anyhow::Result<Option<()>> {
-        all_running(&self.procs)?;
-        let s = cluster_status(&self.addr(0)).await?;
-        let leaders = s.members.iter().filter(|m| m.role == "leader").count();
-        let voters = s
-            .members
-            .iter()
-            .all(|m| m.role == "leader" || m.role == "follower");
-        if s.members.len() == want && leaders == 1 && voters {
-            return Ok(Some(()));
-        }
-        // An error, not `None`, so that a timeout says what the cluster looked like.
-        let roles: Vec<String> = s
-            .members
-            .iter()
-            .map(|m| format!("{}={}", m.member.as_ref().map_or("?", |m| &m.name), m.role))
-            .collect();
-        bail!("want {want} voters and a leader, have {}", roles.join(" "))
-    }
-
-    /// `127.0.0.1:<port>` of master `i`.
-    fn addr(&self, i: usize) -> String {
-        format!("127.0.0.1:{}", self.ports[i])
-    }
-
-    /// The leader's address, from the cluster status.
-    async fn leader(&self) -> anyhow::Result<String> {
-        let s = cluster_status(&self.addr(0)).await?;
-        s.members
-            .iter()
-            .find(|m| m.role == "leader")
-            .and_then(|m| m.member.as_ref())
-            .map(|m| m.address.clone())
-            .context("no leader in the cluster status")
-    }
-}
-
-/// `bosun cluster status` through the master at `addr`, bounded by [`STATUS_TIMEOUT`].
-async fn cluster_status(addr: &str) -> anyhow::Result<ClusterStatus> {
-    let ask = async {
-        let mut c = ClusterClient::connect(server_url(addr)).await?;
-        anyhow::Ok(c.status(ClusterStatusRequest {}).await?.into_inner())
-    };
-    tokio::time::timeout(STATUS_TIMEOUT, ask)
-        .await
-        .context("cluster status timed out")?
-}
+// ---- the etcd cluster -------------------------------------------------------------------------
 
 /// Locks `procs`; a panic while holding it cannot leave the list half-changed, so a poisoned
 /// lock is taken over.
@@ -231,8 +123,6 @@ fn all_running(procs: &Mutex<Vec<BosunProcess>>) -> anyhow::Result<()> {
     }
     Ok(())
 }
-
-// ---- the etcd cluster -------------------------------------------------------------------------
 
 /// Three `etcd` processes in a temporary directory, with etcd's default (fsyncing) settings;
 /// dropping it kills them and removes the directory.
@@ -630,8 +520,13 @@ async fn run(o: &Options) -> anyhow::Result<()> {
         .connections
         .min(o.clients.iter().copied().max().unwrap_or(1));
 
-    let bosun_cluster = BosunCluster::launch(&o.bosun).await?;
-    let leader = bosun_cluster.leader().await?;
+    // Each joiner a voter before the next starts (two masters joining at the same moment were
+    // both given the same member id).
+    let bosun_cluster = tokio::task::block_in_place(|| {
+        Masters::launch(&o.bosun, "bench-store-bosun-", Joiners::OneAtATime)
+    })?;
+    let (_, leader) = tokio::task::block_in_place(|| bosun_cluster.leader())?;
+    let leader = leader.address;
     eprintln!("bosun: 3 masters up, leader {leader}");
     let bosun = measure_all("bosun", &bosun_writers(&leader, conns).await?, o).await?;
     drop(bosun_cluster);
