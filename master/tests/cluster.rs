@@ -35,12 +35,8 @@ async fn three_masters_replicate_fail_over_and_catch_up() {
     c.kill(leader).await;
     let new_leader = c.leader().await;
     assert_ne!(new_leader, leader);
-    let client = c.client(new_leader).await;
     for i in 0..10 {
-        client
-            .create(&pod(&format!("b{i}")))
-            .await
-            .expect("write after failover");
+        c.create_retrying(&pod(&format!("b{i}"))).await;
     }
     // The killed master comes back on its data directory and catches up.
     c.restart(leader).await;
@@ -72,12 +68,8 @@ async fn a_lagging_follower_catches_up_through_a_snapshot() {
     let all = c.ids();
     let lag_id = c.status(lagging).unwrap().id;
     c.faults.isolate(lag_id, &all);
-    let client = c.client(leader).await;
     for i in 0..100 {
-        client
-            .create(&pod(&format!("p{i}")))
-            .await
-            .expect("majority accepts writes");
+        c.create_retrying(&pod(&format!("p{i}"))).await;
     }
     c.faults.heal();
     let lag_client = c.client(lagging).await.with_stale(true);

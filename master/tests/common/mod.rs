@@ -183,3 +183,19 @@ impl Cluster {
         }
     }
 }
+
+impl Cluster {
+    /// Creates `obj` through whichever master leads, retrying while leadership moves (a write
+    /// whose outcome was unknown and that did happen shows up as AlreadyExists).
+    pub async fn create_retrying(&self, obj: &Object) {
+        let name = obj.meta().name.clone();
+        wait_for(&format!("the write of {name}"), DEADLINE, || async {
+            let client = self.client(self.leader().await).await;
+            match client.create(obj).await {
+                Ok(_) | Err(bosun_shared::client::ClientError::AlreadyExists(_)) => Some(()),
+                Err(_) => None,
+            }
+        })
+        .await
+    }
+}
