@@ -17,11 +17,14 @@
 //!   of one, and the one-leader-per-term check of their logs.
 //! - [`docker`]: helpers over the `docker` CLI: list, kill and remove containers by label.
 //! - [`net`]: [`free_port`] and a dependency-free [`http_get`].
+//! - [`bench`]: what the benchmark programs share: the padded pod, the nearest-rank quantile,
+//!   the revision line of their reports, their runtime.
 //! - [`linearizability`]: [`linearizability::check`] of register histories recorded by fault tests.
 //!
 //! The end-to-end tests that use it live in `cli/tests/` (they need `CARGO_BIN_EXE_bosun`); the
 //! benchmark programs in `src/bin/`.
 
+pub mod bench;
 pub mod cluster;
 pub mod docker;
 pub mod image;

@@ -22,8 +22,7 @@ use std::time::{Duration, Instant};
 
 use anyhow::{bail, ensure, Context};
 use bosun_shared::client::Client;
-use bosun_shared::pod::{Container, Pod};
-use bosun_shared::Object;
+use bosun_tests::bench::{self, padded_pod, quantile};
 use bosun_tests::masters::{Joiners, MASTERS};
 use bosun_tests::{wait_for_blocking, Masters};
 
@@ -38,6 +37,8 @@ const STEADY: Duration = Duration::from_millis(50);
 /// After the restarted master has caught up, writes go on this long before the window of a
 /// kill closes, so that a disturbance caused by the restart is counted too.
 const SETTLE: Duration = Duration::from_secs(1);
+/// Size of the annotation padding each pod written.
+const PAD_BYTES: usize = 256;
 
 /// Command-line options.
 struct Options {
@@ -153,7 +154,7 @@ async fn write_loop(clients: Vec<Client>, writes: Arc<Writes>) {
         let i = writes.target.load(Ordering::Relaxed);
         let (client, writes) = (clients[i].clone(), writes.clone());
         tokio::spawn(async move {
-            let obj = pod(format!("failover-{seq}"));
+            let obj = padded_pod(format!("failover-{seq}"), PAD_BYTES);
             let issued = Instant::now();
             match tokio::time::timeout(WRITE_TIMEOUT, client.create(&obj)).await {
                 Ok(Ok(_)) => writes.acked().push((issued, Instant::now())),
@@ -162,22 +163,6 @@ async fn write_loop(clients: Vec<Client>, writes: Arc<Writes>) {
             }
         });
     }
-}
-
-/// A pod named `name` with one container and a 256-byte annotation.
-fn pod(name: String) -> Object {
-    let mut p = Pod::default();
-    p.metadata.name = name;
-    p.metadata.namespace = "default".into();
-    p.metadata
-        .annotations
-        .insert("bench/pad".into(), "x".repeat(256));
-    p.spec.containers.push(Container {
-        name: "c".into(),
-        image: "busybox".into(),
-        ..Default::default()
-    });
-    p.into()
 }
 
 // ---- the kills --------------------------------------------------------------------------------
@@ -234,49 +219,6 @@ fn ms(d: Duration) -> String {
     format!("{:.0} ms", d.as_secs_f64() * 1000.0)
 }
 
-/// The `q` quantile (nearest rank) of sorted `v`.
-fn quantile(v: &[Duration], q: f64) -> Duration {
-    let rank = ((q * v.len() as f64).ceil() as usize).clamp(1, v.len().max(1));
-    v.get(rank - 1).copied().unwrap_or_default()
-}
-
-/// The workspace's git revision, `+dirty` when the work tree has changes.
-fn bosun_revision() -> String {
-    let ws = Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
-    let git = |args: &[&str]| {
-        std::process::Command::new("git")
-            .arg("-C")
-            .arg(&ws)
-            .args(args)
-            .output()
-            .map(|o| String::from_utf8_lossy(&o.stdout).trim().to_string())
-            .unwrap_or_default()
-    };
-    let rev = git(&["rev-parse", "--short=12", "HEAD"]);
-    let dirty = !git(&["status", "--porcelain"]).is_empty();
-    format!("{rev}{}", if dirty { "+dirty" } else { "" })
-}
-
-/// A warning when `bin` is older than the last commit (it may not be that revision's build).
-fn stale_warning(bin: &Path) -> Option<String> {
-    let ws = Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
-    let out = std::process::Command::new("git")
-        .arg("-C")
-        .arg(&ws)
-        .args(["log", "-1", "--format=%ct"])
-        .output()
-        .ok()?;
-    let committed: u64 = String::from_utf8_lossy(&out.stdout).trim().parse().ok()?;
-    let built = std::fs::metadata(bin).ok()?.modified().ok()?;
-    let built = built.duration_since(std::time::UNIX_EPOCH).ok()?.as_secs();
-    (built < committed).then(|| {
-        format!(
-            "warning: {} is older than the last commit; rebuild it",
-            bin.display()
-        )
-    })
-}
-
 /// Prints one line per kill and the summary of the gaps.
 fn report(kills: &[Kill], writes: &Writes, bin: &Path) {
     println!(
@@ -312,10 +254,7 @@ fn report(kills: &[Kill], writes: &Writes, bin: &Path) {
     if let Some(e) = writes.first_error.lock().ok().and_then(|e| e.clone()) {
         println!("first failure: {e}");
     }
-    println!("Bosun {}", bosun_revision());
-    if let Some(w) = stale_warning(bin) {
-        println!("{w}");
-    }
+    bench::print_revision(bin);
 }
 
 /// Starts the masters and the client, then kills the leader `kills` times.
@@ -351,6 +290,5 @@ async fn run(o: &Options) -> anyhow::Result<()> {
 
 fn main() -> anyhow::Result<()> {
     let o = options()?;
-    let rt = tokio::runtime::Runtime::new()?;
-    rt.block_on(run(&o))
+    bench::block_on(run(&o))
 }

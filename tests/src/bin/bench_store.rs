@@ -22,8 +22,8 @@ use std::time::{Duration, Instant};
 
 use anyhow::{bail, ensure, Context};
 use bosun_shared::client::Client;
-use bosun_shared::pod::{Container, Pod};
 use bosun_shared::Object;
+use bosun_tests::bench::{self, padded_pod};
 use bosun_tests::masters::{Joiners, MASTERS};
 use bosun_tests::{free_port, give_up, wait_for, BosunProcess, Masters};
 
@@ -273,23 +273,6 @@ async fn etcd_writers(endpoint: &str, n: usize) -> anyhow::Result<Vec<Writer>> {
     Ok(out)
 }
 
-/// A pod named `name` (namespace `default`, one container) padded with a `value_bytes`-byte
-/// annotation.
-fn pod(name: String, value_bytes: usize) -> Object {
-    let mut p = Pod::default();
-    p.metadata.name = name;
-    p.metadata.namespace = "default".into();
-    p.metadata
-        .annotations
-        .insert("bench/pad".into(), "x".repeat(value_bytes));
-    p.spec.containers.push(Container {
-        name: "c".into(),
-        image: "busybox".into(),
-        ..Default::default()
-    });
-    p.into()
-}
-
 /// What one measured load produced.
 #[derive(Debug, Default)]
 struct LoadResult {
@@ -311,12 +294,7 @@ impl LoadResult {
 
     /// The `q` quantile (nearest rank) of the latencies.
     fn quantile(&self, q: f64) -> Duration {
-        let n = self.latencies.len();
-        if n == 0 {
-            return Duration::ZERO;
-        }
-        let rank = ((q * n as f64).ceil() as usize).clamp(1, n);
-        self.latencies[rank - 1]
+        bench::quantile(&self.latencies, q)
     }
 }
 
@@ -368,7 +346,7 @@ async fn client_task(
     let mut seq = 0u64;
     while Instant::now() < end {
         seq += 1;
-        let obj = pod(format!("{prefix}-{seq}"), value_bytes);
+        let obj = padded_pod(format!("{prefix}-{seq}"), value_bytes);
         let t0 = Instant::now();
         let outcome = tokio::time::timeout(WRITE_TIMEOUT, writer.write(&obj)).await;
         match outcome {
@@ -442,43 +420,6 @@ fn first_line(program: &Path, args: &[&str]) -> String {
     }
 }
 
-/// The workspace's git revision, `+dirty` when the work tree has changes.
-fn bosun_revision() -> String {
-    let ws = Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
-    let git = |args: &[&str]| {
-        Command::new("git")
-            .arg("-C")
-            .arg(&ws)
-            .args(args)
-            .output()
-            .map(|o| String::from_utf8_lossy(&o.stdout).trim().to_string())
-            .unwrap_or_default()
-    };
-    let rev = git(&["rev-parse", "--short=12", "HEAD"]);
-    let dirty = !git(&["status", "--porcelain"]).is_empty();
-    format!("{rev}{}", if dirty { "+dirty" } else { "" })
-}
-
-/// A warning when `bin` is older than the last commit (it may not be that revision's build).
-fn stale_warning(bin: &Path) -> Option<String> {
-    let ws = Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
-    let out = Command::new("git")
-        .arg("-C")
-        .arg(&ws)
-        .args(["log", "-1", "--format=%ct"])
-        .output()
-        .ok()?;
-    let committed: u64 = String::from_utf8_lossy(&out.stdout).trim().parse().ok()?;
-    let built = std::fs::metadata(bin).ok()?.modified().ok()?;
-    let built = built.duration_since(std::time::UNIX_EPOCH).ok()?.as_secs();
-    (built < committed).then(|| {
-        format!(
-            "warning: {} is older than the last commit; rebuild it",
-            bin.display()
-        )
-    })
-}
-
 /// Prints the table of both systems with the ratio of their throughputs.
 fn print_table(o: &Options, bosun: &[LoadResult], etcd: &[LoadResult], pod_bytes: usize) {
     println!(
@@ -506,16 +447,15 @@ fn print_table(o: &Options, bosun: &[LoadResult], etcd: &[LoadResult], pod_bytes
     }
     let errors: usize = bosun.iter().chain(etcd).map(|r| r.errors).sum();
     println!("failed writes: {errors}");
-    println!("Bosun {}", bosun_revision());
-    if let Some(w) = stale_warning(&o.bosun) {
-        println!("{w}");
-    }
+    bench::print_revision(&o.bosun);
     println!("{}", first_line(&o.etcd, &["--version"]));
 }
 
 /// Measures Bosun, stops it, then measures etcd.
 async fn run(o: &Options) -> anyhow::Result<()> {
-    let pod_bytes = pod("c256-255-100000".into(), o.value_bytes).to_json().len();
+    let pod_bytes = padded_pod("c256-255-100000".into(), o.value_bytes)
+        .to_json()
+        .len();
     let conns = o
         .connections
         .min(o.clients.iter().copied().max().unwrap_or(1));
@@ -546,6 +486,5 @@ async fn run(o: &Options) -> anyhow::Result<()> {
 
 fn main() -> anyhow::Result<()> {
     let o = options()?;
-    let rt = tokio::runtime::Runtime::new()?;
-    rt.block_on(run(&o))
+    bench::block_on(run(&o))
 }

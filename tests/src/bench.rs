@@ -1,0 +1,109 @@
+//! What the benchmark programs in `src/bin/` share: the padded pod they write, the nearest-rank
+//! quantile of their latencies, the revision line of their reports and their `main`'s runtime.
+use std::future::Future;
+use std::path::Path;
+use std::process::Command;
+use std::time::Duration;
+
+use bosun_shared::pod::{Container, Pod};
+use bosun_shared::Object;
+
+/// Runs `fut` to completion on a new multi-threaded Tokio runtime (the benchmarks block in
+/// `block_in_place`, which needs one): the body of their `main`, after parsing options.
+pub fn block_on<T>(fut: impl Future<Output = anyhow::Result<T>>) -> anyhow::Result<T> {
+    let rt = tokio::runtime::Runtime::new()?;
+    rt.block_on(fut)
+}
+
+/// A pod named `name` (namespace `default`, one container) padded with a `value_bytes`-byte
+/// annotation.
+pub fn padded_pod(name: String, value_bytes: usize) -> Object {
+    let mut p = Pod::default();
+    p.metadata.name = name;
+    p.metadata.namespace = "default".into();
+    p.metadata
+        .annotations
+        .insert("bench/pad".into(), "x".repeat(value_bytes));
+    p.spec.containers.push(Container {
+        name: "c".into(),
+        image: "busybox".into(),
+        ..Default::default()
+    });
+    p.into()
+}
+
+/// The `q` quantile (nearest rank) of sorted `v`; zero when `v` is empty.
+pub fn quantile(v: &[Duration], q: f64) -> Duration {
+    let rank = ((q * v.len() as f64).ceil() as usize).clamp(1, v.len().max(1));
+    v.get(rank - 1).copied().unwrap_or_default()
+}
+
+/// Prints `Bosun <revision>`, then the [`stale_warning`] about `bin` if there is one.
+pub fn print_revision(bin: &Path) {
+    println!("Bosun {}", bosun_revision());
+    if let Some(w) = stale_warning(bin) {
+        println!("{w}");
+    }
+}
+
+/// The workspace's git revision, `+dirty` when the work tree has changes.
+pub fn bosun_revision() -> String {
+    let ws = workspace();
+    let git = |args: &[&str]| {
+        Command::new("git")
+            .arg("-C")
+            .arg(&ws)
+            .args(args)
+            .output()
+            .map(|o| String::from_utf8_lossy(&o.stdout).trim().to_string())
+            .unwrap_or_default()
+    };
+    let rev = git(&["rev-parse", "--short=12", "HEAD"]);
+    let dirty = !git(&["status", "--porcelain"]).is_empty();
+    format!("{rev}{}", if dirty { "+dirty" } else { "" })
+}
+
+/// A warning when `bin` is older than the last commit (it may not be that revision's build).
+pub fn stale_warning(bin: &Path) -> Option<String> {
+    let out = Command::new("git")
+        .arg("-C")
+        .arg(workspace())
+        .args(["log", "-1", "--format=%ct"])
+        .output()
+        .ok()?;
+    let committed: u64 = String::from_utf8_lossy(&out.stdout).trim().parse().ok()?;
+    let built = std::fs::metadata(bin).ok()?.modified().ok()?;
+    let built = built.duration_since(std::time::UNIX_EPOCH).ok()?.as_secs();
+    (built < committed).then(|| {
+        format!(
+            "warning: {} is older than the last commit; rebuild it",
+            bin.display()
+        )
+    })
+}
+
+/// The workspace root: the parent of this crate's directory.
+fn workspace() -> std::path::PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("..")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn quantile_is_nearest_rank() {
+        let v: Vec<Duration> = (1..=10).map(Duration::from_millis).collect();
+        assert_eq!(quantile(&v, 0.0), Duration::from_millis(1));
+        assert_eq!(quantile(&v, 0.5), Duration::from_millis(5));
+        assert_eq!(quantile(&v, 0.99), Duration::from_millis(10));
+        assert_eq!(quantile(&v, 1.0), Duration::from_millis(10));
+        assert_eq!(quantile(&[], 0.5), Duration::ZERO);
+    }
+
+    #[test]
+    fn padded_pod_carries_the_padding() {
+        let json = padded_pod("p".into(), 256).to_json();
+        assert!(String::from_utf8_lossy(&json).contains(&"x".repeat(256)));
+    }
+}
