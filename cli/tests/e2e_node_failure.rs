@@ -17,7 +17,7 @@ fn bin() -> &'static Path {
 /// A second agent on this machine, its containers removed on drop.
 struct SecondAgent {
     name: String,
-    _process: BosunProcess,
+    process: Option<BosunProcess>,
 }
 
 impl SecondAgent {
@@ -41,13 +41,18 @@ impl SecondAgent {
         )?;
         Ok(SecondAgent {
             name,
-            _process: process,
+            process: Some(process),
         })
     }
 }
 
 impl Drop for SecondAgent {
     fn drop(&mut self) {
+        // Stop the agent first: a create it still had in flight would otherwise leave a
+        // container behind after the cleanup.
+        if let Some(mut p) = self.process.take() {
+            let _ = p.kill();
+        }
         let _ = remove_by_label(&format!("bosun.node={}", self.name));
     }
 }
