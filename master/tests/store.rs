@@ -24,21 +24,12 @@ async fn open(dir: &std::path::Path) -> (Store, CancellationToken) {
     (store, shutdown)
 }
 
-/// Stops the Raft thread and waits until sled's lock on the directory is released.
-async fn close(store: Store, shutdown: CancellationToken, dir: &std::path::Path) {
+/// Stops the Raft thread and waits until it has released the data directory.
+async fn close(store: Store, shutdown: CancellationToken, _dir: &std::path::Path) {
     shutdown.cancel();
-    drop(store);
-    let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
-    loop {
-        // sled refuses a second open while the first database is alive.
-        match sled::Config::new().path(dir.join("store")).open() {
-            Ok(_) => return,
-            Err(_) if tokio::time::Instant::now() < deadline => {
-                tokio::time::sleep(Duration::from_millis(20)).await
-            }
-            Err(e) => panic!("store did not close: {e}"),
-        }
-    }
+    tokio::time::timeout(Duration::from_secs(10), store.wait_closed())
+        .await
+        .expect("store closes");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -40,7 +40,7 @@ pub struct ApiService {
 impl ApiService {
     /// `None` on the leader; otherwise a client of the leader to forward the request to.
     fn leader_api(&self) -> Result<Option<ApiClient<tonic::transport::Channel>>, Status> {
-        if self.store.status().is_leader {
+        if self.store.is_leader() {
             return Ok(None);
         }
         Ok(Some(

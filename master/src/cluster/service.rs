@@ -96,7 +96,7 @@ impl Cluster for ClusterService {
         if r.address.is_empty() {
             return Err(Status::invalid_argument("address: Required value"));
         }
-        if !self.store.status().is_leader {
+        if !self.store.is_leader() {
             return self.leader_client()?.join(r).await;
         }
         self.join_as_leader(&r.name, &r.address)
@@ -109,7 +109,7 @@ impl Cluster for ClusterService {
         req: Request<RemoveMasterRequest>,
     ) -> Result<Response<ClusterStatus>, Status> {
         let r = req.into_inner();
-        if !self.store.status().is_leader {
+        if !self.store.is_leader() {
             return self.leader_client()?.remove_master(r).await;
         }
         let member = self

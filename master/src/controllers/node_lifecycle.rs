@@ -17,6 +17,17 @@ use bosun_shared::taint::{Taint, UNREACHABLE};
 pub const NODE_GRACE: Duration = Duration::from_millis(3_000);
 const CHECK_EVERY: Duration = Duration::from_millis(250);
 
+/// The Ready condition of a node whose agent heartbeats.
+pub fn ready_condition() -> Condition {
+    Condition {
+        type_: "Ready".into(),
+        status: "True".into(),
+        reason: Some("AgentReady".into()),
+        message: Some("bosun agent is posting ready status".into()),
+        ..Default::default()
+    }
+}
+
 pub struct NodeLifecycle {
     pub store: Store,
     pub registry: Arc<Registry>,
@@ -53,13 +64,7 @@ impl NodeLifecycle {
                 continue;
             }
             let condition = if want_ready {
-                Condition {
-                    type_: "Ready".into(),
-                    status: "True".into(),
-                    reason: Some("AgentReady".into()),
-                    message: Some("bosun agent is posting ready status".into()),
-                    ..Default::default()
-                }
+                ready_condition()
             } else {
                 Condition {
                     type_: "Ready".into(),

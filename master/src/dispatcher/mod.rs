@@ -44,7 +44,7 @@ impl Dispatcher for DispatcherService {
         &self,
         request: Request<Streaming<AgentMessage>>,
     ) -> Result<Response<Self::SessionStream>, Status> {
-        if !self.store.status().is_leader {
+        if !self.store.is_leader() {
             return Err(crate::api::status::to_status(
                 crate::store::StoreError::NotLeader {
                     leader: self.store.leader_address(),

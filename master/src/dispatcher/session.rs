@@ -6,7 +6,7 @@ use bosun_proto::v1::{
     agent_message, master_message, AgentMessage, LogChunk, MasterMessage, PodAssignment,
     PodStatusReport, SessionConfig,
 };
-use bosun_shared::meta::{set_condition, Condition};
+use bosun_shared::meta::set_condition;
 use bosun_shared::node::Node;
 use bosun_shared::pod::{Pod, PodStatus};
 use bosun_shared::{Kind, Object};
@@ -214,13 +214,7 @@ async fn register_node(store: &Store, reported: Node) -> Result<(), StoreError> 
         }
         set_condition(
             &mut status.conditions,
-            Condition {
-                type_: "Ready".into(),
-                status: "True".into(),
-                reason: Some("AgentReady".into()),
-                message: Some("bosun agent is posting ready status".into()),
-                ..Default::default()
-            },
+            crate::controllers::node_lifecycle::ready_condition(),
             &now,
         );
         let result = match existing {

@@ -125,6 +125,13 @@ fn check_revision(current: &Object, expected: Option<u64>) -> Result<(), StoreEr
     }
 }
 
+fn kind_mismatch(object: &Object) -> StoreError {
+    StoreError::Invalid {
+        object: object.describe(),
+        message: "kind does not match the stored object".into(),
+    }
+}
+
 fn apply_op(op: &Op, current: Option<Object>, revision: u64) -> Result<Change, StoreError> {
     let rv = revision.to_string();
     match op {
@@ -156,10 +163,7 @@ fn apply_op(op: &Op, current: Option<Object>, revision: u64) -> Result<Change, S
             let mut o = object.clone();
             o.set_type_meta();
             if !o.take_status_from(&cur) {
-                return Err(StoreError::Invalid {
-                    object: object.describe(),
-                    message: "kind does not match the stored object".into(),
-                });
+                return Err(kind_mismatch(object));
             }
             let spec_changed = o.spec_json() != cur.spec_json();
             let (old, m) = (cur.meta(), o.meta_mut());
@@ -180,10 +184,7 @@ fn apply_op(op: &Op, current: Option<Object>, revision: u64) -> Result<Change, S
             let mut cur = current.ok_or_else(|| StoreError::NotFound(object.describe()))?;
             check_revision(&cur, *expected_revision)?;
             if !cur.take_status_from(object) {
-                return Err(StoreError::Invalid {
-                    object: object.describe(),
-                    message: "kind does not match the stored object".into(),
-                });
+                return Err(kind_mismatch(object));
             }
             cur.meta_mut().resource_version = rv;
             Ok(Change {

@@ -406,6 +406,11 @@ impl Store {
         ))
     }
 
+    /// Whether this master leads now (cheap: no copy of the status).
+    pub fn is_leader(&self) -> bool {
+        self.status.borrow().is_leader
+    }
+
     pub fn status(&self) -> RaftStatus {
         self.status.borrow().clone()
     }

@@ -156,13 +156,7 @@ impl Cluster {
         if let Some(m) = node.master.take() {
             m.stopped().await;
         }
-        // The Raft thread releases sled after its last Ready.
-        let dir = node.dir.join("store");
-        wait_for("sled to be released", DEADLINE, || {
-            let dir = dir.clone();
-            async move { sled::Config::new().path(&dir).open().ok().map(drop) }
-        })
-        .await;
+        // `stopped` returns once the Raft thread has released the data directory.
     }
 
     /// Restarts master `i` on its data directory and address.
