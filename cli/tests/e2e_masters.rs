@@ -185,3 +185,33 @@ async fn removing_the_leader_hands_over_and_the_cluster_keeps_working() -> anyho
     c.create(&pod("after-removal")).await?;
     Ok(())
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sigkill_of_every_master_at_once_loses_no_acknowledged_write() -> anyhow::Result<()> {
+    // Applied objects are checkpointed to sled only now and then; everything after the last
+    // checkpoint must come back from the Raft log of each master.
+    let m = tokio::task::block_in_place(launch)?;
+    let stop = CancellationToken::new();
+    let acked = Arc::new(Mutex::new(BTreeSet::new()));
+    let load = tokio::spawn(write_load(m.servers(), stop.clone(), acked.clone()));
+    wait_for_blocking("writes to be acknowledged", DEADLINE, || {
+        Ok((acked.lock().unwrap().len() > 30).then_some(()))
+    })?;
+    for i in 0..MASTERS {
+        m.kill(i)?;
+    }
+    stop.cancel();
+    load.await?;
+    for i in 0..MASTERS {
+        m.start(i)?;
+    }
+    tokio::task::block_in_place(|| {
+        m.wait_status("the restarted masters to elect a leader", |s| {
+            s.count("leader") == 1 && s.count("follower") == 2
+        })
+    })?;
+    let acked = acked.lock().unwrap().clone();
+    all_acked_present(&m, &acked).await;
+    m.assert_one_leader_per_term();
+    Ok(())
+}

@@ -3,7 +3,7 @@
 //!
 //! - [`command`]: the batch of operations a Raft entry carries and its deterministic apply.
 //! - [`state`]: objects in memory, watch history, live watchers.
-//! - [`persist`]: raft-rs `Storage` and object persistence over sled.
+//! - [`persist`]: raft-rs `Storage` over [`wal`] (the log) and sled (applied objects).
 //! - [`members`]: the masters of the group, part of the replicated state.
 //! - [`raft_types`], [`raft_node`], [`raft_apply`]: the thread that owns the `RawNode`, its
 //!   Ready loop and how committed entries are applied.
@@ -18,6 +18,7 @@ mod raft_apply;
 pub mod raft_node;
 pub mod raft_types;
 pub mod state;
+mod wal;
 mod watch;
 
 use std::sync::{Arc, RwLock};
@@ -120,12 +121,13 @@ impl Store {
             (Some(id), _) => id,
             (None, Some(Membership::Bootstrap(me))) => {
                 storage.bootstrap(&me)?;
+                storage.checkpoint()?;
                 storage.flush()?;
                 me.id
             }
             (None, Some(Membership::Joined { id, members })) => {
                 storage.set_id(id)?;
-                storage.flush()?;
+                storage.checkpoint()?;
                 initial_members = members;
                 id
             }
@@ -142,6 +144,9 @@ impl Store {
         }
         let members = MemberBook::new(members);
         let applied = loaded.applied;
+        // The commit index is written without an fsync of its own; entries are applied only
+        // once committed, so a stored applied index proves its entries were committed.
+        storage.raise_commit(applied)?;
         let state = Arc::new(RwLock::new(StoreState::new(loaded.objects, applied)));
         let mut node = RawNode::new(
             &raft_config(id, applied),

@@ -1,10 +1,17 @@
-//! [`SledStorage`]: the Raft log, hard state, conf state and the applied objects in sled.
+//! [`SledStorage`]: the Raft log and hard state in a [`Wal`], the conf state and the applied
+//! objects in sled.
 //!
-//! Trees: `log` (index, big-endian -> protobuf `Entry`), `raft` (hard state, conf state,
-//! snapshot metadata), `objects` (key -> JSON, plus the applied index under [`APPLIED_KEY`]).
-//! Objects and the applied index are written in one atomic batch; durability comes only from
-//! [`SledStorage::flush`], called once per Ready before anything is acknowledged.
-use std::collections::BTreeMap;
+//! Trees: `raft` (this master's id, snapshot metadata), `objects` (key -> JSON, plus under
+//! NUL-prefixed keys the applied index, the members and the conf state).
+//!
+//! Durability: [`SledStorage::flush`] syncs the log, once for each Ready that holds entries or
+//! a new term or vote, before anything that depends on them is sent or acknowledged. Applied
+//! objects are kept aside in memory and written to sled only by [`SledStorage::checkpoint`]
+//! (before the log is compacted, after a snapshot is installed, at shutdown), in one atomic
+//! batch with the applied index: sled syncs every buffer it writes, which made each write wait
+//! on the disk several times. A crash loses what was applied since the last checkpoint; it is
+//! applied again from the log. The log is also held in memory, so Raft never waits on a read.
+use std::collections::{BTreeMap, VecDeque};
 use std::path::Path;
 use std::sync::{Arc, Mutex};
 
@@ -16,6 +23,7 @@ use raft::{GetEntriesContext, RaftState, StorageError};
 use super::error::StoreError;
 use super::key::ObjectKey;
 use super::members::Member;
+use super::wal::Wal;
 
 /// What a snapshot carries: every object and the members at its index.
 #[derive(serde::Serialize, serde::Deserialize)]
@@ -35,15 +43,18 @@ pub struct Loaded {
 const APPLIED_KEY: &[u8] = b"\0applied";
 /// Key of the member list in the `objects` tree: written with the applied index it belongs to.
 const MEMBERS_KEY: &[u8] = b"\0members";
+/// Key of the conf state in the `objects` tree: written with the applied index it belongs to.
+const CONF_STATE_KEY: &[u8] = b"\0conf_state";
 /// This master's own Raft id.
 const ID_KEY: &[u8] = b"id";
-const HARD_STATE_KEY: &[u8] = b"hard_state";
-const CONF_STATE_KEY: &[u8] = b"conf_state";
 const SNAPSHOT_META_KEY: &[u8] = b"snapshot_meta";
 /// sled's page cache; small: objects are served from memory anyway.
 const SLED_CACHE_BYTES: u64 = 16 * 1024 * 1024;
 
-/// Cached metadata, so that Raft's frequent questions need no disk read.
+/// Writes to the `objects` tree not yet checkpointed: key -> value (`None`: removed).
+type Pending = BTreeMap<Vec<u8>, Option<Vec<u8>>>;
+
+/// The log and metadata in memory, so that Raft's frequent questions need no disk read.
 #[derive(Default)]
 struct Meta {
     hard_state: HardState,
@@ -51,7 +62,16 @@ struct Meta {
     /// Index and term of the last compaction (entries up to it are gone).
     snapshot_index: u64,
     snapshot_term: u64,
+    /// Entries `snapshot_index + 1 ..= last_index`, also in the [`Wal`].
+    entries: VecDeque<Entry>,
     last_index: u64,
+}
+
+impl Meta {
+    /// The in-memory position of entry `index` (which must be after the snapshot).
+    fn pos(&self, index: u64) -> usize {
+        (index - self.snapshot_index - 1) as usize
+    }
 }
 
 /// Raft storage and object persistence of one master, over one sled database.
@@ -61,9 +81,11 @@ pub struct SledStorage {
     /// sled's data file: sled's own flush ends in `sync_file_range`, which neither reaches the
     /// disk's write cache nor covers metadata, so [`SledStorage::flush`] adds an `fdatasync`.
     data_file: Arc<std::fs::File>,
-    log: sled::Tree,
+    wal: Arc<Mutex<Wal>>,
     raft: sled::Tree,
     objects: sled::Tree,
+    /// Writes to `objects` since the last checkpoint: key -> value (`None`: removed).
+    pending: Arc<Mutex<Pending>>,
     meta: Arc<Mutex<Meta>>,
 }
 
@@ -82,42 +104,61 @@ impl SledStorage {
         let db = sled::Config::new()
             .path(dir.join("store"))
             .cache_capacity(SLED_CACHE_BYTES)
-            // Durability comes only from our explicit flush (once per Ready); no background
-            // flush writes half of a Ready's changes.
+            // Durability comes only from our explicit checkpoints; no background flush.
             .flush_every_ms(None)
             .open()?;
         let data_path = dir.join("store").join("db");
         let data_file = std::fs::File::open(&data_path)
             .map_err(|e| StoreError::Internal(format!("opening {}: {e}", data_path.display())))?;
+        let (wal, replayed) = Wal::open(dir)?;
         let s = SledStorage {
             data_file: Arc::new(data_file),
-            log: db.open_tree("log")?,
+            wal: Arc::new(Mutex::new(wal)),
             raft: db.open_tree("raft")?,
             objects: db.open_tree("objects")?,
             db,
+            pending: Arc::default(),
             meta: Arc::default(),
         };
-        let mut meta = Meta::default();
-        if let Some(v) = s.raft.get(HARD_STATE_KEY)? {
-            meta.hard_state =
-                HardState::parse_from_bytes(&v).map_err(|e| StoreError::Internal(e.to_string()))?;
-        }
-        if let Some(v) = s.raft.get(CONF_STATE_KEY)? {
+        let parse =
+            |what: &str, e: protobuf::ProtobufError| StoreError::Internal(format!("{what}: {e}"));
+        let mut meta = Meta {
+            hard_state: replayed.hard_state.unwrap_or_default(),
+            ..Default::default()
+        };
+        if let Some(v) = s.get_applied(CONF_STATE_KEY)? {
             meta.conf_state =
-                ConfState::parse_from_bytes(&v).map_err(|e| StoreError::Internal(e.to_string()))?;
+                ConfState::parse_from_bytes(&v).map_err(|e| parse("stored conf state", e))?;
         }
         if let Some(v) = s.raft.get(SNAPSHOT_META_KEY)? {
             let m = SnapshotMetadata::parse_from_bytes(&v)
-                .map_err(|e| StoreError::Internal(e.to_string()))?;
+                .map_err(|e| parse("stored snapshot metadata", e))?;
             meta.snapshot_index = m.index;
             meta.snapshot_term = m.term;
         }
-        meta.last_index = match s.log.last()? {
-            Some((k, _)) => u64_from(&k),
-            None => meta.snapshot_index,
-        };
+        // Entries the snapshot covers may still be in the log (a crash between the checkpoint
+        // and the rewrite of the log); they are dropped here.
+        meta.entries = replayed
+            .entries
+            .into_iter()
+            .filter(|e| e.index > meta.snapshot_index)
+            .collect();
+        if let Some(first) = meta.entries.front() {
+            if first.index != meta.snapshot_index + 1 {
+                return Err(StoreError::Internal(format!(
+                    "the raft log starts at entry {} but the snapshot ends at {}",
+                    first.index, meta.snapshot_index
+                )));
+            }
+        }
+        meta.last_index = meta.snapshot_index + meta.entries.len() as u64;
         *s.meta.lock().expect("storage meta lock") = meta;
         Ok(s)
+    }
+
+    fn wal(&self) -> std::sync::MutexGuard<'_, Wal> {
+        // Poisoning means a panic on the Raft thread, which already aborted the master.
+        self.wal.lock().expect("raft log lock")
     }
 
     fn meta(&self) -> std::sync::MutexGuard<'_, Meta> {
@@ -131,21 +172,43 @@ impl SledStorage {
         m.conf_state == ConfState::default() && m.last_index == 0
     }
 
-    /// The objects, members and applied index persisted by the last applied entry.
+    fn pending(&self) -> std::sync::MutexGuard<'_, Pending> {
+        // Poisoning means a panic on the Raft thread, which already aborted the master.
+        self.pending.lock().expect("pending writes lock")
+    }
+
+    /// A value of the `objects` tree as last applied (checkpointed or not).
+    fn get_applied(&self, key: &[u8]) -> Result<Option<Vec<u8>>, StoreError> {
+        if let Some(v) = self.pending().get(key) {
+            return Ok(v.clone());
+        }
+        Ok(self.objects.get(key)?.map(|v| v.to_vec()))
+    }
+
+    /// The objects, members and applied index of the last applied entry.
     pub fn load(&self) -> Result<Loaded, StoreError> {
         let applied = self
-            .objects
-            .get(APPLIED_KEY)?
+            .get_applied(APPLIED_KEY)?
             .map(|v| u64_from(&v))
             .unwrap_or(0);
-        let members: Vec<Member> = match self.objects.get(MEMBERS_KEY)? {
+        let members: Vec<Member> = match self.get_applied(MEMBERS_KEY)? {
             Some(v) => serde_json::from_slice(&v)
                 .map_err(|e| StoreError::Internal(format!("stored members: {e}")))?,
             None => vec![],
         };
-        let mut objects = BTreeMap::new();
+        let mut raw = BTreeMap::new();
         for kv in self.objects.iter() {
             let (k, v) = kv?;
+            raw.insert(k.to_vec(), v.to_vec());
+        }
+        for (k, v) in self.pending().iter() {
+            match v {
+                Some(v) => raw.insert(k.clone(), v.clone()),
+                None => raw.remove(k),
+            };
+        }
+        let mut objects = BTreeMap::new();
+        for (k, v) in raw {
             if k.first() == Some(&0) {
                 continue; // metadata keys start with NUL
             }
@@ -186,14 +249,13 @@ impl SledStorage {
             ..Default::default()
         };
         self.raft.insert(SNAPSHOT_META_KEY, pb(&md))?;
-        self.set_conf_state(&cs)?;
+        self.write_membership(&cs, std::slice::from_ref(me), 1)?;
         let hs = HardState {
             term: 1,
             commit: 1,
             ..Default::default()
         };
         self.set_hard_state(&hs)?;
-        self.write_members(std::slice::from_ref(me), 1)?;
         self.set_id(me.id)?;
         let mut meta = self.meta();
         meta.snapshot_index = 1;
@@ -202,55 +264,66 @@ impl SledStorage {
         Ok(())
     }
 
-    /// Writes the member list with the applied index of the entry that changed it.
-    pub fn write_members(&self, members: &[Member], applied: u64) -> Result<(), StoreError> {
-        let mut batch = sled::Batch::default();
+    /// Writes the configuration and the member list with the applied index of the entry that
+    /// changed them, in one batch: a restart never re-applies a change it already holds.
+    pub fn write_membership(
+        &self,
+        cs: &ConfState,
+        members: &[Member],
+        applied: u64,
+    ) -> Result<(), StoreError> {
         let json = serde_json::to_vec(members).map_err(|e| StoreError::Internal(e.to_string()))?;
-        batch.insert(MEMBERS_KEY, json);
-        batch.insert(APPLIED_KEY, &applied.to_be_bytes());
-        self.objects.apply_batch(batch)?;
+        let mut pending = self.pending();
+        pending.insert(MEMBERS_KEY.to_vec(), Some(json));
+        pending.insert(CONF_STATE_KEY.to_vec(), Some(pb(cs)));
+        pending.insert(APPLIED_KEY.to_vec(), Some(applied.to_be_bytes().to_vec()));
+        drop(pending);
+        self.meta().conf_state = cs.clone();
         Ok(())
     }
 
-    /// Writes the changed objects and the new applied index in one atomic batch.
+    /// Records the changed objects and the new applied index (durable at the next checkpoint).
     pub fn write_applied(
         &self,
         upserts: &[(ObjectKey, Vec<u8>)],
         deletes: &[ObjectKey],
         applied: u64,
     ) -> Result<(), StoreError> {
-        let mut batch = sled::Batch::default();
+        let mut pending = self.pending();
         for (k, v) in upserts {
-            batch.insert(k.0.as_bytes(), v.as_slice());
+            pending.insert(k.0.as_bytes().to_vec(), Some(v.clone()));
         }
         for k in deletes {
-            batch.remove(k.0.as_bytes());
+            pending.insert(k.0.as_bytes().to_vec(), None);
         }
-        batch.insert(APPLIED_KEY, &applied.to_be_bytes());
-        self.objects.apply_batch(batch)?;
+        pending.insert(APPLIED_KEY.to_vec(), Some(applied.to_be_bytes().to_vec()));
         Ok(())
     }
 
-    /// Appends entries, truncating any conflicting suffix.
+    /// Appends entries, replacing any conflicting suffix.
     pub fn append(&self, entries: &[Entry]) -> Result<(), StoreError> {
         let Some(first) = entries.first() else {
             return Ok(());
         };
         let mut meta = self.meta();
-        let mut batch = sled::Batch::default();
-        for i in first.index..=meta.last_index {
-            batch.remove(&i.to_be_bytes());
+        if first.index <= meta.snapshot_index || first.index > meta.last_index + 1 {
+            return Err(StoreError::Internal(format!(
+                "appending entry {} to a log of entries {}..={}",
+                first.index,
+                meta.snapshot_index + 1,
+                meta.last_index
+            )));
         }
-        for e in entries {
-            batch.insert(&e.index.to_be_bytes(), pb(e));
-        }
-        self.log.apply_batch(batch)?;
-        meta.last_index = entries.last().map_or(meta.last_index, |e| e.index);
+        self.wal().write(entries, None)?;
+        let keep = meta.pos(first.index);
+        meta.entries.truncate(keep);
+        meta.entries.extend(entries.iter().cloned());
+        meta.last_index = meta.snapshot_index + meta.entries.len() as u64;
         Ok(())
     }
 
     pub fn set_hard_state(&self, hs: &HardState) -> Result<(), StoreError> {
-        self.raft.insert(HARD_STATE_KEY, pb(hs))?;
+        self.wal().write(&[], Some(hs))?;
         self.meta().hard_state = hs.clone();
         Ok(())
     }
@@ -261,21 +334,43 @@ impl SledStorage {
         self.set_hard_state(&hs)
     }
 
-    pub fn set_conf_state(&self, cs: &ConfState) -> Result<(), StoreError> {
-        self.raft.insert(CONF_STATE_KEY, pb(cs))?;
-        self.meta().conf_state = cs.clone();
+    /// Raises the stored commit index to at least `index`.
+    pub fn raise_commit(&self, index: u64) -> Result<(), StoreError> {
+        if self.meta().hard_state.commit < index {
+            self.set_commit(index)?;
+        }
         Ok(())
     }
 
-    /// Makes everything written so far durable. Nothing is acknowledged before this returns.
+    /// Makes the log and hard state written so far durable. Nothing that depends on them is
+    /// sent or acknowledged before this returns.
     pub fn flush(&self) -> Result<(), StoreError> {
+        self.wal().sync()
+    }
+
+    /// Writes what was applied since the last checkpoint to sled in one atomic batch and makes
+    /// it durable (sled's own flush ends in `sync_file_range`, which neither reaches the disk's
+    /// write cache nor covers metadata, so an `fdatasync` follows).
+    pub fn checkpoint(&self) -> Result<(), StoreError> {
+        let pending = std::mem::take(&mut *self.pending());
+        if !pending.is_empty() {
+            let mut batch = sled::Batch::default();
+            for (k, v) in pending {
+                match v {
+                    Some(v) => batch.insert(k, v),
+                    None => batch.remove(k),
+                }
+            }
+            self.objects.apply_batch(batch)?;
+        }
         self.db.flush()?;
         self.data_file
             .sync_data()
             .map_err(|e| StoreError::Internal(format!("fdatasync of the store: {e}")))
     }
 
-    /// Drops log entries up to and including `index` (which must be applied).
+    /// Drops log entries up to and including `index` (which must be applied): the applied
+    /// objects are checkpointed first, then the log is rewritten without them.
     pub fn compact(&self, index: u64) -> Result<(), StoreError> {
         let term =
             raft::Storage::term(self, index).map_err(|e| StoreError::Internal(e.to_string()))?;
@@ -285,16 +380,14 @@ impl SledStorage {
             ..Default::default()
         };
         self.raft.insert(SNAPSHOT_META_KEY, pb(&m))?;
-        let start = self.meta().snapshot_index + 1;
-        let mut batch = sled::Batch::default();
-        for i in start..=index {
-            batch.remove(&i.to_be_bytes());
-        }
-        self.log.apply_batch(batch)?;
+        self.checkpoint()?;
         let mut meta = self.meta();
+        let drop_n = meta.pos(index) + 1;
+        meta.entries.drain(..drop_n);
         meta.snapshot_index = index;
         meta.snapshot_term = term;
-        Ok(())
+        let kept: Vec<Entry> = meta.entries.iter().cloned().collect();
+        self.wal().rewrite(&kept, &meta.hard_state)
     }
 
     /// Index of the last compacted entry (0 when nothing was compacted).
@@ -315,8 +408,9 @@ impl SledStorage {
         let md = snap.get_metadata();
         let data: SnapshotData = serde_json::from_slice(&snap.data)
             .map_err(|e| StoreError::Internal(format!("snapshot data: {e}")))?;
+        // The snapshot replaces everything applied, checkpointed or not.
+        self.pending().clear();
         let old_objects = self.objects.iter().keys().collect::<Result<Vec<_>, _>>()?;
-        let old_log = self.log.iter().keys().collect::<Result<Vec<_>, _>>()?;
         let mut map = BTreeMap::new();
         let mut upserts = Vec::with_capacity(data.objects.len());
         for o in data.objects {
@@ -330,36 +424,36 @@ impl SledStorage {
         hs.commit = hs.commit.max(md.index);
         hs.term = hs.term.max(md.term);
         let cs = md.get_conf_state().clone();
-        // One transaction over the three trees: a crash leaves the old state or the new one,
-        // never objects of one and Raft metadata of the other.
-        (&self.objects, &self.log, &self.raft)
-            .transaction(|(objects, log, raft)| {
+        // One transaction over both trees: a crash leaves the old state or the new one, never
+        // objects of one and Raft metadata of the other. It is checkpointed before the log is
+        // emptied, so the log never ends before the snapshot begins.
+        (&self.objects, &self.raft)
+            .transaction(|(objects, raft)| {
                 for k in &old_objects {
                     objects.remove(k)?;
-                }
-                for k in &old_log {
-                    log.remove(k)?;
                 }
                 for (k, v) in &upserts {
                     objects.insert(k.0.as_bytes(), v.as_slice())?;
                 }
                 objects.insert(APPLIED_KEY, &md.index.to_be_bytes())?;
                 objects.insert(MEMBERS_KEY, members_json.as_slice())?;
+                objects.insert(CONF_STATE_KEY, pb(&cs))?;
                 raft.insert(SNAPSHOT_META_KEY, pb(md))?;
-                raft.insert(CONF_STATE_KEY, pb(&cs))?;
-                raft.insert(HARD_STATE_KEY, pb(&hs))?;
                 Ok::<(), ConflictableTransactionError<()>>(())
             })
             .map_err(|e: TransactionError<()>| {
                 StoreError::Internal(format!("installing snapshot: {e:?}"))
             })?;
+        self.checkpoint()?;
         let mut meta = self.meta();
         meta.snapshot_index = md.index;
         meta.snapshot_term = md.term;
+        meta.entries.clear();
         meta.last_index = md.index;
         meta.conf_state = cs;
-        meta.hard_state = hs;
+        meta.hard_state = hs.clone();
         drop(meta);
+        self.wal().rewrite(&[], &hs)?;
         Ok(Loaded {
             objects: map,
             members: data.members.into_iter().map(|m| (m.id, m)).collect(),
@@ -389,44 +483,37 @@ impl raft::Storage for SledStorage {
         _context: GetEntriesContext,
     ) -> raft::Result<Vec<Entry>> {
         let max_size = max_size.into();
-        if low <= self.meta().snapshot_index {
+        let m = self.meta();
+        if low <= m.snapshot_index {
             return Err(raft::Error::Store(StorageError::Compacted));
+        }
+        if high > m.last_index + 1 {
+            return Err(raft::Error::Store(StorageError::Unavailable));
         }
         let mut out = Vec::new();
         let mut size = 0u64;
-        for kv in self.log.range(low.to_be_bytes()..high.to_be_bytes()) {
-            let (_, v) = kv.map_err(storage_err)?;
-            let e = Entry::parse_from_bytes(&v).map_err(storage_err)?;
+        for e in m.entries.range(m.pos(low)..m.pos(high)) {
             size += u64::from(e.compute_size());
             if !out.is_empty() && max_size.is_some_and(|m| size > m) {
                 break;
             }
-            out.push(e);
-        }
-        if out.len() as u64 != high - low && max_size.is_none() {
-            return Err(raft::Error::Store(StorageError::Unavailable));
+            out.push(e.clone());
         }
         Ok(out)
     }
 
     fn term(&self, idx: u64) -> raft::Result<u64> {
-        let (snap_index, snap_term, last) = {
-            let m = self.meta();
-            (m.snapshot_index, m.snapshot_term, m.last_index)
-        };
-        if idx == snap_index {
-            return Ok(snap_term);
+        let m = self.meta();
+        if idx == m.snapshot_index {
+            return Ok(m.snapshot_term);
         }
-        if idx < snap_index {
+        if idx < m.snapshot_index {
             return Err(raft::Error::Store(StorageError::Compacted));
         }
-        if idx > last {
+        if idx > m.last_index {
             return Err(raft::Error::Store(StorageError::Unavailable));
         }
-        match self.log.get(idx.to_be_bytes()).map_err(storage_err)? {
-            Some(v) => Ok(Entry::parse_from_bytes(&v).map_err(storage_err)?.term),
-            None => Err(raft::Error::Store(StorageError::Unavailable)),
-        }
+        Ok(m.entries[m.pos(idx)].term)
     }
 
     fn first_index(&self) -> raft::Result<u64> {

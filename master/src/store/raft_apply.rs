@@ -140,8 +140,7 @@ impl<T: Transport> RaftLoop<T> {
         };
         members.retain(|id, _| in_config(id));
         let list: Vec<_> = members.values().cloned().collect();
-        self.storage.set_conf_state(&cs)?;
-        self.storage.write_members(&list, index)?;
+        self.storage.write_membership(&cs, &list, index)?;
         self.members.replace(members);
         self.write_state().advance(index);
         info!(index, voters = ?cs.voters, learners = ?cs.learners, "membership changed");

@@ -2,8 +2,9 @@
 //!
 //! Each `Ready` is handled in the order raft-rs documents: send messages; install a snapshot;
 //! apply committed entries; append entries and persist the hard state; flush sled once (the
-//! group commit); only then send persisted messages and acknowledge proposals; advance and do
-//! the same for the `LightReady`; `advance_apply`. Applying entries is in [`super::raft_apply`].
+//! group commit) when the Ready must be synced (new entries, term or vote); only then send
+//! persisted messages and acknowledge proposals; advance and do the same for the `LightReady`;
+//! `advance_apply`. Applying entries is in [`super::raft_apply`].
 use std::collections::HashMap;
 use std::sync::{Arc, RwLock};
 
@@ -95,6 +96,10 @@ impl<T: Transport> RaftLoop<T> {
     pub fn run(mut self, inbox: mpsc::Receiver<RaftMsg>) {
         self.serve(inbox);
         self.fail_all("master is shutting down");
+        // A clean stop leaves nothing to re-apply at the next start.
+        if let Err(e) = self.storage.checkpoint() {
+            warn!(error = %e, "checkpoint of the store at shutdown failed");
+        }
         self.status.send_modify(|s| s.is_leader = false);
         let closed = self.closed.clone();
         // Release the storage before telling anyone the thread has stopped.
@@ -306,7 +311,13 @@ impl<T: Transport> RaftLoop<T> {
                 let _ = reply.send(Ok(rs.index));
             }
         }
-        self.storage.flush()?;
+        // Only new entries, a snapshot, or a changed term or vote must be durable before the
+        // messages that depend on them go out; a Ready that only advances the commit index or
+        // applies entries needs no fsync (as in etcd): the commit index can be re-learned from
+        // the leader, and applied objects are re-applied from the durable log after a crash.
+        if ready.must_sync() {
+            self.storage.flush()?;
+        }
         self.send(ready.take_persisted_messages());
         let mut light = self.node.advance(ready);
         if let Some(commit) = light.commit_index() {

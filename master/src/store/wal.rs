@@ -1,0 +1,298 @@
+//! [`Wal`]: the Raft log and hard state in one append-only file, `raft.wal`.
+//!
+//! One `fdatasync` makes a whole Ready durable (sled's flush costs several syncs, which made
+//! every write wait on the disk four or five times). A record is
+//! `[payload length u32][crc32 u32][kind u8][payload]` (little-endian; the crc covers kind and
+//! payload); an entry record carries a protobuf `Entry`, a hard-state record a protobuf
+//! `HardState`. An entry supersedes every entry at or after its index (a leader's log
+//! replacing a conflicting suffix), so replay keeps the last word. A torn or corrupt tail (a
+//! crash during a write, never acknowledged) ends the replay and is cut off.
+//!
+//! Compaction rewrites the file with only the entries still kept: a temporary file is written
+//! and synced, then renamed over the old one, and the directory is synced, so a crash leaves
+//! either file whole.
+use std::fs::{File, OpenOptions};
+use std::io::{Read, Write};
+use std::path::{Path, PathBuf};
+
+use protobuf::Message as _;
+use raft::eraftpb::{Entry, HardState};
+use tracing::warn;
+
+use super::error::StoreError;
+
+const WAL_FILE: &str = "raft.wal";
+const HEADER: usize = 9;
+const KIND_ENTRY: u8 = 1;
+const KIND_HARD_STATE: u8 = 2;
+
+/// What a replay found: the log entries in order and the last hard state written.
+#[derive(Debug, Default)]
+pub struct Replayed {
+    pub entries: Vec<Entry>,
+    pub hard_state: Option<HardState>,
+}
+
+/// The open log file of one master. Writes go to the OS at once; [`Wal::sync`] makes them
+/// durable.
+pub struct Wal {
+    dir: PathBuf,
+    file: File,
+}
+
+fn io_err(what: &str, path: &Path, e: std::io::Error) -> StoreError {
+    StoreError::Internal(format!("{what} {}: {e}", path.display()))
+}
+
+fn encode(kind: u8, payload: &[u8], out: &mut Vec<u8>) {
+    let mut crc = crc32fast::Hasher::new();
+    crc.update(&[kind]);
+    crc.update(payload);
+    out.extend_from_slice(&(payload.len() as u32).to_le_bytes());
+    out.extend_from_slice(&crc.finalize().to_le_bytes());
+    out.push(kind);
+    out.extend_from_slice(payload);
+}
+
+fn entries_bytes(entries: &[Entry], hs: Option<&HardState>) -> Vec<u8> {
+    let mut out = Vec::new();
+    for e in entries {
+        // Writing a protobuf message into a Vec cannot fail.
+        let payload = e.write_to_bytes().expect("protobuf encodes into memory");
+        encode(KIND_ENTRY, &payload, &mut out);
+    }
+    if let Some(hs) = hs {
+        let payload = hs.write_to_bytes().expect("protobuf encodes into memory");
+        encode(KIND_HARD_STATE, &payload, &mut out);
+    }
+    out
+}
+
+/// Reads records from `data` until its end or the first torn or corrupt record; returns what
+/// was read and how many bytes of `data` are good.
+fn replay(data: &[u8]) -> Result<(Replayed, usize), StoreError> {
+    let mut out = Replayed::default();
+    let mut at = 0;
+    while data.len() - at >= HEADER {
+        let len = u32::from_le_bytes(data[at..at + 4].try_into().expect("4 bytes")) as usize;
+        let crc = u32::from_le_bytes(data[at + 4..at + 8].try_into().expect("4 bytes"));
+        let kind = data[at + 8];
+        let Some(payload) = data.get(at + HEADER..at + HEADER + len) else {
+            break;
+        };
+        let mut h = crc32fast::Hasher::new();
+        h.update(&[kind]);
+        h.update(payload);
+        if h.finalize() != crc {
+            break;
+        }
+        let bad =
+            |e: protobuf::ProtobufError| StoreError::Internal(format!("raft log record: {e}"));
+        match kind {
+            KIND_ENTRY => {
+                let e = Entry::parse_from_bytes(payload).map_err(bad)?;
+                // A rewritten suffix replaces what was there.
+                let keep = out.entries.partition_point(|x| x.index < e.index);
+                out.entries.truncate(keep);
+                if let Some(prev) = out.entries.last() {
+                    if prev.index + 1 != e.index {
+                        return Err(StoreError::Internal(format!(
+                            "raft log has a gap: entry {} follows {}",
+                            e.index, prev.index
+                        )));
+                    }
+                }
+                out.entries.push(e);
+            }
+            KIND_HARD_STATE => {
+                out.hard_state = Some(HardState::parse_from_bytes(payload).map_err(bad)?);
+            }
+            other => {
+                return Err(StoreError::Internal(format!(
+                    "raft log record of unknown kind {other}"
+                )))
+            }
+        }
+        at += HEADER + len;
+    }
+    Ok((out, at))
+}
+
+fn sync_dir(dir: &Path) -> Result<(), StoreError> {
+    File::open(dir)
+        .and_then(|d| d.sync_all())
+        .map_err(|e| io_err("syncing directory", dir, e))
+}
+
+impl Wal {
+    /// Opens (or creates) the log in `dir` and replays it, cutting off a torn tail.
+    pub fn open(dir: &Path) -> Result<(Wal, Replayed), StoreError> {
+        let path = dir.join(WAL_FILE);
+        let mut file = OpenOptions::new()
+            .read(true)
+            .append(true)
+            .create(true)
+            .open(&path)
+            .map_err(|e| io_err("opening", &path, e))?;
+        let mut data = Vec::new();
+        file.read_to_end(&mut data)
+            .map_err(|e| io_err("reading", &path, e))?;
+        let (replayed, good) = replay(&data)?;
+        if good < data.len() {
+            warn!(
+                path = %path.display(),
+                bytes = data.len() - good,
+                "cutting off a torn tail of the raft log (a write that was never acknowledged)"
+            );
+            file.set_len(good as u64)
+                .and_then(|()| file.sync_all())
+                .map_err(|e| io_err("truncating", &path, e))?;
+        }
+        sync_dir(dir)?;
+        Ok((
+            Wal {
+                dir: dir.to_path_buf(),
+                file,
+            },
+            replayed,
+        ))
+    }
+
+    /// Appends entries and, if given, a hard state (not yet durable: see [`Wal::sync`]).
+    pub fn write(&mut self, entries: &[Entry], hs: Option<&HardState>) -> Result<(), StoreError> {
+        let bytes = entries_bytes(entries, hs);
+        if bytes.is_empty() {
+            return Ok(());
+        }
+        self.file
+            .write_all(&bytes)
+            .map_err(|e| io_err("writing", &self.dir.join(WAL_FILE), e))
+    }
+
+    /// Makes everything written so far durable.
+    pub fn sync(&mut self) -> Result<(), StoreError> {
+        self.file
+            .sync_data()
+            .map_err(|e| io_err("syncing", &self.dir.join(WAL_FILE), e))
+    }
+
+    /// Replaces the whole log with `entries` and `hs`, durably and atomically.
+    pub fn rewrite(&mut self, entries: &[Entry], hs: &HardState) -> Result<(), StoreError> {
+        let path = self.dir.join(WAL_FILE);
+        let tmp = self.dir.join(format!("{WAL_FILE}.tmp"));
+        let mut f = File::create(&tmp).map_err(|e| io_err("creating", &tmp, e))?;
+        f.write_all(&entries_bytes(entries, Some(hs)))
+            .and_then(|()| f.sync_all())
+            .map_err(|e| io_err("writing", &tmp, e))?;
+        drop(f);
+        std::fs::rename(&tmp, &path).map_err(|e| io_err("renaming", &tmp, e))?;
+        sync_dir(&self.dir)?;
+        self.file = OpenOptions::new()
+            .append(true)
+            .open(&path)
+            .map_err(|e| io_err("opening", &path, e))?;
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn entry(index: u64, term: u64) -> Entry {
+        Entry {
+            index,
+            term,
+            data: format!("e{index}t{term}").into_bytes().into(),
+            ..Default::default()
+        }
+    }
+
+    fn indexes(r: &Replayed) -> Vec<(u64, u64)> {
+        r.entries.iter().map(|e| (e.index, e.term)).collect()
+    }
+
+    #[test]
+    fn replays_entries_and_the_last_hard_state() {
+        let dir = tempfile::tempdir().unwrap();
+        let (mut wal, r) = Wal::open(dir.path()).unwrap();
+        assert!(r.entries.is_empty() && r.hard_state.is_none());
+        let hs = |term, commit| HardState {
+            term,
+            commit,
+            vote: 1,
+            ..Default::default()
+        };
+        wal.write(&[entry(1, 1), entry(2, 1)], Some(&hs(1, 1)))
+            .unwrap();
+        wal.write(&[entry(3, 1)], Some(&hs(1, 2))).unwrap();
+        wal.sync().unwrap();
+        drop(wal);
+        let (_, r) = Wal::open(dir.path()).unwrap();
+        assert_eq!(indexes(&r), vec![(1, 1), (2, 1), (3, 1)]);
+        assert_eq!(r.hard_state, Some(hs(1, 2)));
+    }
+
+    #[test]
+    fn a_later_entry_replaces_the_conflicting_suffix() {
+        let dir = tempfile::tempdir().unwrap();
+        let (mut wal, _) = Wal::open(dir.path()).unwrap();
+        wal.write(&[entry(1, 1), entry(2, 1), entry(3, 1)], None)
+            .unwrap();
+        wal.write(&[entry(2, 2)], None).unwrap();
+        drop(wal);
+        let (_, r) = Wal::open(dir.path()).unwrap();
+        assert_eq!(indexes(&r), vec![(1, 1), (2, 2)]);
+    }
+
+    #[test]
+    fn a_torn_tail_is_cut_off_and_writing_goes_on_after_it() {
+        let dir = tempfile::tempdir().unwrap();
+        let (mut wal, _) = Wal::open(dir.path()).unwrap();
+        wal.write(&[entry(1, 1), entry(2, 1)], None).unwrap();
+        drop(wal);
+        let path = dir.path().join(WAL_FILE);
+        let len = std::fs::metadata(&path).unwrap().len();
+        // Half of the second record reached the disk; then a flipped bit in what is left.
+        let f = OpenOptions::new().write(true).open(&path).unwrap();
+        f.set_len(len - 5).unwrap();
+        drop(f);
+        let (mut wal, r) = Wal::open(dir.path()).unwrap();
+        assert_eq!(indexes(&r), vec![(1, 1)]);
+        wal.write(&[entry(2, 2)], None).unwrap();
+        drop(wal);
+        let mut data = std::fs::read(&path).unwrap();
+        let (_, r) = Wal::open(dir.path()).unwrap();
+        assert_eq!(indexes(&r), vec![(1, 1), (2, 2)]);
+        let last = data.len() - 1;
+        data[last] ^= 0x40;
+        std::fs::write(&path, &data).unwrap();
+        let (_, r) = Wal::open(dir.path()).unwrap();
+        assert_eq!(
+            indexes(&r),
+            vec![(1, 1)],
+            "a corrupt record ends the replay"
+        );
+    }
+
+    #[test]
+    fn rewrite_keeps_only_what_it_is_given() {
+        let dir = tempfile::tempdir().unwrap();
+        let (mut wal, _) = Wal::open(dir.path()).unwrap();
+        wal.write(&[entry(1, 1), entry(2, 1), entry(3, 1)], None)
+            .unwrap();
+        let hs = HardState {
+            term: 1,
+            vote: 1,
+            commit: 3,
+            ..Default::default()
+        };
+        wal.rewrite(&[entry(3, 1)], &hs).unwrap();
+        wal.write(&[entry(4, 1)], None).unwrap();
+        drop(wal);
+        let (_, r) = Wal::open(dir.path()).unwrap();
+        assert_eq!(indexes(&r), vec![(3, 1), (4, 1)]);
+        assert_eq!(r.hard_state, Some(hs));
+        assert!(!dir.path().join("raft.wal.tmp").exists());
+    }
+}
