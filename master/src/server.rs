@@ -232,6 +232,7 @@ impl Master {
         };
         let raft = RaftService {
             store: store.clone(),
+            shutdown: shutdown.clone(),
         };
         let server = tonic::transport::Server::builder()
             // Dead clients and agents (power loss, partition) are noticed within seconds.

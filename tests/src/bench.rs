@@ -15,12 +15,18 @@ pub fn block_on<T>(fut: impl Future<Output = anyhow::Result<T>>) -> anyhow::Resu
     rt.block_on(fut)
 }
 
-/// A pod named `name` (namespace `default`, one container) padded with a `value_bytes`-byte
-/// annotation.
+/// Node the benchmark pods are bound to. No agent runs there, so no controller writes in
+/// reaction to them (the scheduler leaves bound pods alone): one acknowledged create is one
+/// Raft entry, as one etcd `put` is one etcd entry.
+pub const BENCH_NODE: &str = "bench-absent-node";
+
+/// A pod named `name` (namespace `default`, one container, bound to [`BENCH_NODE`]) padded
+/// with a `value_bytes`-byte annotation.
 pub fn padded_pod(name: String, value_bytes: usize) -> Object {
     let mut p = Pod::default();
     p.metadata.name = name;
     p.metadata.namespace = "default".into();
+    p.spec.node_name = Some(BENCH_NODE.into());
     p.metadata
         .annotations
         .insert("bench/pad".into(), "x".repeat(value_bytes));

@@ -19,6 +19,8 @@ use crate::store::{Member, Store};
 
 /// How long a removal waits for leadership to move off the master being removed.
 const HANDOVER_TIMEOUT: Duration = Duration::from_secs(5);
+/// How long one leadership transfer attempt is given before the next.
+const TRANSFER_ATTEMPT: Duration = Duration::from_secs(1);
 /// Time limit for asking one member its status.
 const LOCAL_TIMEOUT: Duration = Duration::from_secs(2);
 
@@ -120,25 +122,44 @@ impl Cluster for ClusterService {
         let s = self.store.status();
         if member.id == s.id {
             // Hand leadership to another voter first; the new leader performs the removal.
-            let Some(to) = s.voters.iter().copied().find(|v| *v != s.id) else {
+            if !s.voters.iter().any(|v| *v != s.id) {
                 return Err(Status::failed_precondition(format!(
                     "master {:?} is the only voter; it cannot be removed",
                     r.name
                 )));
-            };
+            }
             // A joint configuration (the previous change still completing) refuses transfers.
             let mut changes = self.store.status_changes();
             let _ = tokio::time::timeout(HANDOVER_TIMEOUT, async {
                 changes.wait_for(|s| !s.joint).await.is_ok()
             })
             .await;
-            self.store.transfer_leader(to).await;
-            let mut changes = self.store.status_changes();
+            // raft-rs abandons a transfer after an election timeout (a transferee that was
+            // behind or briefly unreachable): try again, each time with the most caught-up voter.
             let moved = tokio::time::timeout(HANDOVER_TIMEOUT, async {
-                changes
-                    .wait_for(|s| !s.is_leader && s.leader_id != 0)
-                    .await
-                    .is_ok()
+                loop {
+                    let now = self.store.status();
+                    let best = now
+                        .voters
+                        .iter()
+                        .copied()
+                        .filter(|v| *v != now.id)
+                        .max_by_key(|v| now.matched.iter().find(|(id, _)| id == v).map(|m| m.1));
+                    if let Some(to) = best {
+                        self.store.transfer_leader(to).await;
+                    }
+                    let mut changes = self.store.status_changes();
+                    let gone = tokio::time::timeout(TRANSFER_ATTEMPT, async {
+                        changes
+                            .wait_for(|s| !s.is_leader && s.leader_id != 0)
+                            .await
+                            .is_ok()
+                    })
+                    .await;
+                    if gone == Ok(true) {
+                        return true;
+                    }
+                }
             })
             .await;
             if moved != Ok(true) {

@@ -9,7 +9,7 @@ use tracing::info;
 
 use super::queue::run_passes;
 use crate::scheduler::{schedule, Outcome};
-use crate::store::{Change, Command, Op, Store};
+use crate::store::{Change, Command, EventType, Op, Store};
 
 /// Pause after a change so that one pass binds a whole burst of new pods.
 const BATCH_WINDOW: Duration = Duration::from_millis(20);
@@ -20,7 +20,18 @@ pub struct SchedulerLoop {
 
 impl SchedulerLoop {
     pub async fn run(self, shutdown: CancellationToken) {
-        let relevant = |c: &Change| matches!(c.object.kind(), Kind::Pod | Kind::Node);
+        // A pass can only bind something after a pending pod appears or changes, a node
+        // changes, or a bound pod stops holding resources (deleted or finished); the status
+        // updates of running pods, the bulk of all changes, need none.
+        let relevant = |c: &Change| match &c.object {
+            bosun_shared::Object::Node(_) => true,
+            bosun_shared::Object::Pod(p) => {
+                p.spec.node_name.is_none()
+                    || c.event == EventType::Deleted
+                    || p.phase().is_terminal()
+            }
+            _ => false,
+        };
         run_passes(
             "scheduler",
             &self.store,
@@ -34,6 +45,14 @@ impl SchedulerLoop {
 
     /// One scheduling pass over every pending pod.
     async fn pass(&self) -> Result<(), crate::store::StoreError> {
+        // Most passes find nothing to do: look for pending pods before copying every pod.
+        let is_pending = |o: &bosun_shared::Object| {
+            o.as_pod()
+                .is_some_and(|p| p.spec.node_name.is_none() && !p.phase().is_terminal())
+        };
+        if self.store.select(Kind::Pod, None, is_pending).0.is_empty() {
+            return Ok(());
+        }
         let (pods, _) = self.store.list(Kind::Pod, None, None);
         let (nodes, _) = self.store.list(Kind::Node, None, None);
         let pods: Vec<Pod> = super::queue::pods(pods);

@@ -14,6 +14,8 @@ const MAX_SNAPSHOT_BYTES: usize = 4 * 1024 * 1024 * 1024;
 #[derive(Clone)]
 pub struct RaftService {
     pub store: Store,
+    /// Ends the long-lived streams from peers, so the server can stop.
+    pub shutdown: tokio_util::sync::CancellationToken,
 }
 
 fn decode(bytes: &[u8]) -> Result<Message, Status> {
@@ -31,15 +33,29 @@ impl RaftService {
 
 #[tonic::async_trait]
 impl Raft for RaftService {
-    async fn step(&self, req: Request<RaftBatch>) -> Result<Response<RaftAck>, Status> {
-        let batch = req.into_inner();
-        self.learn(batch.from, &batch.from_address);
-        for bytes in &batch.messages {
-            let m = decode(bytes)?;
-            self.store
-                .step(m)
-                .await
-                .map_err(|e| Status::unavailable(e.to_string()))?;
+    async fn stream(
+        &self,
+        req: Request<Streaming<RaftBatch>>,
+    ) -> Result<Response<RaftAck>, Status> {
+        let mut stream = req.into_inner();
+        loop {
+            let batch = tokio::select! {
+                _ = self.shutdown.cancelled() => {
+                    return Err(Status::unavailable("master is shutting down"));
+                }
+                b = stream.next() => match b {
+                    Some(b) => b?,
+                    None => break,
+                },
+            };
+            self.learn(batch.from, &batch.from_address);
+            for bytes in &batch.messages {
+                let m = decode(bytes)?;
+                self.store
+                    .step(m)
+                    .await
+                    .map_err(|e| Status::unavailable(e.to_string()))?;
+            }
         }
         Ok(Response::new(RaftAck {}))
     }

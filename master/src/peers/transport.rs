@@ -1,9 +1,11 @@
 //! [`GrpcTransport`]: Raft messages to peers over gRPC, one bounded queue and one task per peer.
 //!
 //! The Raft thread only ever `try_send`s into a peer's queue: a full queue reports the peer
-//! unreachable to Raft instead of blocking it. Each peer task batches what is queued into one
-//! `Raft.Step` call; snapshot messages go through `Raft.Snapshot` in chunks. Failures are
-//! reported back to the Raft thread (unreachable, snapshot failed) through its inbox.
+//! unreachable to Raft instead of blocking it. Each peer task batches what is queued and sends
+//! the batch down one long-lived `Raft.Stream` call (pipelined, as etcd's stream transport:
+//! no round trip per batch); snapshot messages go through `Raft.Snapshot` in chunks. A broken
+//! stream is reopened on the next batch. Failures are reported back to the Raft thread
+//! (unreachable, snapshot failed) through its inbox.
 use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::Duration;
@@ -23,12 +25,12 @@ use crate::store::{MemberBook, RaftMsg, Transport};
 
 /// Messages queued per peer before it is reported unreachable.
 pub const PEER_QUEUE: usize = 4_096;
-/// Messages sent in one `Raft.Step` call at most.
+/// Messages sent in one batch at most.
 const MAX_BATCH: usize = 256;
+/// Batches buffered for one peer's stream before its task waits.
+const STREAM_DEPTH: usize = 64;
 /// Size of one snapshot chunk.
 const SNAPSHOT_CHUNK: usize = 1024 * 1024;
-/// Time limit of one `Raft.Step` call.
-const STEP_TIMEOUT: Duration = Duration::from_secs(2);
 /// Pause after a failed send, so a dead peer does not spin its task.
 const RETRY_PAUSE: Duration = Duration::from_millis(50);
 
@@ -40,13 +42,13 @@ struct Shared {
     members: MemberBook,
     inbox: mpsc::Sender<RaftMsg>,
     faults: Arc<Faults>,
+    tasks: TaskTracker,
     shutdown: CancellationToken,
 }
 
 pub struct GrpcTransport {
     shared: Shared,
     peers: HashMap<u64, mpsc::Sender<Message>>,
-    tasks: TaskTracker,
     runtime: tokio::runtime::Handle,
 }
 
@@ -70,10 +72,10 @@ impl GrpcTransport {
                 members,
                 inbox,
                 faults,
+                tasks,
                 shutdown,
             },
             peers: HashMap::new(),
-            tasks,
             runtime,
         }
     }
@@ -84,7 +86,7 @@ impl GrpcTransport {
             let (tx, rx) = mpsc::channel(PEER_QUEUE);
             let shared = self.shared.clone();
             let _guard = self.runtime.enter();
-            self.tasks.spawn(peer_task(shared, to, rx));
+            self.shared.tasks.spawn(peer_task(shared, to, rx));
             self.peers.insert(to, tx);
         }
         &self.peers[&to]
@@ -107,9 +109,43 @@ impl Transport for GrpcTransport {
     }
 }
 
+/// An open `Raft.Stream` call to one peer.
+struct PeerStream {
+    address: String,
+    client: RaftClient<Channel>,
+    batches: mpsc::Sender<RaftBatch>,
+}
+
+/// Opens a stream to `address`; it ends (and reports the peer unreachable) when the call
+/// fails. The call runs in its own task, so `peer_task` never waits for an answer.
+fn open_stream(s: &Shared, to: u64, address: String) -> Result<PeerStream, String> {
+    let client = connect(&address)?;
+    let (tx, rx) = mpsc::channel(STREAM_DEPTH);
+    let mut c = client.clone();
+    let inbox = s.inbox.clone();
+    let shutdown = s.shutdown.clone();
+    s.tasks.spawn(async move {
+        let call = c.stream(tokio_stream::wrappers::ReceiverStream::new(rx));
+        tokio::select! {
+            _ = shutdown.cancelled() => {}
+            r = call => {
+                if let Err(e) = r {
+                    debug!(peer = to, error = %e.message(), "raft stream to peer ended");
+                    let _ = inbox.try_send(RaftMsg::Unreachable(to));
+                }
+            }
+        }
+    });
+    Ok(PeerStream {
+        address,
+        client,
+        batches: tx,
+    })
+}
+
 /// Sends everything queued for peer `to`, in order, until shutdown.
 async fn peer_task(s: Shared, to: u64, mut rx: mpsc::Receiver<Message>) {
-    let mut client: Option<(String, RaftClient<Channel>)> = None;
+    let mut stream: Option<PeerStream> = None;
     loop {
         let first = tokio::select! {
             _ = s.shutdown.cancelled() => return,
@@ -135,29 +171,40 @@ async fn peer_task(s: Shared, to: u64, mut rx: mpsc::Receiver<Message>) {
             let _ = s.inbox.try_send(RaftMsg::Unreachable(to));
             continue;
         };
-        let c = match &client {
-            Some((a, c)) if *a == address => c.clone(),
-            _ => match connect(&address) {
-                Ok(c) => {
-                    client = Some((address.clone(), c.clone()));
-                    c
-                }
+        let usable = stream
+            .as_ref()
+            .is_some_and(|p| p.address == address && !p.batches.is_closed());
+        if !usable {
+            stream = match open_stream(&s, to, address.clone()) {
+                Ok(p) => Some(p),
                 Err(e) => {
                     debug!(peer = to, %address, error = %e, "bad peer address");
                     let _ = s.inbox.try_send(RaftMsg::Unreachable(to));
                     continue;
                 }
-            },
+            };
+        }
+        let Some(peer) = stream.as_ref() else {
+            continue;
         };
         let (snapshots, messages): (Vec<Message>, Vec<Message>) = batch
             .into_iter()
             .partition(|m| m.get_msg_type() == MessageType::MsgSnapshot);
-        if !messages.is_empty() && !send_batch(&s, c.clone(), messages).await {
-            let _ = s.inbox.try_send(RaftMsg::Unreachable(to));
-            tokio::time::sleep(RETRY_PAUSE).await;
+        if !messages.is_empty() {
+            let batch = RaftBatch {
+                from: s.me,
+                from_address: s.my_address.clone(),
+                messages: messages.iter().map(encode).collect(),
+            };
+            if peer.batches.send(batch).await.is_err() {
+                // The call ended (and reported the peer unreachable); reopen next time.
+                stream = None;
+                tokio::time::sleep(RETRY_PAUSE).await;
+                continue;
+            }
         }
         for snap in snapshots {
-            let ok = send_snapshot(&s, c.clone(), snap).await;
+            let ok = send_snapshot(&s, peer.client.clone(), snap).await;
             let _ = s.inbox.send(RaftMsg::SnapshotSent { to, ok }).await;
         }
     }
@@ -176,23 +223,6 @@ fn connect(address: &str) -> Result<RaftClient<Channel>, String> {
 fn encode(m: &Message) -> Vec<u8> {
     // Encoding a protobuf message into memory cannot fail.
     m.write_to_bytes().expect("raft message encodes")
-}
-
-async fn send_batch(s: &Shared, mut c: RaftClient<Channel>, messages: Vec<Message>) -> bool {
-    let batch = RaftBatch {
-        from: s.me,
-        from_address: s.my_address.clone(),
-        messages: messages.iter().map(encode).collect(),
-    };
-    let mut req = tonic::Request::new(batch);
-    req.set_timeout(STEP_TIMEOUT);
-    match c.step(req).await {
-        Ok(_) => true,
-        Err(e) => {
-            debug!(error = %e.message(), "raft step to peer failed");
-            false
-        }
-    }
 }
 
 async fn send_snapshot(s: &Shared, mut c: RaftClient<Channel>, snap: Message) -> bool {

@@ -382,6 +382,17 @@ impl Store {
         (s.list(kind, namespace, selector), s.revision())
     }
 
+    /// Objects of `kind` for which `keep` holds (only those are copied), and the revision.
+    pub fn select(
+        &self,
+        kind: Kind,
+        namespace: Option<&str>,
+        keep: impl Fn(&Object) -> bool,
+    ) -> (Vec<Object>, u64) {
+        let s = self.read();
+        (s.select(kind, namespace, keep), s.revision())
+    }
+
     pub fn revision(&self) -> u64 {
         self.read().revision()
     }

@@ -55,12 +55,25 @@ impl StoreState {
         namespace: Option<&str>,
         selector: Option<&LabelSelector>,
     ) -> Vec<Object> {
+        self.select(kind, namespace, |o| {
+            selector.is_none_or(|s| s.matches(&o.meta().labels))
+        })
+    }
+
+    /// Objects of `kind` (in `namespace` when given) for which `keep` holds; only those are
+    /// copied.
+    pub fn select(
+        &self,
+        kind: Kind,
+        namespace: Option<&str>,
+        keep: impl Fn(&Object) -> bool,
+    ) -> Vec<Object> {
         let prefix = ObjectKey::prefix(kind, namespace);
         self.objects
             .range(ObjectKey(prefix.clone())..)
             .take_while(|(k, _)| k.0.starts_with(&prefix))
             .map(|(_, o)| o)
-            .filter(|o| selector.is_none_or(|s| s.matches(&o.meta().labels)))
+            .filter(|o| keep(o))
             .cloned()
             .collect()
     }

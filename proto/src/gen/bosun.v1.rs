@@ -1658,9 +1658,10 @@ pub mod raft_client {
             self.inner = self.inner.max_encoding_message_size(limit);
             self
         }
-        pub async fn step(
+        /// One long-lived stream per peer: batches of messages, pipelined (no round trip per batch).
+        pub async fn stream(
             &mut self,
-            request: impl tonic::IntoRequest<super::RaftBatch>,
+            request: impl tonic::IntoStreamingRequest<Message = super::RaftBatch>,
         ) -> std::result::Result<tonic::Response<super::RaftAck>, tonic::Status> {
             self.inner
                 .ready()
@@ -1671,10 +1672,10 @@ pub mod raft_client {
                     )
                 })?;
             let codec = tonic_prost::ProstCodec::default();
-            let path = http::uri::PathAndQuery::from_static("/bosun.v1.Raft/Step");
-            let mut req = request.into_request();
-            req.extensions_mut().insert(GrpcMethod::new("bosun.v1.Raft", "Step"));
-            self.inner.unary(req, path, codec).await
+            let path = http::uri::PathAndQuery::from_static("/bosun.v1.Raft/Stream");
+            let mut req = request.into_streaming_request();
+            req.extensions_mut().insert(GrpcMethod::new("bosun.v1.Raft", "Stream"));
+            self.inner.client_streaming(req, path, codec).await
         }
         /// One snapshot message, split in chunks (snapshots can be large).
         pub async fn snapshot(
@@ -1710,9 +1711,10 @@ pub mod raft_server {
     /// Generated trait containing gRPC methods that should be implemented for use with RaftServer.
     #[async_trait]
     pub trait Raft: std::marker::Send + std::marker::Sync + 'static {
-        async fn step(
+        /// One long-lived stream per peer: batches of messages, pipelined (no round trip per batch).
+        async fn stream(
             &self,
-            request: tonic::Request<super::RaftBatch>,
+            request: tonic::Request<tonic::Streaming<super::RaftBatch>>,
         ) -> std::result::Result<tonic::Response<super::RaftAck>, tonic::Status>;
         /// One snapshot message, split in chunks (snapshots can be large).
         async fn snapshot(
@@ -1798,11 +1800,11 @@ pub mod raft_server {
         }
         fn call(&mut self, req: http::Request<B>) -> Self::Future {
             match req.uri().path() {
-                "/bosun.v1.Raft/Step" => {
+                "/bosun.v1.Raft/Stream" => {
                     #[allow(non_camel_case_types)]
-                    struct StepSvc<T: Raft>(pub Arc<T>);
-                    impl<T: Raft> tonic::server::UnaryService<super::RaftBatch>
-                    for StepSvc<T> {
+                    struct StreamSvc<T: Raft>(pub Arc<T>);
+                    impl<T: Raft> tonic::server::ClientStreamingService<super::RaftBatch>
+                    for StreamSvc<T> {
                         type Response = super::RaftAck;
                         type Future = BoxFuture<
                             tonic::Response<Self::Response>,
@@ -1810,11 +1812,11 @@ pub mod raft_server {
                         >;
                         fn call(
                             &mut self,
-                            request: tonic::Request<super::RaftBatch>,
+                            request: tonic::Request<tonic::Streaming<super::RaftBatch>>,
                         ) -> Self::Future {
                             let inner = Arc::clone(&self.0);
                             let fut = async move {
-                                <T as Raft>::step(&inner, request).await
+                                <T as Raft>::stream(&inner, request).await
                             };
                             Box::pin(fut)
                         }
@@ -1825,7 +1827,7 @@ pub mod raft_server {
                     let max_encoding_message_size = self.max_encoding_message_size;
                     let inner = self.inner.clone();
                     let fut = async move {
-                        let method = StepSvc(inner);
+                        let method = StreamSvc(inner);
                         let codec = tonic_prost::ProstCodec::default();
                         let mut grpc = tonic::server::Grpc::new(codec)
                             .apply_compression_config(
@@ -1836,7 +1838,7 @@ pub mod raft_server {
                                 max_decoding_message_size,
                                 max_encoding_message_size,
                             );
-                        let res = grpc.unary(method, req).await;
+                        let res = grpc.client_streaming(method, req).await;
                         Ok(res)
                     };
                     Box::pin(fut)
