@@ -130,13 +130,13 @@ fn bad_manifests_are_refused_with_the_field_and_nothing_is_stored() -> anyhow::R
         &pod(
             "probed",
             &image,
-            "    livenessProbe:\n      exec: {command: [true]}\n",
+            "    lifecycle:\n      preStop: {exec: {command: [true]}}\n",
         ),
     )?;
     let out = c.bosun(&["apply", "-f", &unknown]);
     assert!(out.success(), "{out}");
     assert!(
-        out.stderr.contains("spec.containers[0].livenessProbe"),
+        out.stderr.contains("spec.containers[0].lifecycle"),
         "a warning names the field: {out}"
     );
 

@@ -5,7 +5,8 @@
 //! - [`desired`]: assigned pods, persisted so they survive restarts and master outages.
 //! - [`reconciler`]: compares assigned pods with the engine's containers, one step at a time.
 //! - [`step`]: `next_step(desired, observed)`, the pure decision.
-//! - [`status`]: pod status from observed containers.
+//! - [`probe`]: liveness, readiness and startup probes of running containers.
+//! - [`status`]: pod status from observed containers and probe findings.
 //! - [`board`]: latest pod statuses, versioned for the session.
 //! - [`labels`]: labels and names of the containers the agent owns.
 //! - [`runtime`]: the container engine trait, Docker (bollard) and an in-memory fake.
@@ -15,6 +16,7 @@ pub mod agent;
 pub mod board;
 pub mod desired;
 pub mod labels;
+pub mod probe;
 pub mod reconciler;
 pub mod runtime;
 pub mod session;

@@ -15,11 +15,14 @@ use tokio_util::task::TaskTracker;
 use tracing::{debug, info, warn};
 
 use crate::board::StatusBoard;
-use crate::desired::DesiredPods;
+use crate::desired::{Assigned, DesiredPods};
 use crate::labels;
-use crate::runtime::{ContainerSpec, ObservedContainer, PortBinding, Runtime, RuntimeError};
+use crate::probe::{ProbeView, Prober};
+use crate::runtime::{
+    ContainerSpec, ObservedContainer, PortBinding, RunState, Runtime, RuntimeError,
+};
 use crate::status::{pod_status, ContainerView};
-use crate::step::{next_step, Desired, Failure, Step};
+use crate::step::{next_step, Desired, Failure, ProbeKill, Step};
 
 /// Passes happen at least this often (the engine is observed by polling).
 pub const RESYNC: Duration = Duration::from_secs(1);
@@ -35,6 +38,8 @@ pub struct Reconciler<R: Runtime> {
     pub board: Arc<StatusBoard>,
     inflight: Arc<Mutex<HashSet<Key>>>,
     failures: Arc<Mutex<HashMap<Key, Failure>>>,
+    /// Runs the containers' probes; its findings feed statuses and steps.
+    prober: Prober<R>,
     wake: Arc<Notify>,
 }
 
@@ -46,16 +51,23 @@ impl<R: Runtime> Reconciler<R> {
         desired: Arc<DesiredPods>,
         board: Arc<StatusBoard>,
     ) -> Self {
+        let wake = Arc::new(Notify::new());
         Reconciler {
             node,
             host_ip,
+            prober: Prober::new(runtime.clone(), wake.clone()),
             runtime,
             desired,
             board,
             inflight: Arc::default(),
             failures: Arc::default(),
-            wake: Arc::new(Notify::new()),
+            wake,
         }
+    }
+
+    /// The prober, whose workers follow the containers this reconciler sees running.
+    pub fn prober(&self) -> &Prober<R> {
+        &self.prober
     }
 
     pub async fn run(self, shutdown: CancellationToken) {
@@ -72,6 +84,7 @@ impl<R: Runtime> Reconciler<R> {
             }
         }
         // Containers keep running: shutting the agent down never stops them.
+        self.prober.shutdown().await;
         tasks.close();
         tasks.wait().await;
     }
@@ -98,52 +111,44 @@ impl<R: Runtime> Reconciler<R> {
         }
         let now = SystemTime::now();
         let failures = self.failures.lock().expect("failures lock").clone();
+        let mut probed = ProbedIds::default();
         for (uid, a) in &assigned {
-            let desired = Desired {
-                restart_policy: a.pod.restart_policy(),
-                grace: Duration::from_secs(
-                    a.pod
-                        .spec
-                        .termination_grace_period_seconds
-                        .map_or(labels::DEFAULT_GRACE_SECONDS, |g| g.max(0) as u64),
-                ),
-            };
-            let mut views_data = Vec::new();
+            let grace = Duration::from_secs(
+                a.pod
+                    .spec
+                    .termination_grace_period_seconds
+                    .map_or(labels::DEFAULT_GRACE_SECONDS, |g| g.max(0) as u64),
+            );
+            let mut seen = Vec::new();
             for c in &a.pod.spec.containers {
                 let key = (uid.clone(), c.name.clone());
                 let obs = by_key.remove(&key).unwrap_or_default();
                 let failure = failures.get(&key);
-                let step = next_step(Some(&desired), &obs, failure, now);
-                self.execute(tasks, key.clone(), step.clone(), Some((&a.pod, c)));
                 let mut attempts = obs.clone();
                 attempts.sort_by_key(|o| labels::attempt_of(&o.labels));
-                let current = attempts.pop();
-                let previous = attempts.pop();
-                views_data.push((c, current, previous, failure, step));
-            }
-            let views: Vec<ContainerView<'_>> = views_data
-                .iter()
-                .map(|(c, current, previous, failure, step)| ContainerView {
-                    name: &c.name,
-                    image: &c.image,
-                    current: *current,
-                    previous: *previous,
-                    failure: *failure,
+                let (current, previous) = (attempts.pop(), attempts.pop());
+                let (probes, previous_probes) =
+                    self.probe(&a.pod, c, current, previous, &mut probed);
+                let desired = Desired {
+                    restart_policy: a.pod.restart_policy(),
+                    grace,
+                    killed: kill_order(current, probes.as_ref(), grace),
+                };
+                let step = next_step(Some(&desired), &obs, failure, now);
+                self.execute(tasks, key.clone(), step.clone(), Some((&a.pod, c)));
+                seen.push(Seen {
+                    container: c,
+                    current,
+                    previous,
+                    failure,
                     step,
-                })
-                .collect();
-            let status = pod_status(&a.pod, &views, Some(&a.start_time), &self.host_ip);
-            self.board.set(
-                uid,
-                PodStatusReport {
-                    namespace: a.pod.metadata.namespace.clone(),
-                    name: a.pod.metadata.name.clone(),
-                    uid: uid.clone(),
-                    // Plain data always serializes.
-                    status: serde_json::to_vec(&status).expect("status serializes"),
-                },
-            );
+                    probes,
+                    previous_probes,
+                });
+            }
+            self.report(uid, a, &seen);
         }
+        self.prober.retain(&probed.probing, &probed.remembered);
         // Containers of pods no longer assigned (or of containers no longer in the pod), once
         // the assignments are known.
         if !self.desired.known() {
@@ -159,6 +164,56 @@ impl<R: Runtime> Reconciler<R> {
             .expect("failures lock")
             .retain(|(uid, _), _| assigned.contains_key(uid));
         Ok(())
+    }
+
+    /// Keeps the probes of a container's running attempt going; what the probes of its current
+    /// and previous attempts found.
+    fn probe(
+        &self,
+        pod: &Pod,
+        c: &Container,
+        current: Option<&ObservedContainer>,
+        previous: Option<&ObservedContainer>,
+        probed: &mut ProbedIds,
+    ) -> (Option<ProbeView>, Option<ProbeView>) {
+        if let Some(cur) = current.filter(|o| o.state == RunState::Running) {
+            self.prober.sync(pod, c, cur);
+            probed.probing.insert(cur.id.clone());
+        }
+        let ids = current.iter().chain(previous.iter()).map(|o| o.id.clone());
+        probed.remembered.extend(ids);
+        (
+            current.and_then(|o| self.prober.view(&o.id)),
+            previous.and_then(|o| self.prober.view(&o.id)),
+        )
+    }
+
+    /// Puts the status of pod `uid` on the board (which sends it when it changed).
+    fn report(&self, uid: &str, a: &Assigned, seen: &[Seen<'_>]) {
+        let views: Vec<ContainerView<'_>> = seen
+            .iter()
+            .map(|s| ContainerView {
+                name: &s.container.name,
+                image: &s.container.image,
+                current: s.current,
+                previous: s.previous,
+                failure: s.failure,
+                step: &s.step,
+                probes: s.probes.as_ref(),
+                previous_probes: s.previous_probes.as_ref(),
+            })
+            .collect();
+        let status = pod_status(&a.pod, &views, Some(&a.start_time), &self.host_ip);
+        self.board.set(
+            uid,
+            PodStatusReport {
+                namespace: a.pod.metadata.namespace.clone(),
+                name: a.pod.metadata.name.clone(),
+                uid: uid.to_string(),
+                // Plain data always serializes.
+                status: serde_json::to_vec(&status).expect("status serializes"),
+            },
+        );
     }
 
     /// Runs a step as a task unless one is already running for the container.
@@ -211,6 +266,41 @@ impl<R: Runtime> Reconciler<R> {
             wake.notify_one();
         });
     }
+}
+
+/// What one pass found of one container of an assigned pod.
+struct Seen<'a> {
+    container: &'a Container,
+    /// The highest attempt on the engine, and the one before it.
+    current: Option<&'a ObservedContainer>,
+    previous: Option<&'a ObservedContainer>,
+    failure: Option<&'a Failure>,
+    step: Step,
+    probes: Option<ProbeView>,
+    previous_probes: Option<ProbeView>,
+}
+
+/// Attempts a pass saw, for [`Prober::retain`].
+#[derive(Default)]
+struct ProbedIds {
+    /// Running current attempts: their probes go on.
+    probing: HashSet<String>,
+    /// Current and previous attempts: what their probes found is kept.
+    remembered: HashSet<String>,
+}
+
+/// The kill a failed liveness or startup probe asks for: the current attempt, with the probe's
+/// grace period or else the pod's.
+fn kill_order(
+    current: Option<&ObservedContainer>,
+    probes: Option<&ProbeView>,
+    pod_grace: Duration,
+) -> Option<ProbeKill> {
+    let failed = probes?.failed.as_ref()?;
+    Some(ProbeKill {
+        id: current?.id.clone(),
+        grace: failed.grace.unwrap_or(pod_grace),
+    })
 }
 
 /// Executes one step; on failure, the Kubernetes-style reason and the error.

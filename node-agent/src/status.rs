@@ -1,12 +1,14 @@
 //! Pod status as the agent observes it: phase, container states, restart counts, messages.
 use std::time::SystemTime;
 
+use bosun_shared::meta::Condition;
 use bosun_shared::pod::{
     ContainerState, ContainerStatus, Pod, PodPhase, PodStatus, StateRunning, StateTerminated,
-    StateWaiting,
+    StateWaiting, CONTAINERS_READY, POD_READY,
 };
 use bosun_shared::time::to_rfc3339;
 
+use crate::probe::ProbeView;
 use crate::runtime::{ObservedContainer, RunState};
 use crate::step::{restarts, Failure, Step};
 
@@ -21,14 +23,21 @@ pub struct ContainerView<'a> {
     pub failure: Option<&'a Failure>,
     /// The step last decided (for back-off reporting).
     pub step: &'a Step,
+    /// What the probes of the current attempt found (`None`: it has no probes).
+    pub probes: Option<&'a ProbeView>,
+    /// What the probes of the previous attempt found (a liveness failure names why it ended).
+    pub previous_probes: Option<&'a ProbeView>,
 }
 
 fn ts(t: Option<SystemTime>) -> Option<String> {
     t.map(to_rfc3339)
 }
 
-/// How an exited container ended.
-fn terminated_state(c: &ObservedContainer) -> StateTerminated {
+/// How an exited container ended; `probes` say whether a probe failure killed it.
+fn terminated_state(c: &ObservedContainer, probes: Option<&ProbeView>) -> StateTerminated {
+    let probe_failure = probes
+        .and_then(|p| p.failed.as_ref())
+        .map(|f| f.message.clone());
     StateTerminated {
         exit_code: c.exit_code.unwrap_or(0) as i32,
         reason: Some(
@@ -41,7 +50,7 @@ fn terminated_state(c: &ObservedContainer) -> StateTerminated {
             }
             .to_string(),
         ),
-        message: c.error.clone().filter(|e| !e.is_empty()),
+        message: c.error.clone().filter(|e| !e.is_empty()).or(probe_failure),
         started_at: ts(c.started_at),
         finished_at: ts(c.finished_at),
     }
@@ -51,6 +60,7 @@ fn container_status(v: &ContainerView<'_>, pod: &Pod) -> ContainerStatus {
     let mut s = ContainerStatus {
         name: v.name.to_string(),
         image: v.image.to_string(),
+        started: Some(false),
         ..Default::default()
     };
     let waiting = |reason: &str, message: Option<String>| ContainerState {
@@ -80,17 +90,20 @@ fn container_status(v: &ContainerView<'_>, pod: &Pod) -> ContainerStatus {
         })
         .collect();
     s.restart_count = crate::labels::attempt_of(&c.labels) as i32;
-    let terminated = || terminated_state(c);
+    let terminated = || terminated_state(c, v.probes);
     s.last_state = v
         .previous
         .filter(|p| matches!(p.state, RunState::Exited | RunState::Dead))
         .map(|p| ContainerState {
-            terminated: Some(terminated_state(p)),
+            terminated: Some(terminated_state(p, v.previous_probes)),
             ..Default::default()
         });
     s.state = match c.state {
         RunState::Running | RunState::Paused | RunState::Restarting => {
-            s.ready = c.state == RunState::Running;
+            // Without probes a running container has started and is ready.
+            let started = c.state == RunState::Running && v.probes.is_none_or(|p| p.started);
+            s.started = Some(started);
+            s.ready = started && v.probes.is_none_or(|p| p.ready && p.failed.is_none());
             ContainerState {
                 running: Some(StateRunning {
                     started_at: ts(c.started_at),
@@ -103,7 +116,8 @@ fn container_status(v: &ContainerView<'_>, pod: &Pod) -> ContainerStatus {
             None => waiting("ContainerCreating", None),
         },
         RunState::Exited | RunState::Dead => {
-            if restarts(pod.restart_policy(), c.exit_code) {
+            let killed = v.probes.is_some_and(|p| p.failed.is_some());
+            if restarts(pod.restart_policy(), c.exit_code, killed) {
                 s.last_state = Some(ContainerState {
                     terminated: Some(terminated()),
                     ..Default::default()
@@ -163,12 +177,7 @@ pub fn pod_status(
         .iter()
         .find_map(|s| s.state.waiting.as_ref())
         .filter(|w| w.message.is_some());
-    let ready = phase == PodPhase::Running && statuses.iter().all(|s| s.ready);
-    let conditions = vec![bosun_shared::meta::Condition {
-        type_: "Ready".into(),
-        status: if ready { "True" } else { "False" }.into(),
-        ..Default::default()
-    }];
+    let conditions = readiness_conditions(phase, &statuses);
     PodStatus {
         phase,
         conditions,
@@ -181,4 +190,37 @@ pub fn pod_status(
         start_time: start_time.map(str::to_string),
         container_statuses: statuses,
     }
+}
+
+/// `Ready` and `ContainersReady`: true when the pod runs and every container is ready (runs,
+/// has started and passes its readiness probe); otherwise false, naming the unready containers
+/// as Kubernetes does (`containers with unready status: [web]`).
+fn readiness_conditions(phase: PodPhase, statuses: &[ContainerStatus]) -> Vec<Condition> {
+    let unready: Vec<&str> = statuses
+        .iter()
+        .filter(|s| !s.ready)
+        .map(|s| s.name.as_str())
+        .collect();
+    let ready = phase == PodPhase::Running && unready.is_empty() && !statuses.is_empty();
+    let (reason, message) = match phase {
+        _ if ready => (None, None),
+        PodPhase::Succeeded => (Some("PodCompleted"), None),
+        _ => (
+            Some("ContainersNotReady"),
+            Some(format!(
+                "containers with unready status: [{}]",
+                unready.join(" ")
+            )),
+        ),
+    };
+    [POD_READY, CONTAINERS_READY]
+        .into_iter()
+        .map(|type_| Condition {
+            type_: type_.to_string(),
+            status: if ready { "True" } else { "False" }.to_string(),
+            reason: reason.map(str::to_string),
+            message: message.clone(),
+            ..Default::default()
+        })
+        .collect()
 }

@@ -19,6 +19,19 @@ pub const BACKOFF_RESET: Duration = Duration::from_secs(600);
 pub struct Desired {
     pub restart_policy: RestartPolicy,
     pub grace: Duration,
+    /// The attempt the prober condemned, if any.
+    pub killed: Option<ProbeKill>,
+}
+
+/// An attempt whose liveness or startup probe failed: it is stopped, then restarted like any
+/// exited attempt, and also after a clean exit unless the policy is `Never` (as the kubelet
+/// does).
+#[derive(Debug, Clone, PartialEq)]
+pub struct ProbeKill {
+    /// The engine's id of the attempt.
+    pub id: String,
+    /// The probe's grace period, else the pod's.
+    pub grace: Duration,
 }
 
 /// A failure the agent recorded while creating or starting a container.
@@ -63,11 +76,12 @@ pub fn backoff(attempt: u32) -> Duration {
     BACKOFF_BASE.saturating_mul(factor).min(BACKOFF_MAX)
 }
 
-/// Whether an exited container is restarted under `policy`.
-pub fn restarts(policy: RestartPolicy, exit_code: Option<i64>) -> bool {
+/// Whether an exited container is restarted under `policy`; one a probe killed restarts
+/// whatever its exit code, unless the policy is `Never`.
+pub fn restarts(policy: RestartPolicy, exit_code: Option<i64>, killed_by_probe: bool) -> bool {
     match policy {
         RestartPolicy::Always => true,
-        RestartPolicy::OnFailure => exit_code != Some(0),
+        RestartPolicy::OnFailure => exit_code != Some(0) || killed_by_probe,
         RestartPolicy::Never => false,
     }
 }
@@ -120,8 +134,15 @@ pub fn next_step(
         };
     }
     let attempt = crate::labels::attempt_of(&current.labels);
+    let killed = desired.killed.as_ref().filter(|k| k.id == current.id);
     match current.state {
-        RunState::Running | RunState::Paused | RunState::Restarting => Step::Idle,
+        RunState::Running | RunState::Paused | RunState::Restarting => match killed {
+            Some(k) => Step::Stop {
+                id: current.id.clone(),
+                grace: k.grace,
+            },
+            None => Step::Idle,
+        },
         RunState::Created => {
             let start = Step::Start {
                 id: current.id.clone(),
@@ -132,7 +153,7 @@ pub fn next_step(
             }
         }
         RunState::Exited | RunState::Dead => {
-            if !restarts(desired.restart_policy, current.exit_code) {
+            if !restarts(desired.restart_policy, current.exit_code, killed.is_some()) {
                 return Step::Idle;
             }
             let next = attempt + 1;
@@ -209,6 +230,17 @@ mod tests {
         Desired {
             restart_policy: policy,
             grace: Duration::from_secs(5),
+            killed: None,
+        }
+    }
+
+    fn killed(policy: RestartPolicy, id: &str) -> Desired {
+        Desired {
+            killed: Some(ProbeKill {
+                id: id.into(),
+                grace: Duration::from_secs(2),
+            }),
+            ..want(policy)
         }
     }
 
@@ -377,6 +409,49 @@ mod tests {
                 Step::Remove { id: "a".into() },
             ),
             ("unwanted and gone: idle", None, vec![], None, 0, Step::Idle),
+            (
+                "killed by a probe and running: stop with the probe's grace",
+                Some(killed(Always, "a")),
+                vec![c("a", 0, Running, None, 0, None)],
+                None,
+                5,
+                Step::Stop {
+                    id: "a".into(),
+                    grace: Duration::from_secs(2),
+                },
+            ),
+            (
+                "a probe condemned another attempt: idle",
+                Some(killed(Always, "old")),
+                vec![c("a", 1, Running, None, 0, None)],
+                None,
+                5,
+                Step::Idle,
+            ),
+            (
+                "killed by a probe, exited: restart after the back-off",
+                Some(killed(Always, "a")),
+                vec![c("a", 0, Exited, Some(137), 0, Some(10))],
+                None,
+                15,
+                Step::WaitUntil(t(20)),
+            ),
+            (
+                "killed by a probe, exited 0, OnFailure: restart all the same",
+                Some(killed(OnFailure, "a")),
+                vec![c("a", 0, Exited, Some(0), 0, Some(10))],
+                None,
+                20,
+                Step::Create { attempt: 1 },
+            ),
+            (
+                "killed by a probe, Never: done",
+                Some(killed(Never, "a")),
+                vec![c("a", 0, Exited, Some(137), 0, Some(10))],
+                None,
+                20,
+                Step::Idle,
+            ),
         ];
         for (name, desired, observed, failure, now, expected) in cases {
             let refs: Vec<&ObservedContainer> = observed.iter().collect();

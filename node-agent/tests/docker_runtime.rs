@@ -437,3 +437,91 @@ async fn limits_are_applied() {
     })
     .await;
 }
+
+#[tokio::test]
+async fn exec_runs_commands_in_a_running_container() {
+    let case = "exec";
+    let (runtime, _cleanup) = setup(case).await;
+    let id = runtime
+        .create(&spec(case, "sleeper", &["sleep", "600"]))
+        .await
+        .unwrap();
+    let sh = |script: &str| -> Vec<String> {
+        ["/bin/busybox", "sh", "-c", script]
+            .iter()
+            .map(|s| s.to_string())
+            .collect()
+    };
+    let second = Duration::from_secs(5);
+    match runtime.exec(&id, &sh("true"), second).await {
+        Err(RuntimeError::Container { message, .. }) => {
+            assert!(message.contains("is not running"), "{message}")
+        }
+        other => panic!("exec in a created container: {other:?}"),
+    }
+    runtime.start(&id).await.unwrap();
+    let ok = runtime.exec(&id, &sh("exit 0"), second).await.unwrap();
+    assert_eq!(ok.exit_code, 0);
+    let failed = runtime
+        .exec(&id, &sh("echo out; echo err >&2; exit 3"), second)
+        .await
+        .unwrap();
+    assert_eq!(failed.exit_code, 3);
+    assert!(
+        failed.output.contains("out\n") && failed.output.contains("err\n"),
+        "{:?}",
+        failed.output
+    );
+    match runtime
+        .exec(&id, &sh("sleep 5"), Duration::from_millis(300))
+        .await
+    {
+        Err(RuntimeError::ExecTimeout { after, .. }) => {
+            assert_eq!(after, Duration::from_millis(300))
+        }
+        other => panic!("a slow command: {other:?}"),
+    }
+    match runtime
+        .exec("bosun-rt-no-such-container", &sh("true"), second)
+        .await
+    {
+        Err(RuntimeError::ContainerNotFound(_)) => {}
+        other => panic!("exec in a missing container: {other:?}"),
+    }
+}
+
+#[tokio::test]
+async fn http_probes_reach_a_container_at_its_ip() {
+    use bosun_agent::probe::action::Outcome;
+    use bosun_shared::probe::{HttpGetAction, ProbePort};
+    let case = "probe-ip";
+    let (runtime, _cleanup) = setup(case).await;
+    let id = runtime.create(&spec(case, "httpd", HTTPD)).await.unwrap();
+    runtime.start(&id).await.unwrap();
+    let running = wait_for_container(&runtime, case, &id, "running with an IP", |c| {
+        c.state == RunState::Running && c.ip.is_some()
+    })
+    .await;
+    let ip = running.ip.unwrap();
+    let get = |path: &str| HttpGetAction {
+        path: path.to_string(),
+        port: ProbePort::Number(8080),
+        host: None,
+        scheme: "HTTP".to_string(),
+        http_headers: vec![],
+    };
+    let timeout = Duration::from_secs(2);
+    wait_for("httpd to answer at the container's IP", || async {
+        let outcome = bosun_agent::probe::http::get(&ip, 8080, &get("/index.html"), timeout).await;
+        (outcome == Outcome::Success).then_some(())
+    })
+    .await;
+    assert_eq!(
+        bosun_agent::probe::http::get(&ip, 8080, &get("/missing"), timeout).await,
+        Outcome::Failure("HTTP probe failed with statuscode: 404".to_string())
+    );
+    assert_eq!(
+        bosun_agent::probe::tcp::connect(&ip, 8080, timeout).await,
+        Outcome::Success
+    );
+}

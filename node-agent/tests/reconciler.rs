@@ -2,95 +2,12 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use bosun_agent::board::StatusBoard;
 use bosun_agent::desired::DesiredPods;
 use bosun_agent::reconciler::Reconciler;
-use bosun_agent::runtime::fake::FakeRuntime;
-use bosun_agent::runtime::RunState;
-use bosun_shared::pod::{Container, Pod, PodPhase, PodStatus, RestartPolicy};
-use tokio_util::task::TaskTracker;
+use bosun_shared::pod::{PodPhase, RestartPolicy};
 
-fn pod(uid: &str, image: &str, policy: RestartPolicy) -> Pod {
-    let mut p = Pod::default();
-    p.metadata.name = format!("pod-{uid}");
-    p.metadata.namespace = "default".into();
-    p.metadata.uid = uid.into();
-    p.spec.restart_policy = Some(policy);
-    p.spec.termination_grace_period_seconds = Some(0);
-    p.spec.containers.push(Container {
-        name: "main".into(),
-        image: image.into(),
-        ..Default::default()
-    });
-    p
-}
-
-struct Fixture {
-    runtime: Arc<FakeRuntime>,
-    desired: Arc<DesiredPods>,
-    board: Arc<StatusBoard>,
-    reconciler: Reconciler<FakeRuntime>,
-    tasks: TaskTracker,
-    _dir: tempfile::TempDir,
-}
-
-impl Fixture {
-    fn new() -> Self {
-        let dir = tempfile::tempdir().unwrap();
-        let runtime = Arc::new(FakeRuntime::new(4000, 8 << 30));
-        runtime.add_image("img:1");
-        let desired = Arc::new(DesiredPods::load(dir.path()));
-        let board = Arc::new(StatusBoard::default());
-        let reconciler = Reconciler::new(
-            "n1".into(),
-            "10.0.0.1".into(),
-            runtime.clone(),
-            desired.clone(),
-            board.clone(),
-        );
-        Fixture {
-            runtime,
-            desired,
-            board,
-            reconciler,
-            tasks: TaskTracker::new(),
-            _dir: dir,
-        }
-    }
-
-    /// Runs passes until `done` holds (every step finishes quickly on the fake runtime).
-    async fn settle(&self, what: &str, done: impl Fn(&Fixture) -> bool) {
-        let deadline = tokio::time::Instant::now() + Duration::from_secs(40);
-        loop {
-            self.reconciler.pass(&self.tasks).await.unwrap();
-            if done(self) {
-                return;
-            }
-            assert!(
-                tokio::time::Instant::now() < deadline,
-                "timed out waiting for {what}"
-            );
-            tokio::time::sleep(Duration::from_millis(20)).await;
-        }
-    }
-
-    fn status(&self, uid: &str) -> Option<PodStatus> {
-        let (reports, _) = self.board.since(0);
-        reports
-            .iter()
-            .find(|r| r.uid == uid)
-            .map(|r| serde_json::from_slice(&r.status).unwrap())
-    }
-
-    fn running(&self) -> Vec<String> {
-        self.runtime
-            .containers()
-            .into_iter()
-            .filter(|c| c.observed.state == RunState::Running)
-            .map(|c| c.observed.id)
-            .collect()
-    }
-}
+mod fixture;
+use fixture::{pod, Fixture};
 
 #[tokio::test]
 async fn runs_restarts_and_removes_a_pod() {

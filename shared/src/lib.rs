@@ -2,6 +2,7 @@
 //!
 //! - [`meta`]: `metadata`, owner references, conditions.
 //! - [`pod`], [`deployment`], [`node`]: the object kinds, with Kubernetes' field names.
+//! - [`probe`]: container probes (liveness, readiness, startup) and their validation.
 //! - [`object`]: [`Object`], any stored object, and [`Kind`].
 //! - [`quantity`]: `500m`, `128Mi`, parsed exactly into integers.
 //! - [`selector`]: label selectors, structured and as `-l` strings.
@@ -21,6 +22,7 @@ pub mod names;
 pub mod node;
 pub mod object;
 pub mod pod;
+pub mod probe;
 pub mod quantity;
 pub mod selector;
 pub mod taint;

@@ -20,7 +20,7 @@ pub struct ParsedObject {
     pub object: Object,
     /// 1-based position of its document in the manifest.
     pub document: usize,
-    /// Ignored fields, e.g. `unknown field spec.containers[0].livenessProbe (not implemented
+    /// Ignored fields, e.g. `unknown field spec.containers[0].lifecycle (not implemented
     /// by Bosun, ignored)`.
     pub warnings: Vec<String>,
 }
@@ -327,13 +327,17 @@ enum Verdict {
 }
 
 /// Pod spec fields (relative to the pod spec) that change what runs if dropped.
-const REFUSED: [&str; 6] = [
+const REFUSED: [&str; 9] = [
     "volumes",
     "initContainers",
     "hostNetwork",
     "containers[*].volumeMounts",
     "containers[*].envFrom",
     "containers[*].env[*].valueFrom",
+    // A probe without its handler would not check what its author meant.
+    "containers[*].livenessProbe.grpc",
+    "containers[*].readinessProbe.grpc",
+    "containers[*].startupProbe.grpc",
 ];
 
 /// Server-written fields that `kubectl get -o yaml` output carries.

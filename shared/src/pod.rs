@@ -3,7 +3,8 @@ use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};
 
-use crate::meta::{Condition, ObjectMeta};
+use crate::meta::{find_condition, Condition, ObjectMeta};
+use crate::probe::Probe;
 use crate::quantity::Quantity;
 
 /// A Pod, as in Kubernetes' `v1`.
@@ -45,6 +46,11 @@ pub struct PodSpec {
     pub tolerations: Vec<crate::taint::Toleration>,
 }
 
+/// The pod condition that says it can serve: every container is ready.
+pub const POD_READY: &str = "Ready";
+/// The pod condition that says every container is ready.
+pub const CONTAINERS_READY: &str = "ContainersReady";
+
 /// Restart policy of a pod's containers.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub enum RestartPolicy {
@@ -78,6 +84,16 @@ pub struct Container {
     /// `IfNotPresent` (the only behaviour so far: images are pulled only when missing).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub image_pull_policy: Option<String>,
+    /// Failing it (past its `failureThreshold`) kills the container, which is then restarted
+    /// under the pod's restart policy.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub liveness_probe: Option<Probe>,
+    /// While it fails the container is not ready, nor is the pod.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub readiness_probe: Option<Probe>,
+    /// Until it succeeds the other probes wait; failing it kills the container.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub startup_probe: Option<Probe>,
 }
 
 /// An environment variable with a literal value.
@@ -188,8 +204,13 @@ pub struct ContainerStatus {
         skip_serializing_if = "Option::is_none"
     )]
     pub container_id: Option<String>,
+    /// Running and passing its readiness probe (a container without one is ready while it
+    /// runs).
     #[serde(default)]
     pub ready: bool,
+    /// Running and past its startup probe (a container without one has started once it runs).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub started: Option<bool>,
     #[serde(default)]
     pub restart_count: i32,
     #[serde(default)]
@@ -277,10 +298,15 @@ impl Pod {
         (ready, self.spec.containers.len())
     }
 
-    /// Running with every container ready.
+    /// Running with its `Ready` condition `True` (the agent sets it when every container is
+    /// ready, readiness probes included), as Kubernetes' `IsPodReady` decides.
     pub fn is_ready(&self) -> bool {
-        let (r, t) = self.ready_count();
-        self.phase() == PodPhase::Running && r == t && t > 0
+        self.phase() == PodPhase::Running
+            && self
+                .status
+                .as_ref()
+                .and_then(|s| find_condition(&s.conditions, POD_READY))
+                .is_some_and(|c| c.status == "True")
     }
 
     /// Sum of container CPU requests in millicores (limits stand in for missing requests).

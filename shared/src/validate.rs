@@ -339,6 +339,7 @@ fn validate_container(
     }
     validate_ports(c, path, host_ports, errs);
     validate_resources(&c.resources, &format!("{path}.resources"), errs);
+    crate::probe::validate_probes(c, path, errs);
 }
 
 fn validate_ports(

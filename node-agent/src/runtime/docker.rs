@@ -15,9 +15,11 @@ use bollard::Docker;
 use futures::{StreamExt, TryStreamExt};
 
 use super::{
-    with_default_tag, ContainerSpec, LogStream, ObservedContainer, PortBinding, RunState, Runtime,
-    RuntimeError, RuntimeInfo,
+    with_default_tag, ContainerSpec, ExecOutput, LogStream, ObservedContainer, PortBinding,
+    RunState, Runtime, RuntimeError, RuntimeInfo,
 };
+
+mod exec;
 
 /// How Docker writes "never" in its timestamps (Go's zero `time.Time`).
 const DOCKER_ZERO_TIME: &str = "0001-01-01T00:00:00Z";
@@ -186,6 +188,15 @@ impl Runtime for DockerRuntime {
                 other => Err(other),
             },
         }
+    }
+
+    async fn exec(
+        &self,
+        id: &str,
+        command: &[String],
+        timeout: Duration,
+    ) -> Result<ExecOutput, RuntimeError> {
+        exec::exec(&self.docker, id, command, timeout).await
     }
 
     async fn logs(

@@ -1,6 +1,7 @@
 //! [`FakeRuntime`]: an in-memory [`Runtime`] for unit tests and for simulating many nodes in one
 //! process. It keeps Docker's observable rules (unique names, images that must be present or
-//! pullable, host ports held by running containers) and adds controls to make containers exit.
+//! pullable, host ports held by running containers) and adds controls to make containers exit
+//! and to script the commands run in them ([`FakeExec`], for probes).
 use std::collections::{BTreeMap, BTreeSet};
 use std::future::ready;
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
@@ -9,9 +10,11 @@ use std::time::{Duration, SystemTime};
 use futures::stream::{self, StreamExt};
 use tokio::sync::watch;
 
+pub use exec::FakeExec;
+
 use super::{
-    with_default_tag, ContainerSpec, LogStream, ObservedContainer, RunState, Runtime, RuntimeError,
-    RuntimeInfo,
+    with_default_tag, ContainerSpec, ExecOutput, LogStream, ObservedContainer, RunState, Runtime,
+    RuntimeError, RuntimeInfo,
 };
 
 /// Exit code a container reports after [`Runtime::stop`]: terminated by SIGTERM.
@@ -49,6 +52,10 @@ struct State {
     containers: BTreeMap<String, FakeContainer>,
     /// The number of the next container id.
     next_id: u64,
+    /// What execs do, by command (words joined by spaces); unscripted ones exit 0.
+    execs: BTreeMap<String, FakeExec>,
+    /// Execs run so far, by command.
+    exec_counts: BTreeMap<String, u64>,
 }
 
 impl State {
@@ -139,6 +146,8 @@ impl FakeRuntime {
                 pullable: BTreeSet::new(),
                 containers: BTreeMap::new(),
                 next_id: 1,
+                execs: BTreeMap::new(),
+                exec_counts: BTreeMap::new(),
             })),
             changes: Arc::new(watch::channel(0).0),
         }
@@ -350,6 +359,15 @@ impl Runtime for FakeRuntime {
         })
     }
 
+    async fn exec(
+        &self,
+        id: &str,
+        command: &[String],
+        timeout: Duration,
+    ) -> Result<ExecOutput, RuntimeError> {
+        self.run_exec(id, command, timeout).await
+    }
+
     async fn logs(
         &self,
         id: &str,
@@ -382,5 +400,6 @@ impl Runtime for FakeRuntime {
     }
 }
 
+mod exec;
 #[cfg(test)]
 mod tests;

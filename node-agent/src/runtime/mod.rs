@@ -86,6 +86,18 @@ pub struct RuntimeInfo {
     pub arch: String,
 }
 
+/// How a command run in a container ([`Runtime::exec`]) ended.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct ExecOutput {
+    pub exit_code: i64,
+    /// The start of its output, stdout and stderr interleaved (at most [`EXEC_OUTPUT_LIMIT`]
+    /// bytes, lossily decoded).
+    pub output: String,
+}
+
+/// Bytes of a command's output [`Runtime::exec`] keeps (Kubernetes keeps 10 KiB of a probe's).
+pub const EXEC_OUTPUT_LIMIT: usize = 10 * 1024;
+
 /// Errors of a runtime, naming what they concern.
 #[derive(Debug, Clone, thiserror::Error)]
 pub enum RuntimeError {
@@ -97,6 +109,13 @@ pub enum RuntimeError {
     Container { name: String, message: String },
     #[error("container engine: {0}")]
     Engine(String),
+    /// A command run in the container did not finish in time (it may still be running).
+    #[error("container {name:?}: command {command:?} timed out after {}s", after.as_secs_f64())]
+    ExecTimeout {
+        name: String,
+        command: Vec<String>,
+        after: Duration,
+    },
 }
 
 /// A byte stream of container output (stdout and stderr interleaved).
@@ -130,6 +149,14 @@ pub trait Runtime: Send + Sync + 'static {
     ) -> impl Future<Output = Result<(), RuntimeError>> + Send;
     /// Removes the container (forcefully, with its anonymous volumes).
     fn remove(&self, id: &str) -> impl Future<Output = Result<(), RuntimeError>> + Send;
+    /// Runs `command` in the running container `id` and waits for it to end, at most
+    /// `timeout` (then [`RuntimeError::ExecTimeout`]; the command may go on running).
+    fn exec(
+        &self,
+        id: &str,
+        command: &[String],
+        timeout: Duration,
+    ) -> impl Future<Output = Result<ExecOutput, RuntimeError>> + Send;
     /// The container's output; with `follow` the stream stays open until the container stops.
     fn logs(
         &self,

@@ -55,10 +55,56 @@ fn kubectl_get_output_warns_only_about_real_features() {
 
 #[test]
 fn unknown_fields_are_warnings_with_their_path() {
-    let objects = parse_ok(&pod_with("livenessProbe:\n  httpGet: {path: /, port: 80}"));
+    let objects = parse_ok(&pod_with(
+        "lifecycle:\n  preStop: {exec: {command: [true]}}",
+    ));
     assert_eq!(
         objects[0].warnings,
-        vec!["unknown field spec.containers[0].livenessProbe (not implemented by Bosun, ignored)"]
+        vec!["unknown field spec.containers[0].lifecycle (not implemented by Bosun, ignored)"]
+    );
+}
+
+#[test]
+fn probes_are_read_with_kubernetes_defaults() {
+    let objects = parse_ok(&pod_with(
+        "ports: [{name: http, containerPort: 8080}]\n\
+         livenessProbe:\n  httpGet: {port: http}\n\
+         readinessProbe:\n  tcpSocket: {port: 8080}\n  periodSeconds: 2\n\
+         startupProbe:\n  exec: {command: [cat, /ready]}\n  failureThreshold: 30",
+    ));
+    assert_eq!(objects[0].warnings, Vec::<String>::new());
+    let Object::Pod(pod) = &objects[0].object else {
+        panic!("not a pod: {:?}", objects[0].object)
+    };
+    let c = &pod.spec.containers[0];
+    let live = c.liveness_probe.as_ref().unwrap();
+    let get = live.http_get.as_ref().unwrap();
+    assert_eq!(
+        (get.path.as_str(), get.scheme.as_str(), &get.port),
+        ("/", "HTTP", &crate::probe::ProbePort::Name("http".into()))
+    );
+    assert_eq!(
+        (
+            live.initial_delay_seconds,
+            live.period_seconds,
+            live.timeout_seconds,
+            live.success_threshold,
+            live.failure_threshold
+        ),
+        (0, 10, 1, 1, 3)
+    );
+    assert_eq!(c.readiness_probe.as_ref().unwrap().period_seconds, 2);
+    assert_eq!(c.startup_probe.as_ref().unwrap().failure_threshold, 30);
+}
+
+#[test]
+fn grpc_probes_are_refused() {
+    let err = parse_err(&pod_with("livenessProbe:\n  grpc: {port: 9000}"));
+    assert!(
+        err.errors.iter().any(|e| e
+            == "spec.containers[0].livenessProbe.grpc: Unsupported value: Bosun does not \
+                implement this yet"),
+        "{err}"
     );
 }
 
