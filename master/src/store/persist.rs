@@ -7,7 +7,8 @@
 //! Durability: [`SledStorage::flush`] syncs the log, once for each Ready that holds entries or
 //! a new term or vote, before anything that depends on them is sent or acknowledged. Applied
 //! objects are kept aside in memory and written to sled only by [`SledStorage::checkpoint`]
-//! (before the log is compacted, after a snapshot is installed, at shutdown), in one atomic
+//! (every 1,000 changed keys, before the log is compacted, after a snapshot is installed, at
+//! shutdown), in one atomic
 //! batch with the applied index: sled syncs every buffer it writes, which made each write wait
 //! on the disk several times. A crash loses what was applied since the last checkpoint; it is
 //! applied again from the log. The log is also held in memory, so Raft never waits on a read.
@@ -346,6 +347,11 @@ impl SledStorage {
     /// sent or acknowledged before this returns.
     pub fn flush(&self) -> Result<(), StoreError> {
         self.wal().sync()
+    }
+
+    /// Number of keys changed since the last checkpoint.
+    pub fn pending_len(&self) -> usize {
+        self.pending().len()
     }
 
     /// Writes what was applied since the last checkpoint to sled in one atomic batch and makes
