@@ -8,9 +8,8 @@
 //! a new term or vote, before anything that depends on them is sent or acknowledged. Applied
 //! objects are kept aside in memory and written to sled only by [`SledStorage::checkpoint`]
 //! (every 1,000 changed keys, before the log is compacted, after a snapshot is installed, at
-//! shutdown), in one atomic
-//! batch with the applied index: sled syncs every buffer it writes, which made each write wait
-//! on the disk several times. A crash loses what was applied since the last checkpoint; it is
+//! shutdown), in one atomic batch with the applied index: sled syncs every buffer it writes,
+//! which made each write wait on the disk several times. A crash loses what was applied since the last checkpoint; it is
 //! applied again from the log. The log is also held in memory, so Raft never waits on a read.
 use std::collections::{BTreeMap, VecDeque};
 use std::path::Path;
