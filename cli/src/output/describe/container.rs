@@ -1,5 +1,6 @@
 //! The `Containers:` section, shared by pods (with their statuses) and pod templates.
 use bosun_shared::pod::{Container, ContainerPort, ContainerState, ContainerStatus};
+use bosun_shared::probe::{Probe, ProbeAction};
 use bosun_shared::quantity::Quantity;
 
 use super::timestamp::rfc1123z_or_unknown;
@@ -38,6 +39,15 @@ pub(super) fn containers(
             w.field(2, "Ready", if s.ready { "True" } else { "False" });
             w.field(2, "Restart Count", s.restart_count.to_string());
         }
+        for (title, probe) in [
+            ("Liveness", &c.liveness_probe),
+            ("Readiness", &c.readiness_probe),
+            ("Startup", &c.startup_probe),
+        ] {
+            if let Some(p) = probe {
+                w.field(2, title, probe_text(p));
+            }
+        }
         resources(w, "Limits", &c.resources.limits);
         resources(w, "Requests", &c.resources.requests);
         if c.env.is_empty() {
@@ -49,6 +59,33 @@ pub(super) fn containers(
             }
         }
     }
+}
+
+/// kubectl's probe line: `http-get http://:8080/healthz delay=0s timeout=1s period=10s
+/// #success=1 #failure=3`.
+fn probe_text(p: &Probe) -> String {
+    let action = match p.action() {
+        Some(ProbeAction::Exec(e)) => format!("exec [{}]", e.command.join(" ")),
+        Some(ProbeAction::HttpGet(h)) => format!(
+            "http-get {}://{}:{}{}",
+            h.scheme.to_lowercase(),
+            h.host.as_deref().unwrap_or(""),
+            h.port,
+            h.path
+        ),
+        Some(ProbeAction::TcpSocket(t)) => {
+            format!("tcp-socket {}:{}", t.host.as_deref().unwrap_or(""), t.port)
+        }
+        None => "unknown".to_string(),
+    };
+    format!(
+        "{action} delay={}s timeout={}s period={}s #success={} #failure={}",
+        p.initial_delay_seconds,
+        p.timeout_seconds,
+        p.period_seconds,
+        p.success_threshold,
+        p.failure_threshold
+    )
 }
 
 /// `Port:  80/TCP -> 8080` (published on the node's port 8080), `Ports:` when several,

@@ -173,6 +173,45 @@ Events:
     }
 
     #[test]
+    fn probes_are_shown_as_kubectl_shows_them() {
+        use bosun_shared::probe::{ExecAction, HttpGetAction, Probe, ProbePort};
+        let mut pod = running_pod("web-abc12", "n1");
+        let c = &mut pod.spec.containers[0];
+        c.readiness_probe = Some(Probe {
+            http_get: Some(HttpGetAction {
+                path: "/healthz".into(),
+                port: ProbePort::Number(8080),
+                host: None,
+                scheme: "HTTP".into(),
+                http_headers: vec![],
+            }),
+            period_seconds: 5,
+            timeout_seconds: 1,
+            success_threshold: 1,
+            failure_threshold: 3,
+            ..Default::default()
+        });
+        c.liveness_probe = Some(Probe {
+            exec: Some(ExecAction {
+                command: vec!["cat".into(), "/tmp/alive".into()],
+            }),
+            initial_delay_seconds: 2,
+            period_seconds: 10,
+            timeout_seconds: 1,
+            success_threshold: 1,
+            failure_threshold: 3,
+            ..Default::default()
+        });
+        let out = describe(pod);
+        for want in [
+            "    Liveness:       exec [cat /tmp/alive] delay=2s timeout=1s period=10s #success=1 #failure=3\n",
+            "    Readiness:      http-get http://:8080/healthz delay=0s timeout=1s period=5s #success=1 #failure=3\n",
+        ] {
+            assert!(out.contains(want), "missing {want:?} in\n{out}");
+        }
+    }
+
+    #[test]
     fn a_running_pod() {
         let mut pod = running_pod("web-abc12", "n1");
         pod.metadata.owner_references.push(OwnerReference {
