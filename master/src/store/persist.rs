@@ -287,16 +287,16 @@ impl SledStorage {
     /// Records the changed objects and the new applied index (durable at the next checkpoint).
     pub fn write_applied(
         &self,
-        upserts: &[(ObjectKey, Vec<u8>)],
-        deletes: &[ObjectKey],
+        upserts: Vec<(ObjectKey, Vec<u8>)>,
+        deletes: Vec<ObjectKey>,
         applied: u64,
     ) -> Result<(), StoreError> {
         let mut pending = self.pending();
         for (k, v) in upserts {
-            pending.insert(k.0.as_bytes().to_vec(), Some(v.clone()));
+            pending.insert(k.0.into_bytes(), Some(v));
         }
         for k in deletes {
-            pending.insert(k.0.as_bytes().to_vec(), None);
+            pending.insert(k.0.into_bytes(), None);
         }
         pending.insert(APPLIED_KEY.to_vec(), Some(applied.to_be_bytes().to_vec()));
         Ok(())

@@ -41,7 +41,7 @@ impl<T: Transport> RaftLoop<T> {
     }
 
     fn mark_applied(&mut self, index: u64) -> Result<(), StoreError> {
-        self.storage.write_applied(&[], &[], index)?;
+        self.storage.write_applied(vec![], vec![], index)?;
         self.write_state().advance(index);
         Ok(())
     }
@@ -72,7 +72,7 @@ impl<T: Transport> RaftLoop<T> {
                         upserts.push((key, c.object.to_json()));
                     }
                 }
-                self.storage.write_applied(&upserts, &deletes, index)?;
+                self.storage.write_applied(upserts, deletes, index)?;
                 let objects = changes.iter().map(|c| c.object.clone()).collect();
                 self.write_state().apply(changes, index);
                 Ok(objects)
