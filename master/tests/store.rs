@@ -64,7 +64,7 @@ async fn update_is_compare_and_swap_on_resource_version() {
     let (store, _s) = open(dir.path()).await;
     let created = store.create(pod("a")).await.unwrap();
     let rv = created.meta().revision();
-    let mut changed = created.clone();
+    let mut changed = (*created).clone();
     changed.meta_mut().labels.insert("v".into(), "2".into());
     let updated = store.update(changed.clone(), Some(rv)).await.unwrap();
     assert!(updated.meta().revision() > rv);

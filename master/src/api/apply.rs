@@ -1,4 +1,6 @@
 //! Server-side `apply`: create the object, or update it when what the user manages changed.
+use std::sync::Arc;
+
 use bosun_shared::{Kind, Object};
 
 use crate::store::{Store, StoreError};
@@ -25,7 +27,7 @@ impl Outcome {
 const APPLY_RETRIES: usize = 5;
 
 /// Creates `desired` or brings the stored object's labels, annotations and spec in line with it.
-pub async fn apply(store: &Store, desired: Object) -> Result<(Object, Outcome), StoreError> {
+pub async fn apply(store: &Store, desired: Object) -> Result<(Arc<Object>, Outcome), StoreError> {
     for _ in 0..APPLY_RETRIES {
         let m = desired.meta();
         let Some(current) = store.get(desired.kind(), &m.namespace, &m.name) else {

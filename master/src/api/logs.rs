@@ -39,8 +39,8 @@ pub fn open(store: &Store, registry: &Arc<Registry>, r: LogsRequest) -> Result<L
     } else {
         &r.namespace
     };
-    let pod = match store.get(Kind::Pod, ns, &r.pod) {
-        Some(Object::Pod(p)) => p,
+    let pod = match store.get(Kind::Pod, ns, &r.pod).as_deref() {
+        Some(Object::Pod(p)) => p.clone(),
         _ => return Err(Status::not_found(format!("pod {ns}/{} not found", r.pod))),
     };
     let node = pod.spec.node_name.clone().ok_or_else(|| {

@@ -99,7 +99,7 @@ fn parse_ref(r: Option<ObjectRef>) -> Result<(Kind, String, String), Status> {
     Ok((kind, ns, r.name))
 }
 
-fn respond(o: Object) -> Response<ObjectResponse> {
+fn respond(o: Arc<Object>) -> Response<ObjectResponse> {
     Response::new(ObjectResponse {
         object: o.to_json(),
     })
@@ -213,7 +213,7 @@ impl Api for ApiService {
         self.read_barrier(r.stale).await?;
         let (objects, revision) = self.store.list(kind, ns, selector.as_ref());
         Ok(Response::new(ListResponse {
-            objects: objects.iter().map(Object::to_json).collect(),
+            objects: objects.iter().map(|o| o.to_json()).collect(),
             revision,
         }))
     }

@@ -31,7 +31,7 @@ impl DeploymentController {
                     queue.add((d.meta().namespace.clone(), d.meta().name.clone()));
                 }
             }
-            Signal::Changed(c) => match &c.object {
+            Signal::Changed(c) => match &*c.object {
                 Object::Deployment(d) => {
                     queue.add((d.metadata.namespace.clone(), d.metadata.name.clone()))
                 }
@@ -57,12 +57,13 @@ impl DeploymentController {
     }
 
     async fn reconcile(&self, ns: &str, name: &str) -> Result<(), StoreError> {
-        let Some(Object::Deployment(d)) = self.store.get(Kind::Deployment, ns, name) else {
+        let stored = self.store.get(Kind::Deployment, ns, name);
+        let Some(Object::Deployment(d)) = stored.as_deref() else {
             return Ok(()); // deleted: the garbage collector removes its pods
         };
-        let hash = template_hash(&d);
+        let hash = template_hash(d);
         let (pods, _) = self.store.list(Kind::Pod, Some(ns), None);
-        let owned: Vec<Pod> = super::queue::pods(pods)
+        let owned: Vec<&Pod> = super::queue::pods(&pods)
             .into_iter()
             .filter(|p| {
                 p.metadata
@@ -81,6 +82,7 @@ impl DeploymentController {
         }
         let mut current: Vec<&Pod> = owned
             .iter()
+            .copied()
             .filter(|p| is_current(p) && !p.phase().is_terminal())
             .collect();
         let want = d.replicas().max(0) as usize;
@@ -99,7 +101,7 @@ impl DeploymentController {
         }
         let missing = want.saturating_sub(current.len());
         for _ in 0..missing {
-            let mut pod: Object = new_pod(&d, &hash).into();
+            let mut pod: Object = new_pod(d, &hash).into();
             crate::store::stamp_new(&mut pod);
             ops.push(Op::Create(pod));
         }
@@ -112,7 +114,7 @@ impl DeploymentController {
             );
             self.store.propose(Command { ops }).await?;
         }
-        self.update_status(&d, &hash).await
+        self.update_status(d, &hash).await
     }
 
     async fn update_status(&self, d: &Deployment, hash: &str) -> Result<(), StoreError> {

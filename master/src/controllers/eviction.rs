@@ -84,7 +84,8 @@ impl Evictor {
         }
         let now = SystemTime::now();
         let mut ops = Vec::new();
-        for p in pods(self.store.list(Kind::Pod, None, None).0) {
+        let (all, _) = self.store.list(Kind::Pod, None, None);
+        for p in pods(&all) {
             let Some(node) = nodes
                 .iter()
                 .find(|n| p.spec.node_name.as_deref() == Some(n.metadata.name.as_str()))

@@ -36,8 +36,9 @@ impl GarbageCollector {
             .iter()
             .map(|d| d.meta().uid.clone())
             .collect();
-        let ops: Vec<Op> = pods(self.store.list(Kind::Pod, None, None).0)
-            .iter()
+        let (all, _) = self.store.list(Kind::Pod, None, None);
+        let ops: Vec<Op> = pods(&all)
+            .into_iter()
             .filter(|p| {
                 p.metadata
                     .controller()

@@ -49,9 +49,10 @@ impl NodeLifecycle {
     async fn check(&self, since: Instant) {
         let now = bosun_shared::time::now_rfc3339();
         for obj in self.store.list(Kind::Node, None, None).0 {
-            let Object::Node(mut node) = obj else {
+            let Object::Node(node) = &*obj else {
                 continue;
             };
+            let mut node = node.clone();
             let name = node.metadata.name.clone();
             let heartbeat = self.registry.last_heartbeat(&name);
             let seen = heartbeat.unwrap_or(since).max(since);

@@ -137,13 +137,7 @@ pub async fn run_passes<F, Fut>(
     tokio::join!(feed, work);
 }
 
-/// The pods among `objects`.
-pub fn pods(objects: Vec<bosun_shared::Object>) -> Vec<bosun_shared::pod::Pod> {
-    objects
-        .into_iter()
-        .filter_map(|o| match o {
-            bosun_shared::Object::Pod(p) => Some(p),
-            _ => None,
-        })
-        .collect()
+/// The pods among `objects`, borrowed.
+pub fn pods(objects: &[std::sync::Arc<bosun_shared::Object>]) -> Vec<&bosun_shared::pod::Pod> {
+    objects.iter().filter_map(|o| o.as_pod()).collect()
 }

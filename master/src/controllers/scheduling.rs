@@ -23,7 +23,7 @@ impl SchedulerLoop {
         // A pass can only bind something after a pending pod appears or changes, a node
         // changes, or a bound pod stops holding resources (deleted or finished); the status
         // updates of running pods, the bulk of all changes, need none.
-        let relevant = |c: &Change| match &c.object {
+        let relevant = |c: &Change| match &*c.object {
             bosun_shared::Object::Node(_) => true,
             bosun_shared::Object::Pod(p) => {
                 p.spec.node_name.is_none()
@@ -55,7 +55,7 @@ impl SchedulerLoop {
         }
         let (pods, _) = self.store.list(Kind::Pod, None, None);
         let (nodes, _) = self.store.list(Kind::Node, None, None);
-        let pods: Vec<Pod> = super::queue::pods(pods);
+        let pods: Vec<Pod> = super::queue::pods(&pods).into_iter().cloned().collect();
         let nodes: Vec<_> = nodes
             .into_iter()
             .filter_map(|o| o.as_node().cloned())

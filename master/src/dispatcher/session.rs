@@ -209,7 +209,7 @@ async fn register_node(store: &Store, reported: Node) -> Result<(), StoreError> 
         let name = reported.metadata.name.clone();
         let mut status = reported.status.clone().unwrap_or_default();
         let existing = store.get(Kind::Node, "", &name);
-        if let Some(Object::Node(old)) = &existing {
+        if let Some(Object::Node(old)) = existing.as_deref() {
             status.conditions = old.status.clone().unwrap_or_default().conditions;
         }
         set_condition(
@@ -217,7 +217,7 @@ async fn register_node(store: &Store, reported: Node) -> Result<(), StoreError> 
             crate::controllers::node_lifecycle::ready_condition(),
             &now,
         );
-        let result = match existing {
+        let result = match existing.as_deref() {
             None => {
                 let mut n = reported.clone();
                 n.status = Some(status);
@@ -253,9 +253,11 @@ async fn register_node(store: &Store, reported: Node) -> Result<(), StoreError> 
 /// The status update a report asks for, against the pod as stored now; `None` when the pod is
 /// gone, is another incarnation, or already has that status.
 fn status_op(store: &Store, r: &PodStatusReport) -> Option<Op> {
-    let Some(Object::Pod(mut pod)) = store.get(Kind::Pod, &r.namespace, &r.name) else {
+    let stored = store.get(Kind::Pod, &r.namespace, &r.name);
+    let Some(Object::Pod(pod)) = stored.as_deref() else {
         return None;
     };
+    let mut pod = pod.clone();
     if pod.metadata.uid != r.uid {
         return None;
     }

@@ -3,6 +3,7 @@
 //! Applying a command uses nothing but the command, the current objects and the entry's index:
 //! no clock and no randomness, so every replica computes the same objects and revisions.
 use std::collections::{BTreeMap, HashMap};
+use std::sync::Arc;
 
 use bosun_shared::{Kind, Object};
 use serde::{Deserialize, Serialize};
@@ -70,26 +71,27 @@ impl EventType {
     }
 }
 
-/// One change applied at `revision`.
+/// One change applied at `revision`. The object is shared: the store, its history, every
+/// watcher and the proposer's reply hold the same copy.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Change {
     pub event: EventType,
-    pub object: Object,
+    pub object: Arc<Object>,
     pub revision: u64,
 }
 
 /// Computes the changes of `cmd` at `revision` against `objects` without modifying them.
 /// Either every op succeeds or the first failure is returned.
 pub fn plan(
-    objects: &BTreeMap<ObjectKey, Object>,
-    cmd: &Command,
+    objects: &BTreeMap<ObjectKey, Arc<Object>>,
+    cmd: Command,
     revision: u64,
 ) -> Result<Vec<Change>, StoreError> {
     // Later ops of the batch see the effect of earlier ones.
-    let mut overlay: HashMap<ObjectKey, Option<Object>> = HashMap::new();
+    let mut overlay: HashMap<ObjectKey, Option<Arc<Object>>> = HashMap::new();
     let mut changes = Vec::with_capacity(cmd.ops.len());
-    for op in &cmd.ops {
-        let key = match op {
+    for op in cmd.ops {
+        let key = match &op {
             Op::Create(o) | Op::Update { object: o, .. } | Op::UpdateStatus { object: o, .. } => {
                 key_of(o)
             }
@@ -132,14 +134,14 @@ fn kind_mismatch(object: &Object) -> StoreError {
     }
 }
 
-fn apply_op(op: &Op, current: Option<Object>, revision: u64) -> Result<Change, StoreError> {
+fn apply_op(op: Op, current: Option<Arc<Object>>, revision: u64) -> Result<Change, StoreError> {
     let rv = revision.to_string();
     match op {
         Op::Create(obj) => {
             if let Some(cur) = current {
                 return Err(StoreError::AlreadyExists(cur.describe()));
             }
-            let mut o = obj.clone();
+            let mut o = obj;
             o.set_type_meta();
             let m = o.meta_mut();
             m.resource_version = rv;
@@ -150,7 +152,7 @@ fn apply_op(op: &Op, current: Option<Object>, revision: u64) -> Result<Change, S
             }
             Ok(Change {
                 event: EventType::Added,
-                object: o,
+                object: Arc::new(o),
                 revision,
             })
         }
@@ -159,11 +161,11 @@ fn apply_op(op: &Op, current: Option<Object>, revision: u64) -> Result<Change, S
             expected_revision,
         } => {
             let cur = current.ok_or_else(|| StoreError::NotFound(object.describe()))?;
-            check_revision(&cur, *expected_revision)?;
-            let mut o = object.clone();
+            check_revision(&cur, expected_revision)?;
+            let mut o = object;
             o.set_type_meta();
             if !o.take_status_from(&cur) {
-                return Err(kind_mismatch(object));
+                return Err(kind_mismatch(&o));
             }
             let spec_changed = o.spec_json() != cur.spec_json();
             let (old, m) = (cur.meta(), o.meta_mut());
@@ -173,7 +175,7 @@ fn apply_op(op: &Op, current: Option<Object>, revision: u64) -> Result<Change, S
             m.resource_version = rv;
             Ok(Change {
                 event: EventType::Modified,
-                object: o,
+                object: Arc::new(o),
                 revision,
             })
         }
@@ -181,15 +183,16 @@ fn apply_op(op: &Op, current: Option<Object>, revision: u64) -> Result<Change, S
             object,
             expected_revision,
         } => {
-            let mut cur = current.ok_or_else(|| StoreError::NotFound(object.describe()))?;
-            check_revision(&cur, *expected_revision)?;
-            if !cur.take_status_from(object) {
-                return Err(kind_mismatch(object));
+            let cur = current.ok_or_else(|| StoreError::NotFound(object.describe()))?;
+            check_revision(&cur, expected_revision)?;
+            let mut cur = Arc::unwrap_or_clone(cur);
+            if !cur.take_status_from(&object) {
+                return Err(kind_mismatch(&object));
             }
             cur.meta_mut().resource_version = rv;
             Ok(Change {
                 event: EventType::Modified,
-                object: cur,
+                object: Arc::new(cur),
                 revision,
             })
         }
@@ -199,19 +202,20 @@ fn apply_op(op: &Op, current: Option<Object>, revision: u64) -> Result<Change, S
             name,
             expected_uid,
         } => {
-            let mut cur = current.ok_or_else(|| StoreError::not_found(*kind, namespace, name))?;
+            let cur = current.ok_or_else(|| StoreError::not_found(kind, &namespace, &name))?;
             if let Some(uid) = expected_uid {
-                if *uid != cur.meta().uid {
+                if uid != cur.meta().uid {
                     return Err(StoreError::NotFound(format!(
                         "{} with uid {uid}",
                         cur.describe()
                     )));
                 }
             }
+            let mut cur = Arc::unwrap_or_clone(cur);
             cur.meta_mut().resource_version = rv;
             Ok(Change {
                 event: EventType::Deleted,
-                object: cur,
+                object: Arc::new(cur),
                 revision,
             })
         }
@@ -231,7 +235,7 @@ mod tests {
         p.into()
     }
 
-    fn store_with(changes: Vec<Change>) -> BTreeMap<ObjectKey, Object> {
+    fn store_with(changes: Vec<Change>) -> BTreeMap<ObjectKey, Arc<Object>> {
         changes
             .into_iter()
             .map(|c| (key_of(&c.object), c.object))
@@ -243,7 +247,7 @@ mod tests {
         let objects = BTreeMap::new();
         let ch = plan(
             &objects,
-            &Command {
+            Command {
                 ops: vec![Op::Create(pod("a"))],
             },
             7,
@@ -259,7 +263,7 @@ mod tests {
         let objects = store_with(
             plan(
                 &BTreeMap::new(),
-                &Command {
+                Command {
                     ops: vec![Op::Create(pod("a"))],
                 },
                 1,
@@ -270,7 +274,7 @@ mod tests {
             ops: vec![Op::Create(pod("b")), Op::Create(pod("a"))],
         };
         assert!(matches!(
-            plan(&objects, &cmd, 2),
+            plan(&objects, cmd, 2),
             Err(StoreError::AlreadyExists(_))
         ));
     }
@@ -280,7 +284,7 @@ mod tests {
         let objects = store_with(
             plan(
                 &BTreeMap::new(),
-                &Command {
+                Command {
                     ops: vec![Op::Create(pod("a"))],
                 },
                 1,
@@ -296,7 +300,7 @@ mod tests {
             expected_revision: Some(9),
         };
         assert!(matches!(
-            plan(&objects, &Command { ops: vec![stale] }, 2),
+            plan(&objects, Command { ops: vec![stale] }, 2),
             Err(StoreError::Conflict {
                 expected: 9,
                 actual: 1,
@@ -307,7 +311,7 @@ mod tests {
             object: changed,
             expected_revision: Some(1),
         };
-        let ch = plan(&objects, &Command { ops: vec![ok] }, 2).unwrap();
+        let ch = plan(&objects, Command { ops: vec![ok] }, 2).unwrap();
         assert_eq!(ch[0].object.meta().generation, 2);
         assert_eq!(ch[0].object.meta().resource_version, "2");
     }
@@ -331,7 +335,7 @@ mod tests {
                 },
             ],
         };
-        let ch = plan(&objects, &cmd, 3).unwrap();
+        let ch = plan(&objects, cmd, 3).unwrap();
         assert_eq!(ch[1].object.as_pod().unwrap().phase(), PodPhase::Running);
     }
 
@@ -343,7 +347,7 @@ mod tests {
             name: "x".into(),
             expected_uid: None,
         };
-        let err = plan(&BTreeMap::new(), &Command { ops: vec![op] }, 1).unwrap_err();
+        let err = plan(&BTreeMap::new(), Command { ops: vec![op] }, 1).unwrap_err();
         assert_eq!(err.to_string(), "Pod default/x not found");
     }
 }

@@ -297,7 +297,7 @@ impl Store {
     }
 
     /// Proposes a command and waits until it is applied (and flushed) on this master.
-    pub async fn propose(&self, cmd: Command) -> Result<Vec<Object>, StoreError> {
+    pub async fn propose(&self, cmd: Command) -> Result<Vec<Arc<Object>>, StoreError> {
         let (reply, rx) = oneshot::channel();
         self.inbox
             .send(RaftMsg::Propose { cmd, reply })
@@ -308,7 +308,7 @@ impl Store {
     }
 
     /// Proposes a single operation and returns the object it wrote.
-    pub async fn propose_one(&self, op: Op) -> Result<Object, StoreError> {
+    pub async fn propose_one(&self, op: Op) -> Result<Arc<Object>, StoreError> {
         let mut objects = self.propose(Command { ops: vec![op] }).await?;
         objects
             .pop()
@@ -316,7 +316,7 @@ impl Store {
     }
 
     /// Creates an object, stamping a fresh uid and the creation time first.
-    pub async fn create(&self, mut obj: Object) -> Result<Object, StoreError> {
+    pub async fn create(&self, mut obj: Object) -> Result<Arc<Object>, StoreError> {
         stamp_new(&mut obj);
         self.propose_one(Op::Create(obj)).await
     }
@@ -326,7 +326,7 @@ impl Store {
         &self,
         obj: Object,
         expected_revision: Option<u64>,
-    ) -> Result<Object, StoreError> {
+    ) -> Result<Arc<Object>, StoreError> {
         self.propose_one(Op::Update {
             object: obj,
             expected_revision,
@@ -339,7 +339,7 @@ impl Store {
         &self,
         obj: Object,
         expected_revision: Option<u64>,
-    ) -> Result<Object, StoreError> {
+    ) -> Result<Arc<Object>, StoreError> {
         self.propose_one(Op::UpdateStatus {
             object: obj,
             expected_revision,
@@ -352,7 +352,7 @@ impl Store {
         kind: Kind,
         namespace: &str,
         name: &str,
-    ) -> Result<Object, StoreError> {
+    ) -> Result<Arc<Object>, StoreError> {
         self.propose_one(Op::Delete {
             kind,
             namespace: namespace.to_string(),
@@ -367,7 +367,7 @@ impl Store {
         self.state.read().expect("store state lock")
     }
 
-    pub fn get(&self, kind: Kind, namespace: &str, name: &str) -> Option<Object> {
+    pub fn get(&self, kind: Kind, namespace: &str, name: &str) -> Option<Arc<Object>> {
         self.read().get(kind, namespace, name).cloned()
     }
 
@@ -377,18 +377,18 @@ impl Store {
         kind: Kind,
         namespace: Option<&str>,
         selector: Option<&LabelSelector>,
-    ) -> (Vec<Object>, u64) {
+    ) -> (Vec<Arc<Object>>, u64) {
         let s = self.read();
         (s.list(kind, namespace, selector), s.revision())
     }
 
-    /// Objects of `kind` for which `keep` holds (only those are copied), and the revision.
+    /// Objects of `kind` for which `keep` holds, and the revision.
     pub fn select(
         &self,
         kind: Kind,
         namespace: Option<&str>,
         keep: impl Fn(&Object) -> bool,
-    ) -> (Vec<Object>, u64) {
+    ) -> (Vec<Arc<Object>>, u64) {
         let s = self.read();
         (s.select(kind, namespace, keep), s.revision())
     }

@@ -6,14 +6,18 @@
 //!
 //! Durability: [`SledStorage::flush`] syncs the log, once for each Ready that holds entries or
 //! a new term or vote, before anything that depends on them is sent or acknowledged. Applied
-//! objects are kept aside in memory and written to sled only by [`SledStorage::checkpoint`]
-//! (every 1,000 changed keys, before the log is compacted, after a snapshot is installed, at
-//! shutdown), in one atomic batch with the applied index: sled syncs every buffer it writes,
-//! which made each write wait on the disk several times. A crash loses what was applied since the last checkpoint; it is
-//! applied again from the log. The log is also held in memory, so Raft never waits on a read.
+//! objects are kept aside in memory ([`checkpoint`]) and written to sled in one atomic batch
+//! with the applied index: in the background every 1,000 changed keys
+//! ([`SledStorage::maybe_checkpoint`]), and on the calling thread after a snapshot is
+//! installed and at shutdown ([`SledStorage::checkpoint`]). sled syncs every buffer it writes,
+//! which made each write wait on the disk several times. A crash loses what was applied since
+//! the last checkpoint; it is applied again from the log, which is compacted only up to what
+//! sled holds durably. The log is also held in memory, so Raft never waits on a read.
 use std::collections::{BTreeMap, VecDeque};
 use std::path::Path;
 use std::sync::{Arc, Mutex};
+
+use checkpoint::{Checkpoints, Target, Value};
 
 use bosun_shared::Object;
 use protobuf::Message as _;
@@ -25,6 +29,7 @@ use super::key::ObjectKey;
 use super::members::Member;
 use super::wal::Wal;
 
+mod checkpoint;
 mod raft_storage;
 
 /// What a snapshot carries: every object and the members at its index.
@@ -53,9 +58,6 @@ const SNAPSHOT_META_KEY: &[u8] = b"snapshot_meta";
 /// sled's page cache; small: objects are served from memory anyway.
 const SLED_CACHE_BYTES: u64 = 16 * 1024 * 1024;
 
-/// Writes to the `objects` tree not yet checkpointed: key -> value (`None`: removed).
-type Pending = BTreeMap<Vec<u8>, Option<Vec<u8>>>;
-
 /// The log and metadata in memory, so that Raft's frequent questions need no disk read.
 #[derive(Default)]
 struct Meta {
@@ -79,15 +81,13 @@ impl Meta {
 /// Raft storage and object persistence of one master, over one sled database.
 #[derive(Clone)]
 pub struct SledStorage {
-    db: sled::Db,
-    /// sled's data file: sled's own flush ends in `sync_file_range`, which neither reaches the
-    /// disk's write cache nor covers metadata, so [`SledStorage::flush`] adds an `fdatasync`.
-    data_file: Arc<std::fs::File>,
+    /// sled and its data file, where checkpoints go.
+    target: Target,
     wal: Arc<Mutex<Wal>>,
     raft: sled::Tree,
     objects: sled::Tree,
-    /// Writes to `objects` since the last checkpoint: key -> value (`None`: removed).
-    pending: Arc<Mutex<Pending>>,
+    /// Applied writes to `objects` not yet durable in sled.
+    pending: Arc<Mutex<Checkpoints>>,
     meta: Arc<Mutex<Meta>>,
 }
 
@@ -113,13 +113,18 @@ impl SledStorage {
         let data_file = std::fs::File::open(&data_path)
             .map_err(|e| StoreError::Internal(format!("opening {}: {e}", data_path.display())))?;
         let (wal, replayed) = Wal::open(dir)?;
+        let objects = db.open_tree("objects")?;
+        let durable = objects.get(APPLIED_KEY)?.map(|v| u64_from(&v)).unwrap_or(0);
         let s = SledStorage {
-            data_file: Arc::new(data_file),
+            target: Target {
+                data_file: Arc::new(data_file),
+                objects: objects.clone(),
+                db: db.clone(),
+            },
             wal: Arc::new(Mutex::new(wal)),
             raft: db.open_tree("raft")?,
-            objects: db.open_tree("objects")?,
-            db,
-            pending: Arc::default(),
+            objects,
+            pending: Arc::new(Mutex::new(Checkpoints::new(durable))),
             meta: Arc::default(),
         };
         let parse =
@@ -174,15 +179,16 @@ impl SledStorage {
         m.conf_state == ConfState::default() && m.last_index == 0
     }
 
-    fn pending(&self) -> std::sync::MutexGuard<'_, Pending> {
+    fn pending(&self) -> std::sync::MutexGuard<'_, Checkpoints> {
         // Poisoning means a panic on the Raft thread, which already aborted the master.
         self.pending.lock().expect("pending writes lock")
     }
 
     /// A value of the `objects` tree as last applied (checkpointed or not).
     fn get_applied(&self, key: &[u8]) -> Result<Option<Vec<u8>>, StoreError> {
-        if let Some(v) = self.pending().get(key) {
-            return Ok(v.clone());
+        let pending = self.pending();
+        if let Some(v) = pending.get(key) {
+            return Ok(v);
         }
         Ok(self.objects.get(key)?.map(|v| v.to_vec()))
     }
@@ -198,17 +204,16 @@ impl SledStorage {
                 .map_err(|e| StoreError::Internal(format!("stored members: {e}")))?,
             None => vec![],
         };
+        // sled, then what is on its way there, read under one lock: a checkpoint that lands
+        // meanwhile is still overlaid (it is forgotten only once joined, under the lock).
+        let pending = self.pending();
         let mut raw = BTreeMap::new();
         for kv in self.objects.iter() {
             let (k, v) = kv?;
             raw.insert(k.to_vec(), v.to_vec());
         }
-        for (k, v) in self.pending().iter() {
-            match v {
-                Some(v) => raw.insert(k.clone(), v.clone()),
-                None => raw.remove(k),
-            };
-        }
+        pending.overlay(&mut raw);
+        drop(pending);
         let mut objects = BTreeMap::new();
         for (k, v) in raw {
             if k.first() == Some(&0) {
@@ -276,9 +281,9 @@ impl SledStorage {
     ) -> Result<(), StoreError> {
         let json = serde_json::to_vec(members).map_err(|e| StoreError::Internal(e.to_string()))?;
         let mut pending = self.pending();
-        pending.insert(MEMBERS_KEY.to_vec(), Some(json));
-        pending.insert(CONF_STATE_KEY.to_vec(), Some(pb(cs)));
-        pending.insert(APPLIED_KEY.to_vec(), Some(applied.to_be_bytes().to_vec()));
+        pending.record(MEMBERS_KEY.to_vec(), Some(Value::Raw(json)));
+        pending.record(CONF_STATE_KEY.to_vec(), Some(Value::Raw(pb(cs))));
+        pending.record_applied(APPLIED_KEY, applied);
         drop(pending);
         self.meta().conf_state = cs.clone();
         Ok(())
@@ -287,18 +292,18 @@ impl SledStorage {
     /// Records the changed objects and the new applied index (durable at the next checkpoint).
     pub fn write_applied(
         &self,
-        upserts: Vec<(ObjectKey, Vec<u8>)>,
+        upserts: Vec<(ObjectKey, Arc<Object>)>,
         deletes: Vec<ObjectKey>,
         applied: u64,
     ) -> Result<(), StoreError> {
         let mut pending = self.pending();
-        for (k, v) in upserts {
-            pending.insert(k.0.into_bytes(), Some(v));
+        for (k, o) in upserts {
+            pending.record(k.0.into_bytes(), Some(Value::Object(o)));
         }
         for k in deletes {
-            pending.insert(k.0.into_bytes(), None);
+            pending.record(k.0.into_bytes(), None);
         }
-        pending.insert(APPLIED_KEY.to_vec(), Some(applied.to_be_bytes().to_vec()));
+        pending.record_applied(APPLIED_KEY, applied);
         Ok(())
     }
 
@@ -350,35 +355,36 @@ impl SledStorage {
         self.wal().sync()
     }
 
-    /// Number of keys changed since the last checkpoint.
-    pub fn pending_len(&self) -> usize {
-        self.pending().len()
-    }
-
-    /// Writes what was applied since the last checkpoint to sled in one atomic batch and makes
-    /// it durable (sled's own flush ends in `sync_file_range`, which neither reaches the disk's
-    /// write cache nor covers metadata, so an `fdatasync` follows).
-    pub fn checkpoint(&self) -> Result<(), StoreError> {
-        let pending = std::mem::take(&mut *self.pending());
-        if !pending.is_empty() {
-            let mut batch = sled::Batch::default();
-            for (k, v) in pending {
-                match v {
-                    Some(v) => batch.insert(k, v),
-                    None => batch.remove(k),
-                }
-            }
-            self.objects.apply_batch(batch)?;
+    /// Starts a background checkpoint once `threshold` keys changed and none is in flight.
+    /// A failed background checkpoint is reported here, as a storage failure.
+    pub fn maybe_checkpoint(&self, threshold: usize) -> Result<(), StoreError> {
+        let mut pending = self.pending();
+        if pending.pending_len() >= threshold && !pending.busy()? {
+            pending.start(&self.target)?;
         }
-        self.db.flush()?;
-        self.data_file
-            .sync_data()
-            .map_err(|e| StoreError::Internal(format!("fdatasync of the store: {e}")))
+        Ok(())
     }
 
-    /// Drops log entries up to and including `index` (which must be applied): the applied
-    /// objects are checkpointed first, then the log is rewritten without them.
+    /// The applied index sled holds durably (log entries up to it may be compacted).
+    pub fn durable_applied(&self) -> u64 {
+        self.pending().durable()
+    }
+
+    /// Writes everything applied so far to sled and makes it durable, on this thread (after
+    /// the in-flight checkpoint, if any).
+    pub fn checkpoint(&self) -> Result<(), StoreError> {
+        self.pending().write_now(&self.target)
+    }
+
+    /// Drops log entries up to and including `index`, which sled must hold durably
+    /// ([`Self::durable_applied`]): the log is rewritten without them.
     pub fn compact(&self, index: u64) -> Result<(), StoreError> {
+        let durable = self.durable_applied();
+        if index > durable {
+            return Err(StoreError::Internal(format!(
+                "compacting the log to entry {index}, but sled holds only up to {durable}"
+            )));
+        }
         let term =
             raft::Storage::term(self, index).map_err(|e| StoreError::Internal(e.to_string()))?;
         let m = SnapshotMetadata {
@@ -387,7 +393,7 @@ impl SledStorage {
             ..Default::default()
         };
         self.raft.insert(SNAPSHOT_META_KEY, pb(&m))?;
-        self.checkpoint()?;
+        self.target.sync()?;
         let mut meta = self.meta();
         let drop_n = meta.pos(index) + 1;
         meta.entries.drain(..drop_n);
@@ -415,8 +421,9 @@ impl SledStorage {
         let md = snap.get_metadata();
         let data: SnapshotData = serde_json::from_slice(&snap.data)
             .map_err(|e| StoreError::Internal(format!("snapshot data: {e}")))?;
-        // The snapshot replaces everything applied, checkpointed or not.
-        self.pending().clear();
+        // The snapshot replaces everything applied, checkpointed or not (an in-flight
+        // checkpoint is waited for, so that it cannot land after the snapshot).
+        self.pending().discard()?;
         let old_objects = self.objects.iter().keys().collect::<Result<Vec<_>, _>>()?;
         let mut map = BTreeMap::new();
         let mut upserts = Vec::with_capacity(data.objects.len());
@@ -452,6 +459,7 @@ impl SledStorage {
                 StoreError::Internal(format!("installing snapshot: {e:?}"))
             })?;
         self.checkpoint()?;
+        self.pending().installed(md.index);
         let mut meta = self.meta();
         meta.snapshot_index = md.index;
         meta.snapshot_term = md.term;

@@ -13,9 +13,10 @@ use super::raft_node::RaftLoop;
 use super::raft_types::{ProposalReply, Transport};
 use super::Command;
 use bosun_shared::Object;
+use std::sync::Arc;
 
 /// A proposal's reply channel and its result, sent once the entry is durable.
-pub(super) type Reply = (ProposalReply, Result<Vec<Object>, StoreError>);
+pub(super) type Reply = (ProposalReply, Result<Vec<Arc<Object>>, StoreError>);
 
 impl<T: Transport> RaftLoop<T> {
     /// Applies committed entries; answers to local proposals are collected in `replies`.
@@ -58,7 +59,7 @@ impl<T: Transport> RaftLoop<T> {
         let cmd = Command::decode(&entry.data)?;
         let planned = {
             let state = self.state.read().expect("store state lock");
-            plan(state.objects(), &cmd, index)
+            plan(state.objects(), cmd, index)
         };
         let result = match planned {
             Ok(changes) => {
@@ -69,7 +70,7 @@ impl<T: Transport> RaftLoop<T> {
                     if c.event == EventType::Deleted {
                         deletes.push(key);
                     } else {
-                        upserts.push((key, c.object.to_json()));
+                        upserts.push((key, c.object.clone()));
                     }
                 }
                 self.storage.write_applied(upserts, deletes, index)?;

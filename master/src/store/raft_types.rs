@@ -16,7 +16,7 @@ pub const RAFT_INBOX_CAPACITY: usize = 4_096;
 pub const TICK: Duration = Duration::from_millis(100);
 
 /// Reply to a proposal: the objects as written, or why not.
-pub type ProposalReply = oneshot::Sender<Result<Vec<Object>, StoreError>>;
+pub type ProposalReply = oneshot::Sender<Result<Vec<std::sync::Arc<Object>>, StoreError>>;
 
 /// What the Raft thread is asked to do.
 pub enum RaftMsg {

@@ -1,5 +1,6 @@
 //! [`StoreState`]: every object in memory, the recent history of changes, and live watchers.
 use std::collections::{BTreeMap, VecDeque};
+use std::sync::Arc;
 
 use bosun_shared::selector::LabelSelector;
 use bosun_shared::{Kind, Object};
@@ -15,7 +16,8 @@ pub const WATCH_BUFFER: usize = 8_192;
 
 /// The applied state of one master. Written only by the Raft thread; read by everyone.
 pub struct StoreState {
-    objects: BTreeMap<ObjectKey, Object>,
+    /// Shared with the history, watchers and readers: a read copies a pointer, not the object.
+    objects: BTreeMap<ObjectKey, Arc<Object>>,
     /// Raft index of the last applied entry: the store's revision.
     revision: u64,
     history: VecDeque<Change>,
@@ -28,7 +30,7 @@ impl StoreState {
     /// A state loaded from disk at `revision`.
     pub fn new(objects: BTreeMap<ObjectKey, Object>, revision: u64) -> Self {
         StoreState {
-            objects,
+            objects: shared(objects),
             revision,
             history: VecDeque::new(),
             history_floor: revision,
@@ -40,11 +42,11 @@ impl StoreState {
         self.revision
     }
 
-    pub fn objects(&self) -> &BTreeMap<ObjectKey, Object> {
+    pub fn objects(&self) -> &BTreeMap<ObjectKey, Arc<Object>> {
         &self.objects
     }
 
-    pub fn get(&self, kind: Kind, namespace: &str, name: &str) -> Option<&Object> {
+    pub fn get(&self, kind: Kind, namespace: &str, name: &str) -> Option<&Arc<Object>> {
         self.objects.get(&ObjectKey::new(kind, namespace, name))
     }
 
@@ -54,20 +56,19 @@ impl StoreState {
         kind: Kind,
         namespace: Option<&str>,
         selector: Option<&LabelSelector>,
-    ) -> Vec<Object> {
+    ) -> Vec<Arc<Object>> {
         self.select(kind, namespace, |o| {
             selector.is_none_or(|s| s.matches(&o.meta().labels))
         })
     }
 
-    /// Objects of `kind` (in `namespace` when given) for which `keep` holds; only those are
-    /// copied.
+    /// Objects of `kind` (in `namespace` when given) for which `keep` holds.
     pub fn select(
         &self,
         kind: Kind,
         namespace: Option<&str>,
         keep: impl Fn(&Object) -> bool,
-    ) -> Vec<Object> {
+    ) -> Vec<Arc<Object>> {
         let prefix = ObjectKey::prefix(kind, namespace);
         self.objects
             .range(ObjectKey(prefix.clone())..)
@@ -109,7 +110,7 @@ impl StoreState {
 
     /// Replaces everything (a snapshot was installed); watchers must relist.
     pub fn reset(&mut self, objects: BTreeMap<ObjectKey, Object>, revision: u64) {
-        self.objects = objects;
+        self.objects = shared(objects);
         self.revision = revision;
         self.history.clear();
         self.history_floor = revision;
@@ -133,4 +134,8 @@ impl StoreState {
     pub fn subscribe(&self) -> broadcast::Receiver<Change> {
         self.live.subscribe()
     }
+}
+
+fn shared(objects: BTreeMap<ObjectKey, Object>) -> BTreeMap<ObjectKey, Arc<Object>> {
+    objects.into_iter().map(|(k, o)| (k, Arc::new(o))).collect()
 }
