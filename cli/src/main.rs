@@ -49,6 +49,9 @@ enum Command {
     Logs(commands::logs::Args),
     /// Set the number of replicas of a Deployment.
     Scale(commands::scale::Args),
+    /// Follow or restart the rollout of a Deployment.
+    #[command(subcommand)]
+    Rollout(commands::rollout::RolloutCommand),
     /// Print client and server versions.
     Version,
     /// Mark a node unschedulable: no new pods go there.
@@ -116,6 +119,7 @@ async fn main() -> ExitCode {
         Command::Delete(a) => commands::delete::run(&ctx, a).await,
         Command::Logs(a) => commands::logs::run(&ctx, a).await,
         Command::Scale(a) => commands::scale::run(&ctx, a).await,
+        Command::Rollout(c) => commands::rollout::run(&ctx, c).await,
         Command::Version => commands::version::run(&ctx).await,
         Command::Cordon(a) => commands::node::cordon(&ctx, a, true).await,
         Command::Uncordon(a) => commands::node::cordon(&ctx, a, false).await,

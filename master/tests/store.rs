@@ -191,8 +191,13 @@ async fn restart_after_background_checkpoints_and_compaction_keeps_every_object(
     let (before, rev) = store.list(Kind::Pod, None, None);
     close(store, shutdown, dir.path()).await;
     // The log was compacted: it holds a few hundred of the ~3,900 entries, not all of them.
-    let wal = std::fs::metadata(dir.path().join("raft.wal")).unwrap().len();
-    assert!(wal < 400 * 1024, "raft.wal is {wal} bytes: the log was not compacted");
+    let wal = std::fs::metadata(dir.path().join("raft.wal"))
+        .unwrap()
+        .len();
+    assert!(
+        wal < 400 * 1024,
+        "raft.wal is {wal} bytes: the log was not compacted"
+    );
 
     let (store, _shutdown) = open_compacting(dir.path()).await;
     let (after, _) = store.list(Kind::Pod, None, None);

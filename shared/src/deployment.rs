@@ -4,6 +4,17 @@ use serde::{Deserialize, Serialize};
 use crate::meta::{Condition, ObjectMeta};
 use crate::pod::PodSpec;
 use crate::selector::LabelSelector;
+use crate::strategy::DeploymentStrategy;
+
+/// Condition: the rollout moves (`True`), or stopped moving (`False`, [`DEADLINE_EXCEEDED`]).
+pub const PROGRESSING: &str = "Progressing";
+/// Condition: at least `replicas - maxUnavailable` pods are ready.
+pub const AVAILABLE: &str = "Available";
+/// `Progressing=False` reason of a rollout that did not move for `progressDeadlineSeconds`.
+pub const DEADLINE_EXCEEDED: &str = "ProgressDeadlineExceeded";
+
+/// Kubernetes' default `progressDeadlineSeconds`.
+pub const DEFAULT_PROGRESS_DEADLINE_SECONDS: i32 = 600;
 
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
@@ -31,6 +42,16 @@ pub struct DeploymentSpec {
     pub selector: LabelSelector,
     #[serde(default)]
     pub template: PodTemplateSpec,
+    /// How pods of a changed template replace the old ones.
+    #[serde(default, skip_serializing_if = "is_default")]
+    pub strategy: DeploymentStrategy,
+    /// Seconds without progress after which the rollout is reported as failed (default 600).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub progress_deadline_seconds: Option<i32>,
+}
+
+fn is_default<T: Default + PartialEq>(v: &T) -> bool {
+    *v == T::default()
 }
 
 /// The pods a controller creates.
@@ -66,6 +87,8 @@ pub struct DeploymentStatus {
     pub ready_replicas: i32,
     #[serde(default)]
     pub available_replicas: i32,
+    #[serde(default)]
+    pub unavailable_replicas: i32,
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub conditions: Vec<Condition>,
 }
@@ -73,5 +96,18 @@ pub struct DeploymentStatus {
 impl Deployment {
     pub fn replicas(&self) -> i32 {
         self.spec.replicas.unwrap_or(1)
+    }
+
+    pub fn progress_deadline(&self) -> std::time::Duration {
+        let secs = self
+            .spec
+            .progress_deadline_seconds
+            .unwrap_or(DEFAULT_PROGRESS_DEADLINE_SECONDS);
+        std::time::Duration::from_secs(secs.max(0) as u64)
+    }
+
+    /// The condition of `type_`, if the status has one.
+    pub fn condition(&self, type_: &str) -> Option<&crate::meta::Condition> {
+        crate::meta::find_condition(&self.status.as_ref()?.conditions, type_)
     }
 }

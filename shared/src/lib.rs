@@ -5,6 +5,7 @@
 //! - [`probe`]: container probes (liveness, readiness, startup) and their validation.
 //! - [`object`]: [`Object`], any stored object, and [`Kind`].
 //! - [`quantity`]: `500m`, `128Mi`, parsed exactly into integers.
+//! - [`strategy`]: a Deployment's update strategy (rolling update bounds, recreate).
 //! - [`selector`]: label selectors, structured and as `-l` strings.
 //! - [`names`]: DNS-1123 names and label keys.
 //! - [`validate`]: object validation with field paths.
@@ -25,6 +26,7 @@ pub mod pod;
 pub mod probe;
 pub mod quantity;
 pub mod selector;
+pub mod strategy;
 pub mod taint;
 pub mod time;
 pub mod validate;

@@ -359,10 +359,7 @@ const POD_SPEC_DEFAULTS: [(&str, &str); 9] = [
     ),
     ("containers[*].terminationMessagePolicy", "File"),
 ];
-const DEPLOYMENT_DEFAULTS: [(&str, &str); 2] = [
-    ("spec.revisionHistoryLimit", "10"),
-    ("spec.progressDeadlineSeconds", "600"),
-];
+const DEPLOYMENT_DEFAULTS: [(&str, &str); 1] = [("spec.revisionHistoryLimit", "10")];
 
 fn classify(kind: Kind, path: &FieldPath, value: Option<&Value>) -> Verdict {
     let pattern = path.pattern();

@@ -89,6 +89,9 @@ pub struct Condition {
     pub last_transition_time: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub last_heartbeat_time: Option<String>,
+    /// When the condition last changed in any way (Deployments' `Progressing`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub last_update_time: Option<String>,
 }
 
 /// Finds a condition by type.
@@ -104,7 +107,8 @@ pub fn set_condition(conditions: &mut Vec<Condition>, mut new: Condition, now: &
             let same = old.status == new.status
                 && old.reason == new.reason
                 && old.message == new.message
-                && old.last_heartbeat_time == new.last_heartbeat_time;
+                && old.last_heartbeat_time == new.last_heartbeat_time
+                && old.last_update_time == new.last_update_time;
             if same {
                 return false;
             }

@@ -12,6 +12,7 @@ use crate::object::Object;
 use crate::pod::{Container, PodSpec, ResourceRequirements, RestartPolicy};
 use crate::quantity::{format_bytes, Quantity};
 use crate::selector::LabelSelector;
+use crate::strategy::{DeploymentStrategy, IntOrPercent, StrategyType};
 
 /// Smallest memory request or limit: Docker refuses memory limits below 6 MiB
 /// ("Minimum memory limit allowed is 6MB", 6291456 bytes).
@@ -191,6 +192,72 @@ fn validate_deployment_spec(spec: &DeploymentSpec, errs: &mut Vec<FieldError>) {
         ));
     }
     validate_pod_spec(&template.spec, "spec.template.spec", errs);
+    validate_strategy(&spec.strategy, errs);
+    if let Some(s) = spec.progress_deadline_seconds.filter(|s| *s <= 0) {
+        errs.push(FieldError::invalid(
+            "spec.progressDeadlineSeconds",
+            s,
+            "must be greater than 0",
+        ));
+    }
+}
+
+fn validate_strategy(s: &DeploymentStrategy, errs: &mut Vec<FieldError>) {
+    let Some(ru) = &s.rolling_update else {
+        return;
+    };
+    if s.kind() == StrategyType::Recreate {
+        errs.push(FieldError::invalid(
+            "spec.strategy.rollingUpdate",
+            "(set)",
+            "may not be specified when strategy `type` is 'Recreate'",
+        ));
+        return;
+    }
+    let bounds = [
+        ("spec.strategy.rollingUpdate.maxSurge", ru.max_surge),
+        (
+            "spec.strategy.rollingUpdate.maxUnavailable",
+            ru.max_unavailable,
+        ),
+    ];
+    for (path, v) in bounds {
+        match v {
+            Some(IntOrPercent::Int(n)) if n < 0 => {
+                errs.push(FieldError::invalid(
+                    path,
+                    n,
+                    "must be greater than or equal to 0",
+                ));
+            }
+            Some(IntOrPercent::Percent(p)) if p < 0 => {
+                let v = format!("{p}%");
+                errs.push(FieldError::invalid(
+                    path,
+                    v,
+                    "must be greater than or equal to 0",
+                ));
+            }
+            Some(IntOrPercent::Percent(p)) if p > 100 => {
+                errs.push(FieldError::invalid(
+                    path,
+                    format!("{p}%"),
+                    "must not be greater than 100%",
+                ));
+            }
+            _ => {}
+        }
+    }
+    let zero = |v: Option<IntOrPercent>| {
+        matches!(v, Some(IntOrPercent::Int(0) | IntOrPercent::Percent(0)))
+    };
+    if zero(ru.max_surge) && zero(ru.max_unavailable) {
+        errs.push(FieldError::invalid(
+            "spec.strategy.rollingUpdate.maxUnavailable",
+            0,
+            "may not be 0 when `maxSurge` is 0",
+        ));
+    }
 }
 
 /// Validates a selector's labels and expressions; returns false when it had errors.

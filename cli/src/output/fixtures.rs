@@ -158,6 +158,7 @@ pub fn deployment(name: &str, replicas: i32) -> Deployment {
         updated_replicas: replicas,
         ready_replicas: replicas,
         available_replicas: replicas,
+        unavailable_replicas: 0,
         conditions: vec![Condition {
             reason: Some("MinimumReplicasAvailable".into()),
             ..condition("Available", "True")

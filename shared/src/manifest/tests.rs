@@ -47,10 +47,16 @@ fn kubectl_get_output_warns_only_about_real_features() {
     let objects = parse_ok(include_str!(
         "../../tests/fixtures/kubectl-get-deployment.yaml"
     ));
+    assert_eq!(objects[0].warnings, Vec::<String>::new());
+    let Object::Deployment(d) = &objects[0].object else {
+        panic!("a Deployment");
+    };
     assert_eq!(
-        objects[0].warnings,
-        vec!["unknown field spec.strategy (not implemented by Bosun, ignored)"]
+        d.spec.strategy.bounds(4),
+        (1, 1),
+        "25% of 4, rounded up and down"
     );
+    assert_eq!(d.spec.progress_deadline_seconds, Some(600));
 }
 
 #[test]

@@ -1,4 +1,5 @@
 //! `describe deployment`.
+use bosun_shared::strategy::{IntOrPercent, StrategyType};
 use std::time::SystemTime;
 
 use bosun_shared::deployment::Deployment;
@@ -38,6 +39,21 @@ pub(super) fn describe(w: &mut Writer, d: &Deployment, pods: &[&Pod], now: Syste
             status.available_replicas,
         ),
     );
+    let strategy = &d.spec.strategy;
+    w.field(0, "StrategyType", format!("{:?}", strategy.kind()));
+    if strategy.kind() == StrategyType::RollingUpdate {
+        let ru = strategy.rolling_update.clone().unwrap_or_default();
+        let show = |v: Option<IntOrPercent>| v.map_or_else(|| "25%".into(), |v| v.to_string());
+        w.field(
+            0,
+            "RollingUpdateStrategy",
+            format!(
+                "{} max unavailable, {} max surge",
+                show(ru.max_unavailable),
+                show(ru.max_surge)
+            ),
+        );
+    }
     let template = &d.spec.template;
     w.line(0, "Pod Template:");
     w.labels(1, "Labels", &template.metadata.labels);
@@ -87,13 +103,15 @@ mod tests {
         let out = crate::output::describe(&d.into(), &related, now());
         assert_eq!(
             out,
-            "Name:               web
-Namespace:          default
-CreationTimestamp:  Wed, 31 Dec 2025 23:00:00 +0000
-Labels:             <none>
-Annotations:        <none>
-Selector:           app=web
-Replicas:           2 desired | 2 updated | 2 total | 1 available | 1 unavailable
+            "Name:                   web
+Namespace:              default
+CreationTimestamp:      Wed, 31 Dec 2025 23:00:00 +0000
+Labels:                 <none>
+Annotations:            <none>
+Selector:               app=web
+Replicas:               2 desired | 2 updated | 2 total | 1 available | 1 unavailable
+StrategyType:           RollingUpdate
+RollingUpdateStrategy:  25% max unavailable, 25% max surge
 Pod Template:
   Labels:  app=web
   Containers:

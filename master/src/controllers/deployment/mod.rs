@@ -1,9 +1,15 @@
 //! The Deployment controller: keeps `replicas` pods of the current template.
 //!
 //! Pods carry the label `pod-template-hash` (a stable hash of the template). Pods of another
-//! hash are replaced: new ones are created and the old ones deleted in the same pass (a true
-//! rolling update is a later step). Writes are batched into one command per reconcile.
-use bosun_shared::deployment::{Deployment, DeploymentStatus};
+//! hash are replaced by the Deployment's strategy ([`rollout`]: rolling update within
+//! `maxSurge`/`maxUnavailable`, or recreate), and the status carries Kubernetes' `Available`
+//! and `Progressing` conditions ([`status`]). Writes are batched into one command per
+//! reconcile; readiness changes of the pods wake the controller, so each ready pod moves
+//! the rollout on.
+mod rollout;
+mod status;
+
+use bosun_shared::deployment::Deployment;
 use bosun_shared::meta::{ObjectMeta, OwnerReference};
 use bosun_shared::pod::Pod;
 use bosun_shared::{Kind, Object};
@@ -73,34 +79,14 @@ impl DeploymentController {
             .collect();
         let is_current = |p: &Pod| p.metadata.labels.get(TEMPLATE_HASH_LABEL) == Some(&hash);
         let mut ops = Vec::new();
-        // Old template and finished pods go; they are replaced below.
-        for p in owned
-            .iter()
-            .filter(|p| !is_current(p) || p.phase().is_terminal())
-        {
-            ops.push(delete_op(p));
-        }
-        let mut current: Vec<&Pod> = owned
-            .iter()
-            .copied()
-            .filter(|p| is_current(p) && !p.phase().is_terminal())
-            .collect();
-        let want = d.replicas().max(0) as usize;
-        if current.len() > want {
-            // Remove the least useful first: unscheduled, then not ready, then the newest.
-            current.sort_by_key(|p| {
-                (
-                    p.spec.node_name.is_some(),
-                    p.is_ready(),
-                    std::cmp::Reverse(p.metadata.creation_timestamp.clone()),
-                )
-            });
-            for p in current.drain(..current.len() - want) {
-                ops.push(delete_op(p));
-            }
-        }
-        let missing = want.saturating_sub(current.len());
-        for _ in 0..missing {
+        // Finished pods go; the plan below replaces them.
+        let (finished, live): (Vec<&Pod>, Vec<&Pod>) =
+            owned.iter().partition(|p| p.phase().is_terminal());
+        ops.extend(finished.into_iter().map(delete_op));
+        let (new, old): (Vec<&Pod>, Vec<&Pod>) = live.into_iter().partition(|p| is_current(p));
+        let plan = rollout::plan(d.replicas(), &d.spec.strategy, &new, &old);
+        ops.extend(plan.delete.iter().copied().map(delete_op));
+        for _ in 0..plan.create {
             let mut pod: Object = new_pod(d, &hash).into();
             crate::store::stamp_new(&mut pod);
             ops.push(Op::Create(pod));
@@ -108,8 +94,9 @@ impl DeploymentController {
         if !ops.is_empty() {
             info!(
                 deployment = %format!("{ns}/{name}"),
-                create = missing,
-                delete = ops.len() - missing,
+                create = plan.create,
+                delete = ops.len() - plan.create,
+                old = old.len(),
                 "scaling pods"
             );
             self.store.propose(Command { ops }).await?;
@@ -131,22 +118,14 @@ impl DeploymentController {
             })
             .filter(|p| !p.phase().is_terminal())
             .collect();
-        let count = |f: &dyn Fn(&Pod) -> bool| owned.iter().filter(|p| f(p)).count() as i32;
-        let ready = count(&|p| p.is_ready());
-        let status = DeploymentStatus {
-            observed_generation: d.metadata.generation,
-            replicas: owned.len() as i32,
-            updated_replicas: count(&|p| {
-                p.metadata
-                    .labels
-                    .get(TEMPLATE_HASH_LABEL)
-                    .map(String::as_str)
-                    == Some(hash)
-            }),
-            ready_replicas: ready,
-            available_replicas: ready,
-            conditions: d.status.clone().unwrap_or_default().conditions,
+        let is_new = |p: &Pod| {
+            p.metadata
+                .labels
+                .get(TEMPLATE_HASH_LABEL)
+                .map(String::as_str)
+                == Some(hash)
         };
+        let status = status::status(d, &owned, is_new, std::time::SystemTime::now());
         if d.status.as_ref() == Some(&status) {
             return Ok(());
         }
