@@ -207,9 +207,8 @@ fn validate_strategy(s: &DeploymentStrategy, errs: &mut Vec<FieldError>) {
         return;
     };
     if s.kind() == StrategyType::Recreate {
-        errs.push(FieldError::invalid(
+        errs.push(FieldError::forbidden(
             "spec.strategy.rollingUpdate",
-            "(set)",
             "may not be specified when strategy `type` is 'Recreate'",
         ));
         return;
@@ -238,7 +237,8 @@ fn validate_strategy(s: &DeploymentStrategy, errs: &mut Vec<FieldError>) {
                     "must be greater than or equal to 0",
                 ));
             }
-            Some(IntOrPercent::Percent(p)) if p > 100 => {
+            // A surge above 100% is valid (Kubernetes bounds only maxUnavailable).
+            Some(IntOrPercent::Percent(p)) if p > 100 && path.ends_with("maxUnavailable") => {
                 errs.push(FieldError::invalid(
                     path,
                     format!("{p}%"),

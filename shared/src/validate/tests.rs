@@ -3,6 +3,8 @@ use super::*;
 use crate::deployment::Deployment;
 use crate::node::Node;
 use crate::pod::{ContainerPort, EnvVar, Pod};
+use crate::strategy::IntOrPercent::{Int, Percent};
+use crate::strategy::{IntOrPercent, RollingUpdate, StrategyType};
 
 fn pod() -> Pod {
     let mut p = Pod::default();
@@ -278,11 +280,57 @@ fn deployment_rules() {
             "spec.template.spec.containers[0].resources.limits.memory",
             "Invalid value: \"lots\"",
         ),
+        (
+            "unavailable above 100%",
+            |d| {
+                d.spec.strategy.rolling_update = Some(bounds(Some(Percent(10)), Some(Percent(101))))
+            },
+            "spec.strategy.rollingUpdate.maxUnavailable",
+            "Invalid value: \"101%\": must not be greater than 100%",
+        ),
+        (
+            "negative surge",
+            |d| d.spec.strategy.rolling_update = Some(bounds(Some(Int(-1)), None)),
+            "spec.strategy.rollingUpdate.maxSurge",
+            "Invalid value: -1: must be greater than or equal to 0",
+        ),
+        (
+            "both zero",
+            |d| d.spec.strategy.rolling_update = Some(bounds(Some(Int(0)), Some(Percent(0)))),
+            "spec.strategy.rollingUpdate.maxUnavailable",
+            "may not be 0 when `maxSurge` is 0",
+        ),
+        (
+            "recreate with rolling bounds",
+            |d| {
+                d.spec.strategy.type_ = Some(StrategyType::Recreate);
+                d.spec.strategy.rolling_update = Some(bounds(Some(Int(1)), None));
+            },
+            "spec.strategy.rollingUpdate",
+            "Forbidden: may not be specified when strategy `type` is 'Recreate'",
+        ),
+        (
+            "progress deadline",
+            |d| d.spec.progress_deadline_seconds = Some(0),
+            "spec.progressDeadlineSeconds",
+            "Invalid value: 0: must be greater than 0",
+        ),
     ];
     for (case, mutate, path, fragment) in cases {
         let mut d = deployment();
         mutate(&mut d);
         expect_one(case, d.into(), path, fragment);
+    }
+    // A surge above 100% is valid, as in Kubernetes.
+    let mut d = deployment();
+    d.spec.strategy.rolling_update = Some(bounds(Some(Percent(200)), None));
+    assert!(validate(&d.into()).is_empty());
+}
+
+fn bounds(max_surge: Option<IntOrPercent>, max_unavailable: Option<IntOrPercent>) -> RollingUpdate {
+    RollingUpdate {
+        max_surge,
+        max_unavailable,
     }
 }
 

@@ -12,6 +12,7 @@ use bosun_shared::deployment::{Deployment, DeploymentStatus};
 pub use bosun_shared::deployment::{AVAILABLE, DEADLINE_EXCEEDED, PROGRESSING};
 use bosun_shared::meta::{set_condition, Condition};
 use bosun_shared::pod::Pod;
+use bosun_shared::strategy::StrategyType;
 use bosun_shared::time::{parse_rfc3339, to_rfc3339};
 
 const COMPLETE: &str = "NewReplicaSetAvailable";
@@ -31,7 +32,11 @@ pub fn status(
     let updated = count(&|p| is_new(p));
     let ready = count(&|p| p.is_ready());
     let new_ready = count(&|p| is_new(p) && p.is_ready());
-    let (_, max_unavailable) = d.spec.strategy.bounds(want);
+    // Recreate promises no availability during an update (Kubernetes' `MaxUnavailable`).
+    let max_unavailable = match d.spec.strategy.kind() {
+        StrategyType::RollingUpdate => d.spec.strategy.bounds(want).1,
+        StrategyType::Recreate => 0,
+    };
     let mut status = DeploymentStatus {
         observed_generation: d.metadata.generation,
         replicas,
@@ -60,18 +65,22 @@ pub fn status(
     set_condition(&mut status.conditions, available, &stamp);
 
     let name = &d.metadata.name;
+    // Progress as Kubernetes counts it: a new template, more updated pods, fewer old ones,
+    // more ready ones. Losses are not progress (they must not reset the deadline).
     let moved = prev.observed_generation != d.metadata.generation
-        || (prev.replicas, prev.updated_replicas, prev.ready_replicas)
-            != (replicas, updated, ready);
+        || updated > prev.updated_replicas
+        || replicas - updated < prev.replicas - prev.updated_replicas
+        || ready > prev.ready_replicas;
     let complete = updated == want && replicas == want && new_ready == want;
     let before = d.condition(PROGRESSING);
+    let was_complete = before.is_some_and(|c| c.reason.as_deref() == Some(COMPLETE));
     let progressing = if complete {
         let msg = format!("Deployment {name:?} has successfully progressed.");
         Some(progress("True", COMPLETE, msg, before, &stamp))
-    } else if moved
-        || before.is_none()
-        || before.is_some_and(|c| c.reason.as_deref() == Some(COMPLETE))
-    {
+    } else if was_complete && replicas == updated && !moved {
+        // A finished rollout that lost a ready pod, or is being scaled: no rollout to time.
+        None
+    } else if moved || before.is_none() || was_complete {
         let mut c = condition(
             PROGRESSING,
             "True",

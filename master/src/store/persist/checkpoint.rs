@@ -174,10 +174,18 @@ impl Checkpoints {
         self.join()?;
         let batch = Arc::new(std::mem::take(&mut self.pending));
         let (t, b) = (target.clone(), batch.clone());
-        let thread = std::thread::Builder::new()
+        let spawned = std::thread::Builder::new()
             .name("checkpoint".into())
-            .spawn(move || t.write(&b))
-            .map_err(|e| StoreError::Internal(format!("spawn checkpoint thread: {e}")))?;
+            .spawn(move || t.write(&b));
+        let thread = match spawned {
+            Ok(thread) => thread,
+            Err(e) => {
+                self.restore(batch);
+                return Err(StoreError::Internal(format!(
+                    "spawn checkpoint thread: {e}"
+                )));
+            }
+        };
         self.in_flight = Some(InFlight {
             batch,
             applied: self.applied,
@@ -191,18 +199,39 @@ impl Checkpoints {
         let Some(f) = self.in_flight.take() else {
             return Ok(());
         };
-        f.thread
-            .join()
-            .map_err(|_| StoreError::Internal("the checkpoint thread panicked".into()))??;
+        let written = f.thread.join().unwrap_or_else(|_| {
+            Err(StoreError::Internal(
+                "the checkpoint thread panicked".into(),
+            ))
+        });
+        if let Err(e) = written {
+            self.restore(f.batch);
+            return Err(e);
+        }
         self.durable = self.durable.max(f.applied);
         Ok(())
+    }
+
+    /// Puts a batch that did not reach sled back under what was recorded since, so that a
+    /// later checkpoint (at shutdown) never writes a newer applied index without it.
+    fn restore(&mut self, batch: Arc<Batch>) {
+        // The thread that shared the batch has ended (joined, or never spawned).
+        let Ok(batch) = Arc::try_unwrap(batch) else {
+            return;
+        };
+        for (k, v) in batch {
+            self.pending.entry(k).or_insert(v);
+        }
     }
 
     /// Waits for the in-flight checkpoint, then writes what is pending on this thread.
     pub fn write_now(&mut self, target: &Target) -> Result<(), StoreError> {
         self.join()?;
-        let batch = std::mem::take(&mut self.pending);
-        target.write(&batch)?;
+        let batch = Arc::new(std::mem::take(&mut self.pending));
+        if let Err(e) = target.write(&batch) {
+            self.restore(batch);
+            return Err(e);
+        }
         self.durable = self.durable.max(self.applied);
         Ok(())
     }

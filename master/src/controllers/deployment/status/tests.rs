@@ -78,3 +78,40 @@ fn a_rollout_that_stops_moving_exceeds_its_deadline_and_recovers_when_it_moves()
         (2, 2, 2)
     );
 }
+
+#[test]
+fn a_finished_rollout_that_loses_a_ready_pod_is_not_timed() {
+    let t0 = SystemTime::UNIX_EPOCH + Duration::from_secs(1_000_000);
+    let mut d = deployment(2, 5);
+    let is_new = |p: &Pod| p.metadata.name == "new";
+    let (ready, unready) = (pod(true, true), pod(true, false));
+    d.status = Some(status(&d, &[&ready, &ready], is_new, t0));
+    let s = status(
+        &d,
+        &[&ready, &unready],
+        is_new,
+        t0 + Duration::from_secs(60),
+    );
+    assert_eq!(reason(&s, PROGRESSING), ("True".into(), COMPLETE.into()));
+    // 25% of 2 rounds down to 0 unavailable: one ready pod of two is not enough.
+    assert_eq!(reason(&s, AVAILABLE).0, "False");
+}
+
+#[test]
+fn recreate_allows_no_unavailable_pod() {
+    let t0 = SystemTime::UNIX_EPOCH + Duration::from_secs(1_000_000);
+    let is_new = |p: &Pod| p.metadata.name == "new";
+    let (ready, unready) = (pod(true, true), pod(true, false));
+    let pods = [&ready, &ready, &ready, &unready];
+    let rolling = deployment(4, 600);
+    assert_eq!(
+        reason(&status(&rolling, &pods, is_new, t0), AVAILABLE).0,
+        "True"
+    );
+    let mut recreate = deployment(4, 600);
+    recreate.spec.strategy.type_ = Some(bosun_shared::strategy::StrategyType::Recreate);
+    assert_eq!(
+        reason(&status(&recreate, &pods, is_new, t0), AVAILABLE).0,
+        "False"
+    );
+}
