@@ -76,6 +76,17 @@ fn pods(c: &TestCluster) -> anyhow::Result<Vec<(String, bool)>> {
         .collect())
 }
 
+/// The revisions `rollout history` lists, oldest first.
+fn revisions(c: &TestCluster) -> Vec<String> {
+    let history = c.bosun_ok(&["rollout", "history", "deployment/rolling"]);
+    history
+        .lines()
+        .skip(2)
+        .filter_map(|l| l.split_whitespace().next())
+        .map(str::to_string)
+        .collect()
+}
+
 /// Applies `manifest`, runs `rollout status` meanwhile, and checks the ready count at every
 /// poll until it ends; returns its exit success, its output and the lowest ready count seen.
 fn roll(c: &TestCluster, manifest: &str, name: &str) -> anyhow::Result<(bool, String, usize)> {
@@ -156,9 +167,29 @@ fn rolling_update_keeps_enough_ready_pods_and_a_stuck_rollout_stops() -> anyhow:
     let describe = c.bosun_ok(&["describe", "deployment", "rolling"]);
     assert!(describe.contains("ProgressDeadlineExceeded"), "{describe}");
 
-    // rollout restart on a good template: every pod replaced, all ready again.
-    let path = c.write_file("v2-again.yaml", &deployment(&image, "v2", "healthz"))?;
-    c.bosun_ok(&["apply", "-f", &path]);
+    // Three revisions, one ReplicaSet each.
+    assert_eq!(revisions(&c), ["1", "2", "3"]);
+    let sets = c.bosun_ok(&["get", "rs"]);
+    assert_eq!(
+        sets.lines().count(),
+        4,
+        "a header and three ReplicaSets:\n{sets}"
+    );
+    let shown = c.bosun_ok(&[
+        "rollout",
+        "history",
+        "deployment/rolling",
+        "--revision",
+        "2",
+    ]);
+    assert!(shown.contains("VERSION:  v2"), "{shown}");
+
+    // rollout undo goes back to v2 (revision 2 becomes revision 4), and the stuck pods go.
+    assert_eq!(
+        c.bosun_ok(&["rollout", "undo", "deployment/rolling"])
+            .trim(),
+        "deployment.apps/rolling rolled back"
+    );
     let out = c.bosun_ok(&[
         "rollout",
         "status",
@@ -167,6 +198,13 @@ fn rolling_update_keeps_enough_ready_pods_and_a_stuck_rollout_stops() -> anyhow:
         "100s",
     ]);
     assert!(out.contains("successfully rolled out"), "{out}");
+    wait_for_blocking("4 ready v2 pods only, again", DEADLINE, || {
+        let p = pods(&c)?;
+        Ok((p.len() == REPLICAS && p.iter().all(|(v, r)| v == "v2" && *r)).then_some(p))
+    })?;
+    assert_eq!(revisions(&c), ["1", "3", "4"]);
+
+    // rollout restart: every pod replaced, all ready again.
     let before = c.bosun_ok(&["get", "pods", "-l", "app=rolling", "-o", "name"]);
     assert_eq!(
         c.bosun_ok(&["rollout", "restart", "deployment/rolling"])

@@ -45,6 +45,9 @@ pub struct DeploymentSpec {
     /// How pods of a changed template replace the old ones.
     #[serde(default, skip_serializing_if = "is_default")]
     pub strategy: DeploymentStrategy,
+    /// Old ReplicaSets kept for `rollout undo` (default 10).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub revision_history_limit: Option<i32>,
     /// Seconds without progress after which the rollout is reported as failed (default 600).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub progress_deadline_seconds: Option<i32>,

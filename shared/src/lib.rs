@@ -1,7 +1,8 @@
 //! Bosun's shared vocabulary, used by the master, the agent, the CLI and the tests.
 //!
 //! - [`meta`]: `metadata`, owner references, conditions.
-//! - [`pod`], [`deployment`], [`node`]: the object kinds, with Kubernetes' field names.
+//! - [`pod`], [`deployment`], [`replicaset`], [`node`]: the object kinds, with Kubernetes'
+//!   field names.
 //! - [`probe`]: container probes (liveness, readiness, startup) and their validation.
 //! - [`object`]: [`Object`], any stored object, and [`Kind`].
 //! - [`quantity`]: `500m`, `128Mi`, parsed exactly into integers.
@@ -25,6 +26,7 @@ pub mod object;
 pub mod pod;
 pub mod probe;
 pub mod quantity;
+pub mod replicaset;
 pub mod selector;
 pub mod strategy;
 pub mod taint;

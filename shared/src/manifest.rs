@@ -239,6 +239,7 @@ fn parse_object(value: &Value) -> Result<(Object, Vec<String>), Refusal> {
     let (decoded, ignored) = match kind {
         Kind::Pod => decode(value, Object::Pod),
         Kind::Deployment => decode(value, Object::Deployment),
+        Kind::ReplicaSet => decode(value, Object::ReplicaSet),
         Kind::Node => decode(value, Object::Node),
     };
     let (mut warnings, mut errors) = (Vec::new(), Vec::new());
@@ -359,7 +360,6 @@ const POD_SPEC_DEFAULTS: [(&str, &str); 9] = [
     ),
     ("containers[*].terminationMessagePolicy", "File"),
 ];
-const DEPLOYMENT_DEFAULTS: [(&str, &str); 1] = [("spec.revisionHistoryLimit", "10")];
 
 fn classify(kind: Kind, path: &FieldPath, value: Option<&Value>) -> Verdict {
     let pattern = path.pattern();
@@ -370,7 +370,7 @@ fn classify(kind: Kind, path: &FieldPath, value: Option<&Value>) -> Verdict {
     };
     let pod_spec = match kind {
         Kind::Pod => Some("spec."),
-        Kind::Deployment => Some("spec.template.spec."),
+        Kind::Deployment | Kind::ReplicaSet => Some("spec.template.spec."),
         Kind::Node => None,
     };
     if let Some(field) = pod_spec.and_then(|prefix| pattern.strip_prefix(prefix)) {
@@ -384,8 +384,7 @@ fn classify(kind: Kind, path: &FieldPath, value: Option<&Value>) -> Verdict {
     let server_written = SERVER_FIELDS
         .iter()
         .any(|f| pattern == *f || pattern.starts_with(&format!("{f}.")));
-    let kind_default = kind == Kind::Deployment && is_default(&DEPLOYMENT_DEFAULTS, &pattern);
-    if server_written || kind_default || value.is_none_or(is_empty) {
+    if server_written || value.is_none_or(is_empty) {
         return Verdict::Quiet;
     }
     Verdict::Warn

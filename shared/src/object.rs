@@ -1,4 +1,8 @@
 //! [`Object`]: any stored object, and [`Kind`]: which kinds Bosun knows.
+//!
+//! Every kind is one line of the table at the bottom ([`kinds!`]): its Rust type, its
+//! `apiVersion`, its plural and kubectl resource name, whether it is namespaced, and the names
+//! the CLI accepts. The enums and every per-kind `match` are generated from that table.
 use std::fmt;
 use std::str::FromStr;
 
@@ -8,69 +12,191 @@ use crate::deployment::Deployment;
 use crate::meta::ObjectMeta;
 use crate::node::Node;
 use crate::pod::Pod;
+use crate::replicaset::ReplicaSet;
 
-/// The kinds of object Bosun stores.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
-pub enum Kind {
-    Pod,
-    Deployment,
-    Node,
+/// What the store needs of every kind: metadata, type metadata, spec and status.
+pub trait Resource {
+    fn metadata(&self) -> &ObjectMeta;
+    fn metadata_mut(&mut self) -> &mut ObjectMeta;
+    /// `(apiVersion, kind)`.
+    fn type_meta_mut(&mut self) -> (&mut String, &mut String);
+    fn spec_value(&self) -> serde_json::Value;
+    fn status_value(&self) -> serde_json::Value;
+    fn take_status(&mut self, other: &Self)
+    where
+        Self: Sized;
 }
 
-impl Kind {
-    pub const ALL: [Kind; 3] = [Kind::Pod, Kind::Deployment, Kind::Node];
-
-    /// `Pod`, as manifests spell it.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Kind::Pod => "Pod",
-            Kind::Deployment => "Deployment",
-            Kind::Node => "Node",
-        }
-    }
-
-    /// The `apiVersion` of the kind.
-    pub fn api_version(self) -> &'static str {
-        match self {
-            Kind::Pod | Kind::Node => "v1",
-            Kind::Deployment => "apps/v1",
-        }
-    }
-
-    /// `pods`, `deployments`, `nodes`.
-    pub fn plural(self) -> &'static str {
-        match self {
-            Kind::Pod => "pods",
-            Kind::Deployment => "deployments",
-            Kind::Node => "nodes",
-        }
-    }
-
-    /// `pod`, `deployment.apps`, `node`: how kubectl names the kind in its messages.
-    pub fn resource_name(self) -> &'static str {
-        match self {
-            Kind::Pod => "pod",
-            Kind::Deployment => "deployment.apps",
-            Kind::Node => "node",
-        }
-    }
-
-    /// Namespaced kinds live in a namespace; nodes do not.
-    pub fn namespaced(self) -> bool {
-        !matches!(self, Kind::Node)
-    }
-
-    /// Parses the names kubectl accepts: `pods`, `pod`, `po`, `Pod`, `deploy`, `deployment.apps`, ...
-    pub fn parse_cli(s: &str) -> Option<Kind> {
-        match s.to_ascii_lowercase().as_str() {
-            "pod" | "pods" | "po" => Some(Kind::Pod),
-            "deployment" | "deployments" | "deploy" | "deployment.apps" | "deployments.apps" => {
-                Some(Kind::Deployment)
+/// Implements [`Resource`] for a type with `api_version`, `kind`, `metadata`, `spec` and
+/// `status` fields.
+macro_rules! resource {
+    ($($ty:ty),*) => {$(
+        impl Resource for $ty {
+            fn metadata(&self) -> &ObjectMeta {
+                &self.metadata
             }
-            "node" | "nodes" | "no" => Some(Kind::Node),
-            _ => None,
+            fn metadata_mut(&mut self) -> &mut ObjectMeta {
+                &mut self.metadata
+            }
+            fn type_meta_mut(&mut self) -> (&mut String, &mut String) {
+                (&mut self.api_version, &mut self.kind)
+            }
+            fn spec_value(&self) -> serde_json::Value {
+                serde_json::to_value(&self.spec).unwrap_or_default()
+            }
+            fn status_value(&self) -> serde_json::Value {
+                serde_json::to_value(&self.status).unwrap_or_default()
+            }
+            fn take_status(&mut self, other: &Self) {
+                self.status = other.status.clone();
+            }
         }
-    }
+    )*};
+}
+
+resource!(Pod, Deployment, ReplicaSet, Node);
+
+/// Generates [`Kind`], [`Object`] and their per-kind functions from one table.
+macro_rules! kinds {
+    ($($variant:ident: $ty:ty, $api:literal, $plural:literal, $resource:literal,
+       namespaced = $ns:literal, cli = [$($alias:literal),*];)*) => {
+        /// The kinds of object Bosun stores.
+        #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+        pub enum Kind {
+            $($variant,)*
+        }
+
+        impl Kind {
+            pub const ALL: [Kind; [$(Kind::$variant),*].len()] = [$(Kind::$variant),*];
+
+            /// `Pod`, as manifests spell it.
+            pub fn as_str(self) -> &'static str {
+                match self {
+                    $(Kind::$variant => stringify!($variant),)*
+                }
+            }
+
+            /// The `apiVersion` of the kind.
+            pub fn api_version(self) -> &'static str {
+                match self {
+                    $(Kind::$variant => $api,)*
+                }
+            }
+
+            /// `pods`, `deployments`, `nodes`.
+            pub fn plural(self) -> &'static str {
+                match self {
+                    $(Kind::$variant => $plural,)*
+                }
+            }
+
+            /// `pod`, `deployment.apps`, `node`: how kubectl names the kind in its messages.
+            pub fn resource_name(self) -> &'static str {
+                match self {
+                    $(Kind::$variant => $resource,)*
+                }
+            }
+
+            /// Namespaced kinds live in a namespace; nodes do not.
+            pub fn namespaced(self) -> bool {
+                match self {
+                    $(Kind::$variant => $ns,)*
+                }
+            }
+
+            /// Parses the names kubectl accepts: `pods`, `pod`, `po`, `Pod`, `deploy`,
+            /// `deployment.apps`, ...
+            pub fn parse_cli(s: &str) -> Option<Kind> {
+                let s = s.to_ascii_lowercase();
+                $(
+                    if [$($alias),*].contains(&s.as_str()) {
+                        return Some(Kind::$variant);
+                    }
+                )*
+                None
+            }
+        }
+
+        /// Any object the store holds.
+        #[derive(Debug, Clone, PartialEq)]
+        pub enum Object {
+            $($variant($ty),)*
+        }
+
+        impl Object {
+            pub fn kind(&self) -> Kind {
+                match self {
+                    $(Object::$variant(_) => Kind::$variant,)*
+                }
+            }
+
+            fn resource(&self) -> &dyn Resource {
+                match self {
+                    $(Object::$variant(o) => o,)*
+                }
+            }
+
+            fn resource_mut(&mut self) -> &mut dyn Resource {
+                match self {
+                    $(Object::$variant(o) => o,)*
+                }
+            }
+
+            /// Replaces this object's status with `other`'s (same kind), returning false on
+            /// kind mismatch.
+            pub fn take_status_from(&mut self, other: &Object) -> bool {
+                match (self, other) {
+                    $((Object::$variant(a), Object::$variant(b)) => a.take_status(b),)*
+                    #[allow(unreachable_patterns)]
+                    _ => return false,
+                }
+                true
+            }
+
+            pub fn from_value(v: serde_json::Value) -> Result<Object, DecodeError> {
+                let kind = v
+                    .get("kind")
+                    .and_then(|k| k.as_str())
+                    .ok_or(DecodeError::NoKind)?
+                    .to_string();
+                let err = |source| DecodeError::Json {
+                    kind: kind.clone(),
+                    source,
+                };
+                Ok(match kind.as_str() {
+                    $(stringify!($variant) => Object::$variant(serde_json::from_value(v).map_err(err)?),)*
+                    _ => return Err(DecodeError::UnknownKind(kind)),
+                })
+            }
+        }
+
+        impl Serialize for Object {
+            fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+                match self {
+                    $(Object::$variant(o) => o.serialize(s),)*
+                }
+            }
+        }
+
+        $(
+            impl From<$ty> for Object {
+                fn from(o: $ty) -> Self {
+                    let mut o = Object::$variant(o);
+                    o.set_type_meta();
+                    o
+                }
+            }
+        )*
+    };
+}
+
+kinds! {
+    Pod: Pod, "v1", "pods", "pod", namespaced = true, cli = ["pod", "pods", "po"];
+    Deployment: Deployment, "apps/v1", "deployments", "deployment.apps", namespaced = true,
+        cli = ["deployment", "deployments", "deploy", "deployment.apps", "deployments.apps"];
+    ReplicaSet: ReplicaSet, "apps/v1", "replicasets", "replicaset.apps", namespaced = true,
+        cli = ["replicaset", "replicasets", "rs", "replicaset.apps", "replicasets.apps"];
+    Node: Node, "v1", "nodes", "node", namespaced = false, cli = ["node", "nodes", "no"];
 }
 
 impl fmt::Display for Kind {
@@ -90,14 +216,6 @@ impl FromStr for Kind {
     }
 }
 
-/// Any object the store holds.
-#[derive(Debug, Clone, PartialEq)]
-pub enum Object {
-    Pod(Pod),
-    Deployment(Deployment),
-    Node(Node),
-}
-
 /// Why JSON could not be turned into an [`Object`].
 #[derive(Debug, thiserror::Error)]
 pub enum DecodeError {
@@ -113,28 +231,12 @@ pub enum DecodeError {
 }
 
 impl Object {
-    pub fn kind(&self) -> Kind {
-        match self {
-            Object::Pod(_) => Kind::Pod,
-            Object::Deployment(_) => Kind::Deployment,
-            Object::Node(_) => Kind::Node,
-        }
-    }
-
     pub fn meta(&self) -> &ObjectMeta {
-        match self {
-            Object::Pod(o) => &o.metadata,
-            Object::Deployment(o) => &o.metadata,
-            Object::Node(o) => &o.metadata,
-        }
+        self.resource().metadata()
     }
 
     pub fn meta_mut(&mut self) -> &mut ObjectMeta {
-        match self {
-            Object::Pod(o) => &mut o.metadata,
-            Object::Deployment(o) => &mut o.metadata,
-            Object::Node(o) => &mut o.metadata,
-        }
+        self.resource_mut().metadata_mut()
     }
 
     /// `Pod default/web`: how errors and logs name an object.
@@ -144,46 +246,20 @@ impl Object {
 
     /// Sets `apiVersion` and `kind` to the canonical values.
     pub fn set_type_meta(&mut self) {
-        let (k, v) = (
-            self.kind().as_str().to_string(),
-            self.kind().api_version().to_string(),
-        );
-        match self {
-            Object::Pod(o) => (o.kind, o.api_version) = (k, v),
-            Object::Deployment(o) => (o.kind, o.api_version) = (k, v),
-            Object::Node(o) => (o.kind, o.api_version) = (k, v),
-        }
+        let kind = self.kind();
+        let (api_version, k) = self.resource_mut().type_meta_mut();
+        *api_version = kind.api_version().to_string();
+        *k = kind.as_str().to_string();
     }
 
     /// The spec as JSON, to compare specs.
     pub fn spec_json(&self) -> serde_json::Value {
-        match self {
-            Object::Pod(o) => serde_json::to_value(&o.spec),
-            Object::Deployment(o) => serde_json::to_value(&o.spec),
-            Object::Node(o) => serde_json::to_value(&o.spec),
-        }
-        .unwrap_or_default()
+        self.resource().spec_value()
     }
 
     /// The status as JSON (`null` when none).
     pub fn status_json(&self) -> serde_json::Value {
-        match self {
-            Object::Pod(o) => serde_json::to_value(&o.status),
-            Object::Deployment(o) => serde_json::to_value(&o.status),
-            Object::Node(o) => serde_json::to_value(&o.status),
-        }
-        .unwrap_or_default()
-    }
-
-    /// Replaces this object's status with `other`'s (same kind), returning false on kind mismatch.
-    pub fn take_status_from(&mut self, other: &Object) -> bool {
-        match (self, other) {
-            (Object::Pod(a), Object::Pod(b)) => a.status = b.status.clone(),
-            (Object::Deployment(a), Object::Deployment(b)) => a.status = b.status.clone(),
-            (Object::Node(a), Object::Node(b)) => a.status = b.status.clone(),
-            _ => return false,
-        }
-        true
+        self.resource().status_value()
     }
 
     pub fn to_json(&self) -> Vec<u8> {
@@ -204,24 +280,6 @@ impl Object {
         Object::from_value(v)
     }
 
-    pub fn from_value(v: serde_json::Value) -> Result<Object, DecodeError> {
-        let kind = v
-            .get("kind")
-            .and_then(|k| k.as_str())
-            .ok_or(DecodeError::NoKind)?
-            .to_string();
-        let err = |source| DecodeError::Json {
-            kind: kind.clone(),
-            source,
-        };
-        Ok(match kind.as_str() {
-            "Pod" => Object::Pod(serde_json::from_value(v).map_err(err)?),
-            "Deployment" => Object::Deployment(serde_json::from_value(v).map_err(err)?),
-            "Node" => Object::Node(serde_json::from_value(v).map_err(err)?),
-            _ => return Err(DecodeError::UnknownKind(kind)),
-        })
-    }
-
     pub fn as_pod(&self) -> Option<&Pod> {
         match self {
             Object::Pod(p) => Some(p),
@@ -232,6 +290,13 @@ impl Object {
     pub fn as_deployment(&self) -> Option<&Deployment> {
         match self {
             Object::Deployment(d) => Some(d),
+            _ => None,
+        }
+    }
+
+    pub fn as_replica_set(&self) -> Option<&ReplicaSet> {
+        match self {
+            Object::ReplicaSet(r) => Some(r),
             _ => None,
         }
     }
@@ -253,43 +318,9 @@ pub fn object_name(kind: Kind, namespace: &str, name: &str) -> String {
     }
 }
 
-impl Serialize for Object {
-    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        match self {
-            Object::Pod(o) => o.serialize(s),
-            Object::Deployment(o) => o.serialize(s),
-            Object::Node(o) => o.serialize(s),
-        }
-    }
-}
-
 impl<'de> Deserialize<'de> for Object {
     fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
         let v = serde_json::Value::deserialize(d)?;
         Object::from_value(v).map_err(serde::de::Error::custom)
-    }
-}
-
-impl From<Pod> for Object {
-    fn from(p: Pod) -> Self {
-        let mut o = Object::Pod(p);
-        o.set_type_meta();
-        o
-    }
-}
-
-impl From<Deployment> for Object {
-    fn from(d: Deployment) -> Self {
-        let mut o = Object::Deployment(d);
-        o.set_type_meta();
-        o
-    }
-}
-
-impl From<Node> for Object {
-    fn from(n: Node) -> Self {
-        let mut o = Object::Node(n);
-        o.set_type_meta();
-        o
     }
 }

@@ -5,7 +5,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::fmt;
 use std::net::IpAddr;
 
-use crate::deployment::DeploymentSpec;
+use crate::deployment::{DeploymentSpec, PodTemplateSpec};
 use crate::meta::ObjectMeta;
 use crate::names;
 use crate::object::Object;
@@ -97,6 +97,12 @@ pub fn validate(obj: &Object) -> Vec<FieldError> {
     match obj {
         Object::Pod(pod) => validate_pod_spec(&pod.spec, "spec", &mut errs),
         Object::Deployment(d) => validate_deployment_spec(&d.spec, &mut errs),
+        Object::ReplicaSet(r) => validate_replicated(
+            r.spec.replicas,
+            &r.spec.selector,
+            &r.spec.template,
+            &mut errs,
+        ),
         Object::Node(n) => crate::taint::validate_taints(&n.spec.taints, "spec.taints", &mut errs),
     }
     errs
@@ -150,14 +156,31 @@ fn validate_annotations(
 }
 
 fn validate_deployment_spec(spec: &DeploymentSpec, errs: &mut Vec<FieldError>) {
-    if let Some(replicas) = spec.replicas.filter(|r| *r < 0) {
+    validate_replicated(spec.replicas, &spec.selector, &spec.template, errs);
+    validate_strategy(&spec.strategy, errs);
+    if let Some(s) = spec.progress_deadline_seconds.filter(|s| *s <= 0) {
+        errs.push(FieldError::invalid(
+            "spec.progressDeadlineSeconds",
+            s,
+            "must be greater than 0",
+        ));
+    }
+}
+
+/// The rules of a kind that keeps `replicas` pods of a template (Deployment, ReplicaSet).
+fn validate_replicated(
+    replicas: Option<i32>,
+    selector: &LabelSelector,
+    template: &PodTemplateSpec,
+    errs: &mut Vec<FieldError>,
+) {
+    if let Some(replicas) = replicas.filter(|r| *r < 0) {
         errs.push(FieldError::invalid(
             "spec.replicas",
             replicas,
             "must be greater than or equal to 0",
         ));
     }
-    let template = &spec.template;
     validate_labels(
         &template.metadata.labels,
         "spec.template.metadata.labels",
@@ -168,14 +191,14 @@ fn validate_deployment_spec(spec: &DeploymentSpec, errs: &mut Vec<FieldError>) {
         "spec.template.metadata.annotations",
         errs,
     );
-    if spec.selector.is_empty() {
+    if selector.is_empty() {
         errs.push(FieldError::required("spec.selector"));
     } else {
-        let selector_ok = validate_selector(&spec.selector, "spec.selector", errs);
-        if selector_ok && !spec.selector.matches(&template.metadata.labels) {
+        let selector_ok = validate_selector(selector, "spec.selector", errs);
+        if selector_ok && !selector.matches(&template.metadata.labels) {
             errs.push(FieldError::invalid(
                 "spec.selector",
-                selector_string(&spec.selector),
+                selector_string(selector),
                 format!(
                     "selector does not match template labels ({})",
                     labels_string(&template.metadata.labels)
@@ -192,14 +215,6 @@ fn validate_deployment_spec(spec: &DeploymentSpec, errs: &mut Vec<FieldError>) {
         ));
     }
     validate_pod_spec(&template.spec, "spec.template.spec", errs);
-    validate_strategy(&spec.strategy, errs);
-    if let Some(s) = spec.progress_deadline_seconds.filter(|s| *s <= 0) {
-        errs.push(FieldError::invalid(
-            "spec.progressDeadlineSeconds",
-            s,
-            "must be greater than 0",
-        ));
-    }
 }
 
 fn validate_strategy(s: &DeploymentStrategy, errs: &mut Vec<FieldError>) {

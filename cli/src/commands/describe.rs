@@ -26,17 +26,15 @@ pub async fn run(ctx: &Context, args: Args) -> anyhow::Result<()> {
     let client = ctx.client().await?;
     let obj = client.get(kind, &ns, &name).await?;
     let related: Vec<Object> = match &obj {
-        Object::Deployment(d) => client
-            .list(Kind::Pod, Some(&ns), None)
-            .await?
-            .0
-            .into_iter()
-            .filter(|p| {
-                p.meta()
-                    .controller()
-                    .is_some_and(|o| o.uid == d.metadata.uid)
-            })
-            .collect(),
+        Object::Deployment(d) => {
+            // The pods of its ReplicaSets.
+            let sets = controlled_by(&client, Kind::ReplicaSet, &ns, &[&d.metadata.uid]).await?;
+            let uids: Vec<&str> = sets.iter().map(|r| r.meta().uid.as_str()).collect();
+            controlled_by(&client, Kind::Pod, &ns, &uids).await?
+        }
+        Object::ReplicaSet(rs) => {
+            controlled_by(&client, Kind::Pod, &ns, &[&rs.metadata.uid]).await?
+        }
         Object::Node(n) => client
             .list(Kind::Pod, None, None)
             .await?
@@ -53,4 +51,22 @@ pub async fn run(ctx: &Context, args: Args) -> anyhow::Result<()> {
     };
     crate::commands::emit(&describe(&obj, &related, SystemTime::now()))?;
     Ok(())
+}
+
+/// Objects of `kind` in `ns` whose controller is one of `owners` (by uid).
+async fn controlled_by(
+    client: &bosun_shared::client::Client,
+    kind: Kind,
+    ns: &str,
+    owners: &[&str],
+) -> anyhow::Result<Vec<Object>> {
+    let (objects, _) = client.list(kind, Some(ns), None).await?;
+    Ok(objects
+        .into_iter()
+        .filter(|o| {
+            o.meta()
+                .controller()
+                .is_some_and(|c| owners.contains(&c.uid.as_str()))
+        })
+        .collect())
 }

@@ -3,6 +3,7 @@ use std::time::{Duration, Instant};
 
 use bosun_shared::client::{Client, ClientError};
 use bosun_shared::deployment::{Deployment, DEADLINE_EXCEEDED, PROGRESSING};
+use bosun_shared::replicaset::{ReplicaSet, CHANGE_CAUSE_ANNOTATION};
 use bosun_shared::{Kind, Object};
 
 use crate::commands::split_kind_name;
@@ -15,6 +16,28 @@ pub enum RolloutCommand {
     Status(StatusArgs),
     /// Replace every pod of a Deployment with a new one, by its rollout strategy.
     Restart(TargetArgs),
+    /// List a Deployment's revisions, or show one.
+    History(HistoryArgs),
+    /// Go back to the previous revision of a Deployment's template, or to --to-revision.
+    Undo(UndoArgs),
+}
+
+#[derive(clap::Args)]
+pub struct HistoryArgs {
+    #[command(flatten)]
+    pub target: TargetArgs,
+    /// Show the pod template of this revision.
+    #[arg(long)]
+    pub revision: Option<i64>,
+}
+
+#[derive(clap::Args)]
+pub struct UndoArgs {
+    #[command(flatten)]
+    pub target: TargetArgs,
+    /// The revision to go back to (default: the one before the current).
+    #[arg(long)]
+    pub to_revision: Option<i64>,
 }
 
 #[derive(clap::Args)]
@@ -47,7 +70,92 @@ pub async fn run(ctx: &Context, cmd: RolloutCommand) -> anyhow::Result<()> {
     match cmd {
         RolloutCommand::Status(a) => status(ctx, a).await,
         RolloutCommand::Restart(a) => restart(ctx, a).await,
+        RolloutCommand::History(a) => history(ctx, a).await,
+        RolloutCommand::Undo(a) => undo(ctx, a).await,
     }
+}
+
+/// The Deployment's ReplicaSets, newest revision first.
+async fn revisions(client: &Client, d: &Deployment) -> anyhow::Result<Vec<ReplicaSet>> {
+    let ns = &d.metadata.namespace;
+    let (objects, _) = client.list(Kind::ReplicaSet, Some(ns), None).await?;
+    let mut sets: Vec<ReplicaSet> = objects
+        .into_iter()
+        .filter_map(|o| match o {
+            Object::ReplicaSet(rs) => Some(rs),
+            _ => None,
+        })
+        .filter(|rs| {
+            rs.metadata
+                .controller()
+                .is_some_and(|c| c.uid == d.metadata.uid)
+        })
+        .collect();
+    sets.sort_by_key(|rs| std::cmp::Reverse(rs.revision()));
+    Ok(sets)
+}
+
+async fn history(ctx: &Context, a: HistoryArgs) -> anyhow::Result<()> {
+    let name = deployment_name(&a.target)?;
+    let client = ctx.client().await?;
+    let d = get(&client, &ctx.namespace, &name).await?;
+    let sets = revisions(&client, &d).await?;
+    if let Some(n) = a.revision {
+        let rs = sets
+            .iter()
+            .find(|rs| rs.revision() == n)
+            .ok_or_else(|| anyhow::anyhow!("unable to find the specified revision {n}"))?;
+        println!("deployment.apps/{name} with revision #{n}");
+        print!("{}", crate::output::pod_template(&rs.deployment_template()));
+        return Ok(());
+    }
+    println!("deployment.apps/{name}");
+    let mut rows = vec![vec!["REVISION".to_string(), "CHANGE-CAUSE".to_string()]];
+    for rs in sets.iter().rev() {
+        let cause = rs.metadata.annotations.get(CHANGE_CAUSE_ANNOTATION);
+        rows.push(vec![
+            rs.revision().to_string(),
+            cause.cloned().unwrap_or_else(|| "<none>".into()),
+        ]);
+    }
+    print!("{}", crate::output::align(&rows));
+    Ok(())
+}
+
+async fn undo(ctx: &Context, a: UndoArgs) -> anyhow::Result<()> {
+    let name = deployment_name(&a.target)?;
+    let client = ctx.client().await?;
+    for _ in 0..RETRIES {
+        let mut d = get(&client, &ctx.namespace, &name).await?;
+        let sets = revisions(&client, &d).await?;
+        let target = match a.to_revision {
+            Some(n) => sets
+                .iter()
+                .find(|rs| rs.revision() == n)
+                .ok_or_else(|| anyhow::anyhow!("unable to find the specified revision {n}"))?,
+            None => sets.get(1).ok_or_else(|| {
+                anyhow::anyhow!("no rollout history found for deployment {name:?}")
+            })?,
+        };
+        let template = target.deployment_template();
+        if template == d.spec.template {
+            println!(
+                "deployment.apps/{name} skipped rollback (current template already matches revision {})",
+                target.revision()
+            );
+            return Ok(());
+        }
+        d.spec.template = template;
+        match client.update(&d.into()).await {
+            Ok(_) => {
+                println!("deployment.apps/{name} rolled back");
+                return Ok(());
+            }
+            Err(ClientError::Conflict(_)) => continue,
+            Err(e) => return Err(e.into()),
+        }
+    }
+    anyhow::bail!("deployment.apps/{name} kept changing; try again")
 }
 
 fn deployment_name(t: &TargetArgs) -> anyhow::Result<String> {

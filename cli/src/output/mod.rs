@@ -19,8 +19,9 @@ mod serialize;
 mod table;
 mod tabwriter;
 
-pub use describe::describe;
+pub use describe::{describe, pod_template};
 pub use format::Format;
+pub use table::align;
 
 /// Renders objects of one kind for `bosun get` (a single object or a list).
 ///

@@ -4,6 +4,7 @@ use std::time::SystemTime;
 use bosun_shared::deployment::Deployment;
 use bosun_shared::node::Node;
 use bosun_shared::pod::Pod;
+use bosun_shared::replicaset::ReplicaSet;
 use bosun_shared::time::age;
 use bosun_shared::{Kind, Object};
 
@@ -37,6 +38,7 @@ pub(crate) fn render(
         let mut row = match object {
             Object::Pod(p) => pod_row(p, wide, now),
             Object::Deployment(d) => deployment_row(d, wide, now),
+            Object::ReplicaSet(rs) => replica_set_row(rs, wide, now),
             Object::Node(n) => node_row(n, wide, now),
         };
         if namespace {
@@ -48,7 +50,7 @@ pub(crate) fn render(
 }
 
 /// Aligns rows as `get` does: columns three spaces apart, no trailing spaces.
-pub(crate) fn align(rows: &[Vec<String>]) -> String {
+pub fn align(rows: &[Vec<String>]) -> String {
     let mut text = String::new();
     for row in rows {
         let cells: Vec<String> = row.iter().map(|c| c.replace(['\t', '\n'], " ")).collect();
@@ -66,6 +68,10 @@ fn headers(kind: Kind, wide: bool) -> Vec<&'static str> {
         ),
         Kind::Deployment => (
             &["NAME", "READY", "UP-TO-DATE", "AVAILABLE", "AGE"],
+            &["CONTAINERS", "IMAGES", "SELECTOR"],
+        ),
+        Kind::ReplicaSet => (
+            &["NAME", "DESIRED", "CURRENT", "READY", "AGE"],
             &["CONTAINERS", "IMAGES", "SELECTOR"],
         ),
         Kind::Node => (
@@ -108,15 +114,43 @@ fn deployment_row(d: &Deployment, wide: bool, now: SystemTime) -> Vec<String> {
         age(d.metadata.creation_timestamp.as_deref(), now),
     ];
     if wide {
-        let containers = &d.spec.template.spec.containers;
-        let join = |f: fn(&bosun_shared::pod::Container) -> &str| {
-            containers.iter().map(f).collect::<Vec<_>>().join(",")
-        };
-        row.push(join(|c| &c.name));
-        row.push(join(|c| &c.image));
-        row.push(selector_string(&d.spec.selector));
+        template_columns(&mut row, &d.spec.template.spec.containers, &d.spec.selector);
     }
     row
+}
+
+/// NAME DESIRED CURRENT READY AGE [CONTAINERS IMAGES SELECTOR].
+fn replica_set_row(rs: &ReplicaSet, wide: bool, now: SystemTime) -> Vec<String> {
+    let status = rs.status.clone().unwrap_or_default();
+    let mut row = vec![
+        rs.metadata.name.clone(),
+        rs.replicas().to_string(),
+        status.replicas.to_string(),
+        status.ready_replicas.to_string(),
+        age(rs.metadata.creation_timestamp.as_deref(), now),
+    ];
+    if wide {
+        template_columns(
+            &mut row,
+            &rs.spec.template.spec.containers,
+            &rs.spec.selector,
+        );
+    }
+    row
+}
+
+/// CONTAINERS IMAGES SELECTOR of a controller's pod template.
+fn template_columns(
+    row: &mut Vec<String>,
+    containers: &[bosun_shared::pod::Container],
+    selector: &bosun_shared::selector::LabelSelector,
+) {
+    let join = |f: fn(&bosun_shared::pod::Container) -> &str| {
+        containers.iter().map(f).collect::<Vec<_>>().join(",")
+    };
+    row.push(join(|c| &c.name));
+    row.push(join(|c| &c.image));
+    row.push(selector_string(selector));
 }
 
 /// NAME STATUS ROLES AGE VERSION [INTERNAL-IP OS-IMAGE CONTAINER-RUNTIME].

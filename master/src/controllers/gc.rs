@@ -1,4 +1,7 @@
-//! Garbage collection: pods whose controlling owner is gone are deleted.
+//! Garbage collection: objects whose controlling owner is gone are deleted (ReplicaSets of a
+//! deleted Deployment, pods of a deleted ReplicaSet), by `ownerReferences` and uid, so an
+//! owner deleted and re-created under the same name does not adopt the old dependents.
+//! Runs after every deletion of an owner and at every resync.
 use std::collections::HashSet;
 use std::time::Duration;
 
@@ -6,8 +9,13 @@ use bosun_shared::Kind;
 use tokio_util::sync::CancellationToken;
 use tracing::info;
 
-use super::queue::{pods, run_passes};
+use super::queue::run_passes;
 use crate::store::{Change, Command, EventType, Op, Store};
+
+/// Kinds whose objects own others.
+pub const OWNER_KINDS: [Kind; 2] = [Kind::Deployment, Kind::ReplicaSet];
+/// Kinds whose objects can be owned.
+pub const DEPENDENT_KINDS: [Kind; 2] = [Kind::ReplicaSet, Kind::Pod];
 
 pub struct GarbageCollector {
     pub store: Store,
@@ -15,46 +23,62 @@ pub struct GarbageCollector {
 
 impl GarbageCollector {
     pub async fn run(self, shutdown: CancellationToken) {
-        let deployment_deleted =
-            |c: &Change| c.event == EventType::Deleted && c.object.kind() == Kind::Deployment;
+        let owner_deleted =
+            |c: &Change| c.event == EventType::Deleted && OWNER_KINDS.contains(&c.object.kind());
         run_passes(
             "garbage-collector",
             &self.store,
             &shutdown,
-            deployment_deleted,
+            owner_deleted,
             Duration::ZERO,
             || self.pass(),
         )
         .await;
     }
 
+    /// The uids of every object that can own others.
+    fn owner_uids(&self) -> HashSet<String> {
+        let mut owners = HashSet::new();
+        for kind in OWNER_KINDS {
+            let (objects, _) = self.store.list(kind, None, None);
+            owners.extend(objects.iter().map(|o| o.meta().uid.clone()));
+        }
+        owners
+    }
+
     async fn pass(&self) -> Result<(), crate::store::StoreError> {
-        let owners: HashSet<String> = self
-            .store
-            .list(Kind::Deployment, None, None)
-            .0
-            .iter()
-            .map(|d| d.meta().uid.clone())
-            .collect();
-        let (all, _) = self.store.list(Kind::Pod, None, None);
-        let ops: Vec<Op> = pods(&all)
-            .into_iter()
-            .filter(|p| {
-                p.metadata
+        let before = self.owner_uids();
+        let known = |k: &str| OWNER_KINDS.iter().any(|o| o.as_str() == k);
+        let mut candidates = Vec::new();
+        for kind in DEPENDENT_KINDS {
+            let (found, _) = self.store.select(kind, None, |o| {
+                o.meta()
                     .controller()
-                    .is_some_and(|o| o.kind == "Deployment" && !owners.contains(&o.uid))
+                    .is_some_and(|c| known(&c.kind) && !before.contains(&c.uid))
+            });
+            candidates.extend(found);
+        }
+        // An owner is written before its dependents: read after the candidates, the owners
+        // include that of every candidate that still has one (one made meanwhile, too).
+        let after = self.owner_uids();
+        let ops: Vec<Op> = candidates
+            .iter()
+            .filter(|o| {
+                o.meta()
+                    .controller()
+                    .is_some_and(|c| !after.contains(&c.uid))
             })
-            .map(|p| Op::Delete {
-                kind: Kind::Pod,
-                namespace: p.metadata.namespace.clone(),
-                name: p.metadata.name.clone(),
-                expected_uid: Some(p.metadata.uid.clone()),
+            .map(|o| Op::Delete {
+                kind: o.kind(),
+                namespace: o.meta().namespace.clone(),
+                name: o.meta().name.clone(),
+                expected_uid: Some(o.meta().uid.clone()),
             })
             .collect();
         if ops.is_empty() {
             return Ok(());
         }
-        info!(pods = ops.len(), "deleting pods whose owner is gone");
+        info!(objects = ops.len(), "deleting objects whose owner is gone");
         self.store.propose(Command { ops }).await.map(|_| ())
     }
 }

@@ -8,7 +8,9 @@ pub mod deployment;
 pub mod eviction;
 pub mod gc;
 pub mod node_lifecycle;
+pub mod pods;
 pub mod queue;
+pub mod replicaset;
 pub mod scheduling;
 
 use std::sync::Arc;
@@ -45,6 +47,12 @@ impl Manager {
             );
             tasks.spawn(
                 deployment::DeploymentController {
+                    store: self.store.clone(),
+                }
+                .run(leading.clone()),
+            );
+            tasks.spawn(
+                replicaset::ReplicaSetController {
                     store: self.store.clone(),
                 }
                 .run(leading.clone()),

@@ -137,6 +137,61 @@ pub async fn run_passes<F, Fut>(
     tokio::join!(feed, work);
 }
 
+/// A namespaced object's key in a work queue: (namespace, name).
+pub type Key = (String, String);
+
+/// Runs a controller that reconciles one object at a time: `keys_of` names the objects a
+/// change concerns (the changed object, or the owner of a changed pod), `all` lists every
+/// object for the periodic resync, and `reconcile` is retried (after 100 ms) when it fails.
+pub async fn reconcile_loop<F, Fut>(
+    name: &str,
+    store: &Store,
+    shutdown: &CancellationToken,
+    keys_of: impl Fn(&Change) -> Option<Key>,
+    all: impl Fn() -> Vec<Key>,
+    reconcile: F,
+) where
+    F: Fn(Key) -> Fut,
+    Fut: std::future::Future<Output = Result<(), StoreError>>,
+{
+    let queue: WorkQueue<Key> = WorkQueue::default();
+    let feed = follow_changes(store, shutdown, |s| match s {
+        Signal::ResyncAll => all().into_iter().for_each(|k| queue.add(k)),
+        Signal::Changed(c) => {
+            if let Some(k) = keys_of(c) {
+                queue.add(k);
+            }
+        }
+    });
+    let work = async {
+        while let Some(key) = queue.next(shutdown).await {
+            if let Err(e) = reconcile(key.clone()).await {
+                tracing::debug!(controller = name, object = %format!("{}/{}", key.0, key.1), error = %e, "reconcile failed; requeued");
+                queue.add(key);
+                tokio::time::sleep(RETRY_AFTER / 2).await;
+            }
+        }
+    };
+    tokio::join!(feed, work);
+}
+
+/// The key of the controller of kind `owner_kind` of a changed pod.
+pub fn owner_key(c: &Change, owner_kind: &str) -> Option<Key> {
+    let p = c.object.as_pod()?;
+    let owner = p.metadata.controller().filter(|o| o.kind == owner_kind)?;
+    Some((p.metadata.namespace.clone(), owner.name.clone()))
+}
+
+/// The keys of every object of `kind`.
+pub fn all_keys(store: &Store, kind: bosun_shared::Kind) -> Vec<Key> {
+    store
+        .list(kind, None, None)
+        .0
+        .iter()
+        .map(|o| (o.meta().namespace.clone(), o.meta().name.clone()))
+        .collect()
+}
+
 /// The pods among `objects`, borrowed.
 pub fn pods(objects: &[std::sync::Arc<bosun_shared::Object>]) -> Vec<&bosun_shared::pod::Pod> {
     objects.iter().filter_map(|o| o.as_pod()).collect()

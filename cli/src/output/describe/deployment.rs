@@ -1,9 +1,11 @@
 //! `describe deployment`.
-use bosun_shared::strategy::{IntOrPercent, StrategyType};
+//! `describe replicaset` shares the template and pods parts.
 use std::time::SystemTime;
 
-use bosun_shared::deployment::Deployment;
+use bosun_shared::deployment::{Deployment, PodTemplateSpec};
 use bosun_shared::pod::Pod;
+use bosun_shared::replicaset::ReplicaSet;
+use bosun_shared::strategy::{IntOrPercent, StrategyType};
 
 use super::timestamp::rfc1123z_or_unknown;
 use super::{container, ConditionColumn, Writer};
@@ -54,7 +56,52 @@ pub(super) fn describe(w: &mut Writer, d: &Deployment, pods: &[&Pod], now: Syste
             ),
         );
     }
-    let template = &d.spec.template;
+    pod_template(w, &d.spec.template);
+    w.conditions(&status.conditions, &[ConditionColumn::Reason]);
+    pods_table(w, pods, now);
+}
+
+/// `describe replicaset`, as kubectl's.
+pub(super) fn describe_replica_set(
+    w: &mut Writer,
+    rs: &ReplicaSet,
+    pods: &[&Pod],
+    now: SystemTime,
+) {
+    let meta = &rs.metadata;
+    let status = rs.status.clone().unwrap_or_default();
+    w.field(0, "Name", &meta.name);
+    w.field(0, "Namespace", &meta.namespace);
+    w.field(0, "Selector", selector_string(&rs.spec.selector));
+    w.labels(0, "Labels", &meta.labels);
+    w.annotations(0, "Annotations", &meta.annotations);
+    if let Some(owner) = meta.controller() {
+        w.field(0, "Controlled By", format!("{}/{}", owner.kind, owner.name));
+    }
+    w.field(
+        0,
+        "Replicas",
+        format!("{} current / {} desired", status.replicas, rs.replicas()),
+    );
+    let phase = |p: bosun_shared::pod::PodPhase| pods.iter().filter(|x| x.phase() == p).count();
+    use bosun_shared::pod::PodPhase;
+    w.field(
+        0,
+        "Pods Status",
+        format!(
+            "{} Running / {} Waiting / {} Succeeded / {} Failed",
+            phase(PodPhase::Running),
+            phase(PodPhase::Pending),
+            phase(PodPhase::Succeeded),
+            phase(PodPhase::Failed)
+        ),
+    );
+    pod_template(w, &rs.spec.template);
+    pods_table(w, pods, now);
+}
+
+/// `Pod Template:` with its labels, annotations, containers and node selector.
+pub(super) fn pod_template(w: &mut Writer, template: &PodTemplateSpec) {
     w.line(0, "Pod Template:");
     w.labels(1, "Labels", &template.metadata.labels);
     if !template.metadata.annotations.is_empty() {
@@ -64,8 +111,6 @@ pub(super) fn describe(w: &mut Writer, d: &Deployment, pods: &[&Pod], now: Syste
     if !template.spec.node_selector.is_empty() {
         w.labels(1, "Node-Selectors", &template.spec.node_selector);
     }
-    w.conditions(&status.conditions, &[ConditionColumn::Reason]);
-    pods_table(w, pods, now);
 }
 
 /// `Pods:` and a `get pods` table of them, indented, or `<none>`.

@@ -26,8 +26,16 @@ pub fn describe(obj: &Object, related: &[Object], now: SystemTime) -> String {
     match obj {
         Object::Pod(p) => pod::describe(&mut w, p, now),
         Object::Deployment(d) => deployment::describe(&mut w, d, &pods, now),
+        Object::ReplicaSet(rs) => deployment::describe_replica_set(&mut w, rs, &pods, now),
         Object::Node(n) => node::describe(&mut w, n, &pods, now),
     }
+    w.finish()
+}
+
+/// `Pod Template:` and what it holds, as `rollout history --revision` prints it.
+pub fn pod_template(t: &bosun_shared::deployment::PodTemplateSpec) -> String {
+    let mut w = Writer::default();
+    deployment::pod_template(&mut w, t);
     w.finish()
 }
 

@@ -1,131 +1,206 @@
-//! The Deployment controller: keeps `replicas` pods of the current template.
+//! The Deployment controller: one ReplicaSet per template, scaled by the strategy.
 //!
-//! Pods carry the label `pod-template-hash` (a stable hash of the template). Pods of another
-//! hash are replaced by the Deployment's strategy ([`rollout`]: rolling update within
-//! `maxSurge`/`maxUnavailable`, or recreate), and the status carries Kubernetes' `Available`
-//! and `Progressing` conditions ([`status`]). Writes are batched into one command per
-//! reconcile; readiness changes of the pods wake the controller, so each ready pod moves
-//! the rollout on.
+//! The ReplicaSet of the current template is named `<deployment>-<hash>` (`hash` a stable
+//! hash of the template, also the pods' `pod-template-hash` label) and carries the revision
+//! annotation `deployment.kubernetes.io/revision`: a new template, or going back to an old one
+//! (`rollout undo`), gets the next revision. [`rollout`] decides the replica counts (rolling
+//! update within `maxSurge`/`maxUnavailable`, or recreate); the ReplicaSet controller makes
+//! the pods. Old ReplicaSets scaled to zero are the revision history, of which
+//! `revisionHistoryLimit` (default 10) are kept. The status carries Kubernetes' `Available`
+//! and `Progressing` conditions ([`status`]). Changes of the Deployment, of its ReplicaSets
+//! and of their pods wake the controller, so each pod that becomes ready moves a rollout on.
 mod rollout;
 mod status;
 
+use std::collections::HashSet;
+
 use bosun_shared::deployment::Deployment;
-use bosun_shared::meta::{ObjectMeta, OwnerReference};
+use bosun_shared::meta::ObjectMeta;
 use bosun_shared::pod::Pod;
+use bosun_shared::replicaset::{
+    ReplicaSet, ReplicaSetSpec, CHANGE_CAUSE_ANNOTATION, REVISION_ANNOTATION, TEMPLATE_HASH_LABEL,
+};
 use bosun_shared::{Kind, Object};
 use tokio_util::sync::CancellationToken;
-use tracing::{debug, info};
+use tracing::info;
 
-use super::queue::{follow_changes, Signal, WorkQueue};
-use crate::store::{Command, Op, Store, StoreError};
+use super::pods::{controlled, controller_ref, delete_op, encode_safe};
+use super::queue::{all_keys, reconcile_loop, Key};
+use crate::store::{Change, Command, Op, Store, StoreError};
+use rollout::Group;
 
-/// Label with the hash of the template a pod was made from.
-pub const TEMPLATE_HASH_LABEL: &str = "pod-template-hash";
+/// Kubernetes' default `revisionHistoryLimit`.
+const DEFAULT_HISTORY_LIMIT: usize = 10;
 
 pub struct DeploymentController {
     pub store: Store,
 }
 
-type Key = (String, String);
-
 impl DeploymentController {
     pub async fn run(self, shutdown: CancellationToken) {
-        let queue: WorkQueue<Key> = WorkQueue::default();
-        let feed = follow_changes(&self.store, &shutdown, |s| match s {
-            Signal::ResyncAll => {
-                for d in self.store.list(Kind::Deployment, None, None).0 {
-                    queue.add((d.meta().namespace.clone(), d.meta().name.clone()));
-                }
-            }
-            Signal::Changed(c) => match &*c.object {
-                Object::Deployment(d) => {
-                    queue.add((d.metadata.namespace.clone(), d.metadata.name.clone()))
-                }
-                Object::Pod(p) => {
-                    if let Some(owner) = p.metadata.controller().filter(|o| o.kind == "Deployment")
-                    {
-                        queue.add((p.metadata.namespace.clone(), owner.name.clone()));
-                    }
-                }
-                _ => {}
-            },
-        });
-        let work = async {
-            while let Some((ns, name)) = queue.next(&shutdown).await {
-                if let Err(e) = self.reconcile(&ns, &name).await {
-                    debug!(deployment = %format!("{ns}/{name}"), error = %e, "reconcile failed; requeued");
-                    queue.add((ns, name));
-                    tokio::time::sleep(std::time::Duration::from_millis(100)).await;
-                }
-            }
-        };
-        tokio::join!(feed, work);
+        let keys_of = |c: &Change| self.deployment_of(c);
+        reconcile_loop(
+            "deployment",
+            &self.store,
+            &shutdown,
+            keys_of,
+            || all_keys(&self.store, Kind::Deployment),
+            |key| self.reconcile(key),
+        )
+        .await;
     }
 
-    async fn reconcile(&self, ns: &str, name: &str) -> Result<(), StoreError> {
-        let stored = self.store.get(Kind::Deployment, ns, name);
+    /// The Deployment a change concerns: itself, the owner of a ReplicaSet, or the owner of
+    /// the ReplicaSet of a pod.
+    fn deployment_of(&self, c: &Change) -> Option<Key> {
+        let meta = c.object.meta();
+        let ns = meta.namespace.clone();
+        match &*c.object {
+            Object::Deployment(_) => Some((ns, meta.name.clone())),
+            Object::ReplicaSet(_) => {
+                let owner = meta.controller().filter(|o| o.kind == "Deployment")?;
+                Some((ns, owner.name.clone()))
+            }
+            Object::Pod(_) => {
+                let rs = meta.controller().filter(|o| o.kind == "ReplicaSet")?;
+                let rs = self.store.get(Kind::ReplicaSet, &ns, &rs.name)?;
+                let owner = rs.meta().controller().filter(|o| o.kind == "Deployment")?;
+                Some((ns, owner.name.clone()))
+            }
+            _ => None,
+        }
+    }
+
+    async fn reconcile(&self, (ns, name): Key) -> Result<(), StoreError> {
+        let stored = self.store.get(Kind::Deployment, &ns, &name);
         let Some(Object::Deployment(d)) = stored.as_deref() else {
-            return Ok(()); // deleted: the garbage collector removes its pods
+            return Ok(()); // deleted: the garbage collector removes its ReplicaSets
         };
         let hash = template_hash(d);
-        let (pods, _) = self.store.list(Kind::Pod, Some(ns), None);
-        let owned: Vec<&Pod> = super::queue::pods(&pods)
-            .into_iter()
-            .filter(|p| {
-                p.metadata
-                    .controller()
-                    .is_some_and(|o| o.uid == d.metadata.uid)
-            })
-            .collect();
-        let is_current = |p: &Pod| p.metadata.labels.get(TEMPLATE_HASH_LABEL) == Some(&hash);
+        let owned = controlled(&self.store, Kind::ReplicaSet, &ns, &d.metadata.uid);
+        let mut sets: Vec<&ReplicaSet> = owned.iter().filter_map(|o| o.as_replica_set()).collect();
+        sets.sort_by_key(|r| (r.revision(), r.metadata.creation_timestamp.clone()));
+        let uids: HashSet<&str> = sets.iter().map(|r| r.metadata.uid.as_str()).collect();
+        let (pods, _) = self.store.select(Kind::Pod, Some(&ns), |o| {
+            o.meta()
+                .controller()
+                .is_some_and(|c| uids.contains(c.uid.as_str()))
+        });
+        let live = |rs: &ReplicaSet| -> Vec<&Pod> {
+            pods.iter()
+                .filter_map(|o| o.as_pod())
+                .filter(|p| !p.phase().is_terminal())
+                .filter(|p| {
+                    p.metadata
+                        .controller()
+                        .is_some_and(|c| c.uid == rs.metadata.uid)
+                })
+                .collect()
+        };
+        let group = |rs: &ReplicaSet| {
+            let pods = live(rs);
+            Group {
+                spec: rs.replicas().max(0) as usize,
+                pods: pods.len(),
+                ready: pods.iter().filter(|p| p.is_ready()).count(),
+            }
+        };
+        let current = sets.iter().copied().find(|r| is_of(r, &hash));
+        let old: Vec<&ReplicaSet> = sets.iter().copied().filter(|r| !is_of(r, &hash)).collect();
+        let new_group = current.map(group).unwrap_or_default();
+        let old_groups: Vec<Group> = old.iter().map(|r| group(r)).collect();
+        let scale = rollout::plan(d.replicas(), &d.spec.strategy, new_group, &old_groups);
+
         let mut ops = Vec::new();
-        // Finished pods go; the plan below replaces them.
-        let (finished, live): (Vec<&Pod>, Vec<&Pod>) =
-            owned.iter().partition(|p| p.phase().is_terminal());
-        ops.extend(finished.into_iter().map(delete_op));
-        let (new, old): (Vec<&Pod>, Vec<&Pod>) = live.into_iter().partition(|p| is_current(p));
-        let plan = rollout::plan(d.replicas(), &d.spec.strategy, &new, &old);
-        ops.extend(plan.delete.iter().copied().map(delete_op));
-        for _ in 0..plan.create {
-            let mut pod: Object = new_pod(d, &hash).into();
-            crate::store::stamp_new(&mut pod);
-            ops.push(Op::Create(pod));
+        let top = sets.iter().map(|r| r.revision()).max().unwrap_or(0);
+        let new_rs = match current {
+            None => {
+                let mut rs = new_replica_set(d, &hash, top + 1, scale.new);
+                crate::store::stamp_new(&mut rs);
+                ops.push(Op::Create(rs.clone()));
+                rs
+            }
+            Some(rs) => {
+                let revision = if rs.revision() == top { top } else { top + 1 };
+                let mut want = rs.clone();
+                want.spec.replicas = Some(scale.new as i32);
+                set_revision(&mut want.metadata, d, revision);
+                if want != *rs {
+                    ops.push(update_op(want.clone()));
+                }
+                want.into()
+            }
+        };
+        for (rs, spec) in old.iter().zip(&scale.old) {
+            if rs.replicas().max(0) as usize != *spec {
+                let mut want = (*rs).clone();
+                want.spec.replicas = Some(*spec as i32);
+                ops.push(update_op(want));
+            }
         }
+        ops.extend(self.history_to_drop(d, &old, &old_groups, &scale.old));
+        // Pods the Deployment owned itself before it had ReplicaSets go; the ReplicaSet of
+        // their template replaces them.
+        let legacy = controlled(&self.store, Kind::Pod, &ns, &d.metadata.uid);
+        ops.extend(legacy.iter().filter_map(|o| o.as_pod()).map(delete_op));
         if !ops.is_empty() {
             info!(
                 deployment = %format!("{ns}/{name}"),
-                create = plan.create,
-                delete = ops.len() - plan.create,
-                old = old.len(),
-                "scaling pods"
+                new = scale.new,
+                old = ?scale.old,
+                "scaling replica sets"
             );
             self.store.propose(Command { ops }).await?;
         }
-        self.update_status(d, &hash).await
+        self.update_status(d, new_rs.meta().uid.as_str()).await
     }
 
-    async fn update_status(&self, d: &Deployment, hash: &str) -> Result<(), StoreError> {
-        let (pods, _) = self
-            .store
-            .list(Kind::Pod, Some(&d.metadata.namespace), None);
-        let owned: Vec<&Pod> = pods
+    /// Old ReplicaSets at zero with no pod left beyond `revisionHistoryLimit`, oldest first.
+    fn history_to_drop(
+        &self,
+        d: &Deployment,
+        old: &[&ReplicaSet],
+        groups: &[Group],
+        specs: &[usize],
+    ) -> Vec<Op> {
+        let limit = d
+            .spec
+            .revision_history_limit
+            .map_or(DEFAULT_HISTORY_LIMIT, |l| l.max(0) as usize);
+        let idle: Vec<&ReplicaSet> = old
+            .iter()
+            .zip(groups.iter().zip(specs))
+            .filter(|(_, (g, spec))| **spec == 0 && g.pods == 0)
+            .map(|(rs, _)| *rs)
+            .collect();
+        let extra = idle.len().saturating_sub(limit);
+        idle.iter()
+            .take(extra)
+            .map(|rs| Op::Delete {
+                kind: Kind::ReplicaSet,
+                namespace: rs.metadata.namespace.clone(),
+                name: rs.metadata.name.clone(),
+                expected_uid: Some(rs.metadata.uid.clone()),
+            })
+            .collect()
+    }
+
+    async fn update_status(&self, d: &Deployment, new_rs: &str) -> Result<(), StoreError> {
+        let ns = &d.metadata.namespace;
+        let owned = controlled(&self.store, Kind::ReplicaSet, ns, &d.metadata.uid);
+        let uids: HashSet<&str> = owned.iter().map(|o| o.meta().uid.as_str()).collect();
+        let (pods, _) = self.store.select(Kind::Pod, Some(ns), |o| {
+            o.meta()
+                .controller()
+                .is_some_and(|c| uids.contains(c.uid.as_str()))
+        });
+        let live: Vec<&Pod> = pods
             .iter()
             .filter_map(|o| o.as_pod())
-            .filter(|p| {
-                p.metadata
-                    .controller()
-                    .is_some_and(|o| o.uid == d.metadata.uid)
-            })
             .filter(|p| !p.phase().is_terminal())
             .collect();
-        let is_new = |p: &Pod| {
-            p.metadata
-                .labels
-                .get(TEMPLATE_HASH_LABEL)
-                .map(String::as_str)
-                == Some(hash)
-        };
-        let status = status::status(d, &owned, is_new, std::time::SystemTime::now());
+        let is_new = |p: &Pod| p.metadata.controller().is_some_and(|c| c.uid == new_rs);
+        let status = status::status(d, &live, is_new, std::time::SystemTime::now());
         if d.status.as_ref() == Some(&status) {
             return Ok(());
         }
@@ -138,13 +213,64 @@ impl DeploymentController {
     }
 }
 
-fn delete_op(p: &Pod) -> Op {
-    Op::Delete {
-        kind: Kind::Pod,
-        namespace: p.metadata.namespace.clone(),
-        name: p.metadata.name.clone(),
-        expected_uid: Some(p.metadata.uid.clone()),
+fn is_of(rs: &ReplicaSet, hash: &str) -> bool {
+    rs.metadata
+        .labels
+        .get(TEMPLATE_HASH_LABEL)
+        .map(String::as_str)
+        == Some(hash)
+}
+
+fn update_op(rs: ReplicaSet) -> Op {
+    let expected = Some(rs.metadata.revision());
+    Op::Update {
+        object: rs.into(),
+        expected_revision: expected,
     }
+}
+
+/// Sets the revision annotation, and the Deployment's change cause with it.
+fn set_revision(meta: &mut ObjectMeta, d: &Deployment, revision: i64) {
+    meta.annotations
+        .insert(REVISION_ANNOTATION.into(), revision.to_string());
+    if let Some(cause) = d.metadata.annotations.get(CHANGE_CAUSE_ANNOTATION) {
+        meta.annotations
+            .insert(CHANGE_CAUSE_ANNOTATION.into(), cause.clone());
+    }
+}
+
+/// The ReplicaSet of the Deployment's current template: `<deployment>-<hash>`, its template
+/// and selector carrying `pod-template-hash`.
+fn new_replica_set(d: &Deployment, hash: &str, revision: i64, replicas: usize) -> Object {
+    let mut template = d.spec.template.clone();
+    template
+        .metadata
+        .labels
+        .insert(TEMPLATE_HASH_LABEL.into(), hash.to_string());
+    let mut selector = d.spec.selector.clone();
+    selector
+        .match_labels
+        .insert(TEMPLATE_HASH_LABEL.into(), hash.to_string());
+    let mut labels = d.spec.template.metadata.labels.clone();
+    labels.insert(TEMPLATE_HASH_LABEL.into(), hash.to_string());
+    let mut metadata = ObjectMeta {
+        name: format!("{}-{hash}", d.metadata.name),
+        namespace: d.metadata.namespace.clone(),
+        labels,
+        owner_references: vec![controller_ref(Kind::Deployment, &d.metadata)],
+        ..Default::default()
+    };
+    set_revision(&mut metadata, d, revision);
+    ReplicaSet {
+        metadata,
+        spec: ReplicaSetSpec {
+            replicas: Some(replicas as i32),
+            selector,
+            template,
+        },
+        ..Default::default()
+    }
+    .into()
 }
 
 /// A stable hash of the pod template (FNV-1a over its JSON), as 10 lowercase characters.
@@ -156,45 +282,6 @@ pub fn template_hash(d: &Deployment) -> String {
         h = h.wrapping_mul(0x0100_0000_01b3);
     }
     encode_safe(h, 10)
-}
-
-/// Characters Kubernetes uses in generated names (no vowels, no look-alikes).
-const SAFE: &[u8] = b"bcdfghjklmnpqrstvwxz2456789";
-
-fn encode_safe(mut v: u64, len: usize) -> String {
-    (0..len)
-        .map(|_| {
-            let c = SAFE[(v % SAFE.len() as u64) as usize] as char;
-            v /= SAFE.len() as u64;
-            c
-        })
-        .collect()
-}
-
-/// A new pod of the deployment's template, named `<deployment>-<hash>-<5 random>`.
-fn new_pod(d: &Deployment, hash: &str) -> Pod {
-    let t = &d.spec.template;
-    let mut labels = t.metadata.labels.clone();
-    labels.insert(TEMPLATE_HASH_LABEL.into(), hash.to_string());
-    let suffix = encode_safe(uuid::Uuid::new_v4().as_u128() as u64, 5);
-    Pod {
-        metadata: ObjectMeta {
-            name: format!("{}-{hash}-{suffix}", d.metadata.name),
-            namespace: d.metadata.namespace.clone(),
-            labels,
-            annotations: t.metadata.annotations.clone(),
-            owner_references: vec![OwnerReference {
-                api_version: "apps/v1".into(),
-                kind: "Deployment".into(),
-                name: d.metadata.name.clone(),
-                uid: d.metadata.uid.clone(),
-                controller: Some(true),
-            }],
-            ..Default::default()
-        },
-        spec: t.spec.clone(),
-        ..Default::default()
-    }
 }
 
 #[cfg(test)]

@@ -1,28 +1,8 @@
-//! The rollout plan, step by step: bounds hold at every step and every rollout completes.
-use bosun_shared::meta::Condition;
-use bosun_shared::pod::{PodPhase, PodStatus};
+//! The rollout plan, step by step with ReplicaSet controllers acting between reconciles:
+//! bounds hold at every step and every rollout completes.
 use bosun_shared::strategy::{IntOrPercent, RollingUpdate};
 
 use super::*;
-
-/// A pod of template `hash`, created at `t`, scheduled and ready as asked.
-fn pod(hash: &str, t: usize, ready: bool) -> Pod {
-    let mut p = Pod::default();
-    p.metadata.name = format!("{hash}-{t}");
-    p.metadata.creation_timestamp = Some(format!("2026-01-01T00:{:02}:{:02}Z", t / 60, t % 60));
-    p.spec.node_name = Some("n1".into());
-    let status = if ready { "True" } else { "False" };
-    p.status = Some(PodStatus {
-        phase: PodPhase::Running,
-        conditions: vec![Condition {
-            type_: "Ready".into(),
-            status: status.into(),
-            ..Default::default()
-        }],
-        ..Default::default()
-    });
-    p
-}
 
 fn rolling(surge: i32, unavailable: i32) -> DeploymentStrategy {
     DeploymentStrategy {
@@ -34,56 +14,70 @@ fn rolling(surge: i32, unavailable: i32) -> DeploymentStrategy {
     }
 }
 
-/// Runs a rollout from `replicas` ready old pods to new ones. Between reconciles, the new
-/// pods created so far become ready (or never do, when `ready_new` is false). Returns the
-/// pods at the end and asserts the bounds after every step.
-fn simulate(replicas: usize, s: &DeploymentStrategy, ready_new: bool) -> Vec<Pod> {
+/// A ReplicaSet in the simulation: its replica count and its pods' readiness.
+#[derive(Debug, Clone)]
+struct Rs {
+    spec: usize,
+    pods: Vec<bool>,
+}
+
+impl Rs {
+    fn group(&self) -> Group {
+        Group {
+            spec: self.spec,
+            pods: self.pods.len(),
+            ready: self.pods.iter().filter(|r| **r).count(),
+        }
+    }
+
+    /// What the ReplicaSet controller does: unready pods go first; new pods start unready.
+    fn settle(&mut self) {
+        while self.pods.len() > self.spec {
+            let i = self.pods.iter().position(|r| !r).unwrap_or(0);
+            self.pods.remove(i);
+        }
+        while self.pods.len() < self.spec {
+            self.pods.push(false);
+        }
+    }
+}
+
+/// Rolls `replicas` ready old pods over to a new ReplicaSet whose pods become ready after
+/// each step (or never, when `ready_new` is false). Asserts the bounds after every step and
+/// returns (new, old) at the end.
+fn simulate(replicas: usize, s: &DeploymentStrategy, ready_new: bool) -> (Rs, Rs) {
     let (surge, unavailable) = s.bounds(replicas as i32);
-    let mut clock = 0;
-    let mut pods: Vec<Pod> = (0..replicas)
-        .map(|_| {
-            clock += 1;
-            pod("old", clock, true)
-        })
-        .collect();
+    let mut old = Rs {
+        spec: replicas,
+        pods: vec![true; replicas],
+    };
+    let mut new = Rs {
+        spec: 0,
+        pods: vec![],
+    };
     for step in 0..50 {
-        let (new, old): (Vec<&Pod>, Vec<&Pod>) = pods
-            .iter()
-            .partition(|p| p.metadata.name.starts_with("new"));
-        let plan = plan(replicas as i32, s, &new, &old);
-        if plan.create == 0 && plan.delete.is_empty() {
-            return pods;
+        let scale = plan(replicas as i32, s, new.group(), &[old.group()]);
+        if scale.new == new.spec && scale.old == [old.spec] && new.pods.len() == new.spec {
+            return (new, old);
         }
-        let gone: Vec<String> = plan
-            .delete
-            .iter()
-            .map(|p| p.metadata.name.clone())
-            .collect();
-        let create = plan.create;
-        pods.retain(|p| !gone.contains(&p.metadata.name));
-        for _ in 0..create {
-            clock += 1;
-            pods.push(pod("new", clock, false));
-        }
-        let ready = pods.iter().filter(|p| p.is_ready()).count();
+        new.spec = scale.new;
+        old.spec = scale.old[0];
+        old.settle();
+        new.settle();
+        let ready = new.group().ready + old.group().ready;
+        let total = new.pods.len() + old.pods.len();
         if s.kind() == StrategyType::RollingUpdate {
             assert!(
                 ready + unavailable as usize >= replicas,
                 "step {step}: {ready} ready of {replicas} with maxUnavailable {unavailable}"
             );
             assert!(
-                pods.len() <= replicas + surge as usize,
-                "step {step}: {} pods with maxSurge {surge}",
-                pods.len()
+                total <= replicas + surge as usize,
+                "step {step}: {total} pods with maxSurge {surge}"
             );
         }
         if ready_new {
-            for p in pods
-                .iter_mut()
-                .filter(|p| p.metadata.name.starts_with("new"))
-            {
-                *p = pod("new", p.metadata.name[4..].parse().unwrap(), true);
-            }
+            new.pods.iter_mut().for_each(|r| *r = true);
         }
     }
     panic!("the rollout did not settle in 50 steps");
@@ -100,60 +94,67 @@ fn rolling_updates_respect_both_bounds_and_complete() {
         (1, DeploymentStrategy::default()),
     ];
     for (replicas, s) in strategies {
-        let end = simulate(replicas, &s, true);
-        assert_eq!(end.len(), replicas, "{s:?}");
-        assert!(
-            end.iter()
-                .all(|p| p.metadata.name.starts_with("new") && p.is_ready()),
-            "{s:?}: {end:?}"
-        );
+        let (new, old) = simulate(replicas, &s, true);
+        assert_eq!((new.spec, new.group().ready), (replicas, replicas), "{s:?}");
+        assert_eq!((old.spec, old.pods.len()), (0, 0), "{s:?}");
     }
 }
 
 #[test]
 fn new_pods_that_never_become_ready_leave_the_old_ones_serving() {
-    let end = simulate(4, &rolling(1, 1), false);
-    let old_ready = end
-        .iter()
-        .filter(|p| p.metadata.name.starts_with("old") && p.is_ready())
-        .count();
+    let (new, old) = simulate(4, &rolling(1, 1), false);
     assert_eq!(
-        old_ready, 3,
-        "replicas - maxUnavailable old pods keep serving: {end:?}"
+        old.group().ready,
+        3,
+        "replicas - maxUnavailable old pods keep serving"
     );
-    assert_eq!(end.len(), 5, "within replicas + maxSurge");
+    assert_eq!(
+        new.pods.len() + old.pods.len(),
+        5,
+        "within replicas + maxSurge"
+    );
 }
 
 #[test]
-fn recreate_deletes_every_old_pod_before_creating() {
+fn recreate_empties_the_old_replicasets_before_growing_the_new_one() {
     let s = DeploymentStrategy {
         type_: Some(StrategyType::Recreate),
         rolling_update: None,
     };
-    let old: Vec<Pod> = (0..3).map(|t| pod("old", t, true)).collect();
-    let old_refs: Vec<&Pod> = old.iter().collect();
-    let p = plan(3, &s, &[], &old_refs);
-    assert_eq!(p.create, 0);
-    assert_eq!(p.delete.len(), 3);
-    let p = plan(3, &s, &[], &[]);
-    assert_eq!(p.create, 3);
+    let old = Group {
+        spec: 3,
+        pods: 3,
+        ready: 3,
+    };
+    let none = Group::default();
+    assert_eq!(
+        plan(3, &s, none, &[old]),
+        Scale {
+            new: 0,
+            old: vec![0]
+        }
+    );
+    let draining = Group {
+        spec: 0,
+        pods: 1,
+        ready: 0,
+    };
+    assert_eq!(
+        plan(3, &s, none, &[draining]).new,
+        0,
+        "waits for the last old pod"
+    );
+    assert_eq!(plan(3, &s, none, &[Group::default()]).new, 3);
 }
 
 #[test]
-fn scaling_without_a_rollout_removes_the_least_useful_pods() {
-    let a = pod("new", 1, true);
-    let b = pod("new", 2, false);
-    let mut c = pod("new", 3, true);
-    c.spec.node_name = None;
-    let p = plan(1, &DeploymentStrategy::default(), &[&a, &b, &c], &[]);
-    let gone: Vec<&str> = p.delete.iter().map(|p| p.metadata.name.as_str()).collect();
-    assert_eq!(
-        gone,
-        ["new-3", "new-2"],
-        "unscheduled first, then not ready"
-    );
-    assert_eq!(
-        plan(5, &DeploymentStrategy::default(), &[&a], &[]).create,
-        4
-    );
+fn without_old_replicasets_the_new_one_is_scaled_directly() {
+    let s = DeploymentStrategy::default();
+    let g = Group {
+        spec: 2,
+        pods: 2,
+        ready: 2,
+    };
+    assert_eq!(plan(5, &s, g, &[]).new, 5);
+    assert_eq!(plan(1, &s, g, &[]).new, 1);
 }

@@ -1,0 +1,70 @@
+//! What the controllers that own pods share: finding the pods an object controls, choosing
+//! which pods go first, the delete operation, and Kubernetes-style generated names.
+use std::sync::Arc;
+
+use bosun_shared::meta::{ObjectMeta, OwnerReference};
+use bosun_shared::pod::Pod;
+use bosun_shared::{Kind, Object};
+
+use crate::store::{Op, Store};
+
+/// Objects of `kind` in `namespace` whose controller has uid `owner`.
+pub fn controlled(store: &Store, kind: Kind, namespace: &str, owner: &str) -> Vec<Arc<Object>> {
+    store
+        .select(kind, Some(namespace), |o| {
+            o.meta().controller().is_some_and(|c| c.uid == owner)
+        })
+        .0
+}
+
+/// Unscheduled, then not ready, then the newest: the order in which pods are least missed.
+pub fn least_useful_first(mut pods: Vec<&Pod>) -> Vec<&Pod> {
+    pods.sort_by_key(|p| {
+        (
+            p.spec.node_name.is_some(),
+            p.is_ready(),
+            std::cmp::Reverse(p.metadata.creation_timestamp.clone()),
+        )
+    });
+    pods
+}
+
+/// Deletes exactly this incarnation of the pod.
+pub fn delete_op(p: &Pod) -> Op {
+    Op::Delete {
+        kind: Kind::Pod,
+        namespace: p.metadata.namespace.clone(),
+        name: p.metadata.name.clone(),
+        expected_uid: Some(p.metadata.uid.clone()),
+    }
+}
+
+/// The owner reference a controller puts on what it creates.
+pub fn controller_ref(kind: Kind, meta: &ObjectMeta) -> OwnerReference {
+    OwnerReference {
+        api_version: kind.api_version().into(),
+        kind: kind.as_str().into(),
+        name: meta.name.clone(),
+        uid: meta.uid.clone(),
+        controller: Some(true),
+    }
+}
+
+/// Characters Kubernetes uses in generated names (no vowels, no look-alikes).
+const SAFE: &[u8] = b"bcdfghjklmnpqrstvwxz2456789";
+
+/// `v` written with [`SAFE`] characters, `len` of them.
+pub fn encode_safe(mut v: u64, len: usize) -> String {
+    (0..len)
+        .map(|_| {
+            let c = SAFE[(v % SAFE.len() as u64) as usize] as char;
+            v /= SAFE.len() as u64;
+            c
+        })
+        .collect()
+}
+
+/// Five random [`SAFE`] characters, the suffix of a generated pod name.
+pub fn random_suffix() -> String {
+    encode_safe(uuid::Uuid::new_v4().as_u128() as u64, 5)
+}
