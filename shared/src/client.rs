@@ -8,6 +8,7 @@ use futures::{Stream, StreamExt};
 use tonic::transport::{Channel, Endpoint};
 use tonic::Code;
 
+use crate::meta::Propagation;
 use crate::object::{DecodeError, Kind, Object};
 
 /// How long [`Client::connect_any`] waits for a master to answer before trying the next.
@@ -216,6 +217,7 @@ impl Client {
                 name: name.to_string(),
             }),
             stale: self.stale,
+            propagation: String::new(),
         }
     }
 
@@ -239,11 +241,21 @@ impl Client {
         namespace: &str,
         name: &str,
     ) -> Result<Object, ClientError> {
-        let r = self
-            .api
-            .clone()
-            .delete(self.object_ref(kind, namespace, name))
-            .await?;
+        self.delete_with(kind, namespace, name, Propagation::Background)
+            .await
+    }
+
+    /// Deletes with a cascade choice for what the object owns.
+    pub async fn delete_with(
+        &self,
+        kind: Kind,
+        namespace: &str,
+        name: &str,
+        how: Propagation,
+    ) -> Result<Object, ClientError> {
+        let mut req = self.object_ref(kind, namespace, name);
+        req.propagation = how.as_str().to_string();
+        let r = self.api.clone().delete(req).await?;
         Ok(Object::from_json(&r.into_inner().object)?)
     }
 

@@ -127,3 +127,40 @@ pub fn set_condition(conditions: &mut Vec<Condition>, mut new: Condition, now: &
         }
     }
 }
+
+/// What a delete does to the objects the deleted one owns (kubectl's `--cascade`).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum Propagation {
+    /// The owner goes now; the garbage collector deletes what it owned right after.
+    #[default]
+    Background,
+    /// What it owns (transitively) is deleted in the same write as the owner.
+    Foreground,
+    /// What it owns stays, its reference to the owner removed.
+    Orphan,
+}
+
+impl Propagation {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Propagation::Background => "background",
+            Propagation::Foreground => "foreground",
+            Propagation::Orphan => "orphan",
+        }
+    }
+}
+
+impl std::str::FromStr for Propagation {
+    type Err = String;
+    /// kubectl's values; `true` and `false` are its older spellings of background and orphan.
+    fn from_str(s: &str) -> Result<Self, String> {
+        match s {
+            "" | "background" | "true" => Ok(Propagation::Background),
+            "foreground" => Ok(Propagation::Foreground),
+            "orphan" | "false" => Ok(Propagation::Orphan),
+            other => Err(format!(
+                "Unsupported value: {other:?}: supported values: \"background\", \"foreground\", \"orphan\""
+            )),
+        }
+    }
+}

@@ -1,5 +1,6 @@
 //! `bosun delete KIND NAME...` and `bosun delete -f FILE`.
 use bosun_shared::client::ClientError;
+use bosun_shared::meta::Propagation;
 
 use crate::commands::{apply::read_manifests, namespace_for, split_kind_name};
 use crate::Context;
@@ -16,6 +17,10 @@ pub struct Args {
     /// Do not fail when an object does not exist.
     #[arg(long)]
     pub ignore_not_found: bool,
+    /// What happens to what the objects own: background (deleted after), foreground
+    /// (deleted with them) or orphan (kept).
+    #[arg(long, default_value = "background")]
+    pub cascade: Propagation,
 }
 
 pub async fn run(ctx: &Context, args: Args) -> anyhow::Result<()> {
@@ -41,7 +46,7 @@ pub async fn run(ctx: &Context, args: Args) -> anyhow::Result<()> {
     let client = ctx.client().await?;
     let mut failed = None;
     for (kind, ns, name) in targets {
-        match client.delete(kind, &ns, &name).await {
+        match client.delete_with(kind, &ns, &name, args.cascade).await {
             Ok(_) => println!("{} \"{name}\" deleted", kind.resource_name()),
             Err(ClientError::NotFound(_)) if args.ignore_not_found => {}
             Err(e) => {

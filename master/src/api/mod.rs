@@ -1,9 +1,11 @@
 //! The gRPC client API of a master (`bosun.v1.Api`).
 //!
 //! - [`apply`]: server-side apply (created / configured / unchanged).
+//! - `delete`: deletes with kubectl's cascade choices.
 //! - [`status`]: the one mapping from store errors to gRPC statuses.
 //! - [`logs`]: container logs relayed from the pod's agent.
 pub mod apply;
+mod delete;
 mod logs;
 pub mod status;
 
@@ -177,9 +179,12 @@ impl Api for ApiService {
         if let Some(mut leader) = self.leader_api()? {
             return leader.delete(r).await;
         }
+        let how: bosun_shared::meta::Propagation = r
+            .propagation
+            .parse()
+            .map_err(|e: String| invalid(format!("propagation: {e}")))?;
         let (kind, ns, name) = parse_ref(r.r#ref)?;
-        self.store
-            .delete(kind, &ns, &name)
+        delete::delete(&self.store, kind, &ns, &name, how)
             .await
             .map(respond)
             .map_err(to_status)

@@ -14,7 +14,7 @@ use crate::store::{Change, Command, EventType, Op, Store};
 
 /// Kinds whose objects own others.
 pub const OWNER_KINDS: [Kind; 2] = [Kind::Deployment, Kind::ReplicaSet];
-/// Kinds whose objects can be owned.
+/// Kinds whose objects can be owned, owners before what they own.
 pub const DEPENDENT_KINDS: [Kind; 2] = [Kind::ReplicaSet, Kind::Pod];
 
 pub struct GarbageCollector {

@@ -44,6 +44,11 @@ pub struct RefRequest {
     /// Serve from this master's local state without confirming it is current (no ReadIndex).
     #[prost(bool, tag = "2")]
     pub stale: bool,
+    /// Delete only: what happens to the objects this one owns, as kubectl's --cascade:
+    /// "" or "background" (the garbage collector deletes them after), "foreground" (deleted
+    /// with it, in the same write), "orphan" (kept, their owner reference removed).
+    #[prost(string, tag = "3")]
+    pub propagation: ::prost::alloc::string::String,
 }
 #[allow(clippy::all)]
 #[derive(Clone, PartialEq, Eq, Hash, ::prost::Message)]
