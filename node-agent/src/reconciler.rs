@@ -348,6 +348,15 @@ async fn run_step<R: Runtime>(
     }
 }
 
+/// A pod's name as a hostname: at most 63 characters, no trailing `-` or `.`.
+fn hostname(pod: &str) -> String {
+    let mut h: String = pod.chars().take(63).collect();
+    while h.ends_with(['-', '.']) {
+        h.pop();
+    }
+    h
+}
+
 /// The runtime's view of one container of a pod.
 pub fn container_spec(node: &str, pod: &Pod, c: &Container, attempt: u32) -> ContainerSpec {
     let limit = |name: &str| c.resources.limits.get(name);
@@ -374,6 +383,7 @@ pub fn container_spec(node: &str, pod: &Pod, c: &Container, attempt: u32) -> Con
         memory_limit_bytes: limit("memory").and_then(|q| q.value().ok()),
         cpu_limit_millis: limit("cpu").and_then(|q| q.millis().ok()),
         working_dir: c.working_dir.clone(),
+        hostname: Some(hostname(&pod.metadata.name)),
         labels: labels::container_labels(node, pod, &c.name, attempt),
     }
 }

@@ -1,8 +1,8 @@
 //! Bosun's shared vocabulary, used by the master, the agent, the CLI and the tests.
 //!
 //! - [`meta`]: `metadata`, owner references, conditions.
-//! - [`pod`], [`deployment`], [`replicaset`], [`node`]: the object kinds, with Kubernetes'
-//!   field names.
+//! - [`pod`], [`deployment`], [`replicaset`], [`job`], [`node`]: the object kinds, with
+//!   Kubernetes' field names.
 //! - [`probe`]: container probes (liveness, readiness, startup) and their validation.
 //! - [`object`]: [`Object`], any stored object, and [`Kind`].
 //! - [`quantity`]: `500m`, `128Mi`, parsed exactly into integers.
@@ -18,6 +18,7 @@
 
 pub mod client;
 pub mod deployment;
+pub mod job;
 pub mod manifest;
 pub mod meta;
 pub mod names;

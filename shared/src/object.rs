@@ -9,6 +9,7 @@ use std::str::FromStr;
 use serde::{Deserialize, Serialize};
 
 use crate::deployment::Deployment;
+use crate::job::Job;
 use crate::meta::ObjectMeta;
 use crate::node::Node;
 use crate::pod::Pod;
@@ -54,7 +55,7 @@ macro_rules! resource {
     )*};
 }
 
-resource!(Pod, Deployment, ReplicaSet, Node);
+resource!(Pod, Deployment, ReplicaSet, Job, Node);
 
 /// Generates [`Kind`], [`Object`] and their per-kind functions from one table.
 macro_rules! kinds {
@@ -196,6 +197,8 @@ kinds! {
         cli = ["deployment", "deployments", "deploy", "deployment.apps", "deployments.apps"];
     ReplicaSet: ReplicaSet, "apps/v1", "replicasets", "replicaset.apps", namespaced = true,
         cli = ["replicaset", "replicasets", "rs", "replicaset.apps", "replicasets.apps"];
+    Job: Job, "batch/v1", "jobs", "job.batch", namespaced = true,
+        cli = ["job", "jobs", "job.batch", "jobs.batch"];
     Node: Node, "v1", "nodes", "node", namespaced = false, cli = ["node", "nodes", "no"];
 }
 
@@ -297,6 +300,13 @@ impl Object {
     pub fn as_replica_set(&self) -> Option<&ReplicaSet> {
         match self {
             Object::ReplicaSet(r) => Some(r),
+            _ => None,
+        }
+    }
+
+    pub fn as_job(&self) -> Option<&Job> {
+        match self {
+            Object::Job(j) => Some(j),
             _ => None,
         }
     }

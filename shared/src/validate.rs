@@ -97,6 +97,7 @@ pub fn validate(obj: &Object) -> Vec<FieldError> {
     match obj {
         Object::Pod(pod) => validate_pod_spec(&pod.spec, "spec", &mut errs),
         Object::Deployment(d) => validate_deployment_spec(&d.spec, &mut errs),
+        Object::Job(j) => validate_job(j, &mut errs),
         Object::ReplicaSet(r) => validate_replicated(
             r.spec.replicas,
             &r.spec.selector,
@@ -215,6 +216,57 @@ fn validate_replicated(
         ));
     }
     validate_pod_spec(&template.spec, "spec.template.spec", errs);
+}
+
+fn validate_job(j: &crate::job::Job, errs: &mut Vec<FieldError>) {
+    let spec = &j.spec;
+    let counts = [
+        ("spec.completions", spec.completions),
+        ("spec.parallelism", spec.parallelism),
+        ("spec.backoffLimit", spec.backoff_limit),
+        (
+            "spec.ttlSecondsAfterFinished",
+            spec.ttl_seconds_after_finished,
+        ),
+    ];
+    for (path, v) in counts {
+        if let Some(n) = v.filter(|n| *n < 0) {
+            errs.push(FieldError::invalid(
+                path,
+                n,
+                "must be greater than or equal to 0",
+            ));
+        }
+    }
+    if let Some(s) = spec.active_deadline_seconds.filter(|s| *s <= 0) {
+        errs.push(FieldError::invalid(
+            "spec.activeDeadlineSeconds",
+            s,
+            "must be greater than 0",
+        ));
+    }
+    if j.indexed() && spec.completions.is_none() {
+        errs.push(FieldError::new(
+            "spec.completions",
+            "Required value: when completion mode is Indexed",
+        ));
+    }
+    let t = &spec.template;
+    validate_labels(&t.metadata.labels, "spec.template.metadata.labels", errs);
+    validate_annotations(
+        &t.metadata.annotations,
+        "spec.template.metadata.annotations",
+        errs,
+    );
+    let policy = t.spec.restart_policy.unwrap_or_default();
+    if policy == RestartPolicy::Always {
+        errs.push(FieldError::unsupported(
+            "spec.template.spec.restartPolicy",
+            format!("{policy:?}"),
+            &["OnFailure", "Never"],
+        ));
+    }
+    validate_pod_spec(&t.spec, "spec.template.spec", errs);
 }
 
 fn validate_strategy(s: &DeploymentStrategy, errs: &mut Vec<FieldError>) {

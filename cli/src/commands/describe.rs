@@ -32,6 +32,7 @@ pub async fn run(ctx: &Context, args: Args) -> anyhow::Result<()> {
             let uids: Vec<&str> = sets.iter().map(|r| r.meta().uid.as_str()).collect();
             controlled_by(&client, Kind::Pod, &ns, &uids).await?
         }
+        Object::Job(j) => controlled_by(&client, Kind::Pod, &ns, &[&j.metadata.uid]).await?,
         Object::ReplicaSet(rs) => {
             controlled_by(&client, Kind::Pod, &ns, &[&rs.metadata.uid]).await?
         }

@@ -1,12 +1,14 @@
 //! The values of `get` columns that kubectl computes rather than copies: a pod's STATUS and
-//! RESTARTS, a node's STATUS and ROLES, a selector as text.
+//! RESTARTS, a node's STATUS and ROLES, a Job's STATUS, COMPLETIONS and DURATION, a selector
+//! as text.
 use std::time::SystemTime;
 
+use bosun_shared::job::Job;
 use bosun_shared::meta::find_condition;
 use bosun_shared::node::Node;
 use bosun_shared::pod::{Pod, PodPhase};
 use bosun_shared::selector::LabelSelector;
-use bosun_shared::time::age;
+use bosun_shared::time::{age, format_duration, parse_rfc3339};
 
 /// Node label prefix that gives a node a role: `node-role.kubernetes.io/control-plane`.
 const NODE_ROLE_PREFIX: &str = "node-role.kubernetes.io/";
@@ -172,6 +174,37 @@ pub(crate) fn selector_string(selector: &LabelSelector) -> String {
 
 fn non_empty(s: Option<&str>) -> Option<&str> {
     s.filter(|s| !s.is_empty())
+}
+
+/// A Job's STATUS: `Complete`, `Failed`, `Suspended` or `Running`.
+pub(crate) fn job_status(job: &Job) -> String {
+    if let Some(c) = job.finished() {
+        return c.type_.clone();
+    }
+    if job.spec.suspend == Some(true) {
+        return "Suspended".into();
+    }
+    "Running".into()
+}
+
+/// A Job's COMPLETIONS: `2/6`.
+pub(crate) fn job_completions(job: &Job) -> String {
+    let done = job.status.as_ref().map_or(0, |s| s.succeeded);
+    format!("{done}/{}", job.completions())
+}
+
+/// A Job's DURATION: from its start to its completion (or to now while it runs).
+pub(crate) fn job_duration(job: &Job, now: SystemTime) -> String {
+    let s = job.status.clone().unwrap_or_default();
+    let Some(start) = s.start_time.as_deref().and_then(parse_rfc3339) else {
+        return "<none>".into();
+    };
+    let end = s
+        .completion_time
+        .as_deref()
+        .and_then(parse_rfc3339)
+        .unwrap_or(now);
+    format_duration(end.duration_since(start).unwrap_or_default())
 }
 
 #[cfg(test)]

@@ -2,6 +2,7 @@
 use std::time::SystemTime;
 
 use bosun_shared::deployment::Deployment;
+use bosun_shared::job::Job;
 use bosun_shared::node::Node;
 use bosun_shared::pod::Pod;
 use bosun_shared::replicaset::ReplicaSet;
@@ -9,7 +10,8 @@ use bosun_shared::time::age;
 use bosun_shared::{Kind, Object};
 
 use super::columns::{
-    node_roles, node_status, pod_ready, pod_restarts, pod_status, selector_string,
+    job_completions, job_duration, job_status, node_roles, node_status, pod_ready, pod_restarts,
+    pod_status, selector_string,
 };
 use super::tabwriter::TABLE;
 
@@ -39,6 +41,7 @@ pub(crate) fn render(
             Object::Pod(p) => pod_row(p, wide, now),
             Object::Deployment(d) => deployment_row(d, wide, now),
             Object::ReplicaSet(rs) => replica_set_row(rs, wide, now),
+            Object::Job(j) => job_row(j, wide, now),
             Object::Node(n) => node_row(n, wide, now),
         };
         if namespace {
@@ -72,6 +75,10 @@ fn headers(kind: Kind, wide: bool) -> Vec<&'static str> {
         ),
         Kind::ReplicaSet => (
             &["NAME", "DESIRED", "CURRENT", "READY", "AGE"],
+            &["CONTAINERS", "IMAGES", "SELECTOR"],
+        ),
+        Kind::Job => (
+            &["NAME", "STATUS", "COMPLETIONS", "DURATION", "AGE"],
             &["CONTAINERS", "IMAGES", "SELECTOR"],
         ),
         Kind::Node => (
@@ -135,6 +142,22 @@ fn replica_set_row(rs: &ReplicaSet, wide: bool, now: SystemTime) -> Vec<String> 
             &rs.spec.template.spec.containers,
             &rs.spec.selector,
         );
+    }
+    row
+}
+
+/// NAME STATUS COMPLETIONS DURATION AGE [CONTAINERS IMAGES SELECTOR].
+fn job_row(job: &Job, wide: bool, now: SystemTime) -> Vec<String> {
+    let mut row = vec![
+        job.metadata.name.clone(),
+        job_status(job),
+        job_completions(job),
+        job_duration(job, now),
+        age(job.metadata.creation_timestamp.as_deref(), now),
+    ];
+    if wide {
+        let selector = bosun_shared::selector::LabelSelector::default();
+        template_columns(&mut row, &job.spec.template.spec.containers, &selector);
     }
     row
 }

@@ -1,4 +1,5 @@
-//! Leader-only loops: scheduler, Deployment controller, garbage collector, node lifecycle,
+//! Leader-only loops: scheduler, Deployment, ReplicaSet and Job controllers, garbage
+//! collector, node lifecycle,
 //! eviction from tainted nodes,
 //! and the promotion of caught-up learners.
 //!
@@ -7,6 +8,7 @@
 pub mod deployment;
 pub mod eviction;
 pub mod gc;
+pub mod job;
 pub mod node_lifecycle;
 pub mod pods;
 pub mod queue;
@@ -53,6 +55,12 @@ impl Manager {
             );
             tasks.spawn(
                 replicaset::ReplicaSetController {
+                    store: self.store.clone(),
+                }
+                .run(leading.clone()),
+            );
+            tasks.spawn(
+                job::JobController {
                     store: self.store.clone(),
                 }
                 .run(leading.clone()),

@@ -143,6 +143,8 @@ pub type Key = (String, String);
 /// Runs a controller that reconciles one object at a time: `keys_of` names the objects a
 /// change concerns (the changed object, or the owner of a changed pod), `all` lists every
 /// object for the periodic resync, and `reconcile` is retried (after 100 ms) when it fails.
+/// `reconcile` may ask to be called again after a delay (a back-off, a deadline) even if
+/// nothing changes.
 pub async fn reconcile_loop<F, Fut>(
     name: &str,
     store: &Store,
@@ -152,7 +154,7 @@ pub async fn reconcile_loop<F, Fut>(
     reconcile: F,
 ) where
     F: Fn(Key) -> Fut,
-    Fut: std::future::Future<Output = Result<(), StoreError>>,
+    Fut: std::future::Future<Output = Result<Option<Duration>, StoreError>>,
 {
     let queue: WorkQueue<Key> = WorkQueue::default();
     let feed = follow_changes(store, shutdown, |s| match s {
@@ -163,17 +165,55 @@ pub async fn reconcile_loop<F, Fut>(
             }
         }
     });
-    let work = async {
-        while let Some(key) = queue.next(shutdown).await {
-            if let Err(e) = reconcile(key.clone()).await {
-                tracing::debug!(controller = name, object = %format!("{}/{}", key.0, key.1), error = %e, "reconcile failed; requeued");
-                queue.add(key);
-                tokio::time::sleep(RETRY_AFTER / 2).await;
+    // Keys to requeue at an instant; one entry per key (the earliest asked for).
+    let timers: Mutex<std::collections::HashMap<Key, tokio::time::Instant>> = Mutex::default();
+    let lock = || {
+        timers
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+    };
+    let ticker = async {
+        let mut tick = tokio::time::interval(TIMER_GRANULARITY);
+        loop {
+            tokio::select! {
+                _ = shutdown.cancelled() => return,
+                _ = tick.tick() => {}
+            }
+            let now = tokio::time::Instant::now();
+            let due: Vec<Key> = lock()
+                .iter()
+                .filter(|(_, at)| **at <= now)
+                .map(|(k, _)| k.clone())
+                .collect();
+            for k in due {
+                lock().remove(&k);
+                queue.add(k);
             }
         }
     };
-    tokio::join!(feed, work);
+    let work = async {
+        while let Some(key) = queue.next(shutdown).await {
+            match reconcile(key.clone()).await {
+                Ok(None) => {}
+                Ok(Some(after)) => {
+                    let at = tokio::time::Instant::now() + after;
+                    let mut t = lock();
+                    let slot = t.entry(key).or_insert(at);
+                    *slot = (*slot).min(at);
+                }
+                Err(e) => {
+                    tracing::debug!(controller = name, object = %format!("{}/{}", key.0, key.1), error = %e, "reconcile failed; requeued");
+                    queue.add(key);
+                    tokio::time::sleep(RETRY_AFTER / 2).await;
+                }
+            }
+        }
+    };
+    tokio::join!(feed, ticker, work);
 }
+
+/// How precisely a requested requeue time is kept.
+const TIMER_GRANULARITY: Duration = Duration::from_millis(250);
 
 /// The key of the controller of kind `owner_kind` of a changed pod.
 pub fn owner_key(c: &Change, owner_kind: &str) -> Option<Key> {

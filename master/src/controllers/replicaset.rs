@@ -29,7 +29,10 @@ impl ReplicaSetController {
             &shutdown,
             keys_of,
             || all_keys(&self.store, Kind::ReplicaSet),
-            |key| self.reconcile(key),
+            |key| {
+                let this = &self;
+                async move { this.reconcile(key).await.map(|()| None) }
+            },
         )
         .await;
     }

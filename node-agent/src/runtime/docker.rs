@@ -261,6 +261,7 @@ fn create_body(spec: &ContainerSpec) -> ContainerCreateBody {
         env: Some(spec.env.iter().map(|(k, v)| format!("{k}={v}")).collect()),
         labels: Some(spec.labels.clone().into_iter().collect()),
         working_dir: spec.working_dir.clone(),
+        hostname: spec.hostname.clone(),
         exposed_ports: (!exposed_ports.is_empty()).then_some(exposed_ports),
         host_config: Some(HostConfig {
             memory: spec.memory_limit_bytes,

@@ -26,6 +26,8 @@ pub struct ContainerSpec {
     /// CPU limit in millicores.
     pub cpu_limit_millis: Option<i64>,
     pub working_dir: Option<String>,
+    /// The container's hostname: the pod's name, as Kubernetes sets it.
+    pub hostname: Option<String>,
     /// Labels put on the container; the agent finds its containers by them.
     pub labels: BTreeMap<String, String>,
 }

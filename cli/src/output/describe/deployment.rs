@@ -114,7 +114,7 @@ pub(super) fn pod_template(w: &mut Writer, template: &PodTemplateSpec) {
 }
 
 /// `Pods:` and a `get pods` table of them, indented, or `<none>`.
-fn pods_table(w: &mut Writer, pods: &[&Pod], now: SystemTime) {
+pub(super) fn pods_table(w: &mut Writer, pods: &[&Pod], now: SystemTime) {
     if pods.is_empty() {
         return w.field(0, "Pods", "<none>");
     }

@@ -13,6 +13,7 @@ use super::tabwriter::DESCRIBE;
 
 mod container;
 mod deployment;
+mod job;
 mod node;
 mod pod;
 mod timestamp;
@@ -27,6 +28,7 @@ pub fn describe(obj: &Object, related: &[Object], now: SystemTime) -> String {
         Object::Pod(p) => pod::describe(&mut w, p, now),
         Object::Deployment(d) => deployment::describe(&mut w, d, &pods, now),
         Object::ReplicaSet(rs) => deployment::describe_replica_set(&mut w, rs, &pods, now),
+        Object::Job(j) => job::describe(&mut w, j, &pods, now),
         Object::Node(n) => node::describe(&mut w, n, &pods, now),
     }
     w.finish()

@@ -45,7 +45,10 @@ impl DeploymentController {
             &shutdown,
             keys_of,
             || all_keys(&self.store, Kind::Deployment),
-            |key| self.reconcile(key),
+            |key| {
+                let this = &self;
+                async move { this.reconcile(key).await.map(|()| None) }
+            },
         )
         .await;
     }

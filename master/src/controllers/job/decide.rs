@@ -1,0 +1,240 @@
+//! One reconcile of a Job as a pure function of the Job, its pods and the time: which pods to
+//! create (with their index, for Indexed Jobs) or delete, the new status, whether the Job
+//! itself goes (`ttlSecondsAfterFinished`), and when to look again.
+//!
+//! Kubernetes' rules: at most `parallelism` pods run, and no more than the completions still
+//! missing; a Job is `Complete` once `completions` pods succeeded (one per index when
+//! Indexed), and `Failed` once its failures (failed pods, plus container restarts under
+//! `restartPolicy: OnFailure`) exceed `backoffLimit` (`BackoffLimitExceeded`) or it ran longer
+//! than `activeDeadlineSeconds` (`DeadlineExceeded`); the pods of a finished Job stop. A pod
+//! that failed delays the next one by 10 s, doubling with each further failure since the last
+//! success, up to 6 minutes.
+use std::collections::BTreeSet;
+use std::time::{Duration, SystemTime};
+
+use bosun_shared::job::{
+    format_indexes, Job, JobStatus, COMPLETE, COMPLETION_INDEX_ANNOTATION, FAILED,
+};
+use bosun_shared::meta::{set_condition, Condition};
+use bosun_shared::pod::{Pod, PodPhase, RestartPolicy};
+use bosun_shared::time::{parse_rfc3339, to_rfc3339};
+
+/// Delay before a pod replaces the first failed one; doubles per failure.
+const BACKOFF_BASE: Duration = Duration::from_secs(10);
+const BACKOFF_MAX: Duration = Duration::from_secs(360);
+
+#[derive(Debug, Default)]
+pub struct Decision<'a> {
+    /// Pods to create: `Some(index)` for an Indexed Job.
+    pub create: Vec<Option<i32>>,
+    pub delete: Vec<&'a Pod>,
+    pub status: JobStatus,
+    /// The Job's time after finishing ran out: delete it (its pods follow).
+    pub delete_job: bool,
+    /// Look again then even if nothing changes (back-off, deadline, TTL).
+    pub requeue: Option<Duration>,
+}
+
+/// The index of an Indexed Job's pod.
+pub fn index_of(p: &Pod) -> Option<i32> {
+    p.metadata
+        .annotations
+        .get(COMPLETION_INDEX_ANNOTATION)?
+        .parse()
+        .ok()
+}
+
+fn finished_at(p: &Pod) -> Option<SystemTime> {
+    let s = p.status.as_ref()?;
+    let t = s
+        .container_statuses
+        .iter()
+        .filter_map(|c| c.state.terminated.as_ref())
+        .filter_map(|t| t.finished_at.as_deref())
+        .max()?;
+    parse_rfc3339(t)
+}
+
+fn restarts(p: &Pod) -> i32 {
+    p.status.as_ref().map_or(0, |s| {
+        s.container_statuses.iter().map(|c| c.restart_count).sum()
+    })
+}
+
+fn condition(type_: &str, reason: &str, message: &str) -> Condition {
+    Condition {
+        type_: type_.into(),
+        status: "True".into(),
+        reason: Some(reason.into()),
+        message: Some(message.into()),
+        ..Default::default()
+    }
+}
+
+pub fn decide<'a>(job: &Job, pods: &[&'a Pod], now: SystemTime) -> Decision<'a> {
+    let mut d = Decision {
+        status: job.status.clone().unwrap_or_default(),
+        ..Default::default()
+    };
+    let stamp = to_rfc3339(now);
+    let suspended = job.spec.suspend == Some(true);
+    if d.status.start_time.is_none() && !suspended {
+        d.status.start_time = Some(stamp.clone());
+    }
+    let (active, done): (Vec<&Pod>, Vec<&Pod>) =
+        pods.iter().partition(|p| !p.phase().is_terminal());
+    let succeeded: Vec<&Pod> = done
+        .iter()
+        .copied()
+        .filter(|p| p.phase() == PodPhase::Succeeded)
+        .collect();
+    let failed: Vec<&Pod> = done
+        .iter()
+        .copied()
+        .filter(|p| p.phase() == PodPhase::Failed)
+        .collect();
+    let completions = job.completions().max(0);
+    let indexes: BTreeSet<i32> = succeeded
+        .iter()
+        .filter_map(|p| index_of(p))
+        .filter(|i| (0..completions).contains(i))
+        .collect();
+    let done_count = if job.indexed() {
+        indexes.len() as i32
+    } else {
+        succeeded.len() as i32
+    };
+    let on_failure = job.spec.template.spec.restart_policy == Some(RestartPolicy::OnFailure);
+    let failures = failed.len() as i32
+        + if on_failure {
+            pods.iter().map(|p| restarts(p)).sum()
+        } else {
+            0
+        };
+    d.status.active = active.len() as i32;
+    d.status.succeeded = done_count;
+    d.status.failed = failed.len() as i32;
+    d.status.completed_indexes = job
+        .indexed()
+        .then(|| format_indexes(&indexes.iter().copied().collect::<Vec<_>>()))
+        .filter(|s| !s.is_empty());
+
+    if let Some(end) = job.finished() {
+        // A finished Job keeps no pod running, and goes once its TTL ran out.
+        d.delete = active;
+        d.status.active = 0;
+        if let Some(ttl) = job.spec.ttl_seconds_after_finished {
+            let ttl = Duration::from_secs(ttl.max(0) as u64);
+            let at = end
+                .last_transition_time
+                .as_deref()
+                .and_then(parse_rfc3339)
+                .unwrap_or(now);
+            match now.duration_since(at) {
+                Ok(elapsed) if elapsed >= ttl => d.delete_job = true,
+                Ok(elapsed) => d.requeue = Some(ttl - elapsed),
+                Err(_) => d.requeue = Some(ttl),
+            }
+        }
+        return d;
+    }
+    let started = d
+        .status
+        .start_time
+        .as_deref()
+        .and_then(parse_rfc3339)
+        .unwrap_or(now);
+    let ran = now.duration_since(started).unwrap_or_default();
+    let deadline = job
+        .spec
+        .active_deadline_seconds
+        .map(|s| Duration::from_secs(s.max(0) as u64));
+    let finish = if done_count >= completions {
+        d.status.completion_time = Some(stamp.clone());
+        Some(condition(
+            COMPLETE,
+            "CompletionsReached",
+            "Reached expected number of succeeded pods",
+        ))
+    } else if failures > job.backoff_limit() {
+        Some(condition(
+            FAILED,
+            "BackoffLimitExceeded",
+            "Job has reached the specified backoff limit",
+        ))
+    } else if deadline.is_some_and(|dl| ran >= dl) {
+        Some(condition(
+            FAILED,
+            "DeadlineExceeded",
+            "Job was active longer than specified deadline",
+        ))
+    } else {
+        None
+    };
+    if let Some(c) = finish {
+        set_condition(&mut d.status.conditions, c, &stamp);
+        d.delete = active;
+        d.status.active = 0;
+        // The TTL, if any, counts from now.
+        d.requeue = job
+            .spec
+            .ttl_seconds_after_finished
+            .map(|t| Duration::from_secs(t.max(0) as u64));
+        return d;
+    }
+    if suspended {
+        d.delete = active;
+        d.status.active = 0;
+        return d;
+    }
+    if let Some(dl) = deadline {
+        d.requeue = Some(dl.saturating_sub(ran));
+    }
+    let want = job
+        .parallelism()
+        .max(0)
+        .min(completions - done_count)
+        .max(0) as usize;
+    if active.len() > want {
+        d.delete = super::super::pods::least_useful_first(active.clone())
+            .into_iter()
+            .take(active.len() - want)
+            .collect();
+        return d;
+    }
+    let missing = want - active.len();
+    if missing == 0 {
+        return d;
+    }
+    // Back-off after failures since the last success.
+    let last_success = succeeded.iter().filter_map(|p| finished_at(p)).max();
+    let recent: Vec<SystemTime> = failed
+        .iter()
+        .filter_map(|p| finished_at(p))
+        .filter(|t| last_success.is_none_or(|s| *t > s))
+        .collect();
+    if let Some(last) = recent.iter().max() {
+        let delay = BACKOFF_BASE
+            .saturating_mul(1 << (recent.len() - 1).min(16))
+            .min(BACKOFF_MAX);
+        let waited = now.duration_since(*last).unwrap_or_default();
+        if waited < delay {
+            d.requeue = Some(d.requeue.map_or(delay - waited, |r| r.min(delay - waited)));
+            return d;
+        }
+    }
+    if job.indexed() {
+        let running: BTreeSet<i32> = active.iter().filter_map(|p| index_of(p)).collect();
+        d.create = (0..completions)
+            .filter(|i| !indexes.contains(i) && !running.contains(i))
+            .take(missing)
+            .map(Some)
+            .collect();
+    } else {
+        d.create = vec![None; missing];
+    }
+    d
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,144 @@
+//! The Job decision over time: parallelism, completions, back-off, limits, indexes, TTL.
+use bosun_shared::job::{CompletionMode, JobSpec};
+use bosun_shared::pod::{ContainerState, ContainerStatus, PodStatus, StateTerminated};
+
+use super::*;
+
+fn t(secs: u64) -> SystemTime {
+    SystemTime::UNIX_EPOCH + Duration::from_secs(1_000_000 + secs)
+}
+
+fn job(completions: i32, parallelism: i32, policy: RestartPolicy) -> Job {
+    let mut j = Job {
+        spec: JobSpec {
+            completions: Some(completions),
+            parallelism: Some(parallelism),
+            ..Default::default()
+        },
+        ..Default::default()
+    };
+    j.spec.template.spec.restart_policy = Some(policy);
+    j
+}
+
+/// A pod in `phase`, its container finished at `finished` (seconds after t(0)).
+fn pod(phase: PodPhase, finished: Option<u64>, index: Option<i32>) -> Pod {
+    let mut p = Pod::default();
+    if let Some(i) = index {
+        p.metadata
+            .annotations
+            .insert(COMPLETION_INDEX_ANNOTATION.into(), i.to_string());
+    }
+    let terminated = finished.map(|f| StateTerminated {
+        exit_code: if phase == PodPhase::Succeeded { 0 } else { 1 },
+        finished_at: Some(to_rfc3339(t(f))),
+        ..Default::default()
+    });
+    p.status = Some(PodStatus {
+        phase,
+        container_statuses: vec![ContainerStatus {
+            state: ContainerState {
+                terminated,
+                ..Default::default()
+            },
+            ..Default::default()
+        }],
+        ..Default::default()
+    });
+    p
+}
+
+fn reason(s: &JobStatus, type_: &str) -> Option<String> {
+    bosun_shared::meta::find_condition(&s.conditions, type_).and_then(|c| c.reason.clone())
+}
+
+#[test]
+fn runs_parallelism_pods_until_completions_succeeded() {
+    let j = job(6, 2, RestartPolicy::Never);
+    assert_eq!(decide(&j, &[], t(0)).create.len(), 2);
+    let ok = pod(PodPhase::Succeeded, Some(1), None);
+    let running = pod(PodPhase::Running, None, None);
+    let d = decide(&j, &[&ok, &ok, &ok, &ok, &ok, &running], t(2));
+    assert!(d.create.is_empty(), "one missing completion is running");
+    assert_eq!((d.status.active, d.status.succeeded), (1, 5));
+    let d = decide(&j, &[&ok, &ok, &ok, &ok, &ok, &ok], t(3));
+    assert_eq!(
+        reason(&d.status, COMPLETE).as_deref(),
+        Some("CompletionsReached")
+    );
+    assert!(d.status.completion_time.is_some());
+}
+
+#[test]
+fn a_failed_pod_is_replaced_after_a_back_off_that_doubles() {
+    let j = job(1, 1, RestartPolicy::Never);
+    let f1 = pod(PodPhase::Failed, Some(0), None);
+    let d = decide(&j, &[&f1], t(5));
+    assert!(d.create.is_empty(), "within 10 s of the failure");
+    assert_eq!(d.requeue, Some(Duration::from_secs(5)));
+    assert_eq!(decide(&j, &[&f1], t(10)).create.len(), 1);
+    let f2 = pod(PodPhase::Failed, Some(20), None);
+    assert!(
+        decide(&j, &[&f1, &f2], t(35)).create.is_empty(),
+        "20 s after a second failure"
+    );
+    assert_eq!(decide(&j, &[&f1, &f2], t(40)).create.len(), 1);
+    assert_eq!(decide(&j, &[&f1, &f2], t(40)).status.failed, 2);
+}
+
+#[test]
+fn failures_beyond_the_backoff_limit_fail_the_job_and_stop_its_pods() {
+    let mut j = job(3, 2, RestartPolicy::OnFailure);
+    j.spec.backoff_limit = Some(1);
+    let mut restarted = pod(PodPhase::Running, None, None);
+    restarted.status.as_mut().unwrap().container_statuses[0].restart_count = 2;
+    let d = decide(&j, &[&restarted], t(1));
+    assert_eq!(
+        reason(&d.status, FAILED).as_deref(),
+        Some("BackoffLimitExceeded")
+    );
+    assert_eq!(d.delete.len(), 1, "the running pod stops");
+}
+
+#[test]
+fn an_active_deadline_fails_the_job() {
+    let mut j = job(1, 1, RestartPolicy::Never);
+    j.spec.active_deadline_seconds = Some(30);
+    let first = decide(&j, &[], t(0));
+    assert_eq!(first.requeue, Some(Duration::from_secs(30)));
+    j.status = Some(first.status);
+    let running = pod(PodPhase::Running, None, None);
+    let d = decide(&j, &[&running], t(31));
+    assert_eq!(
+        reason(&d.status, FAILED).as_deref(),
+        Some("DeadlineExceeded")
+    );
+    assert_eq!(d.delete.len(), 1);
+}
+
+#[test]
+fn indexed_jobs_run_each_missing_index_once() {
+    let mut j = job(4, 3, RestartPolicy::Never);
+    j.spec.completion_mode = Some(CompletionMode::Indexed);
+    assert_eq!(decide(&j, &[], t(0)).create, [Some(0), Some(1), Some(2)]);
+    let done1 = pod(PodPhase::Succeeded, Some(1), Some(1));
+    let run0 = pod(PodPhase::Running, None, Some(0));
+    let d = decide(&j, &[&done1, &done1, &run0], t(2));
+    assert_eq!(d.create, [Some(2), Some(3)], "index 1 counts once");
+    assert_eq!(d.status.succeeded, 1);
+    assert_eq!(d.status.completed_indexes.as_deref(), Some("1"));
+}
+
+#[test]
+fn a_finished_job_goes_after_its_ttl() {
+    let mut j = job(1, 1, RestartPolicy::Never);
+    j.spec.ttl_seconds_after_finished = Some(5);
+    let ok = pod(PodPhase::Succeeded, Some(0), None);
+    let d = decide(&j, &[&ok], t(1));
+    assert_eq!(d.requeue, Some(Duration::from_secs(5)));
+    let mut status = d.status;
+    status.conditions[0].last_transition_time = Some(to_rfc3339(t(1)));
+    j.status = Some(status);
+    assert!(!decide(&j, &[&ok], t(4)).delete_job);
+    assert!(decide(&j, &[&ok], t(6)).delete_job);
+}

@@ -1,0 +1,122 @@
+//! The Job controller: runs a Job's pods by [`decide`] (parallelism, completions, back-off,
+//! limits, indexes, TTL) and writes its status. Woken by changes of the Job and of its pods,
+//! and again when a decision asks (a back-off ending, a deadline, a TTL).
+mod decide;
+
+use std::time::{Duration, SystemTime};
+
+use bosun_shared::job::{Job, COMPLETION_INDEX_ANNOTATION, COMPLETION_INDEX_ENV, JOB_NAME_LABEL};
+use bosun_shared::meta::ObjectMeta;
+use bosun_shared::pod::{EnvVar, Pod};
+use bosun_shared::{Kind, Object};
+use tokio_util::sync::CancellationToken;
+use tracing::info;
+
+use super::pods::{controlled, controller_ref, delete_op, random_suffix};
+use super::queue::{all_keys, owner_key, reconcile_loop, Key};
+use crate::store::{Change, Command, Op, Store, StoreError};
+
+/// The label kubectl shows (`job-name`), besides [`JOB_NAME_LABEL`].
+const LEGACY_JOB_NAME_LABEL: &str = "job-name";
+
+pub struct JobController {
+    pub store: Store,
+}
+
+impl JobController {
+    pub async fn run(self, shutdown: CancellationToken) {
+        let keys_of = |c: &Change| match &*c.object {
+            Object::Job(j) => Some((j.metadata.namespace.clone(), j.metadata.name.clone())),
+            _ => owner_key(c, Kind::Job.as_str()),
+        };
+        reconcile_loop(
+            "job",
+            &self.store,
+            &shutdown,
+            keys_of,
+            || all_keys(&self.store, Kind::Job),
+            |key| self.reconcile(key),
+        )
+        .await;
+    }
+
+    async fn reconcile(&self, (ns, name): Key) -> Result<Option<Duration>, StoreError> {
+        let stored = self.store.get(Kind::Job, &ns, &name);
+        let Some(Object::Job(job)) = stored.as_deref() else {
+            return Ok(None); // deleted: the garbage collector removes its pods
+        };
+        let owned = controlled(&self.store, Kind::Pod, &ns, &job.metadata.uid);
+        let pods: Vec<&Pod> = owned.iter().filter_map(|o| o.as_pod()).collect();
+        let d = decide::decide(job, &pods, SystemTime::now());
+        let mut ops: Vec<Op> = d.delete.iter().copied().map(delete_op).collect();
+        for index in &d.create {
+            let mut pod: Object = new_pod(job, *index).into();
+            crate::store::stamp_new(&mut pod);
+            ops.push(Op::Create(pod));
+        }
+        if d.delete_job {
+            info!(job = %format!("{ns}/{name}"), "deleting finished job: ttlSecondsAfterFinished passed");
+            ops.push(Op::Delete {
+                kind: Kind::Job,
+                namespace: ns.clone(),
+                name: name.clone(),
+                expected_uid: Some(job.metadata.uid.clone()),
+            });
+            self.store.propose(Command { ops }).await?;
+            return Ok(None);
+        }
+        if !ops.is_empty() {
+            info!(
+                job = %format!("{ns}/{name}"),
+                create = d.create.len(),
+                delete = d.delete.len(),
+                "job pods"
+            );
+            self.store.propose(Command { ops }).await?;
+        }
+        if job.status.as_ref() != Some(&d.status) {
+            let mut updated = job.clone();
+            updated.status = Some(d.status);
+            self.store
+                .update_status(updated.into(), Some(job.metadata.revision()))
+                .await?;
+        }
+        Ok(d.requeue)
+    }
+}
+
+/// A pod of the Job's template: `<job>-<5 random>`, or `<job>-<index>-<5 random>` with the
+/// index in an annotation and in `JOB_COMPLETION_INDEX` for an Indexed Job.
+fn new_pod(job: &Job, index: Option<i32>) -> Pod {
+    let t = &job.spec.template;
+    let mut labels = t.metadata.labels.clone();
+    labels.insert(JOB_NAME_LABEL.into(), job.metadata.name.clone());
+    labels.insert(LEGACY_JOB_NAME_LABEL.into(), job.metadata.name.clone());
+    let mut annotations = t.metadata.annotations.clone();
+    let mut spec = t.spec.clone();
+    let name = match index {
+        Some(i) => {
+            annotations.insert(COMPLETION_INDEX_ANNOTATION.into(), i.to_string());
+            for c in &mut spec.containers {
+                c.env.push(EnvVar {
+                    name: COMPLETION_INDEX_ENV.into(),
+                    value: i.to_string(),
+                });
+            }
+            format!("{}-{i}-{}", job.metadata.name, random_suffix())
+        }
+        None => format!("{}-{}", job.metadata.name, random_suffix()),
+    };
+    Pod {
+        metadata: ObjectMeta {
+            name,
+            namespace: job.metadata.namespace.clone(),
+            labels,
+            annotations,
+            owner_references: vec![controller_ref(Kind::Job, &job.metadata)],
+            ..Default::default()
+        },
+        spec,
+        ..Default::default()
+    }
+}

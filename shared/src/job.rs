@@ -1,0 +1,152 @@
+//! `batch/v1` Job: runs pods of a template until `completions` of them succeed, at most
+//! `parallelism` at a time, retrying failures up to `backoffLimit`; Kubernetes' field names
+//! and defaults.
+use serde::{Deserialize, Serialize};
+
+use crate::deployment::PodTemplateSpec;
+use crate::meta::{find_condition, Condition, ObjectMeta};
+
+/// Env var (and pod annotation) carrying an Indexed Job pod's index.
+pub const COMPLETION_INDEX_ENV: &str = "JOB_COMPLETION_INDEX";
+pub const COMPLETION_INDEX_ANNOTATION: &str = "batch.kubernetes.io/job-completion-index";
+/// Label Kubernetes puts on a Job's pods.
+pub const JOB_NAME_LABEL: &str = "batch.kubernetes.io/job-name";
+/// Condition types of a finished Job.
+pub const COMPLETE: &str = "Complete";
+pub const FAILED: &str = "Failed";
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Job {
+    #[serde(default)]
+    pub api_version: String,
+    #[serde(default)]
+    pub kind: String,
+    #[serde(default)]
+    pub metadata: ObjectMeta,
+    #[serde(default)]
+    pub spec: JobSpec,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub status: Option<JobStatus>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct JobSpec {
+    /// Pods that must succeed (default 1).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub completions: Option<i32>,
+    /// Pods running at once (default 1).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub parallelism: Option<i32>,
+    /// Failures (failed pods, and container restarts under `OnFailure`) before the Job fails
+    /// (default 6).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub backoff_limit: Option<i32>,
+    /// Seconds from the start after which the Job fails and its pods are stopped.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub active_deadline_seconds: Option<i64>,
+    /// Seconds after it finished that the Job (and its pods) are deleted.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ttl_seconds_after_finished: Option<i32>,
+    /// `NonIndexed` (default): any `completions` successes; `Indexed`: one success for each
+    /// index `0..completions`, the index in `JOB_COMPLETION_INDEX`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub completion_mode: Option<CompletionMode>,
+    /// Stop creating pods (running ones go) until false again.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub suspend: Option<bool>,
+    #[serde(default)]
+    pub template: PodTemplateSpec,
+}
+
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub enum CompletionMode {
+    #[default]
+    NonIndexed,
+    Indexed,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct JobStatus {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub start_time: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub completion_time: Option<String>,
+    #[serde(default)]
+    pub active: i32,
+    #[serde(default)]
+    pub succeeded: i32,
+    #[serde(default)]
+    pub failed: i32,
+    /// Indexed Jobs: the indexes that succeeded, as `0-2,4`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub completed_indexes: Option<String>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub conditions: Vec<Condition>,
+}
+
+impl Job {
+    pub fn completions(&self) -> i32 {
+        self.spec.completions.unwrap_or(1)
+    }
+
+    pub fn parallelism(&self) -> i32 {
+        self.spec.parallelism.unwrap_or(1)
+    }
+
+    pub fn backoff_limit(&self) -> i32 {
+        self.spec.backoff_limit.unwrap_or(6)
+    }
+
+    pub fn indexed(&self) -> bool {
+        self.spec.completion_mode == Some(CompletionMode::Indexed)
+    }
+
+    /// `Complete` or `Failed` once the Job has finished.
+    pub fn finished(&self) -> Option<&Condition> {
+        let conditions = &self.status.as_ref()?.conditions;
+        [COMPLETE, FAILED]
+            .into_iter()
+            .filter_map(|t| find_condition(conditions, t))
+            .find(|c| c.status == "True")
+    }
+}
+
+/// Indexes as Kubernetes writes `completedIndexes`: sorted, runs joined, `0-2,4`.
+pub fn format_indexes(indexes: &[i32]) -> String {
+    let mut sorted = indexes.to_vec();
+    sorted.sort_unstable();
+    sorted.dedup();
+    let mut parts: Vec<String> = Vec::new();
+    let mut i = 0;
+    while i < sorted.len() {
+        let start = sorted[i];
+        let mut end = start;
+        while i + 1 < sorted.len() && sorted[i + 1] == end + 1 {
+            i += 1;
+            end = sorted[i];
+        }
+        parts.push(if start == end {
+            start.to_string()
+        } else {
+            format!("{start}-{end}")
+        });
+        i += 1;
+    }
+    parts.join(",")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn indexes_are_written_as_runs() {
+        assert_eq!(format_indexes(&[4, 0, 1, 2, 2]), "0-2,4");
+        assert_eq!(format_indexes(&[]), "");
+        assert_eq!(format_indexes(&[3]), "3");
+        assert_eq!(format_indexes(&[1, 3, 5, 6]), "1,3,5-6");
+    }
+}
