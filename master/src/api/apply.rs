@@ -88,6 +88,26 @@ fn merge(current: &Object, desired: &Object) -> Result<Object, StoreError> {
                     .or_insert_with(|| v.clone());
             }
         }
+        (Object::Job(cur), Object::Job(new)) => {
+            // As in Kubernetes: what a Job runs is fixed once it exists.
+            let immutable = [
+                ("spec.template", new.spec.template != cur.spec.template),
+                (
+                    "spec.completions",
+                    new.spec.completions != cur.spec.completions,
+                ),
+                (
+                    "spec.completionMode",
+                    new.spec.completion_mode != cur.spec.completion_mode,
+                ),
+            ];
+            if let Some((field, _)) = immutable.iter().find(|(_, changed)| *changed) {
+                return Err(StoreError::Invalid {
+                    object: current.describe(),
+                    message: format!("{field}: Invalid value: field is immutable"),
+                });
+            }
+        }
         _ => {}
     }
     out.take_status_from(current);
@@ -104,5 +124,8 @@ fn same_managed_fields(a: &Object, b: &Object) -> bool {
 
 /// Whether objects of this kind may be applied by clients.
 pub fn appliable(kind: Kind) -> bool {
-    matches!(kind, Kind::Pod | Kind::Deployment | Kind::Node)
+    matches!(
+        kind,
+        Kind::Pod | Kind::Deployment | Kind::ReplicaSet | Kind::Job | Kind::Node
+    )
 }
