@@ -4,57 +4,14 @@
 use std::path::Path;
 use std::time::Duration;
 
-use bosun_tests::docker::remove_by_label;
-use bosun_tests::{busybox_image, wait_for_blocking, BosunProcess, TestCluster};
+use bosun_tests::agent::ExtraAgent;
+use bosun_tests::{busybox_image, wait_for_blocking, TestCluster};
 use serde_json::Value;
 
 const DEADLINE: Duration = Duration::from_secs(60);
 
 fn bin() -> &'static Path {
     Path::new(env!("CARGO_BIN_EXE_bosun"))
-}
-
-/// A second agent on this machine, its containers removed on drop.
-struct SecondAgent {
-    name: String,
-    process: Option<BosunProcess>,
-}
-
-impl SecondAgent {
-    fn start(c: &TestCluster) -> anyhow::Result<SecondAgent> {
-        let name = format!("{}-b", c.node_name());
-        let dir = c.dir().join("agent-b");
-        let server = c.server();
-        let process = BosunProcess::spawn(
-            c.bin(),
-            &[
-                "agent",
-                "--master",
-                &server,
-                "--name",
-                &name,
-                "--data-dir",
-                &dir.display().to_string(),
-            ],
-            &[("NO_COLOR", "1")],
-            &c.dir().join("agent-b.log"),
-        )?;
-        Ok(SecondAgent {
-            name,
-            process: Some(process),
-        })
-    }
-}
-
-impl Drop for SecondAgent {
-    fn drop(&mut self) {
-        // Stop the agent first: a create it still had in flight would otherwise leave a
-        // container behind after the cleanup.
-        if let Some(mut p) = self.process.take() {
-            let _ = p.kill();
-        }
-        let _ = remove_by_label(&format!("bosun.node={}", self.name));
-    }
 }
 
 fn deployment(image: &str) -> String {
@@ -112,7 +69,7 @@ fn a_frozen_node_has_its_pods_replaced_and_stops_them_when_it_returns() -> anyho
     let image = busybox_image()?;
     let mut c = TestCluster::start_split(bin())?;
     c.wait_node_ready(DEADLINE)?;
-    let b = SecondAgent::start(&c)?;
+    let b = ExtraAgent::start(&c, "b", &[])?;
     let a = c.node_name().to_string();
     c.wait_for_output(&["get", "nodes"], "both nodes Ready", DEADLINE, |o| {
         o.matches(" Ready ").count() == 2
@@ -153,7 +110,7 @@ fn cordon_keeps_new_pods_off_and_drain_moves_pods_away() -> anyhow::Result<()> {
     let image = busybox_image()?;
     let c = TestCluster::start_split(bin())?;
     c.wait_node_ready(DEADLINE)?;
-    let b = SecondAgent::start(&c)?;
+    let b = ExtraAgent::start(&c, "b", &[])?;
     let a = c.node_name().to_string();
     c.wait_for_output(&["get", "nodes"], "both nodes Ready", DEADLINE, |o| {
         o.matches(" Ready ").count() == 2

@@ -241,6 +241,7 @@ fn parse_object(value: &Value) -> Result<(Object, Vec<String>), Refusal> {
         Kind::Deployment => decode(value, Object::Deployment),
         Kind::ReplicaSet => decode(value, Object::ReplicaSet),
         Kind::Job => decode(value, Object::Job),
+        Kind::DaemonSet => decode(value, Object::DaemonSet),
         Kind::Node => decode(value, Object::Node),
     };
     let (mut warnings, mut errors) = (Vec::new(), Vec::new());
@@ -371,7 +372,9 @@ fn classify(kind: Kind, path: &FieldPath, value: Option<&Value>) -> Verdict {
     };
     let pod_spec = match kind {
         Kind::Pod => Some("spec."),
-        Kind::Deployment | Kind::ReplicaSet | Kind::Job => Some("spec.template.spec."),
+        Kind::Deployment | Kind::ReplicaSet | Kind::DaemonSet | Kind::Job => {
+            Some("spec.template.spec.")
+        }
         Kind::Node => None,
     };
     if let Some(field) = pod_spec.and_then(|prefix| pattern.strip_prefix(prefix)) {

@@ -8,6 +8,7 @@ use std::str::FromStr;
 
 use serde::{Deserialize, Serialize};
 
+use crate::daemonset::DaemonSet;
 use crate::deployment::Deployment;
 use crate::job::Job;
 use crate::meta::ObjectMeta;
@@ -55,7 +56,7 @@ macro_rules! resource {
     )*};
 }
 
-resource!(Pod, Deployment, ReplicaSet, Job, Node);
+resource!(Pod, Deployment, ReplicaSet, DaemonSet, Job, Node);
 
 /// Generates [`Kind`], [`Object`] and their per-kind functions from one table.
 macro_rules! kinds {
@@ -197,6 +198,8 @@ kinds! {
         cli = ["deployment", "deployments", "deploy", "deployment.apps", "deployments.apps"];
     ReplicaSet: ReplicaSet, "apps/v1", "replicasets", "replicaset.apps", namespaced = true,
         cli = ["replicaset", "replicasets", "rs", "replicaset.apps", "replicasets.apps"];
+    DaemonSet: DaemonSet, "apps/v1", "daemonsets", "daemonset.apps", namespaced = true,
+        cli = ["daemonset", "daemonsets", "ds", "daemonset.apps", "daemonsets.apps"];
     Job: Job, "batch/v1", "jobs", "job.batch", namespaced = true,
         cli = ["job", "jobs", "job.batch", "jobs.batch"];
     Node: Node, "v1", "nodes", "node", namespaced = false, cli = ["node", "nodes", "no"];
@@ -300,6 +303,13 @@ impl Object {
     pub fn as_replica_set(&self) -> Option<&ReplicaSet> {
         match self {
             Object::ReplicaSet(r) => Some(r),
+            _ => None,
+        }
+    }
+
+    pub fn as_daemon_set(&self) -> Option<&DaemonSet> {
+        match self {
+            Object::DaemonSet(d) => Some(d),
             _ => None,
         }
     }

@@ -98,6 +98,9 @@ pub fn validate(obj: &Object) -> Vec<FieldError> {
         Object::Pod(pod) => validate_pod_spec(&pod.spec, "spec", &mut errs),
         Object::Deployment(d) => validate_deployment_spec(&d.spec, &mut errs),
         Object::Job(j) => validate_job(j, &mut errs),
+        Object::DaemonSet(d) => {
+            validate_replicated(None, &d.spec.selector, &d.spec.template, &mut errs)
+        }
         Object::ReplicaSet(r) => validate_replicated(
             r.spec.replicas,
             &r.spec.selector,

@@ -12,6 +12,7 @@
 //!   [`tail_log`].
 //! - [`cluster`]: [`TestCluster`], a one-machine cluster (`bosun up`, or separate `bosun master`
 //!   and `bosun agent`) with a client config, client helpers and cleanup on drop.
+//! - [`agent`]: [`agent::ExtraAgent`], another agent process: a second node on this machine.
 //! - [`masters`]: [`Masters`], three `bosun master` processes on free ports (the first
 //!   bootstraps, the others join it), their `cluster status`, the leader, kill / restart / pause
 //!   of one, and the one-leader-per-term check of their logs.
@@ -24,6 +25,7 @@
 //! The end-to-end tests that use it live in `cli/tests/` (they need `CARGO_BIN_EXE_bosun`); the
 //! benchmark programs in `src/bin/`.
 
+pub mod agent;
 pub mod bench;
 pub mod cluster;
 pub mod docker;

@@ -33,6 +33,7 @@ pub async fn run(ctx: &Context, args: Args) -> anyhow::Result<()> {
             controlled_by(&client, Kind::Pod, &ns, &uids).await?
         }
         Object::Job(j) => controlled_by(&client, Kind::Pod, &ns, &[&j.metadata.uid]).await?,
+        Object::DaemonSet(d) => controlled_by(&client, Kind::Pod, &ns, &[&d.metadata.uid]).await?,
         Object::ReplicaSet(rs) => {
             controlled_by(&client, Kind::Pod, &ns, &[&rs.metadata.uid]).await?
         }

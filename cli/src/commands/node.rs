@@ -58,13 +58,26 @@ pub async fn drain(ctx: &Context, args: DrainArgs) -> anyhow::Result<()> {
     set_unschedulable(&client, &args.name, true).await?;
     println!("node/{} cordoned", args.name);
     let (all, _) = client.list(Kind::Pod, None, None).await?;
-    let on_node: Vec<_> = all
+    let (daemons, on_node): (Vec<_>, Vec<_>) = all
         .iter()
         .filter_map(Object::as_pod)
         .filter(|p| {
             p.spec.node_name.as_deref() == Some(args.name.as_str()) && !p.phase().is_terminal()
         })
-        .collect();
+        .partition(|p| {
+            p.metadata
+                .controller()
+                .is_some_and(|c| c.kind == "DaemonSet")
+        });
+    // DaemonSet pods stay: their controller would put them right back (they tolerate the
+    // cordon), as kubectl's --ignore-daemonsets.
+    if !daemons.is_empty() {
+        let names: Vec<String> = daemons.iter().map(|p| p.key()).collect();
+        println!(
+            "Warning: ignoring DaemonSet-managed Pods: {}",
+            names.join(", ")
+        );
+    }
     let unmanaged: Vec<String> = on_node
         .iter()
         .filter(|p| p.metadata.controller().is_none())

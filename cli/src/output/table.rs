@@ -1,6 +1,7 @@
 //! `get` tables: a header in caps and one row per object, aligned like kubectl's.
 use std::time::SystemTime;
 
+use bosun_shared::daemonset::DaemonSet;
 use bosun_shared::deployment::Deployment;
 use bosun_shared::job::Job;
 use bosun_shared::node::Node;
@@ -42,6 +43,7 @@ pub(crate) fn render(
             Object::Deployment(d) => deployment_row(d, wide, now),
             Object::ReplicaSet(rs) => replica_set_row(rs, wide, now),
             Object::Job(j) => job_row(j, wide, now),
+            Object::DaemonSet(d) => daemon_set_row(d, wide, now),
             Object::Node(n) => node_row(n, wide, now),
         };
         if namespace {
@@ -75,6 +77,19 @@ fn headers(kind: Kind, wide: bool) -> Vec<&'static str> {
         ),
         Kind::ReplicaSet => (
             &["NAME", "DESIRED", "CURRENT", "READY", "AGE"],
+            &["CONTAINERS", "IMAGES", "SELECTOR"],
+        ),
+        Kind::DaemonSet => (
+            &[
+                "NAME",
+                "DESIRED",
+                "CURRENT",
+                "READY",
+                "UP-TO-DATE",
+                "AVAILABLE",
+                "NODE SELECTOR",
+                "AGE",
+            ],
             &["CONTAINERS", "IMAGES", "SELECTOR"],
         ),
         Kind::Job => (
@@ -142,6 +157,33 @@ fn replica_set_row(rs: &ReplicaSet, wide: bool, now: SystemTime) -> Vec<String> 
             &rs.spec.template.spec.containers,
             &rs.spec.selector,
         );
+    }
+    row
+}
+
+/// NAME DESIRED CURRENT READY UP-TO-DATE AVAILABLE NODE SELECTOR AGE [CONTAINERS IMAGES
+/// SELECTOR].
+fn daemon_set_row(d: &DaemonSet, wide: bool, now: SystemTime) -> Vec<String> {
+    let s = d.status.clone().unwrap_or_default();
+    let selector = &d.spec.template.spec.node_selector;
+    let node_selector = if selector.is_empty() {
+        none()
+    } else {
+        let pairs: Vec<String> = selector.iter().map(|(k, v)| format!("{k}={v}")).collect();
+        pairs.join(",")
+    };
+    let mut row = vec![
+        d.metadata.name.clone(),
+        s.desired_number_scheduled.to_string(),
+        s.current_number_scheduled.to_string(),
+        s.number_ready.to_string(),
+        s.updated_number_scheduled.to_string(),
+        s.number_available.to_string(),
+        node_selector,
+        age(d.metadata.creation_timestamp.as_deref(), now),
+    ];
+    if wide {
+        template_columns(&mut row, &d.spec.template.spec.containers, &d.spec.selector);
     }
     row
 }

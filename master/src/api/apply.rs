@@ -126,6 +126,6 @@ fn same_managed_fields(a: &Object, b: &Object) -> bool {
 pub fn appliable(kind: Kind) -> bool {
     matches!(
         kind,
-        Kind::Pod | Kind::Deployment | Kind::ReplicaSet | Kind::Job | Kind::Node
+        Kind::Pod | Kind::Deployment | Kind::ReplicaSet | Kind::DaemonSet | Kind::Job | Kind::Node
     )
 }

@@ -13,7 +13,12 @@ use super::queue::run_passes;
 use crate::store::{Change, Command, EventType, Op, Store};
 
 /// Kinds whose objects own others.
-pub const OWNER_KINDS: [Kind; 3] = [Kind::Deployment, Kind::ReplicaSet, Kind::Job];
+pub const OWNER_KINDS: [Kind; 4] = [
+    Kind::Deployment,
+    Kind::ReplicaSet,
+    Kind::DaemonSet,
+    Kind::Job,
+];
 /// Kinds whose objects can be owned, owners before what they own.
 pub const DEPENDENT_KINDS: [Kind; 2] = [Kind::ReplicaSet, Kind::Pod];
 

@@ -64,6 +64,17 @@ pub fn encode_safe(mut v: u64, len: usize) -> String {
         .collect()
 }
 
+/// A stable hash of a pod template (FNV-1a over its JSON), as 10 [`SAFE`] characters.
+pub fn template_hash(t: &bosun_shared::deployment::PodTemplateSpec) -> String {
+    let json = serde_json::to_vec(t).unwrap_or_default();
+    let mut h: u64 = 0xcbf2_9ce4_8422_2325;
+    for b in json {
+        h ^= u64::from(b);
+        h = h.wrapping_mul(0x0100_0000_01b3);
+    }
+    encode_safe(h, 10)
+}
+
 /// Five random [`SAFE`] characters, the suffix of a generated pod name.
 pub fn random_suffix() -> String {
     encode_safe(uuid::Uuid::new_v4().as_u128() as u64, 5)

@@ -145,25 +145,22 @@ pub type Key = (String, String);
 /// object for the periodic resync, and `reconcile` is retried (after 100 ms) when it fails.
 /// `reconcile` may ask to be called again after a delay (a back-off, a deadline) even if
 /// nothing changes.
-pub async fn reconcile_loop<F, Fut>(
+pub async fn reconcile_loop<F, Fut, K>(
     name: &str,
     store: &Store,
     shutdown: &CancellationToken,
-    keys_of: impl Fn(&Change) -> Option<Key>,
+    keys_of: impl Fn(&Change) -> K,
     all: impl Fn() -> Vec<Key>,
     reconcile: F,
 ) where
     F: Fn(Key) -> Fut,
     Fut: std::future::Future<Output = Result<Option<Duration>, StoreError>>,
+    K: IntoIterator<Item = Key>,
 {
     let queue: WorkQueue<Key> = WorkQueue::default();
     let feed = follow_changes(store, shutdown, |s| match s {
         Signal::ResyncAll => all().into_iter().for_each(|k| queue.add(k)),
-        Signal::Changed(c) => {
-            if let Some(k) = keys_of(c) {
-                queue.add(k);
-            }
-        }
+        Signal::Changed(c) => keys_of(c).into_iter().for_each(|k| queue.add(k)),
     });
     // Keys to requeue at an instant; one entry per key (the earliest asked for).
     let timers: Mutex<std::collections::HashMap<Key, tokio::time::Instant>> = Mutex::default();

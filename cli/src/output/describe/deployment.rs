@@ -100,6 +100,47 @@ pub(super) fn describe_replica_set(
     pods_table(w, pods, now);
 }
 
+/// `describe daemonset`, as kubectl's.
+pub(super) fn describe_daemon_set(
+    w: &mut Writer,
+    d: &bosun_shared::daemonset::DaemonSet,
+    pods: &[&Pod],
+    now: SystemTime,
+) {
+    let meta = &d.metadata;
+    let s = d.status.clone().unwrap_or_default();
+    w.field(0, "Name", &meta.name);
+    w.field(0, "Namespace", &meta.namespace);
+    w.field(0, "Selector", selector_string(&d.spec.selector));
+    w.labels(0, "Node-Selector", &d.spec.template.spec.node_selector);
+    w.labels(0, "Labels", &meta.labels);
+    w.annotations(0, "Annotations", &meta.annotations);
+    let fields = [
+        (
+            "Desired Number of Nodes Scheduled",
+            s.desired_number_scheduled,
+        ),
+        (
+            "Current Number of Nodes Scheduled",
+            s.current_number_scheduled,
+        ),
+        (
+            "Number of Nodes Scheduled with Up-to-date Pods",
+            s.updated_number_scheduled,
+        ),
+        (
+            "Number of Nodes Scheduled with Available Pods",
+            s.number_available,
+        ),
+        ("Number of Nodes Misscheduled", s.number_misscheduled),
+    ];
+    for (k, v) in fields {
+        w.field(0, k, v.to_string());
+    }
+    pod_template(w, &d.spec.template);
+    pods_table(w, pods, now);
+}
+
 /// `Pod Template:` with its labels, annotations, containers and node selector.
 pub(super) fn pod_template(w: &mut Writer, template: &PodTemplateSpec) {
     w.line(0, "Pod Template:");

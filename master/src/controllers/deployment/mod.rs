@@ -24,7 +24,7 @@ use bosun_shared::{Kind, Object};
 use tokio_util::sync::CancellationToken;
 use tracing::info;
 
-use super::pods::{controlled, controller_ref, delete_op, encode_safe};
+use super::pods::{controlled, controller_ref, delete_op};
 use super::queue::{all_keys, reconcile_loop, Key};
 use crate::store::{Change, Command, Op, Store, StoreError};
 use rollout::Group;
@@ -276,15 +276,9 @@ fn new_replica_set(d: &Deployment, hash: &str, revision: i64, replicas: usize) -
     .into()
 }
 
-/// A stable hash of the pod template (FNV-1a over its JSON), as 10 lowercase characters.
+/// The hash of the Deployment's pod template.
 pub fn template_hash(d: &Deployment) -> String {
-    let json = serde_json::to_vec(&d.spec.template).unwrap_or_default();
-    let mut h: u64 = 0xcbf2_9ce4_8422_2325;
-    for b in json {
-        h ^= u64::from(b);
-        h = h.wrapping_mul(0x0100_0000_01b3);
-    }
-    encode_safe(h, 10)
+    super::pods::template_hash(&d.spec.template)
 }
 
 #[cfg(test)]
