@@ -134,6 +134,6 @@ fn one_pod_per_eligible_node_following_nodes_and_templates() -> anyhow::Result<(
             .any(|(n, _, _)| *n == b.name);
         Ok((!on_b).then_some(()))
     })?;
-    assert_eq!(ready_nodes(&c, "every", "v2")?, [a.clone()]);
+    assert_eq!(ready_nodes(&c, "every", "v2")?, [a]);
     Ok(())
 }
