@@ -1,8 +1,8 @@
 //! Bosun's shared vocabulary, used by the master, the agent, the CLI and the tests.
 //!
 //! - [`meta`]: `metadata`, owner references, conditions.
-//! - [`pod`], [`deployment`], [`replicaset`], [`daemonset`], [`job`], [`node`]: the object
-//!   kinds, with Kubernetes' field names.
+//! - [`pod`], [`deployment`], [`replicaset`], [`daemonset`], [`job`], [`cronjob`], [`node`]:
+//!   the object kinds, with Kubernetes' field names.
 //! - [`probe`]: container probes (liveness, readiness, startup) and their validation.
 //! - [`object`]: [`Object`], any stored object, and [`Kind`].
 //! - [`quantity`]: `500m`, `128Mi`, parsed exactly into integers.
@@ -17,6 +17,7 @@
 #![forbid(unsafe_code)]
 
 pub mod client;
+pub mod cronjob;
 pub mod daemonset;
 pub mod deployment;
 pub mod job;

@@ -242,6 +242,7 @@ fn parse_object(value: &Value) -> Result<(Object, Vec<String>), Refusal> {
         Kind::ReplicaSet => decode(value, Object::ReplicaSet),
         Kind::Job => decode(value, Object::Job),
         Kind::DaemonSet => decode(value, Object::DaemonSet),
+        Kind::CronJob => decode(value, Object::CronJob),
         Kind::Node => decode(value, Object::Node),
     };
     let (mut warnings, mut errors) = (Vec::new(), Vec::new());
@@ -375,6 +376,7 @@ fn classify(kind: Kind, path: &FieldPath, value: Option<&Value>) -> Verdict {
         Kind::Deployment | Kind::ReplicaSet | Kind::DaemonSet | Kind::Job => {
             Some("spec.template.spec.")
         }
+        Kind::CronJob => Some("spec.jobTemplate.spec.template.spec."),
         Kind::Node => None,
     };
     if let Some(field) = pod_spec.and_then(|prefix| pattern.strip_prefix(prefix)) {

@@ -8,6 +8,7 @@ use std::str::FromStr;
 
 use serde::{Deserialize, Serialize};
 
+use crate::cronjob::CronJob;
 use crate::daemonset::DaemonSet;
 use crate::deployment::Deployment;
 use crate::job::Job;
@@ -56,7 +57,7 @@ macro_rules! resource {
     )*};
 }
 
-resource!(Pod, Deployment, ReplicaSet, DaemonSet, Job, Node);
+resource!(Pod, Deployment, ReplicaSet, DaemonSet, Job, CronJob, Node);
 
 /// Generates [`Kind`], [`Object`] and their per-kind functions from one table.
 macro_rules! kinds {
@@ -202,6 +203,8 @@ kinds! {
         cli = ["daemonset", "daemonsets", "ds", "daemonset.apps", "daemonsets.apps"];
     Job: Job, "batch/v1", "jobs", "job.batch", namespaced = true,
         cli = ["job", "jobs", "job.batch", "jobs.batch"];
+    CronJob: CronJob, "batch/v1", "cronjobs", "cronjob.batch", namespaced = true,
+        cli = ["cronjob", "cronjobs", "cj", "cronjob.batch", "cronjobs.batch"];
     Node: Node, "v1", "nodes", "node", namespaced = false, cli = ["node", "nodes", "no"];
 }
 
@@ -317,6 +320,13 @@ impl Object {
     pub fn as_job(&self) -> Option<&Job> {
         match self {
             Object::Job(j) => Some(j),
+            _ => None,
+        }
+    }
+
+    pub fn as_cron_job(&self) -> Option<&CronJob> {
+        match self {
+            Object::CronJob(c) => Some(c),
             _ => None,
         }
     }

@@ -97,7 +97,8 @@ pub fn validate(obj: &Object) -> Vec<FieldError> {
     match obj {
         Object::Pod(pod) => validate_pod_spec(&pod.spec, "spec", &mut errs),
         Object::Deployment(d) => validate_deployment_spec(&d.spec, &mut errs),
-        Object::Job(j) => validate_job(j, &mut errs),
+        Object::Job(j) => validate_job(&j.spec, "spec", &mut errs),
+        Object::CronJob(c) => validate_cron_job(c, &mut errs),
         Object::DaemonSet(d) => {
             validate_replicated(None, &d.spec.selector, &d.spec.template, &mut errs)
         }
@@ -221,18 +222,93 @@ fn validate_replicated(
     validate_pod_spec(&template.spec, "spec.template.spec", errs);
 }
 
-fn validate_job(j: &crate::job::Job, errs: &mut Vec<FieldError>) {
-    let spec = &j.spec;
+/// A Job's spec at `path` (`spec`, or a CronJob's `spec.jobTemplate.spec`).
+fn validate_job(spec: &crate::job::JobSpec, path: &str, errs: &mut Vec<FieldError>) {
     let counts = [
-        ("spec.completions", spec.completions),
-        ("spec.parallelism", spec.parallelism),
-        ("spec.backoffLimit", spec.backoff_limit),
+        ("completions", spec.completions),
+        ("parallelism", spec.parallelism),
+        ("backoffLimit", spec.backoff_limit),
+        ("ttlSecondsAfterFinished", spec.ttl_seconds_after_finished),
+    ];
+    for (field, v) in counts {
+        if let Some(n) = v.filter(|n| *n < 0) {
+            errs.push(FieldError::invalid(
+                format!("{path}.{field}"),
+                n,
+                "must be greater than or equal to 0",
+            ));
+        }
+    }
+    if let Some(s) = spec.active_deadline_seconds.filter(|s| *s <= 0) {
+        errs.push(FieldError::invalid(
+            format!("{path}.activeDeadlineSeconds"),
+            s,
+            "must be greater than 0",
+        ));
+    }
+    let indexed = spec.completion_mode == Some(crate::job::CompletionMode::Indexed);
+    if indexed && spec.completions.is_none() {
+        errs.push(FieldError::new(
+            format!("{path}.completions"),
+            "Required value: when completion mode is Indexed",
+        ));
+    }
+    let t = &spec.template;
+    validate_labels(
+        &t.metadata.labels,
+        &format!("{path}.template.metadata.labels"),
+        errs,
+    );
+    validate_annotations(
+        &t.metadata.annotations,
+        &format!("{path}.template.metadata.annotations"),
+        errs,
+    );
+    let policy = t.spec.restart_policy.unwrap_or_default();
+    if policy == RestartPolicy::Always {
+        errs.push(FieldError::unsupported(
+            format!("{path}.template.spec.restartPolicy"),
+            format!("{policy:?}"),
+            &["OnFailure", "Never"],
+        ));
+    }
+    validate_pod_spec(&t.spec, &format!("{path}.template.spec"), errs);
+}
+
+fn validate_cron_job(c: &crate::cronjob::CronJob, errs: &mut Vec<FieldError>) {
+    let spec = &c.spec;
+    if spec.schedule.trim().is_empty() {
+        errs.push(FieldError::required("spec.schedule"));
+    } else if let Err(e) = crate::cronjob::Schedule::parse(&spec.schedule, None) {
+        errs.push(FieldError::invalid("spec.schedule", &spec.schedule, e));
+    }
+    if let Some(tz) = &spec.time_zone {
+        if crate::cronjob::Schedule::parse("* * * * *", Some(tz)).is_err() {
+            errs.push(FieldError::invalid(
+                "spec.timeZone",
+                tz,
+                "unknown time zone",
+            ));
+        }
+    }
+    if let Some(s) = spec.starting_deadline_seconds.filter(|s| *s < 0) {
+        errs.push(FieldError::invalid(
+            "spec.startingDeadlineSeconds",
+            s,
+            "must be greater than or equal to 0",
+        ));
+    }
+    let limits = [
         (
-            "spec.ttlSecondsAfterFinished",
-            spec.ttl_seconds_after_finished,
+            "spec.successfulJobsHistoryLimit",
+            spec.successful_jobs_history_limit,
+        ),
+        (
+            "spec.failedJobsHistoryLimit",
+            spec.failed_jobs_history_limit,
         ),
     ];
-    for (path, v) in counts {
+    for (path, v) in limits {
         if let Some(n) = v.filter(|n| *n < 0) {
             errs.push(FieldError::invalid(
                 path,
@@ -241,35 +317,7 @@ fn validate_job(j: &crate::job::Job, errs: &mut Vec<FieldError>) {
             ));
         }
     }
-    if let Some(s) = spec.active_deadline_seconds.filter(|s| *s <= 0) {
-        errs.push(FieldError::invalid(
-            "spec.activeDeadlineSeconds",
-            s,
-            "must be greater than 0",
-        ));
-    }
-    if j.indexed() && spec.completions.is_none() {
-        errs.push(FieldError::new(
-            "spec.completions",
-            "Required value: when completion mode is Indexed",
-        ));
-    }
-    let t = &spec.template;
-    validate_labels(&t.metadata.labels, "spec.template.metadata.labels", errs);
-    validate_annotations(
-        &t.metadata.annotations,
-        "spec.template.metadata.annotations",
-        errs,
-    );
-    let policy = t.spec.restart_policy.unwrap_or_default();
-    if policy == RestartPolicy::Always {
-        errs.push(FieldError::unsupported(
-            "spec.template.spec.restartPolicy",
-            format!("{policy:?}"),
-            &["OnFailure", "Never"],
-        ));
-    }
-    validate_pod_spec(&t.spec, "spec.template.spec", errs);
+    validate_job(&spec.job_template.spec, "spec.jobTemplate.spec", errs);
 }
 
 fn validate_strategy(s: &DeploymentStrategy, errs: &mut Vec<FieldError>) {

@@ -34,6 +34,7 @@ pub async fn run(ctx: &Context, args: Args) -> anyhow::Result<()> {
         }
         Object::Job(j) => controlled_by(&client, Kind::Pod, &ns, &[&j.metadata.uid]).await?,
         Object::DaemonSet(d) => controlled_by(&client, Kind::Pod, &ns, &[&d.metadata.uid]).await?,
+        Object::CronJob(cj) => controlled_by(&client, Kind::Job, &ns, &[&cj.metadata.uid]).await?,
         Object::ReplicaSet(rs) => {
             controlled_by(&client, Kind::Pod, &ns, &[&rs.metadata.uid]).await?
         }

@@ -1,6 +1,7 @@
 //! `get` tables: a header in caps and one row per object, aligned like kubectl's.
 use std::time::SystemTime;
 
+use bosun_shared::cronjob::CronJob;
 use bosun_shared::daemonset::DaemonSet;
 use bosun_shared::deployment::Deployment;
 use bosun_shared::job::Job;
@@ -44,6 +45,7 @@ pub(crate) fn render(
             Object::ReplicaSet(rs) => replica_set_row(rs, wide, now),
             Object::Job(j) => job_row(j, wide, now),
             Object::DaemonSet(d) => daemon_set_row(d, wide, now),
+            Object::CronJob(cj) => cron_job_row(cj, wide, now),
             Object::Node(n) => node_row(n, wide, now),
         };
         if namespace {
@@ -88,6 +90,18 @@ fn headers(kind: Kind, wide: bool) -> Vec<&'static str> {
                 "UP-TO-DATE",
                 "AVAILABLE",
                 "NODE SELECTOR",
+                "AGE",
+            ],
+            &["CONTAINERS", "IMAGES", "SELECTOR"],
+        ),
+        Kind::CronJob => (
+            &[
+                "NAME",
+                "SCHEDULE",
+                "TIMEZONE",
+                "SUSPEND",
+                "ACTIVE",
+                "LAST SCHEDULE",
                 "AGE",
             ],
             &["CONTAINERS", "IMAGES", "SELECTOR"],
@@ -184,6 +198,35 @@ fn daemon_set_row(d: &DaemonSet, wide: bool, now: SystemTime) -> Vec<String> {
     ];
     if wide {
         template_columns(&mut row, &d.spec.template.spec.containers, &d.spec.selector);
+    }
+    row
+}
+
+/// NAME SCHEDULE TIMEZONE SUSPEND ACTIVE LAST SCHEDULE AGE [CONTAINERS IMAGES SELECTOR].
+fn cron_job_row(cj: &CronJob, wide: bool, now: SystemTime) -> Vec<String> {
+    let s = cj.status.clone().unwrap_or_default();
+    let last = match s.last_schedule_time.as_deref() {
+        Some(t) => age(Some(t), now),
+        None => none(),
+    };
+    let mut row = vec![
+        cj.metadata.name.clone(),
+        cj.spec.schedule.clone(),
+        cj.spec.time_zone.clone().unwrap_or_else(none),
+        if cj.spec.suspend == Some(true) {
+            "True"
+        } else {
+            "False"
+        }
+        .to_string(),
+        s.active.len().to_string(),
+        last,
+        age(cj.metadata.creation_timestamp.as_deref(), now),
+    ];
+    if wide {
+        let containers = &cj.spec.job_template.spec.template.spec.containers;
+        let selector = bosun_shared::selector::LabelSelector::default();
+        template_columns(&mut row, containers, &selector);
     }
     row
 }

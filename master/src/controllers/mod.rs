@@ -1,10 +1,12 @@
-//! Leader-only loops: scheduler, Deployment, ReplicaSet, DaemonSet and Job controllers, garbage
+//! Leader-only loops: scheduler, Deployment, ReplicaSet, DaemonSet, Job and CronJob
+//! controllers, garbage
 //! collector, node lifecycle,
 //! eviction from tainted nodes,
 //! and the promotion of caught-up learners.
 //!
 //! [`Manager`] starts them when this master becomes the Raft leader and cancels them when it
 //! steps down; they are level-triggered, so a new leader simply picks up where the old one was.
+pub mod cronjob;
 pub mod daemonset;
 pub mod deployment;
 pub mod eviction;
@@ -62,6 +64,12 @@ impl Manager {
             );
             tasks.spawn(
                 daemonset::DaemonSetController {
+                    store: self.store.clone(),
+                }
+                .run(leading.clone()),
+            );
+            tasks.spawn(
+                cronjob::CronJobController {
                     store: self.store.clone(),
                 }
                 .run(leading.clone()),

@@ -30,6 +30,7 @@ pub fn describe(obj: &Object, related: &[Object], now: SystemTime) -> String {
         Object::ReplicaSet(rs) => deployment::describe_replica_set(&mut w, rs, &pods, now),
         Object::Job(j) => job::describe(&mut w, j, &pods, now),
         Object::DaemonSet(d) => deployment::describe_daemon_set(&mut w, d, &pods, now),
+        Object::CronJob(cj) => job::describe_cron_job(&mut w, cj, related, now),
         Object::Node(n) => node::describe(&mut w, n, &pods, now),
     }
     w.finish()
