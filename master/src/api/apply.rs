@@ -1,7 +1,7 @@
 //! Server-side `apply`: create the object, or update it when what the user manages changed.
 use std::sync::Arc;
 
-use bosun_shared::{Kind, Object};
+use bosun_shared::Object;
 
 use crate::store::{Store, StoreError};
 
@@ -120,12 +120,4 @@ fn same_managed_fields(a: &Object, b: &Object) -> bool {
         && am.annotations == bm.annotations
         && am.owner_references == bm.owner_references
         && a.spec_json() == b.spec_json()
-}
-
-/// Whether objects of this kind may be applied by clients.
-pub fn appliable(kind: Kind) -> bool {
-    matches!(
-        kind,
-        Kind::Pod | Kind::Deployment | Kind::ReplicaSet | Kind::DaemonSet | Kind::Job | Kind::Node
-    )
 }

@@ -117,9 +117,6 @@ impl Api for ApiService {
             return leader.apply(r).await;
         }
         let obj = decode(&r.object)?;
-        if !apply::appliable(obj.kind()) {
-            return Err(invalid(format!("kind {} cannot be applied", obj.kind())));
-        }
         let (stored, outcome) = apply::apply(&self.store, obj).await.map_err(to_status)?;
         Ok(Response::new(ApplyResponse {
             object: stored.to_json(),
