@@ -1,7 +1,8 @@
 //! End to end with `bosun up`: `bosun delete --cascade` as kubectl's. `orphan` keeps the
-//! ReplicaSet and its pods (no longer owned), `foreground` removes a ReplicaSet with its pods
-//! in the same write, and the default (`background`) has the garbage collector remove the
-//! ReplicaSets and pods of a deleted Deployment, and their containers go.
+//! ReplicaSet and its pods (no longer owned; the Deployment applied again adopts them),
+//! `foreground` removes a Deployment with its ReplicaSet and pods in the same write, and the
+//! default (`background`) has the garbage collector remove the ReplicaSets and pods of a
+//! deleted Deployment, and their containers go.
 use std::path::Path;
 use std::time::Duration;
 
@@ -77,8 +78,21 @@ fn delete_cascade_orphan_foreground_and_background() -> anyhow::Result<()> {
     // ...and, having run since the orphaning, it left the orphans alone.
     assert_eq!(names(&c, "pods", "kept")?, pods, "orphaned pods are kept");
 
-    // foreground: the ReplicaSet and its pods go in one write.
-    c.bosun_ok(&["delete", "rs", &rs, "--cascade=foreground"]);
+    // The Deployment applied again adopts the orphaned ReplicaSet, pods and all.
+    let path = c.write_file("kept-again.yaml", &sleeper(&image, "kept"))?;
+    c.bosun_ok(&["apply", "-f", &path]);
+    wait_for_blocking("the ReplicaSet adopted", DEADLINE, || {
+        let json = c.try_bosun_ok(&["get", "rs", &rs, "-o", "json"])?;
+        Ok(json.contains("ownerReferences").then_some(()))
+    })?;
+    assert_eq!(
+        names(&c, "pods", "kept")?,
+        pods,
+        "the same pods, none doubled"
+    );
+
+    // foreground: the Deployment, its ReplicaSet and their pods go in one write.
+    c.bosun_ok(&["delete", "deployment", "kept", "--cascade=foreground"]);
     assert!(
         names(&c, "pods", "kept")?.is_empty(),
         "pods deleted with their owner"

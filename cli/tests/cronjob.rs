@@ -112,5 +112,11 @@ fn forbid_never_runs_two_jobs_at_once() -> anyhow::Result<()> {
         describe.contains("Concurrency Policy:") && describe.contains("Forbid"),
         "{describe}"
     );
+    // Deleting the CronJob takes its Jobs and their pods with it (garbage collector).
+    c.bosun_ok(&["delete", "cronjob", "tick"]);
+    bosun_tests::wait_for_blocking("the jobs and pods of tick collected", DEADLINE, || {
+        let pods = c.try_bosun_ok(&["get", "pods", "-o", "name"])?;
+        Ok((jobs(&c)?.is_empty() && pods.trim().is_empty()).then_some(()))
+    })?;
     Ok(())
 }

@@ -143,9 +143,19 @@ impl Schedule {
 
     /// The first scheduled time strictly after `t`.
     pub fn next_after(&self, t: SystemTime) -> Option<SystemTime> {
-        let local = DateTime::<Utc>::from(t).with_timezone(&self.tz);
-        let next = self.cron.find_next_occurrence(&local, false).ok()?;
-        Some(SystemTime::from(next.with_timezone(&Utc)))
+        // Around a DST fall-back the search (on local time) can answer a time of the repeated
+        // hour that is earlier in real time: search on from a minute later until it is after.
+        let mut from = t;
+        for _ in 0..180 {
+            let local = DateTime::<Utc>::from(from).with_timezone(&self.tz);
+            let next = self.cron.find_next_occurrence(&local, false).ok()?;
+            let next = SystemTime::from(next.with_timezone(&Utc));
+            if next > t {
+                return Some(next);
+            }
+            from += Duration::from_secs(60);
+        }
+        None
     }
 
     /// The scheduled times in `(after, upto]`: how many (counting at most `cap + 1`) and the
@@ -214,6 +224,22 @@ mod tests {
         assert!(Schedule::parse("* * * * *", Some("Mars/Olympus"))
             .unwrap_err()
             .contains("time zone"));
+    }
+
+    #[test]
+    fn the_next_time_is_always_later_across_a_dst_change() {
+        // New York falls back at 06:00 UTC on 2026-11-01 (01:00-01:59 happens twice).
+        let s = Schedule::parse("*/5 * * * *", Some("America/New_York")).unwrap();
+        let mut t = at("2026-11-01T04:00:00Z");
+        while t < at("2026-11-01T08:00:00Z") {
+            let next = s.next_after(t).unwrap();
+            assert!(next > t, "{t:?} -> {next:?}");
+            assert!(
+                next <= t + Duration::from_secs(3600 + 300),
+                "{t:?} -> {next:?}"
+            );
+            t += Duration::from_secs(60);
+        }
     }
 
     #[test]

@@ -99,6 +99,7 @@ impl DaemonSet {
             .and_then(|s| s.rolling_update.as_ref())
             .and_then(|r| r.max_unavailable)
             .unwrap_or(IntOrPercent::Int(1));
-        v.scaled(desired, false).max(1)
+        // Rounded up for DaemonSets, as Kubernetes does.
+        v.scaled(desired, true).max(1)
     }
 }

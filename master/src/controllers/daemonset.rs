@@ -64,11 +64,6 @@ impl DaemonSetController {
         let hash = template_hash(&ds.spec.template);
         let tolerations = tolerations(ds);
         let (nodes, _) = self.store.list(Kind::Node, None, None);
-        let eligible: Vec<&Node> = nodes
-            .iter()
-            .filter_map(|o| o.as_node())
-            .filter(|n| eligible(ds, &tolerations, n))
-            .collect();
         let owned = controlled(&self.store, Kind::Pod, &ns, &ds.metadata.uid);
         let pods: Vec<&Pod> = owned.iter().filter_map(|o| o.as_pod()).collect();
         let mut by_node: BTreeMap<&str, Vec<&Pod>> = BTreeMap::new();
@@ -79,6 +74,14 @@ impl DaemonSetController {
                 _ => ops.push(delete_op(p)),
             }
         }
+        let eligible: Vec<&Node> = nodes
+            .iter()
+            .filter_map(|o| o.as_node())
+            .filter(|n| {
+                let running = by_node.contains_key(n.metadata.name.as_str());
+                eligible(ds, &tolerations, n, running)
+            })
+            .collect();
         let mut create = Vec::new();
         let mut kept: Vec<&Pod> = Vec::new();
         for n in &eligible {
@@ -170,12 +173,20 @@ fn tolerations(ds: &DaemonSet) -> Vec<Toleration> {
     t
 }
 
-fn eligible(ds: &DaemonSet, tolerations: &[Toleration], n: &Node) -> bool {
+/// Whether the node should run the DaemonSet's pod: a new one (`running` false) only where
+/// its `NoSchedule` and `NoExecute` taints are tolerated, a running one unless a `NoExecute`
+/// taint is not (a new `NoSchedule` taint does not remove it, as in Kubernetes).
+fn eligible(ds: &DaemonSet, tolerations: &[Toleration], n: &Node, running: bool) -> bool {
     let selector = &ds.spec.template.spec.node_selector;
+    let effects: &[&str] = if running {
+        &["NoExecute"]
+    } else {
+        &["NoSchedule", "NoExecute"]
+    };
     selector
         .iter()
         .all(|(k, v)| n.metadata.labels.get(k) == Some(v))
-        && untolerated(&n.spec.taints, tolerations, &["NoSchedule", "NoExecute"]).is_none()
+        && untolerated(&n.spec.taints, tolerations, effects).is_none()
 }
 
 /// A pod of the DaemonSet bound to `node`: `<daemonset>-<5 random>`.

@@ -13,14 +13,15 @@ use super::queue::run_passes;
 use crate::store::{Change, Command, EventType, Op, Store};
 
 /// Kinds whose objects own others.
-pub const OWNER_KINDS: [Kind; 4] = [
+pub const OWNER_KINDS: [Kind; 5] = [
     Kind::Deployment,
     Kind::ReplicaSet,
     Kind::DaemonSet,
+    Kind::CronJob,
     Kind::Job,
 ];
 /// Kinds whose objects can be owned, owners before what they own.
-pub const DEPENDENT_KINDS: [Kind; 2] = [Kind::ReplicaSet, Kind::Pod];
+pub const DEPENDENT_KINDS: [Kind; 3] = [Kind::ReplicaSet, Kind::Job, Kind::Pod];
 
 pub struct GarbageCollector {
     pub store: Store,

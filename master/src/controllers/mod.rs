@@ -41,6 +41,14 @@ impl Manager {
                 return;
             }
             let term = status.borrow().term;
+            // A new leader may not have applied everything its predecessor committed (the
+            // pods a controller made just before it crashed): a ReadIndex barrier waits until
+            // it has, so no controller acts on a stale view and creates them twice.
+            if let Err(e) = self.store.linearizable().await {
+                tracing::warn!(term, error = %e, "leader not caught up; controllers wait");
+                tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+                continue;
+            }
             info!(term, "starting controllers as leader");
             let leading = shutdown.child_token();
             let tasks = TaskTracker::new();

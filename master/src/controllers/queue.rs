@@ -191,12 +191,13 @@ pub async fn reconcile_loop<F, Fut, K>(
     let work = async {
         while let Some(key) = queue.next(shutdown).await {
             match reconcile(key.clone()).await {
-                Ok(None) => {}
+                // The latest answer is the one that holds: no timer, or a new one.
+                Ok(None) => {
+                    lock().remove(&key);
+                }
                 Ok(Some(after)) => {
-                    let at = tokio::time::Instant::now() + after;
-                    let mut t = lock();
-                    let slot = t.entry(key).or_insert(at);
-                    *slot = (*slot).min(at);
+                    let at = tokio::time::Instant::now() + after.min(MAX_REQUEUE);
+                    lock().insert(key, at);
                 }
                 Err(e) => {
                     tracing::debug!(controller = name, object = %format!("{}/{}", key.0, key.1), error = %e, "reconcile failed; requeued");
@@ -209,6 +210,8 @@ pub async fn reconcile_loop<F, Fut, K>(
     tokio::join!(feed, ticker, work);
 }
 
+/// Longest requeue delay kept (a later time is reached through resyncs and changes).
+const MAX_REQUEUE: Duration = Duration::from_secs(3600);
 /// How precisely a requested requeue time is kept.
 const TIMER_GRANULARITY: Duration = Duration::from_millis(250);
 

@@ -109,6 +109,32 @@ impl DeploymentController {
             }
         };
         let current = sets.iter().copied().find(|r| is_of(r, &hash));
+        if current.is_none() {
+            // A ReplicaSet of this name left by an orphaning delete is adopted, pods and all,
+            // as Kubernetes adopts what matches; one controlled by another object is an error.
+            let rs_name = format!("{}-{hash}", d.metadata.name);
+            if let Some(Object::ReplicaSet(found)) =
+                self.store.get(Kind::ReplicaSet, &ns, &rs_name).as_deref()
+            {
+                if found.metadata.controller().is_some() {
+                    return Err(StoreError::AlreadyExists(format!(
+                        "ReplicaSet {ns}/{rs_name}, controlled by another object"
+                    )));
+                }
+                let mut adopted = found.clone();
+                adopted
+                    .metadata
+                    .owner_references
+                    .push(controller_ref(Kind::Deployment, &d.metadata));
+                info!(deployment = %format!("{ns}/{name}"), replicaset = %rs_name, "adopting replica set");
+                self.store
+                    .propose(Command {
+                        ops: vec![update_op(adopted)],
+                    })
+                    .await?;
+                return Ok(());
+            }
+        }
         let old: Vec<&ReplicaSet> = sets.iter().copied().filter(|r| !is_of(r, &hash)).collect();
         let new_group = current.map(group).unwrap_or_default();
         let old_groups: Vec<Group> = old.iter().map(|r| group(r)).collect();

@@ -107,7 +107,7 @@ pub fn decide<'a>(job: &Job, pods: &[&'a Pod], now: SystemTime) -> Decision<'a> 
     let on_failure = job.spec.template.spec.restart_policy == Some(RestartPolicy::OnFailure);
     let failures = failed.len() as i32
         + if on_failure {
-            pods.iter().map(|p| restarts(p)).sum()
+            active.iter().map(|p| restarts(p)).sum()
         } else {
             0
         };
@@ -162,7 +162,7 @@ pub fn decide<'a>(job: &Job, pods: &[&'a Pod], now: SystemTime) -> Decision<'a> 
             "BackoffLimitExceeded",
             "Job has reached the specified backoff limit",
         ))
-    } else if deadline.is_some_and(|dl| ran >= dl) {
+    } else if !suspended && deadline.is_some_and(|dl| ran >= dl) {
         Some(condition(
             FAILED,
             "DeadlineExceeded",
@@ -183,8 +183,10 @@ pub fn decide<'a>(job: &Job, pods: &[&'a Pod], now: SystemTime) -> Decision<'a> 
         return d;
     }
     if suspended {
+        // The deadline does not run while suspended: it starts again on resume.
         d.delete = active;
         d.status.active = 0;
+        d.status.start_time = None;
         return d;
     }
     if let Some(dl) = deadline {

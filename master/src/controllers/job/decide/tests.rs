@@ -142,3 +142,34 @@ fn a_finished_job_goes_after_its_ttl() {
     assert!(!decide(&j, &[&ok], t(4)).delete_job);
     assert!(decide(&j, &[&ok], t(6)).delete_job);
 }
+
+#[test]
+fn a_suspended_job_does_not_run_out_its_deadline() {
+    let mut j = job(1, 1, RestartPolicy::Never);
+    j.spec.active_deadline_seconds = Some(30);
+    j.status = Some(decide(&j, &[], t(0)).status);
+    j.spec.suspend = Some(true);
+    let running = pod(PodPhase::Running, None, None);
+    let d = decide(&j, &[&running], t(60));
+    assert_eq!(
+        reason(&d.status, FAILED),
+        None,
+        "not failed while suspended"
+    );
+    assert_eq!(d.delete.len(), 1, "its pods stop");
+    assert_eq!(
+        d.status.start_time, None,
+        "the deadline starts again on resume"
+    );
+}
+
+#[test]
+fn restarts_of_finished_pods_do_not_count_against_the_backoff_limit() {
+    let mut j = job(10, 1, RestartPolicy::OnFailure);
+    j.spec.backoff_limit = Some(2);
+    let mut done = pod(PodPhase::Succeeded, Some(1), None);
+    done.status.as_mut().unwrap().container_statuses[0].restart_count = 1;
+    let d = decide(&j, &[&done, &done, &done, &done], t(2));
+    assert_eq!(reason(&d.status, FAILED), None);
+    assert_eq!(d.create.len(), 1);
+}
