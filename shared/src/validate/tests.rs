@@ -2,7 +2,7 @@
 use super::*;
 use crate::deployment::Deployment;
 use crate::node::Node;
-use crate::pod::{ContainerPort, EnvVar, Pod};
+use crate::pod::{ContainerPort, EnvVar, Pod, RestartPolicy};
 use crate::strategy::IntOrPercent::{Int, Percent};
 use crate::strategy::{IntOrPercent, RollingUpdate, StrategyType};
 
