@@ -76,6 +76,19 @@ fn pods(c: &TestCluster) -> anyhow::Result<Vec<(String, bool)>> {
         .collect())
 }
 
+/// `rollout status` of the Deployment, waiting up to 100 s.
+const STATUS_ARGS: [&str; 5] = [
+    "rollout",
+    "status",
+    "deployment/rolling",
+    "--timeout",
+    "100s",
+];
+
+fn rollout_status(c: &TestCluster) -> String {
+    c.bosun_ok(&STATUS_ARGS)
+}
+
 /// The revisions `rollout history` lists, oldest first.
 fn revisions(c: &TestCluster) -> Vec<String> {
     let history = c.bosun_ok(&["rollout", "history", "deployment/rolling"]);
@@ -92,16 +105,7 @@ fn revisions(c: &TestCluster) -> Vec<String> {
 fn roll(c: &TestCluster, manifest: &str, name: &str) -> anyhow::Result<(bool, String, usize)> {
     let path = c.write_file(name, manifest)?;
     c.bosun_ok(&["apply", "-f", &path]);
-    let mut status = c.spawn_client(
-        &[
-            "rollout",
-            "status",
-            "deployment/rolling",
-            "--timeout",
-            "100s",
-        ],
-        name,
-    )?;
+    let mut status = c.spawn_client(&STATUS_ARGS, name)?;
     let started = Instant::now();
     let mut lowest = usize::MAX;
     let exit = loop {
@@ -129,13 +133,7 @@ fn rolling_update_keeps_enough_ready_pods_and_a_stuck_rollout_stops() -> anyhow:
     c.wait_node_ready(DEADLINE)?;
     let path = c.write_file("v1.yaml", &deployment(&image, "v1", "healthz"))?;
     c.bosun_ok(&["apply", "-f", &path]);
-    let out = c.bosun_ok(&[
-        "rollout",
-        "status",
-        "deployment/rolling",
-        "--timeout",
-        "100s",
-    ]);
+    let out = rollout_status(&c);
     assert!(
         out.contains("deployment \"rolling\" successfully rolled out"),
         "{out}"
@@ -190,13 +188,7 @@ fn rolling_update_keeps_enough_ready_pods_and_a_stuck_rollout_stops() -> anyhow:
             .trim(),
         "deployment.apps/rolling rolled back"
     );
-    let out = c.bosun_ok(&[
-        "rollout",
-        "status",
-        "deployment/rolling",
-        "--timeout",
-        "100s",
-    ]);
+    let out = rollout_status(&c);
     assert!(out.contains("successfully rolled out"), "{out}");
     wait_for_blocking("4 ready v2 pods only, again", DEADLINE, || {
         let p = pods(&c)?;
@@ -211,13 +203,7 @@ fn rolling_update_keeps_enough_ready_pods_and_a_stuck_rollout_stops() -> anyhow:
             .trim(),
         "deployment.apps/rolling restarted"
     );
-    let out = c.bosun_ok(&[
-        "rollout",
-        "status",
-        "deployment/rolling",
-        "--timeout",
-        "100s",
-    ]);
+    let out = rollout_status(&c);
     assert!(out.contains("successfully rolled out"), "{out}");
     let after = c.bosun_ok(&["get", "pods", "-l", "app=rolling", "-o", "name"]);
     assert!(

@@ -9,6 +9,7 @@ use bosun_shared::meta::Propagation;
 use bosun_shared::{Kind, Object};
 
 use crate::controllers::gc::DEPENDENT_KINDS;
+use crate::controllers::pods::delete_of;
 use crate::store::{Command, Op, Store, StoreError};
 
 /// Attempts when a dependent changes between the read and the write.
@@ -91,10 +92,5 @@ fn orphan_ops(store: &Store, owner: &Object) -> Vec<Op> {
 }
 
 fn delete_op(o: &Object) -> Op {
-    Op::Delete {
-        kind: o.kind(),
-        namespace: o.meta().namespace.clone(),
-        name: o.meta().name.clone(),
-        expected_uid: Some(o.meta().uid.clone()),
-    }
+    delete_of(o.kind(), o.meta())
 }

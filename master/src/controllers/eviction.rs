@@ -13,7 +13,7 @@ use tokio_util::sync::CancellationToken;
 use tracing::{info, warn};
 
 use super::queue::pods;
-use crate::store::{Command, Op, Store};
+use crate::store::{Command, Store};
 
 /// How long pods stay on an unreachable node unless they tolerate it explicitly.
 pub const DEFAULT_UNREACHABLE_SECONDS: i64 = 1;
@@ -96,12 +96,7 @@ impl Evictor {
                 continue;
             }
             info!(pod = %p.key(), node = %node.metadata.name, "evicting pod from a tainted node");
-            ops.push(Op::Delete {
-                kind: Kind::Pod,
-                namespace: p.metadata.namespace.clone(),
-                name: p.metadata.name.clone(),
-                expected_uid: Some(p.metadata.uid.clone()),
-            });
+            ops.push(super::pods::delete_op(p));
         }
         if ops.is_empty() {
             return;

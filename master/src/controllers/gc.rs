@@ -9,6 +9,7 @@ use bosun_shared::Kind;
 use tokio_util::sync::CancellationToken;
 use tracing::info;
 
+use super::pods::delete_of;
 use super::queue::run_passes;
 use crate::store::{Change, Command, EventType, Op, Store};
 
@@ -74,12 +75,7 @@ impl GarbageCollector {
                     .controller()
                     .is_some_and(|c| !after.contains(&c.uid))
             })
-            .map(|o| Op::Delete {
-                kind: o.kind(),
-                namespace: o.meta().namespace.clone(),
-                name: o.meta().name.clone(),
-                expected_uid: Some(o.meta().uid.clone()),
-            })
+            .map(|o| delete_of(o.kind(), o.meta()))
             .collect();
         if ops.is_empty() {
             return Ok(());

@@ -29,14 +29,19 @@ pub fn least_useful_first(mut pods: Vec<&Pod>) -> Vec<&Pod> {
     pods
 }
 
+/// Deletes exactly this incarnation (by uid) of an object of `kind`.
+pub fn delete_of(kind: Kind, meta: &ObjectMeta) -> Op {
+    Op::Delete {
+        kind,
+        namespace: meta.namespace.clone(),
+        name: meta.name.clone(),
+        expected_uid: Some(meta.uid.clone()),
+    }
+}
+
 /// Deletes exactly this incarnation of the pod.
 pub fn delete_op(p: &Pod) -> Op {
-    Op::Delete {
-        kind: Kind::Pod,
-        namespace: p.metadata.namespace.clone(),
-        name: p.metadata.name.clone(),
-        expected_uid: Some(p.metadata.uid.clone()),
-    }
+    delete_of(Kind::Pod, &p.metadata)
 }
 
 /// The owner reference a controller puts on what it creates.

@@ -15,7 +15,7 @@ use bosun_shared::{Kind, Object};
 use tokio_util::sync::CancellationToken;
 use tracing::{info, warn};
 
-use super::pods::{controlled, controller_ref};
+use super::pods::{controlled, controller_ref, delete_of};
 use super::queue::{all_keys, reconcile_loop, Key};
 use crate::store::{Change, Command, Op, Store, StoreError};
 
@@ -61,12 +61,7 @@ impl CronJobController {
         let mut ops: Vec<Op> = d
             .delete
             .iter()
-            .map(|j| Op::Delete {
-                kind: Kind::Job,
-                namespace: ns.clone(),
-                name: j.metadata.name.clone(),
-                expected_uid: Some(j.metadata.uid.clone()),
-            })
+            .map(|j| delete_of(Kind::Job, &j.metadata))
             .collect();
         if !ops.is_empty() {
             self.store

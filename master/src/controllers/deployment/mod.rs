@@ -24,7 +24,7 @@ use bosun_shared::{Kind, Object};
 use tokio_util::sync::CancellationToken;
 use tracing::info;
 
-use super::pods::{controlled, controller_ref, delete_op};
+use super::pods::{controlled, controller_ref, delete_of, delete_op};
 use super::queue::{all_keys, reconcile_loop, Key};
 use crate::store::{Change, Command, Op, Store, StoreError};
 use rollout::Group;
@@ -205,12 +205,7 @@ impl DeploymentController {
         let extra = idle.len().saturating_sub(limit);
         idle.iter()
             .take(extra)
-            .map(|rs| Op::Delete {
-                kind: Kind::ReplicaSet,
-                namespace: rs.metadata.namespace.clone(),
-                name: rs.metadata.name.clone(),
-                expected_uid: Some(rs.metadata.uid.clone()),
-            })
+            .map(|rs| delete_of(Kind::ReplicaSet, &rs.metadata))
             .collect()
     }
 

@@ -12,7 +12,7 @@ use bosun_shared::{Kind, Object};
 use tokio_util::sync::CancellationToken;
 use tracing::info;
 
-use super::pods::{controlled, controller_ref, delete_op, random_suffix};
+use super::pods::{controlled, controller_ref, delete_of, delete_op, random_suffix};
 use super::queue::{all_keys, owner_key, reconcile_loop, Key};
 use crate::store::{Change, Command, Op, Store, StoreError};
 
@@ -56,12 +56,7 @@ impl JobController {
         }
         if d.delete_job {
             info!(job = %format!("{ns}/{name}"), "deleting finished job: ttlSecondsAfterFinished passed");
-            ops.push(Op::Delete {
-                kind: Kind::Job,
-                namespace: ns.clone(),
-                name: name.clone(),
-                expected_uid: Some(job.metadata.uid.clone()),
-            });
+            ops.push(delete_of(Kind::Job, &job.metadata));
             self.store.propose(Command { ops }).await?;
             return Ok(None);
         }
