@@ -1,8 +1,9 @@
 //! [`SledStorage`]: the Raft log and hard state in a [`Wal`], the conf state and the applied
 //! objects in sled.
 //!
-//! Trees: `raft` (this master's id, snapshot metadata), `objects` (key -> JSON, plus under
-//! NUL-prefixed keys the applied index, the members and the conf state).
+//! Trees: `raft` (this master's id, snapshot metadata), `objects` (the objects' JSON in
+//! checkpoint segments ([`segments`]), and under NUL-prefixed keys the applied index, the
+//! members and the conf state).
 //!
 //! Durability: [`SledStorage::flush`] syncs the log, once for each Ready that holds entries or
 //! a new term or vote, before anything that depends on them is sent or acknowledged. Applied
@@ -18,6 +19,7 @@ use std::path::Path;
 use std::sync::{Arc, Mutex};
 
 use checkpoint::{Checkpoints, Target, Value};
+use segments::Segments;
 
 use bosun_shared::Object;
 use protobuf::Message as _;
@@ -31,6 +33,7 @@ use super::wal::Wal;
 
 mod checkpoint;
 mod raft_storage;
+mod segments;
 
 /// What a snapshot carries: every object and the members at its index.
 #[derive(serde::Serialize, serde::Deserialize)]
@@ -115,11 +118,13 @@ impl SledStorage {
         let (wal, replayed) = Wal::open(dir)?;
         let objects = db.open_tree("objects")?;
         let durable = objects.get(APPLIED_KEY)?.map(|v| u64_from(&v)).unwrap_or(0);
+        let segments = Segments::open(&objects)?;
         let s = SledStorage {
             target: Target {
                 data_file: Arc::new(data_file),
                 objects: objects.clone(),
                 db: db.clone(),
+                segments: Arc::new(Mutex::new(segments)),
             },
             wal: Arc::new(Mutex::new(wal)),
             raft: db.open_tree("raft")?,
@@ -208,10 +213,14 @@ impl SledStorage {
         // meanwhile is still overlaid (it is forgotten only once joined, under the lock).
         let pending = self.pending();
         let mut raw = BTreeMap::new();
-        for kv in self.objects.iter() {
-            let (k, v) = kv?;
-            raw.insert(k.to_vec(), v.to_vec());
-        }
+        let segments = self.target.segments();
+        Segments::scan(&self.objects, |k, v| {
+            match v {
+                Some(v) => raw.insert(k.to_vec(), v.to_vec()),
+                None => raw.remove(k),
+            };
+        })?;
+        drop(segments);
         pending.overlay(&mut raw);
         drop(pending);
         let mut objects = BTreeMap::new();
@@ -424,12 +433,11 @@ impl SledStorage {
         // The snapshot replaces everything applied, checkpointed or not (an in-flight
         // checkpoint is waited for, so that it cannot land after the snapshot).
         self.pending().discard()?;
-        let old_objects = self.objects.iter().keys().collect::<Result<Vec<_>, _>>()?;
         let mut map = BTreeMap::new();
         let mut upserts = Vec::with_capacity(data.objects.len());
         for o in data.objects {
             let key = super::key::key_of(&o);
-            upserts.push((key.clone(), o.to_json()));
+            upserts.push((key.0.clone().into_bytes(), o.to_json()));
             map.insert(key, o);
         }
         let members_json =
@@ -438,26 +446,26 @@ impl SledStorage {
         hs.commit = hs.commit.max(md.index);
         hs.term = hs.term.max(md.term);
         let cs = md.get_conf_state().clone();
+        let mut segments = self.target.segments();
+        let mut batch = sled::Batch::default();
+        segments.replace(&self.objects, &upserts, &mut batch)?;
+        batch.insert(APPLIED_KEY, &md.index.to_be_bytes());
+        batch.insert(MEMBERS_KEY, members_json);
+        batch.insert(CONF_STATE_KEY, pb(&cs));
         // One transaction over both trees: a crash leaves the old state or the new one, never
         // objects of one and Raft metadata of the other. It is checkpointed before the log is
         // emptied, so the log never ends before the snapshot begins.
         (&self.objects, &self.raft)
             .transaction(|(objects, raft)| {
-                for k in &old_objects {
-                    objects.remove(k)?;
-                }
-                for (k, v) in &upserts {
-                    objects.insert(k.0.as_bytes(), v.as_slice())?;
-                }
-                objects.insert(APPLIED_KEY, &md.index.to_be_bytes())?;
-                objects.insert(MEMBERS_KEY, members_json.as_slice())?;
-                objects.insert(CONF_STATE_KEY, pb(&cs))?;
+                objects.apply_batch(&batch)?;
                 raft.insert(SNAPSHOT_META_KEY, pb(md))?;
                 Ok::<(), ConflictableTransactionError<()>>(())
             })
             .map_err(|e: TransactionError<()>| {
                 StoreError::Internal(format!("installing snapshot: {e:?}"))
             })?;
+        segments.landed();
+        drop(segments);
         self.checkpoint()?;
         self.pending().installed(md.index);
         let mut meta = self.meta();

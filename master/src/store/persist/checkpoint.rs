@@ -3,19 +3,21 @@
 //!
 //! The Raft thread records every applied change here ([`Checkpoints::record`]); once enough
 //! keys have changed it hands the batch to a checkpoint thread ([`Checkpoints::start`]) and
-//! goes on applying. The thread serializes the objects, writes the batch to sled atomically,
-//! flushes sled and `fdatasync`s its data file. At most one checkpoint is in flight; reads
+//! goes on applying. The thread serializes the objects, writes them as one checkpoint segment
+//! ([`super::segments`]) with the metadata in one atomic sled batch, flushes sled and
+//! `fdatasync`s its data file. At most one checkpoint is in flight; reads
 //! overlay the in-flight batch and then the newer pending one on top of sled, so they see
 //! every applied change whether or not it reached the disk. Why a thread: a checkpoint of
 //! 1,000 pods took ~11% of the leader's CPU on the Raft thread under load, and every
 //! millisecond there delayed every write behind it.
 use std::collections::BTreeMap;
-use std::sync::Arc;
+use std::sync::{Arc, Mutex, MutexGuard};
 use std::thread::JoinHandle;
 
 use bosun_shared::Object;
 
 use super::super::error::StoreError;
+use super::segments::Segments;
 
 /// A value waiting to be checkpointed.
 pub enum Value {
@@ -45,20 +47,37 @@ pub struct Target {
     /// sled's data file: sled's own flush ends in `sync_file_range`, which neither reaches the
     /// disk's write cache nor covers metadata, so an `fdatasync` follows it.
     pub data_file: Arc<std::fs::File>,
+    /// Where the objects are in `objects`; held while sled is written, and by readers of the
+    /// objects, so that no reader sees half a checkpoint.
+    pub segments: Arc<Mutex<Segments>>,
 }
 
 impl Target {
-    /// Writes `batch` in one atomic sled batch and makes it durable.
+    pub fn segments(&self) -> MutexGuard<'_, Segments> {
+        // Poisoning means a panic while writing, which already stopped the master.
+        self.segments.lock().expect("checkpoint segments lock")
+    }
+
+    /// Writes `batch` in one atomic sled batch and makes it durable: metadata (NUL-prefixed
+    /// keys) under its own keys, objects as a new segment.
     pub fn write(&self, batch: &Batch) -> Result<(), StoreError> {
         if !batch.is_empty() {
+            let mut segments = self.segments();
             let mut b = sled::Batch::default();
+            let mut objects = Vec::new();
             for (k, v) in batch {
-                match v {
-                    Some(v) => b.insert(k.as_slice(), v.bytes()),
-                    None => b.remove(k.as_slice()),
+                if k.first() == Some(&0) {
+                    match v {
+                        Some(v) => b.insert(k.as_slice(), v.bytes()),
+                        None => b.remove(k.as_slice()),
+                    }
+                } else {
+                    objects.push((k.as_slice(), v.as_ref().map(Value::bytes)));
                 }
             }
+            segments.write(&self.objects, objects, &mut b)?;
             self.objects.apply_batch(b)?;
+            segments.landed();
         }
         self.sync()
     }
