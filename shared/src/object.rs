@@ -17,6 +17,8 @@ use crate::node::Node;
 use crate::pod::Pod;
 use crate::replicaset::ReplicaSet;
 
+mod de;
+
 /// What the store needs of every kind: metadata, type metadata, spec and status.
 pub trait Resource {
     fn metadata(&self) -> &ObjectMeta;
@@ -171,6 +173,22 @@ macro_rules! kinds {
                     _ => return Err(DecodeError::UnknownKind(kind)),
                 })
             }
+
+            /// Decodes the rest of an object's map once its `kind` is known ([`de`]).
+            fn from_map<'de, M: serde::de::MapAccess<'de>>(
+                kind: &str,
+                map: M,
+            ) -> Result<Object, M::Error> {
+                let d = serde::de::value::MapAccessDeserializer::new(map);
+                Ok(match kind {
+                    $(stringify!($variant) => Object::$variant(<$ty>::deserialize(d)?),)*
+                    _ => {
+                        return Err(serde::de::Error::custom(
+                            DecodeError::UnknownKind(kind.to_string()),
+                        ))
+                    }
+                })
+            }
         }
 
         impl Serialize for Object {
@@ -281,6 +299,11 @@ impl Object {
     }
 
     pub fn from_json(bytes: &[u8]) -> Result<Object, DecodeError> {
+        // One pass straight into the kind's type; on failure the slower path through a
+        // `Value` gives the typed error (which kind, which field).
+        if let Ok(o) = serde_json::from_slice(bytes) {
+            return Ok(o);
+        }
         let v: serde_json::Value =
             serde_json::from_slice(bytes).map_err(|e| DecodeError::Json {
                 kind: "object".into(),
@@ -350,7 +373,6 @@ pub fn object_name(kind: Kind, namespace: &str, name: &str) -> String {
 
 impl<'de> Deserialize<'de> for Object {
     fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        let v = serde_json::Value::deserialize(d)?;
-        Object::from_value(v).map_err(serde::de::Error::custom)
+        d.deserialize_map(de::ObjectVisitor)
     }
 }

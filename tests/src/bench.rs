@@ -1,5 +1,6 @@
 //! What the benchmark programs in `src/bin/` share: the padded pod they write, the nearest-rank
-//! quantile of their latencies, the revision line of their reports and their `main`'s runtime.
+//! quantile of their latencies, the CPU time of processes, the revision line of their reports
+//! and their `main`'s runtime.
 use std::future::Future;
 use std::path::Path;
 use std::process::Command;
@@ -42,6 +43,25 @@ pub fn padded_pod(name: String, value_bytes: usize) -> Object {
 pub fn quantile(v: &[Duration], q: f64) -> Duration {
     let rank = ((q * v.len() as f64).ceil() as usize).clamp(1, v.len().max(1));
     v.get(rank - 1).copied().unwrap_or_default()
+}
+
+/// CPU time (user + system) `pids` have used so far, summed; processes that are gone count 0.
+pub fn cpu_time(pids: &[u32]) -> Duration {
+    // /proc/<pid>/stat counts in clock ticks, 100 per second on Linux (USER_HZ).
+    const TICKS_PER_SEC: u64 = 100;
+    let ticks: u64 = pids
+        .iter()
+        .filter_map(|pid| std::fs::read_to_string(format!("/proc/{pid}/stat")).ok())
+        .map(|stat| {
+            // Fields after the parenthesized command name; utime and stime are the 12th and
+            // 13th of them.
+            let rest = stat.rsplit_once(')').map(|(_, r)| r).unwrap_or("");
+            let f: Vec<&str> = rest.split_whitespace().collect();
+            let field = |i: usize| f.get(i).and_then(|v| v.parse::<u64>().ok()).unwrap_or(0);
+            field(11) + field(12)
+        })
+        .sum();
+    Duration::from_millis(ticks * 1000 / TICKS_PER_SEC)
 }
 
 /// Prints `Bosun <revision>`, then the [`stale_warning`] about `bin` if there is one.

@@ -49,14 +49,19 @@ impl<T: Transport> RaftLoop<T> {
 
     fn apply_normal(&mut self, entry: &Entry, replies: &mut Vec<Reply>) -> Result<(), StoreError> {
         let index = entry.index;
-        let reply = proposal_id(&entry.context)
+        let mut proposal = proposal_id(&entry.context)
             .filter(|(node, _)| *node == self.node.raft.id)
             .and_then(|(_, id)| self.pending.remove(&id));
         if entry.data.is_empty() {
             // The empty entry a new leader appends.
             return self.mark_applied(index);
         }
-        let cmd = Command::decode(&entry.data)?;
+        // This master's own proposal is applied as proposed, without decoding it again.
+        let cmd = match proposal.as_mut().and_then(|p| p.command.take()) {
+            Some(cmd) => cmd,
+            None => Command::decode(&entry.data)?,
+        };
+        let reply = proposal.map(|p| p.reply);
         let planned = {
             let state = self.state.read().expect("store state lock");
             plan(state.objects(), cmd, index)
@@ -158,7 +163,7 @@ impl<T: Transport> RaftLoop<T> {
 
     fn take_reply(&mut self, ctx: Option<&ChangeContext>) -> Option<ProposalReply> {
         let ctx = ctx.filter(|c| c.proposer == self.node.raft.id)?;
-        self.pending.remove(&ctx.proposal)
+        self.pending.remove(&ctx.proposal).map(|p| p.reply)
     }
 }
 

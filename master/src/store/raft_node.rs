@@ -41,6 +41,13 @@ impl Default for Compaction {
 /// Changed keys kept aside before a background checkpoint writes them to sled.
 const CHECKPOINT_KEYS: usize = 1_000;
 
+/// A proposal of this master waiting for its entry to apply.
+pub(super) struct Pending {
+    pub reply: ProposalReply,
+    /// The command as proposed: applying it needs no decoding of the entry again.
+    pub command: Option<Command>,
+}
+
 /// State owned by the Raft thread.
 pub struct RaftLoop<T: Transport> {
     pub node: RawNode<SledStorage>,
@@ -51,7 +58,7 @@ pub struct RaftLoop<T: Transport> {
     pub status: watch::Sender<RaftStatus>,
     pub compaction: Compaction,
     /// Proposals of this master waiting for their entry to apply, by proposal number.
-    pub(super) pending: HashMap<u64, ProposalReply>,
+    pub(super) pending: HashMap<u64, Pending>,
     /// ReadIndex requests waiting for their read state, by request number.
     reads: HashMap<u64, oneshot::Sender<Result<u64, StoreError>>>,
     /// Numbers proposals and reads; starts at a random value each boot so that an entry
@@ -206,7 +213,8 @@ impl<T: Transport> RaftLoop<T> {
         ctx.extend_from_slice(&id.to_be_bytes());
         match self.node.propose(ctx, cmd.encode()) {
             Ok(()) => {
-                self.pending.insert(id, reply);
+                let command = Some(cmd);
+                self.pending.insert(id, Pending { reply, command });
             }
             Err(e) => {
                 let _ = reply.send(Err(StoreError::Unavailable(format!(
@@ -242,7 +250,8 @@ impl<T: Transport> RaftLoop<T> {
         let ctx = serde_json::to_vec(&ctx).expect("change context serializes");
         match self.node.propose_conf_change(ctx, change) {
             Ok(()) => {
-                self.pending.insert(id, reply);
+                let command = None;
+                self.pending.insert(id, Pending { reply, command });
             }
             Err(e) => {
                 let _ = reply.send(Err(StoreError::Invalid {
@@ -266,8 +275,8 @@ impl<T: Transport> RaftLoop<T> {
     }
 
     fn fail_all(&mut self, why: &str) {
-        for (_, reply) in self.pending.drain() {
-            let _ = reply.send(Err(StoreError::Unavailable(why.to_string())));
+        for (_, p) in self.pending.drain() {
+            let _ = p.reply.send(Err(StoreError::Unavailable(why.to_string())));
         }
         for (_, reply) in self.reads.drain() {
             let _ = reply.send(Err(StoreError::Unavailable(why.to_string())));

@@ -171,6 +171,11 @@ impl EtcdCluster {
         Ok(c)
     }
 
+    /// Process ids of the members.
+    fn pids(&self) -> Vec<u32> {
+        lock(&self.procs).iter().map(BosunProcess::pid).collect()
+    }
+
     /// `http://127.0.0.1:<port>` of member `i`'s client listener.
     fn endpoint(&self, i: usize) -> String {
         format!("http://127.0.0.1:{}", self.client_ports[i])
@@ -284,12 +289,20 @@ struct LoadResult {
     first_error: Option<String>,
     /// From the start until the last task finished its last write.
     elapsed: Duration,
+    /// CPU time the servers used meanwhile (all members together).
+    server_cpu: Duration,
 }
 
 impl LoadResult {
     /// Acknowledged writes per second.
     fn rate(&self) -> f64 {
         self.latencies.len() as f64 / self.elapsed.as_secs_f64()
+    }
+
+    /// Server CPU time per acknowledged write, in microseconds: what a write costs, steadier
+    /// than throughput on a machine whose speed varies between runs.
+    fn cpu_per_write_us(&self) -> f64 {
+        self.server_cpu.as_secs_f64() * 1e6 / self.latencies.len().max(1) as f64
     }
 
     /// The `q` quantile (nearest rank) of the latencies.
@@ -368,6 +381,7 @@ fn record_error(rec: &mut TaskRecord, message: String) {
 async fn measure_all(
     system: &str,
     writers: &[Writer],
+    pids: &[u32],
     o: &Options,
 ) -> anyhow::Result<Vec<LoadResult>> {
     let mut out = Vec::new();
@@ -382,12 +396,16 @@ async fn measure_all(
             o.value_bytes,
         )
         .await?;
-        let r = run_load(conns, clients, o.duration, &tag, o.value_bytes).await?;
+        let cpu_before = bench::cpu_time(pids);
+        let mut r = run_load(conns, clients, o.duration, &tag, o.value_bytes).await?;
+        r.server_cpu = bench::cpu_time(pids).saturating_sub(cpu_before);
         eprintln!(
-            "{system:>5} {clients:>4} clients: {:>8.0} writes/s  p50 {}  p99 {}  errors {}{}",
+            "{system:>5} {clients:>4} clients: {:>8.0} writes/s  p50 {}  p99 {}  \
+             server CPU {:.0} us/write  errors {}{}",
             r.rate(),
             ms(r.quantile(0.50)),
             ms(r.quantile(0.99)),
+            r.cpu_per_write_us(),
             r.errors,
             r.first_error
                 .as_deref()
@@ -430,19 +448,21 @@ fn print_table(o: &Options, bosun: &[LoadResult], etcd: &[LoadResult], pod_bytes
     );
     println!(
         "| clients | Bosun writes/s | Bosun p50 | Bosun p99 | etcd writes/s | etcd p50 | etcd p99 \
-         | Bosun / etcd writes/s |"
+         | Bosun / etcd writes/s | server CPU per write, Bosun / etcd |"
     );
-    println!("| ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |");
+    println!("| ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |");
     for ((clients, b), e) in o.clients.iter().zip(bosun).zip(etcd) {
         println!(
-            "| {clients} | {:.0} | {} | {} | {:.0} | {} | {} | {:.2} |",
+            "| {clients} | {:.0} | {} | {} | {:.0} | {} | {} | {:.2} | {:.0} / {:.0} us |",
             b.rate(),
             ms(b.quantile(0.5)),
             ms(b.quantile(0.99)),
             e.rate(),
             ms(e.quantile(0.5)),
             ms(e.quantile(0.99)),
-            b.rate() / e.rate()
+            b.rate() / e.rate(),
+            b.cpu_per_write_us(),
+            e.cpu_per_write_us()
         );
     }
     let errors: usize = bosun.iter().chain(etcd).map(|r| r.errors).sum();
@@ -468,7 +488,8 @@ async fn run(o: &Options) -> anyhow::Result<()> {
     let (_, leader) = tokio::task::block_in_place(|| bosun_cluster.leader())?;
     let leader = leader.address;
     eprintln!("bosun: 3 masters up, leader {leader}");
-    let bosun = measure_all("bosun", &bosun_writers(&leader, conns).await?, o).await?;
+    let pids = bosun_cluster.pids();
+    let bosun = measure_all("bosun", &bosun_writers(&leader, conns).await?, &pids, o).await?;
     drop(bosun_cluster);
 
     let etcd_cluster = EtcdCluster::launch(&o.etcd).await?;
@@ -477,7 +498,8 @@ async fn run(o: &Options) -> anyhow::Result<()> {
         .await?
         .context("etcd lost its leader")?;
     eprintln!("etcd: 3 members up, leader {leader}");
-    let etcd = measure_all("etcd", &etcd_writers(&leader, conns).await?, o).await?;
+    let pids = etcd_cluster.pids();
+    let etcd = measure_all("etcd", &etcd_writers(&leader, conns).await?, &pids, o).await?;
     drop(etcd_cluster);
 
     print_table(o, &bosun, &etcd, pod_bytes);

@@ -96,6 +96,15 @@ impl Masters {
         format!("127.0.0.1:{}", self.ports[i])
     }
 
+    /// Process ids of the running masters.
+    pub fn pids(&self) -> Vec<u32> {
+        let procs = self
+            .procs
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        procs.iter().flatten().map(BosunProcess::pid).collect()
+    }
+
     /// Every master's address, comma-separated, for `--server`.
     pub fn servers(&self) -> String {
         self.join_addrs(0..MASTERS)
