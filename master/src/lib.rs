@@ -3,6 +3,7 @@
 //! - [`store`]: the Raft-replicated object store (raft-rs + sled), with watches.
 //! - [`api`]: the gRPC client API (apply, get, list, watch, logs, ...).
 //! - [`dispatcher`]: the agents' sessions: assignments in, statuses and logs out.
+//! - [`events`]: recording Events (deduplicated, bounded) for the components above.
 //! - [`scheduler`]: pure placement decisions (filters, scores, reasons).
 //! - [`controllers`]: leader-only loops: scheduling, Deployments, garbage collection, node lifecycle.
 //! - [`server`]: [`server::Master`], which wires them together on one listener.
@@ -12,6 +13,7 @@ pub mod api;
 pub mod cluster;
 pub mod controllers;
 pub mod dispatcher;
+pub mod events;
 pub mod peers;
 pub mod scheduler;
 pub mod server;

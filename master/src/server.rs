@@ -212,6 +212,14 @@ impl Master {
             shutdown.clone(),
         )?;
         let registry = Arc::new(Registry::default());
+        let (events, event_queue) = crate::events::Recorder::channel();
+        tasks.spawn(
+            crate::events::EventWriter {
+                store: store.clone(),
+                rx: event_queue,
+            }
+            .run(shutdown.clone()),
+        );
         let peers = Arc::new(PeerChannels::default());
         let api = ApiService {
             store: store.clone(),
@@ -222,6 +230,7 @@ impl Master {
         let dispatcher = DispatcherService {
             store: store.clone(),
             registry: registry.clone(),
+            events: events.clone(),
             tasks: tasks.clone(),
             shutdown: shutdown.clone(),
         };
@@ -270,6 +279,7 @@ impl Master {
             Manager {
                 store: store.clone(),
                 registry,
+                events,
             }
             .run(shutdown.clone()),
         );

@@ -60,8 +60,10 @@ impl<R: Runtime> Agent<R> {
             desired.clone(),
             board.clone(),
         );
+        let events = reconciler.events();
         tasks.spawn(reconciler.run(shutdown.clone()));
         let session = SessionClient {
+            events,
             node: self.config.name.clone(),
             masters: self.config.masters.clone(),
             runtime: self.runtime.clone(),

@@ -8,6 +8,7 @@
 //! - [`probe`]: liveness, readiness and startup probes of running containers.
 //! - [`status`]: pod status from observed containers and probe findings.
 //! - [`board`]: latest pod statuses, versioned for the session.
+//! - [`events`]: what happened to the pods (pulls, starts, crashes, probe kills), for the master.
 //! - [`labels`]: labels and names of the containers the agent owns.
 //! - [`runtime`]: the container engine trait, Docker (bollard) and an in-memory fake.
 #![forbid(unsafe_code)]
@@ -15,6 +16,7 @@
 pub mod agent;
 pub mod board;
 pub mod desired;
+pub mod events;
 pub mod labels;
 pub mod probe;
 pub mod reconciler;

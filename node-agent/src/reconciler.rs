@@ -16,6 +16,7 @@ use tracing::{debug, info, warn};
 
 use crate::board::StatusBoard;
 use crate::desired::{Assigned, DesiredPods};
+use crate::events::EventLog;
 use crate::labels;
 use crate::probe::{ProbeView, Prober};
 use crate::runtime::{
@@ -23,6 +24,7 @@ use crate::runtime::{
 };
 use crate::status::{pod_status, ContainerView};
 use crate::step::{next_step, Desired, Failure, ProbeKill, Step};
+use bosun_shared::event::{NORMAL, WARNING};
 
 /// Passes happen at least this often (the engine is observed by polling).
 pub const RESYNC: Duration = Duration::from_secs(1);
@@ -40,6 +42,8 @@ pub struct Reconciler<R: Runtime> {
     failures: Arc<Mutex<HashMap<Key, Failure>>>,
     /// Runs the containers' probes; its findings feed statuses and steps.
     prober: Prober<R>,
+    /// What happened to the pods, for the master.
+    events: Arc<EventLog>,
     wake: Arc<Notify>,
 }
 
@@ -61,8 +65,14 @@ impl<R: Runtime> Reconciler<R> {
             board,
             inflight: Arc::default(),
             failures: Arc::default(),
+            events: Arc::default(),
             wake,
         }
+    }
+
+    /// The events this reconciler reports, for the session to send.
+    pub fn events(&self) -> Arc<EventLog> {
+        self.events.clone()
     }
 
     /// The prober, whose workers follow the containers this reconciler sees running.
@@ -135,6 +145,7 @@ impl<R: Runtime> Reconciler<R> {
                     killed: kill_order(current, probes.as_ref(), grace),
                 };
                 let step = next_step(Some(&desired), &obs, failure, now);
+                self.note(&a.pod, c, current, probes.as_ref(), &step);
                 self.execute(tasks, key.clone(), step.clone(), Some((&a.pod, c)));
                 seen.push(Seen {
                     container: c,
@@ -188,6 +199,41 @@ impl<R: Runtime> Reconciler<R> {
         )
     }
 
+    /// Reports, once per attempt, a container that crashed and waits to restart, and one a
+    /// failed liveness or startup probe is killing.
+    fn note(
+        &self,
+        pod: &Pod,
+        c: &Container,
+        current: Option<&ObservedContainer>,
+        probes: Option<&ProbeView>,
+        step: &Step,
+    ) {
+        let Some(cur) = current else { return };
+        if let Some(failed) = probes.and_then(|p| p.failed.as_ref()) {
+            if self.events.once(&cur.id, "Unhealthy") {
+                self.events
+                    .push(pod, &c.name, WARNING, "Unhealthy", failed.message.clone());
+                let probe = failed.message.split(' ').next().unwrap_or("liveness");
+                let message = format!(
+                    "Container {} failed {} probe, will be restarted",
+                    c.name,
+                    probe.to_ascii_lowercase()
+                );
+                self.events.push(pod, &c.name, NORMAL, "Killing", message);
+            }
+        }
+        let crashed = cur.state == RunState::Exited && cur.exit_code != Some(0);
+        if crashed && matches!(step, Step::WaitUntil(_)) && self.events.once(&cur.id, "BackOff") {
+            let code = cur.exit_code.map_or("unknown".into(), |c| c.to_string());
+            let message = format!(
+                "Back-off restarting failed container {} in pod {} (exit code {code})",
+                c.name, pod.metadata.name
+            );
+            self.events.push(pod, &c.name, WARNING, "BackOff", message);
+        }
+    }
+
     /// Puts the status of pod `uid` on the board (which sends it when it changed).
     fn report(&self, uid: &str, a: &Assigned, seen: &[Seen<'_>]) {
         let views: Vec<ContainerView<'_>> = seen
@@ -235,12 +281,20 @@ impl<R: Runtime> Reconciler<R> {
             }
             _ => None,
         };
+        let about = pod.map(|(p, c)| (p.clone(), c.name.clone()));
+        let events = self.events.clone();
         let runtime = self.runtime.clone();
         let inflight = self.inflight.clone();
         let failures = self.failures.clone();
         let wake = self.wake.clone();
         tasks.spawn(async move {
-            let result = run_step(&*runtime, &step, spec.as_ref()).await;
+            let report = |type_: &str, reason: &str, message: String| {
+                if let Some((pod, container)) = &about {
+                    events.push(pod, container, type_, reason, message);
+                }
+            };
+            let container = about.as_ref().map_or("", |(_, c)| c.as_str());
+            let result = run_step(&*runtime, &step, spec.as_ref(), container, &report).await;
             {
                 let mut f = failures.lock().expect("failures lock");
                 match result {
@@ -304,38 +358,58 @@ fn kill_order(
 }
 
 /// Executes one step; on failure, the Kubernetes-style reason and the error.
+/// Executes one step, reporting what happened (type, reason, message) as kubelet's events
+/// do; on failure, the Kubernetes-style reason and the error.
 async fn run_step<R: Runtime>(
     runtime: &R,
     step: &Step,
     spec: Option<&ContainerSpec>,
+    container: &str,
+    report: &(dyn Fn(&str, &str, String) + Send + Sync),
 ) -> Result<(), (&'static str, RuntimeError)> {
+    let failed = |reason: &'static str, what: String| {
+        move |e: RuntimeError| {
+            report(WARNING, "Failed", format!("{what}: {e}"));
+            (reason, e)
+        }
+    };
     match (step, spec) {
         (Step::Create { .. }, Some(spec)) => {
-            let present = runtime
-                .image_present(&spec.image)
-                .await
-                .map_err(|e| ("ErrImagePull", e))?;
+            let image = &spec.image;
+            let present = runtime.image_present(image).await.map_err(failed(
+                "ErrImagePull",
+                format!("Failed to inspect image {image:?}"),
+            ))?;
             if !present {
                 info!(image = %spec.image, "pulling image");
-                runtime
-                    .pull(&spec.image)
-                    .await
-                    .map_err(|e| ("ErrImagePull", e))?;
+                report(NORMAL, "Pulling", format!("Pulling image {image:?}"));
+                runtime.pull(image).await.map_err(failed(
+                    "ErrImagePull",
+                    format!("Failed to pull image {image:?}"),
+                ))?;
+                report(
+                    NORMAL,
+                    "Pulled",
+                    format!("Successfully pulled image {image:?}"),
+                );
             }
             let id = runtime
                 .create(spec)
                 .await
-                .map_err(|e| ("CreateContainerError", e))?;
+                .map_err(failed("CreateContainerError", "Error".into()))?;
             debug!(container = %spec.name, %id, "created container");
+            report(NORMAL, "Created", format!("Created container {container}"));
             runtime
                 .start(&id)
                 .await
-                .map_err(|e| ("RunContainerError", e))
+                .map_err(failed("RunContainerError", "Error".into()))?;
+            report(NORMAL, "Started", format!("Started container {container}"));
+            Ok(())
         }
         (Step::Start { id }, _) => runtime
             .start(id)
             .await
-            .map_err(|e| ("RunContainerError", e)),
+            .map_err(failed("RunContainerError", "Error".into())),
         (Step::Stop { id, grace }, _) => runtime
             .stop(id, *grace)
             .await

@@ -7,7 +7,7 @@ use std::time::Duration;
 use bosun_proto::v1::dispatcher_client::DispatcherClient;
 use bosun_proto::v1::{
     agent_message, master_message, AgentMessage, Heartbeat, Hello, LogData, LogRequest,
-    PodStatusBatch,
+    PodEventBatch, PodStatusBatch,
 };
 use bosun_shared::pod::Pod;
 use bosun_shared::Object;
@@ -55,6 +55,7 @@ pub struct SessionClient<R: Runtime> {
     pub runtime: Arc<R>,
     pub desired: Arc<DesiredPods>,
     pub board: Arc<StatusBoard>,
+    pub events: Arc<crate::events::EventLog>,
     /// JSON of the Node object to register.
     pub node_object: Vec<u8>,
 }
@@ -162,6 +163,14 @@ impl<R: Runtime> SessionClient<R> {
                     sent_version = version;
                     if !reports.is_empty()
                         && tx.send(out(agent_message::Msg::Statuses(PodStatusBatch { pods: reports }))).await.is_err()
+                    {
+                        break Err("session closed".to_string());
+                    }
+                }
+                _ = self.events.changed.notified() => {
+                    let events = self.events.drain();
+                    if !events.is_empty()
+                        && tx.send(out(agent_message::Msg::Events(PodEventBatch { events }))).await.is_err()
                     {
                         break Err("session closed".to_string());
                     }

@@ -20,6 +20,7 @@ pub mod client;
 pub mod cronjob;
 pub mod daemonset;
 pub mod deployment;
+pub mod event;
 pub mod job;
 pub mod manifest;
 pub mod meta;

@@ -243,6 +243,7 @@ fn parse_object(value: &Value) -> Result<(Object, Vec<String>), Refusal> {
         Kind::Job => decode(value, Object::Job),
         Kind::DaemonSet => decode(value, Object::DaemonSet),
         Kind::CronJob => decode(value, Object::CronJob),
+        Kind::Event => decode(value, Object::Event),
         Kind::Node => decode(value, Object::Node),
     };
     let (mut warnings, mut errors) = (Vec::new(), Vec::new());
@@ -377,7 +378,7 @@ fn classify(kind: Kind, path: &FieldPath, value: Option<&Value>) -> Verdict {
             Some("spec.template.spec.")
         }
         Kind::CronJob => Some("spec.jobTemplate.spec.template.spec."),
-        Kind::Node => None,
+        Kind::Event | Kind::Node => None,
     };
     if let Some(field) = pod_spec.and_then(|prefix| pattern.strip_prefix(prefix)) {
         if REFUSED.contains(&field) && !value.is_none_or(is_empty) {

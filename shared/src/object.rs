@@ -11,6 +11,7 @@ use serde::{Deserialize, Serialize};
 use crate::cronjob::CronJob;
 use crate::daemonset::DaemonSet;
 use crate::deployment::Deployment;
+use crate::event::Event;
 use crate::job::Job;
 use crate::meta::ObjectMeta;
 use crate::node::Node;
@@ -223,6 +224,7 @@ kinds! {
         cli = ["job", "jobs", "job.batch", "jobs.batch"];
     CronJob: CronJob, "batch/v1", "cronjobs", "cronjob.batch", namespaced = true,
         cli = ["cronjob", "cronjobs", "cj", "cronjob.batch", "cronjobs.batch"];
+    Event: Event, "v1", "events", "event", namespaced = true, cli = ["event", "events", "ev"];
     Node: Node, "v1", "nodes", "node", namespaced = false, cli = ["node", "nodes", "no"];
 }
 
@@ -343,6 +345,13 @@ impl Object {
     pub fn as_job(&self) -> Option<&Job> {
         match self {
             Object::Job(j) => Some(j),
+            _ => None,
+        }
+    }
+
+    pub fn as_event(&self) -> Option<&Event> {
+        match self {
+            Object::Event(e) => Some(e),
             _ => None,
         }
     }

@@ -50,10 +50,39 @@ pub async fn run(ctx: &Context, args: Args) -> anyhow::Result<()> {
                 })
             })
             .collect(),
-        Object::Pod(_) => vec![],
+        Object::Pod(_) | Object::Event(_) => vec![],
     };
-    crate::commands::emit(&describe(&obj, &related, SystemTime::now()))?;
+    let now = SystemTime::now();
+    let (events, _) = client
+        .list(Kind::Event, Some(&ns_of_events(&obj)), None)
+        .await?;
+    let about: Vec<&bosun_shared::event::Event> = {
+        let m = obj.meta();
+        let mut about: Vec<&bosun_shared::event::Event> = events
+            .iter()
+            .filter_map(Object::as_event)
+            .filter(|e| {
+                let o = &e.involved_object;
+                if o.uid.is_empty() {
+                    o.kind == obj.kind().as_str() && o.name == m.name
+                } else {
+                    o.uid == m.uid
+                }
+            })
+            .collect();
+        about.sort_by_key(|e| (crate::output::table::event_seen(e), e.metadata.revision()));
+        about
+    };
+    crate::commands::emit(&describe(&obj, &related, &about, now))?;
     Ok(())
+}
+
+/// Where the events about `obj` are: its namespace, `default` for cluster-scoped objects.
+fn ns_of_events(obj: &Object) -> String {
+    match obj.meta().namespace.as_str() {
+        "" => "default".into(),
+        ns => ns.into(),
+    }
 }
 
 /// Objects of `kind` in `ns` whose controller is one of `owners` (by uid).

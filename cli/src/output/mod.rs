@@ -11,12 +11,12 @@ use std::time::SystemTime;
 use bosun_shared::{Kind, Object};
 
 mod columns;
-mod describe;
+pub(crate) mod describe;
 #[cfg(test)]
 mod fixtures;
 mod format;
 mod serialize;
-mod table;
+pub(crate) mod table;
 mod tabwriter;
 
 pub use describe::{describe, pod_template};

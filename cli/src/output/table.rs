@@ -4,6 +4,7 @@ use std::time::SystemTime;
 use bosun_shared::cronjob::CronJob;
 use bosun_shared::daemonset::DaemonSet;
 use bosun_shared::deployment::Deployment;
+use bosun_shared::event::Event;
 use bosun_shared::job::Job;
 use bosun_shared::node::Node;
 use bosun_shared::pod::Pod;
@@ -27,7 +28,11 @@ pub(crate) fn render(
     all_namespaces: bool,
     now: SystemTime,
 ) -> String {
-    let objects: Vec<&Object> = objects.iter().filter(|o| o.kind() == kind).collect();
+    let mut objects: Vec<&Object> = objects.iter().filter(|o| o.kind() == kind).collect();
+    if kind == Kind::Event {
+        // Oldest first, as they happened.
+        objects.sort_by_key(|o| (o.as_event().map(event_seen), o.meta().revision()));
+    }
     if objects.is_empty() {
         return String::new();
     }
@@ -47,6 +52,7 @@ pub(crate) fn render(
             Object::DaemonSet(d) => daemon_set_row(d, wide, now),
             Object::CronJob(cj) => cron_job_row(cj, wide, now),
             Object::Node(n) => node_row(n, wide, now),
+            Object::Event(e) => event_row(e, wide, now),
         };
         if namespace {
             row.insert(0, object.meta().namespace.clone());
@@ -109,6 +115,10 @@ fn headers(kind: Kind, wide: bool) -> Vec<&'static str> {
         Kind::Job => (
             &["NAME", "STATUS", "COMPLETIONS", "DURATION", "AGE"],
             &["CONTAINERS", "IMAGES", "SELECTOR"],
+        ),
+        Kind::Event => (
+            &["LAST SEEN", "TYPE", "REASON", "OBJECT", "MESSAGE"],
+            &["SUBOBJECT", "SOURCE", "FIRST SEEN", "COUNT", "NAME"],
         ),
         Kind::Node => (
             &["NAME", "STATUS", "ROLES", "AGE", "VERSION"],
@@ -198,6 +208,40 @@ fn daemon_set_row(d: &DaemonSet, wide: bool, now: SystemTime) -> Vec<String> {
     ];
     if wide {
         template_columns(&mut row, &d.spec.template.spec.containers, &d.spec.selector);
+    }
+    row
+}
+
+/// When an event last happened (RFC 3339), for ordering.
+pub(crate) fn event_seen(e: &Event) -> String {
+    e.last_timestamp
+        .clone()
+        .or_else(|| e.metadata.creation_timestamp.clone())
+        .unwrap_or_default()
+}
+
+/// LAST SEEN TYPE REASON OBJECT MESSAGE [SUBOBJECT SOURCE FIRST SEEN COUNT NAME].
+fn event_row(e: &Event, wide: bool, now: SystemTime) -> Vec<String> {
+    let last = event_seen(e);
+    let mut row = vec![
+        age(Some(&last), now),
+        e.type_.clone(),
+        e.reason.clone(),
+        e.object_column(),
+        e.message.clone(),
+    ];
+    if wide {
+        let source = match (&e.source.component, &e.source.host) {
+            (c, h) if h.is_empty() => c.clone(),
+            (c, h) => format!("{c}, {h}"),
+        };
+        row.extend([
+            e.involved_object.field_path.clone(),
+            source,
+            age(e.first_timestamp.as_deref(), now),
+            e.count.to_string(),
+            e.metadata.name.clone(),
+        ]);
     }
     row
 }

@@ -21,6 +21,7 @@ use super::pods::{
     controlled, controller_ref, delete_op, least_useful_first, random_suffix, template_hash,
 };
 use super::queue::{all_keys, owner_key, reconcile_loop, Key};
+use crate::events::Recorder;
 use crate::store::{Change, Command, Op, Store, StoreError};
 
 /// Taints every DaemonSet pod tolerates, as Kubernetes adds them.
@@ -30,8 +31,12 @@ const TOLERATED: [(&str, &str); 3] = [
     ("node.kubernetes.io/unschedulable", "NoSchedule"),
 ];
 
+/// Reporter of this controller's events.
+const COMPONENT: &str = "daemonset-controller";
+
 pub struct DaemonSetController {
     pub store: Store,
+    pub events: crate::events::Recorder,
 }
 
 impl DaemonSetController {
@@ -131,7 +136,9 @@ impl DaemonSetController {
                 delete = ops.len() - create.len(),
                 "daemon pods"
             );
+            let events = Recorder::ops_events(&Object::DaemonSet(ds.clone()), &ops, COMPONENT);
             self.store.propose(Command { ops }).await?;
+            self.events.record_all(events);
         }
         let ready = kept.iter().filter(|p| p.is_ready()).count() as i32;
         let status = DaemonSetStatus {

@@ -7,8 +7,9 @@
 //! seconds). A pod that tolerates the taint without `tolerationSeconds` stays.
 use std::time::{Duration, SystemTime};
 
+use bosun_shared::event::{Event, ObjectReference, NORMAL};
 use bosun_shared::taint::{no_execute_grace, Taint, Toleration, UNREACHABLE};
-use bosun_shared::Kind;
+use bosun_shared::{Kind, Object};
 use tokio_util::sync::CancellationToken;
 use tracing::{info, warn};
 
@@ -21,6 +22,7 @@ const CHECK_EVERY: Duration = Duration::from_millis(250);
 
 pub struct Evictor {
     pub store: Store,
+    pub events: crate::events::Recorder,
 }
 
 /// The tolerations that apply to a pod: its own, plus the default one for unreachable nodes.
@@ -84,6 +86,7 @@ impl Evictor {
         }
         let now = SystemTime::now();
         let mut ops = Vec::new();
+        let mut events = Vec::new();
         let (all, _) = self.store.list(Kind::Pod, None, None);
         for p in pods(&all) {
             let Some(node) = nodes
@@ -97,12 +100,20 @@ impl Evictor {
             }
             info!(pod = %p.key(), node = %node.metadata.name, "evicting pod from a tainted node");
             ops.push(super::pods::delete_op(p));
+            events.push(Event::about(
+                ObjectReference::to(&Object::Pod(p.clone())),
+                NORMAL,
+                "TaintManagerEviction",
+                format!("Marking for deletion Pod {}", p.key()),
+                "taint-eviction-controller",
+            ));
         }
         if ops.is_empty() {
             return;
         }
-        if let Err(e) = self.store.propose(Command { ops }).await {
-            warn!(error = %e, "eviction failed; retrying");
+        match self.store.propose(Command { ops }).await {
+            Ok(_) => self.events.record_all(events),
+            Err(e) => warn!(error = %e, "eviction failed; retrying"),
         }
     }
 }

@@ -30,6 +30,7 @@ use crate::store::Store;
 pub struct Manager {
     pub store: Store,
     pub registry: Arc<Registry>,
+    pub events: crate::events::Recorder,
 }
 
 impl Manager {
@@ -55,36 +56,42 @@ impl Manager {
             tasks.spawn(
                 scheduling::SchedulerLoop {
                     store: self.store.clone(),
+                    events: self.events.clone(),
                 }
                 .run(leading.clone()),
             );
             tasks.spawn(
                 deployment::DeploymentController {
                     store: self.store.clone(),
+                    events: self.events.clone(),
                 }
                 .run(leading.clone()),
             );
             tasks.spawn(
                 replicaset::ReplicaSetController {
                     store: self.store.clone(),
+                    events: self.events.clone(),
                 }
                 .run(leading.clone()),
             );
             tasks.spawn(
                 daemonset::DaemonSetController {
                     store: self.store.clone(),
+                    events: self.events.clone(),
                 }
                 .run(leading.clone()),
             );
             tasks.spawn(
                 cronjob::CronJobController {
                     store: self.store.clone(),
+                    events: self.events.clone(),
                 }
                 .run(leading.clone()),
             );
             tasks.spawn(
                 job::JobController {
                     store: self.store.clone(),
+                    events: self.events.clone(),
                 }
                 .run(leading.clone()),
             );
@@ -97,6 +104,7 @@ impl Manager {
             tasks.spawn(
                 eviction::Evictor {
                     store: self.store.clone(),
+                    events: self.events.clone(),
                 }
                 .run(leading.clone()),
             );

@@ -11,10 +11,15 @@ use tracing::info;
 
 use super::pods::{controlled, controller_ref, delete_op, least_useful_first, random_suffix};
 use super::queue::{all_keys, owner_key, reconcile_loop, Key};
+use crate::events::Recorder;
 use crate::store::{Command, Op, Store, StoreError};
+
+/// Reporter of this controller's events.
+const COMPONENT: &str = "replicaset-controller";
 
 pub struct ReplicaSetController {
     pub store: Store,
+    pub events: crate::events::Recorder,
 }
 
 impl ReplicaSetController {
@@ -68,7 +73,10 @@ impl ReplicaSetController {
                 delete = ops.len() - create,
                 "scaling pods"
             );
+            let events =
+                Recorder::ops_events(stored.as_deref().expect("matched above"), &ops, COMPONENT);
             self.store.propose(Command { ops }).await?;
+            self.events.record_all(events);
         }
         self.update_status(rs).await
     }

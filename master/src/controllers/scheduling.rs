@@ -1,9 +1,10 @@
 //! The scheduler loop: binds pending pods in batches, one Raft entry per batch.
 use std::time::Duration;
 
+use bosun_shared::event::{Event, ObjectReference, NORMAL, WARNING};
 use bosun_shared::meta::{set_condition, Condition};
 use bosun_shared::pod::Pod;
-use bosun_shared::Kind;
+use bosun_shared::{Kind, Object};
 use tokio_util::sync::CancellationToken;
 use tracing::info;
 
@@ -11,11 +12,15 @@ use super::queue::run_passes;
 use crate::scheduler::{schedule, Outcome};
 use crate::store::{Change, Command, EventType, Op, Store};
 
+/// Reporter of the scheduler's events.
+const COMPONENT: &str = "default-scheduler";
+
 /// Pause after a change so that one pass binds a whole burst of new pods.
 const BATCH_WINDOW: Duration = Duration::from_millis(20);
 
 pub struct SchedulerLoop {
     pub store: Store,
+    pub events: crate::events::Recorder,
 }
 
 impl SchedulerLoop {
@@ -74,6 +79,7 @@ impl SchedulerLoop {
             .iter()
             .map(|p| ((p.metadata.namespace.as_str(), p.metadata.name.as_str()), p))
             .collect();
+        let mut events = Vec::new();
         for outcome in schedule(&pending, &nodes, &bound) {
             let (ns, name) = match &outcome {
                 Outcome::Bind {
@@ -113,6 +119,18 @@ impl SchedulerLoop {
             };
             let bind = matches!(outcome, Outcome::Bind { .. });
             if set_condition(&mut status.conditions, condition, &now) || bind {
+                let (type_, reason, message) = match &outcome {
+                    Outcome::Bind { node, .. } => (
+                        NORMAL,
+                        "Scheduled",
+                        format!("Successfully assigned {ns}/{name} to {node}"),
+                    ),
+                    Outcome::Unschedulable { message, .. } => {
+                        (WARNING, "FailedScheduling", message.clone())
+                    }
+                };
+                let about = ObjectReference::to(&Object::Pod(pod.clone()));
+                events.push(Event::about(about, type_, reason, message, COMPONENT));
                 pod.status = Some(status);
                 ops.push(Op::UpdateStatus {
                     object: pod.into(),
@@ -124,6 +142,9 @@ impl SchedulerLoop {
             return Ok(());
         }
         self.store.propose(Command { ops }).await?;
+        for e in events {
+            self.events.record(e);
+        }
         if bound_count > 0 {
             info!(pods = bound_count, "bound pods");
         }

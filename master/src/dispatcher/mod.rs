@@ -32,6 +32,8 @@ pub const SESSION_BUFFER: usize = 256;
 pub struct DispatcherService {
     pub store: Store,
     pub registry: Arc<Registry>,
+    /// Records what agents report as Events.
+    pub events: crate::events::Recorder,
     pub tasks: TaskTracker,
     pub shutdown: CancellationToken,
 }
@@ -56,6 +58,7 @@ impl Dispatcher for DispatcherService {
         let s = session::Session {
             store: self.store.clone(),
             registry: self.registry.clone(),
+            events: self.events.clone(),
             tx,
             shutdown: self.shutdown.child_token(),
         };

@@ -22,6 +22,7 @@ use crate::store::{Command, EventType, Op, Store, StoreError};
 pub struct Session {
     pub store: Store,
     pub registry: Arc<Registry>,
+    pub events: crate::events::Recorder,
     pub tx: mpsc::Sender<MasterMessage>,
     pub shutdown: CancellationToken,
 }
@@ -176,6 +177,11 @@ impl Session {
                 self.registry.heartbeat(node);
                 record_statuses(&self.store, batch.pods).await;
             }
+            Some(agent_message::Msg::Events(batch)) => {
+                for e in batch.events {
+                    self.events.record(agent_event(node, e));
+                }
+            }
             Some(agent_message::Msg::Log(data)) => {
                 let chunk = if !data.error.is_empty() {
                     Some(Err(Status::not_found(data.error)))
@@ -306,4 +312,19 @@ async fn record_statuses(store: &Store, reports: Vec<PodStatusReport>) {
             }
         }
     }
+}
+
+/// The Event of what agent `node` reported about one of its pods.
+fn agent_event(node: &str, e: bosun_proto::v1::PodEvent) -> bosun_shared::event::Event {
+    let involved = bosun_shared::event::ObjectReference {
+        kind: "Pod".into(),
+        namespace: e.namespace,
+        name: e.name,
+        uid: e.uid,
+        field_path: e.field_path,
+    };
+    let mut ev =
+        bosun_shared::event::Event::about(involved, &e.r#type, &e.reason, e.message, "bosun-agent");
+    ev.source.host = node.to_string();
+    ev
 }

@@ -137,7 +137,7 @@ pub struct VersionResponse {
 #[allow(clippy::all)]
 #[derive(Clone, PartialEq, ::prost::Message)]
 pub struct AgentMessage {
-    #[prost(oneof = "agent_message::Msg", tags = "1, 2, 3, 4")]
+    #[prost(oneof = "agent_message::Msg", tags = "1, 2, 3, 4, 5")]
     pub msg: ::core::option::Option<agent_message::Msg>,
 }
 /// Nested message and enum types in `AgentMessage`.
@@ -153,6 +153,8 @@ pub mod agent_message {
         Statuses(super::PodStatusBatch),
         #[prost(message, tag = "4")]
         Log(super::LogData),
+        #[prost(message, tag = "5")]
+        Events(super::PodEventBatch),
     }
 }
 /// First message of a session.
@@ -187,6 +189,35 @@ pub struct PodStatusReport {
 pub struct PodStatusBatch {
     #[prost(message, repeated, tag = "1")]
     pub pods: ::prost::alloc::vec::Vec<PodStatusReport>,
+}
+/// Something that happened to a pod on the node (an image pulled, a container started,
+/// crashed or killed by a probe); the master records it as an Event.
+#[allow(clippy::all)]
+#[derive(Clone, PartialEq, Eq, Hash, ::prost::Message)]
+pub struct PodEvent {
+    #[prost(string, tag = "1")]
+    pub namespace: ::prost::alloc::string::String,
+    #[prost(string, tag = "2")]
+    pub name: ::prost::alloc::string::String,
+    #[prost(string, tag = "3")]
+    pub uid: ::prost::alloc::string::String,
+    /// "Normal" or "Warning".
+    #[prost(string, tag = "4")]
+    pub r#type: ::prost::alloc::string::String,
+    /// Pulling, Pulled, Failed, Created, Started, BackOff, Unhealthy, Killing.
+    #[prost(string, tag = "5")]
+    pub reason: ::prost::alloc::string::String,
+    #[prost(string, tag = "6")]
+    pub message: ::prost::alloc::string::String,
+    /// The container: spec.containers{NAME}.
+    #[prost(string, tag = "7")]
+    pub field_path: ::prost::alloc::string::String,
+}
+#[allow(clippy::all)]
+#[derive(Clone, PartialEq, ::prost::Message)]
+pub struct PodEventBatch {
+    #[prost(message, repeated, tag = "1")]
+    pub events: ::prost::alloc::vec::Vec<PodEvent>,
 }
 #[allow(clippy::all)]
 #[derive(Clone, PartialEq, Eq, Hash, ::prost::Message)]

@@ -167,7 +167,7 @@ fn errors_name_the_field() {
             service.into(),
             concat!(
                 "kind: Unsupported value: \"Service\": ",
-                "supported values: \"Pod\", \"Deployment\", \"ReplicaSet\", \"DaemonSet\", \"Job\", \"CronJob\", \"Node\""
+                "supported values: \"Pod\", \"Deployment\", \"ReplicaSet\", \"DaemonSet\", \"Job\", \"CronJob\", \"Event\", \"Node\""
             )
             .into(),
         ),

@@ -186,7 +186,7 @@ mod tests {
             pending.into(),
             fixtures::node("n1").into(),
         ];
-        let out = crate::output::describe(&d.into(), &related, now());
+        let out = crate::output::describe(&d.into(), &related, &[], now());
         assert_eq!(
             out,
             "Name:                   web
@@ -213,6 +213,7 @@ Pods:
   NAME    READY   STATUS    RESTARTS   AGE
   web-a   1/1     Running   0          5m30s
   web-b   0/1     Pending   0          5m30s
+Events:  <none>
 "
         );
     }
@@ -220,7 +221,10 @@ Pods:
     #[test]
     fn a_deployment_without_pods() {
         let d = fixtures::deployment("web", 1);
-        let out = crate::output::describe(&d.into(), &[], now());
-        assert!(out.ends_with("Pods:         <none>\n"), "{out}");
+        let out = crate::output::describe(&d.into(), &[], &[], now());
+        assert!(
+            out.ends_with("Pods:         <none>\nEvents:       <none>\n"),
+            "{out}"
+        );
     }
 }

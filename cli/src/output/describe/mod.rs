@@ -13,15 +13,21 @@ use super::tabwriter::DESCRIBE;
 
 mod container;
 mod deployment;
+mod events;
 mod job;
 mod node;
 mod pod;
 mod timestamp;
 
-/// The `describe` text of `obj`. `related` are the objects shown with it: for a Deployment its
-/// pods, for a Node the pods bound to it; objects of other kinds, and `related` of a Pod, are
-/// ignored.
-pub fn describe(obj: &Object, related: &[Object], now: SystemTime) -> String {
+/// The `describe` text of `obj`, ending with `events` about it. `related` are the objects
+/// shown with it: for a Deployment its pods, for a Node the pods bound to it; objects of other
+/// kinds, and `related` of a Pod, are ignored.
+pub fn describe(
+    obj: &Object,
+    related: &[Object],
+    events: &[&bosun_shared::event::Event],
+    now: SystemTime,
+) -> String {
     let pods: Vec<&bosun_shared::pod::Pod> = related.iter().filter_map(Object::as_pod).collect();
     let mut w = Writer::default();
     match obj {
@@ -32,6 +38,10 @@ pub fn describe(obj: &Object, related: &[Object], now: SystemTime) -> String {
         Object::DaemonSet(d) => deployment::describe_daemon_set(&mut w, d, &pods, now),
         Object::CronJob(cj) => job::describe_cron_job(&mut w, cj, related, now),
         Object::Node(n) => node::describe(&mut w, n, &pods, now),
+        Object::Event(e) => events::describe(&mut w, e),
+    }
+    if obj.kind() != bosun_shared::Kind::Event {
+        events::section(&mut w, events, now);
     }
     w.finish()
 }

@@ -208,7 +208,7 @@ mod tests {
         done.status.as_mut().unwrap().phase = PodPhase::Succeeded;
         let elsewhere = running_pod("other", "n2");
         let related: Vec<Object> = [web, db, done, elsewhere].map(Object::from).into();
-        let out = crate::output::describe(&node.into(), &related, now());
+        let out = crate::output::describe(&node.into(), &related, &[], now());
         assert_eq!(
             out,
             "Name:               n1
@@ -247,6 +247,7 @@ Allocated resources:
   --------  --------     ------
   cpu       1500m (75%)  1 (50%)
   memory    512Mi (12%)  1Gi (25%)
+Events:     <none>
 "
         );
     }

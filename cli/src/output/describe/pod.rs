@@ -1,17 +1,13 @@
 //! `describe pod`.
 use std::time::SystemTime;
 
-use bosun_shared::meta::find_condition;
 use bosun_shared::pod::{Pod, ResourceRequirements};
 use bosun_shared::quantity::Quantity;
 use bosun_shared::time::age;
 
 use super::timestamp::rfc1123z;
-use super::{clean, container, Writer};
+use super::{container, Writer};
 use crate::output::columns::phase_str;
-
-/// Who reports scheduling failures in the synthesized events.
-const SCHEDULER: &str = "scheduler";
 
 pub(super) fn describe(w: &mut Writer, pod: &Pod, now: SystemTime) {
     let meta = &pod.metadata;
@@ -53,36 +49,6 @@ pub(super) fn describe(w: &mut Writer, pod: &Pod, now: SystemTime) {
     w.conditions(&status.conditions, &[]);
     w.field(0, "QoS Class", qos_class(pod));
     w.labels(0, "Node-Selectors", &pod.spec.node_selector);
-    events(w, pod, now);
-}
-
-/// `Events:`. Bosun keeps no event objects yet, so they are made from the pod's status: a
-/// `PodScheduled=False` condition becomes kubectl's `Warning FailedScheduling` event.
-fn events(w: &mut Writer, pod: &Pod, now: SystemTime) {
-    let unscheduled = pod
-        .status
-        .as_ref()
-        .and_then(|s| find_condition(&s.conditions, "PodScheduled"))
-        .filter(|c| c.status == "False");
-    let Some(c) = unscheduled else {
-        return w.field(0, "Events", "<none>");
-    };
-    let message = c
-        .message
-        .as_deref()
-        .or(c.reason.as_deref())
-        .unwrap_or("the pod cannot be scheduled");
-    w.line(0, "Events:");
-    w.line(1, "Type\tReason\tAge\tFrom\tMessage");
-    w.line(1, "----\t------\t----\t----\t-------");
-    w.line(
-        1,
-        &format!(
-            "Warning\tFailedScheduling\t{}\t{SCHEDULER}\t{}",
-            age(c.last_transition_time.as_deref(), now),
-            clean(message.trim())
-        ),
-    );
 }
 
 /// `Guaranteed` (every container limits CPU and memory, requests equal to limits),
@@ -124,11 +90,11 @@ mod tests {
     use bosun_shared::Object;
 
     fn describe(pod: Pod) -> String {
-        crate::output::describe(&Object::from(pod), &[], now())
+        crate::output::describe(&Object::from(pod), &[], &[], now())
     }
 
     #[test]
-    fn an_unschedulable_pod_says_why() {
+    fn an_unschedulable_pod_shows_its_condition() {
         let mut pod = fixtures::pod("big", &["app"]);
         pod.metadata.labels.insert("app".into(), "big".into());
         pod.spec.containers[0]
@@ -164,10 +130,7 @@ Conditions:
   PodScheduled   False
 QoS Class:       Burstable
 Node-Selectors:  <none>
-Events:
-  Type     Reason            Age   From       Message
-  ----     ------            ----  ----       -------
-  Warning  FailedScheduling  42s   scheduler  0/1 nodes available: 1 insufficient memory
+Events:          <none>
 "
         );
     }

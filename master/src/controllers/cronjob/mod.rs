@@ -17,10 +17,15 @@ use tracing::{info, warn};
 
 use super::pods::{controlled, controller_ref, delete_of};
 use super::queue::{all_keys, reconcile_loop, Key};
+use crate::events::Recorder;
 use crate::store::{Change, Command, Op, Store, StoreError};
+
+/// Reporter of this controller's events.
+const COMPONENT: &str = "cronjob-controller";
 
 pub struct CronJobController {
     pub store: Store,
+    pub events: crate::events::Recorder,
 }
 
 impl CronJobController {
@@ -85,8 +90,10 @@ impl CronJobController {
                 let both = Command {
                     ops: vec![Op::Create(job), status_op.clone()],
                 };
+                let events =
+                    Recorder::ops_events(&Object::CronJob(cj.clone()), &both.ops, COMPONENT);
                 match self.store.propose(both).await {
-                    Ok(_) => {}
+                    Ok(_) => self.events.record_all(events),
                     // A previous leader started this run: only the status is left to write.
                     Err(StoreError::AlreadyExists(_)) => {
                         self.store

@@ -15,6 +15,7 @@ mod status;
 use std::collections::HashSet;
 
 use bosun_shared::deployment::Deployment;
+use bosun_shared::event::NORMAL;
 use bosun_shared::meta::ObjectMeta;
 use bosun_shared::pod::Pod;
 use bosun_shared::replicaset::{
@@ -32,8 +33,12 @@ use rollout::Group;
 /// Kubernetes' default `revisionHistoryLimit`.
 const DEFAULT_HISTORY_LIMIT: usize = 10;
 
+/// Reporter of this controller's events.
+const COMPONENT: &str = "deployment-controller";
+
 pub struct DeploymentController {
     pub store: Store,
+    pub events: crate::events::Recorder,
 }
 
 impl DeploymentController {
@@ -141,11 +146,14 @@ impl DeploymentController {
         let scale = rollout::plan(d.replicas(), &d.spec.strategy, new_group, &old_groups);
 
         let mut ops = Vec::new();
+        // (ReplicaSet, replicas before, after), for the rollout's events.
+        let mut scaled: Vec<(String, usize, usize)> = Vec::new();
         let top = sets.iter().map(|r| r.revision()).max().unwrap_or(0);
         let new_rs = match current {
             None => {
                 let mut rs = new_replica_set(d, &hash, top + 1, scale.new);
                 crate::store::stamp_new(&mut rs);
+                scaled.push((rs.meta().name.clone(), 0, scale.new));
                 ops.push(Op::Create(rs.clone()));
                 rs
             }
@@ -155,6 +163,11 @@ impl DeploymentController {
                 want.spec.replicas = Some(scale.new as i32);
                 set_revision(&mut want.metadata, d, revision);
                 if want != *rs {
+                    scaled.push((
+                        rs.metadata.name.clone(),
+                        rs.replicas().max(0) as usize,
+                        scale.new,
+                    ));
                     ops.push(update_op(want.clone()));
                 }
                 want.into()
@@ -164,6 +177,11 @@ impl DeploymentController {
             if rs.replicas().max(0) as usize != *spec {
                 let mut want = (*rs).clone();
                 want.spec.replicas = Some(*spec as i32);
+                scaled.push((
+                    rs.metadata.name.clone(),
+                    rs.replicas().max(0) as usize,
+                    *spec,
+                ));
                 ops.push(update_op(want));
             }
         }
@@ -180,6 +198,13 @@ impl DeploymentController {
                 "scaling replica sets"
             );
             self.store.propose(Command { ops }).await?;
+            let owner = Object::Deployment(d.clone());
+            for (rs, before, after) in scaled.into_iter().filter(|(_, b, a)| b != a) {
+                let way = if after > before { "up" } else { "down" };
+                let message = format!("Scaled {way} replica set {rs} from {before} to {after}");
+                self.events
+                    .about(&owner, NORMAL, "ScalingReplicaSet", message, COMPONENT);
+            }
         }
         self.update_status(d, new_rs.meta().uid.as_str()).await
     }

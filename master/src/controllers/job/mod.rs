@@ -5,6 +5,7 @@ mod decide;
 
 use std::time::{Duration, SystemTime};
 
+use bosun_shared::event::{Event, ObjectReference, NORMAL, WARNING};
 use bosun_shared::job::{Job, COMPLETION_INDEX_ANNOTATION, COMPLETION_INDEX_ENV, JOB_NAME_LABEL};
 use bosun_shared::meta::ObjectMeta;
 use bosun_shared::pod::{EnvVar, Pod};
@@ -14,13 +15,18 @@ use tracing::info;
 
 use super::pods::{controlled, controller_ref, delete_of, delete_op, random_suffix};
 use super::queue::{all_keys, owner_key, reconcile_loop, Key};
+use crate::events::Recorder;
 use crate::store::{Change, Command, Op, Store, StoreError};
 
 /// The label kubectl shows (`job-name`), besides [`JOB_NAME_LABEL`].
 const LEGACY_JOB_NAME_LABEL: &str = "job-name";
 
+/// Reporter of this controller's events.
+const COMPONENT: &str = "job-controller";
+
 pub struct JobController {
     pub store: Store,
+    pub events: crate::events::Recorder,
 }
 
 impl JobController {
@@ -67,17 +73,45 @@ impl JobController {
                 delete = d.delete.len(),
                 "job pods"
             );
+            let events = Recorder::ops_events(&Object::Job(job.clone()), &ops, COMPONENT);
             self.store.propose(Command { ops }).await?;
+            self.events.record_all(events);
         }
+        let finished = finish_event(job, &d.status);
         if job.status.as_ref() != Some(&d.status) {
             let mut updated = job.clone();
             updated.status = Some(d.status);
             self.store
                 .update_status(updated.into(), Some(job.metadata.revision()))
                 .await?;
+            if let Some(e) = finished {
+                self.events.record(e);
+            }
         }
         Ok(d.requeue)
     }
+}
+
+/// The event of a Job that `status` newly marks Complete or Failed.
+fn finish_event(job: &Job, status: &bosun_shared::job::JobStatus) -> Option<Event> {
+    let was = |type_: &str| {
+        job.status.as_ref().is_some_and(|s| {
+            s.conditions
+                .iter()
+                .any(|c| c.type_ == type_ && c.status == "True")
+        })
+    };
+    let c = status.conditions.iter().find(|c| {
+        (c.type_ == "Complete" || c.type_ == "Failed") && c.status == "True" && !was(&c.type_)
+    })?;
+    let about = ObjectReference::to(&Object::Job(job.clone()));
+    Some(if c.type_ == "Complete" {
+        Event::about(about, NORMAL, "Completed", "Job completed", COMPONENT)
+    } else {
+        let reason = c.reason.clone().unwrap_or_else(|| "Failed".into());
+        let message = c.message.clone().unwrap_or_else(|| "Job has failed".into());
+        Event::about(about, WARNING, &reason, message, COMPONENT)
+    })
 }
 
 /// A pod of the Job's template: `<job>-<5 random>`, or `<job>-<index>-<5 random>` with the

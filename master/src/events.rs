@@ -1,0 +1,277 @@
+//! Events: [`Recorder`], the handle the scheduler, the controllers and the dispatcher (for
+//! what agents report) record [`Event`]s with, and [`EventWriter`], the task that stores them.
+//!
+//! Recording never waits: the handle puts the event on a bounded queue and drops it when the
+//! queue is full (events are diagnostics; losing one under a flood is better than slowing the
+//! component that reports it). The writer stores a burst of events as one Raft entry. The same
+//! event again (same object, part, type, reason, message and reporter) within the
+//! writer's memory is counted on the stored one (`count`, `lastTimestamp`) instead of stored
+//! anew, as Kubernetes' event correlator does. Events are kept bounded: those last seen over
+//! [`EVENT_TTL`] ago are deleted, and beyond [`MAX_EVENTS`] the oldest go first.
+use std::collections::HashMap;
+use std::time::{Duration, SystemTime};
+
+use bosun_shared::event::{Event, ObjectReference, NORMAL};
+use bosun_shared::{Kind, Object};
+use tokio::sync::mpsc;
+use tokio_util::sync::CancellationToken;
+use tracing::{debug, warn};
+
+use crate::store::{Command, Op, Store};
+
+/// Events waiting to be stored.
+pub const EVENTS_CAPACITY: usize = 1024;
+/// Events kept, cluster-wide.
+pub const MAX_EVENTS: usize = 2_000;
+/// An event not seen again for this long is deleted (Kubernetes' default is one hour too).
+pub const EVENT_TTL: Duration = Duration::from_secs(3600);
+/// Events stored in one Raft entry at most.
+const BATCH: usize = 256;
+/// How often expired and excess events are deleted.
+const PRUNE_EVERY: Duration = Duration::from_secs(30);
+/// Series remembered for counting repeats; forgotten all at once beyond this.
+const SERIES_MEMORY: usize = 4_096;
+
+/// Records events; cheap to clone.
+#[derive(Clone)]
+pub struct Recorder {
+    tx: mpsc::Sender<Event>,
+}
+
+impl Recorder {
+    /// A recorder and the queue its [`EventWriter`] reads.
+    pub fn channel() -> (Recorder, mpsc::Receiver<Event>) {
+        let (tx, rx) = mpsc::channel(EVENTS_CAPACITY);
+        (Recorder { tx }, rx)
+    }
+
+    /// Queues `event`; drops it when the queue is full.
+    pub fn record(&self, event: Event) {
+        if self.tx.try_send(event).is_err() {
+            debug!("event dropped: the event queue is full");
+        }
+    }
+
+    /// Records an event about `obj`.
+    pub fn about(&self, obj: &Object, type_: &str, reason: &str, message: String, by: &str) {
+        self.record(Event::about(
+            ObjectReference::to(obj),
+            type_,
+            reason,
+            message,
+            by,
+        ));
+    }
+
+    /// Queues every event of `events`.
+    pub fn record_all(&self, events: Vec<Event>) {
+        for e in events {
+            self.record(e);
+        }
+    }
+
+    /// The events of what `owner`'s controller does with `ops`: pods, ReplicaSets and Jobs it
+    /// creates or deletes, as `SuccessfulCreate` / `SuccessfulDelete` (recorded once the ops
+    /// are stored).
+    pub fn ops_events(owner: &Object, ops: &[Op], by: &str) -> Vec<Event> {
+        let mut out = Vec::new();
+        for op in ops {
+            let (reason, kind, name) = match op {
+                Op::Create(o) => ("SuccessfulCreate", o.kind(), o.meta().name.clone()),
+                Op::Delete { kind, name, .. } => ("SuccessfulDelete", *kind, name.clone()),
+                _ => continue,
+            };
+            if !matches!(kind, Kind::Pod | Kind::ReplicaSet | Kind::Job) {
+                continue;
+            }
+            let verb = if reason == "SuccessfulCreate" {
+                "Created"
+            } else {
+                "Deleted"
+            };
+            let what = kind.as_str().to_ascii_lowercase();
+            let message = format!("{verb} {what}: {name}");
+            out.push(Event::about(
+                ObjectReference::to(owner),
+                NORMAL,
+                reason,
+                message,
+                by,
+            ));
+        }
+        out
+    }
+}
+
+/// What makes two events the same series.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+struct SeriesKey {
+    involved: ObjectReference,
+    type_: String,
+    reason: String,
+    message: String,
+    component: String,
+    host: String,
+}
+
+fn series_of(e: &Event) -> SeriesKey {
+    SeriesKey {
+        involved: e.involved_object.clone(),
+        type_: e.type_.clone(),
+        reason: e.reason.clone(),
+        message: e.message.clone(),
+        component: e.source.component.clone(),
+        host: e.source.host.clone(),
+    }
+}
+
+/// Stores recorded events; runs on every master (only the leader's components record any).
+pub struct EventWriter {
+    pub store: Store,
+    pub rx: mpsc::Receiver<Event>,
+}
+
+impl EventWriter {
+    pub async fn run(mut self, shutdown: CancellationToken) {
+        // Stored event of each series: (namespace, name).
+        let mut series: HashMap<SeriesKey, (String, String)> = HashMap::new();
+        let mut prune = tokio::time::interval(PRUNE_EVERY);
+        loop {
+            tokio::select! {
+                _ = shutdown.cancelled() => return,
+                _ = prune.tick() => self.prune().await,
+                first = self.rx.recv() => {
+                    let Some(first) = first else { return };
+                    let mut batch = vec![first];
+                    while batch.len() < BATCH {
+                        match self.rx.try_recv() {
+                            Ok(e) => batch.push(e),
+                            Err(_) => break,
+                        }
+                    }
+                    if series.len() > SERIES_MEMORY {
+                        series.clear();
+                    }
+                    self.write(batch, &mut series).await;
+                }
+            }
+        }
+    }
+
+    /// Stores `batch`: repeats of a remembered series bump its stored event, others are new.
+    async fn write(&self, batch: Vec<Event>, series: &mut HashMap<SeriesKey, (String, String)>) {
+        let now = bosun_shared::time::now_rfc3339();
+        // Repeats within the batch are counted once.
+        let mut merged: Vec<(SeriesKey, Event)> = Vec::new();
+        for e in batch {
+            let key = series_of(&e);
+            match merged.iter_mut().find(|(k, _)| *k == key) {
+                Some((_, m)) => m.count += e.count.max(1),
+                None => merged.push((key, e)),
+            }
+        }
+        let mut ops = Vec::with_capacity(merged.len());
+        let mut named = Vec::with_capacity(merged.len());
+        for (key, mut e) in merged {
+            let stored = series
+                .get(&key)
+                .and_then(|(ns, name)| self.store.get(Kind::Event, ns, name))
+                .and_then(|o| o.as_event().cloned());
+            match stored {
+                Some(mut s) => {
+                    s.count += e.count.max(1);
+                    s.last_timestamp = Some(now.clone());
+                    ops.push(Op::Update {
+                        object: Object::Event(s),
+                        expected_revision: None,
+                    });
+                }
+                None => {
+                    let ns = match e.involved_object.namespace.as_str() {
+                        "" => "default".to_string(),
+                        ns => ns.to_string(),
+                    };
+                    let name = event_name(&e.involved_object.name);
+                    e.metadata.name = name.clone();
+                    e.metadata.namespace = ns.clone();
+                    e.count = e.count.max(1);
+                    e.first_timestamp = Some(now.clone());
+                    e.last_timestamp = Some(now.clone());
+                    let mut obj: Object = e.into();
+                    crate::store::stamp_new(&mut obj);
+                    ops.push(Op::Create(obj));
+                    named.push((key, (ns, name)));
+                }
+            }
+        }
+        if let Err(e) = self.store.propose(Command { ops: ops.clone() }).await {
+            // One stale op (an event pruned meanwhile) fails the whole entry: the rest go one
+            // by one.
+            debug!(error = %e, "storing a batch of events failed; storing them one by one");
+            for op in ops {
+                if let Err(e) = self.store.propose_one(op).await {
+                    debug!(error = %e, "event not stored");
+                }
+            }
+        }
+        series.extend(named);
+    }
+
+    /// Deletes events last seen over [`EVENT_TTL`] ago, then the oldest beyond [`MAX_EVENTS`].
+    pub async fn prune(&self) {
+        if !self.store.status().is_leader {
+            return;
+        }
+        let (events, _) = self.store.list(Kind::Event, None, None);
+        // Timestamps have a resolution of a second; the revision orders what shares one.
+        let mut by_age: Vec<((SystemTime, u64), &Object)> = events
+            .iter()
+            .filter_map(|o| {
+                let e = o.as_event()?;
+                let seen = e
+                    .last_timestamp
+                    .as_deref()
+                    .or(e.metadata.creation_timestamp.as_deref())
+                    .and_then(bosun_shared::time::parse_rfc3339)
+                    .unwrap_or(SystemTime::UNIX_EPOCH);
+                Some(((seen, o.meta().revision()), &**o))
+            })
+            .collect();
+        by_age.sort_by_key(|(t, _)| *t);
+        let cutoff = SystemTime::now() - EVENT_TTL;
+        let excess = by_age.len().saturating_sub(MAX_EVENTS);
+        let ops: Vec<Op> = by_age
+            .iter()
+            .enumerate()
+            .filter(|(i, ((seen, _), _))| *i < excess || *seen < cutoff)
+            .map(|(_, (_, o))| Op::Delete {
+                kind: Kind::Event,
+                namespace: o.meta().namespace.clone(),
+                name: o.meta().name.clone(),
+                expected_uid: Some(o.meta().uid.clone()),
+            })
+            .collect();
+        if ops.is_empty() {
+            return;
+        }
+        let n = ops.len();
+        for chunk in ops.chunks(BATCH) {
+            let cmd = Command {
+                ops: chunk.to_vec(),
+            };
+            if let Err(e) = self.store.propose(cmd).await {
+                warn!(error = %e, "deleting old events failed");
+                return;
+            }
+        }
+        debug!(deleted = n, "old events deleted");
+    }
+}
+
+/// `<object name>.<16 hex digits>`, as Kubernetes names events.
+fn event_name(involved: &str) -> String {
+    let suffix = uuid::Uuid::new_v4().as_u64_pair().0;
+    // Object names are at most 253 characters; the suffix takes 17.
+    let base: String = involved.chars().take(253 - 17).collect();
+    format!("{base}.{suffix:016x}")
+}

@@ -1,0 +1,108 @@
+//! Events on a real store: a repeat is counted on the stored event, not stored again; a burst
+//! is stored; pruning keeps at most `MAX_EVENTS`, the newest.
+use std::time::Duration;
+
+use bosun_master::events::{EventWriter, Recorder, MAX_EVENTS};
+use bosun_master::store::Store;
+use bosun_shared::event::{Event, ObjectReference, WARNING};
+use bosun_shared::Kind;
+use tokio_util::sync::CancellationToken;
+
+fn about(pod: &str, reason: &str, message: &str) -> Event {
+    let involved = ObjectReference {
+        kind: "Pod".into(),
+        namespace: "default".into(),
+        name: pod.into(),
+        uid: format!("uid-{pod}"),
+        field_path: String::new(),
+    };
+    Event::about(involved, WARNING, reason, message, "test")
+}
+
+fn events(store: &Store) -> Vec<Event> {
+    let (objects, _) = store.list(Kind::Event, None, None);
+    objects
+        .iter()
+        .filter_map(|o| o.as_event().cloned())
+        .collect()
+}
+
+async fn wait_until(what: &str, mut ok: impl FnMut() -> bool) {
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(20);
+    while !ok() {
+        assert!(tokio::time::Instant::now() < deadline, "timed out: {what}");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn repeats_are_counted_and_the_store_keeps_a_bounded_number() {
+    let dir = tempfile::tempdir().unwrap();
+    let shutdown = CancellationToken::new();
+    let store = Store::open_single(dir.path(), shutdown.clone()).unwrap();
+    tokio::time::timeout(Duration::from_secs(10), store.wait_leader())
+        .await
+        .expect("single master becomes leader");
+    let (recorder, rx) = Recorder::channel();
+    let writer = EventWriter {
+        store: store.clone(),
+        rx,
+    };
+    let task = tokio::spawn(writer.run(shutdown.clone()));
+
+    // The same thing three times, one at a time: one event, counted three times.
+    for i in 1..=3 {
+        recorder.record(about(
+            "web",
+            "BackOff",
+            "Back-off restarting failed container c",
+        ));
+        wait_until("the repeat counted", || {
+            events(&store).iter().map(|e| e.count).sum::<i32>() == i
+        })
+        .await;
+    }
+    let stored = events(&store);
+    assert_eq!(stored.len(), 1, "{stored:?}");
+    let e = &stored[0];
+    assert_eq!(e.count, 3);
+    assert!(e.metadata.name.starts_with("web."), "{}", e.metadata.name);
+    assert_eq!(e.metadata.namespace, "default");
+    assert!(e.first_timestamp.is_some() && e.last_timestamp.is_some());
+    assert_eq!(e.involved_object.uid, "uid-web");
+
+    // A different message is a different event; a burst beyond the bound is stored, then
+    // pruned to the newest MAX_EVENTS.
+    for i in 0..MAX_EVENTS + 100 {
+        let pod = format!("p{i}");
+        recorder.record(about(&pod, "FailedScheduling", "0/1 nodes are available"));
+        if i % 500 == 499 {
+            // The queue is bounded; let the writer keep up.
+            wait_until("the burst stored", || events(&store).len() > i / 2).await;
+        }
+    }
+    wait_until("the burst stored", || {
+        events(&store).len() >= MAX_EVENTS + 50
+    })
+    .await;
+    let before = events(&store).len();
+    // Let the writer drain what is still queued, then prune.
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    let writer_store = EventWriter {
+        store: store.clone(),
+        rx: Recorder::channel().1,
+    };
+    writer_store.prune().await;
+    let after = events(&store);
+    assert!(before > MAX_EVENTS, "{before}");
+    assert_eq!(after.len(), MAX_EVENTS);
+    assert!(
+        !after.iter().any(|e| e.involved_object.name == "web"),
+        "the oldest went first"
+    );
+    shutdown.cancel();
+    let _ = task.await;
+    tokio::time::timeout(Duration::from_secs(10), store.wait_closed())
+        .await
+        .expect("store closes");
+}
