@@ -75,6 +75,7 @@ impl Recorder {
     /// are stored).
     pub fn ops_events(owner: &Object, ops: &[Op], by: &str) -> Vec<Event> {
         let mut out = Vec::new();
+        let about = ObjectReference::to(owner);
         for op in ops {
             let (reason, kind, name) = match op {
                 Op::Create(o) => ("SuccessfulCreate", o.kind(), o.meta().name.clone()),
@@ -91,13 +92,7 @@ impl Recorder {
             };
             let what = kind.as_str().to_ascii_lowercase();
             let message = format!("{verb} {what}: {name}");
-            out.push(Event::about(
-                ObjectReference::to(owner),
-                NORMAL,
-                reason,
-                message,
-                by,
-            ));
+            out.push(Event::about(about.clone(), NORMAL, reason, message, by));
         }
         out
     }

@@ -280,6 +280,13 @@ impl Segments {
             batch.remove(key);
         }
         self.clean(tree, &mut w, batch)?;
+        self.seal(w, batch);
+        Ok(())
+    }
+
+    /// Puts the chunks of `w` in `batch` and records what its segment holds.
+    fn seal(&mut self, w: SegmentWriter, batch: &mut sled::Batch) {
+        let seq = w.seq;
         let info = self.segments.entry(seq).or_default();
         info.records = w.records;
         for (k, v) in w.finish() {
@@ -289,7 +296,6 @@ impl Segments {
         if info.records == 0 {
             self.segments.remove(&seq);
         }
-        Ok(())
     }
 
     /// Moves the live records of the oldest segments into `w` while garbage dominates.
@@ -354,15 +360,7 @@ impl Segments {
             w.push(k, Some(v))?;
             self.note(k, true, seq);
         }
-        let info = self.segments.entry(seq).or_default();
-        info.records = w.records;
-        for (k, v) in w.finish() {
-            info.chunks += 1;
-            batch.insert(k, v);
-        }
-        if info.records == 0 {
-            self.segments.remove(&seq);
-        }
+        self.seal(w, batch);
         Ok(())
     }
 
