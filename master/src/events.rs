@@ -244,6 +244,7 @@ impl EventWriter {
                 namespace: o.meta().namespace.clone(),
                 name: o.meta().name.clone(),
                 expected_uid: Some(o.meta().uid.clone()),
+                grace_seconds: None,
             })
             .collect();
         if ops.is_empty() {

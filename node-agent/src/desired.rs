@@ -1,8 +1,9 @@
 //! [`DesiredPods`]: the pods the masters assigned to this node, kept on disk so that a restarted
 //! agent (or one that cannot reach any master) keeps running exactly them.
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 use std::path::{Path, PathBuf};
 use std::sync::Mutex;
+use std::time::Duration;
 
 use bosun_shared::pod::Pod;
 use serde::{Deserialize, Serialize};
@@ -29,6 +30,10 @@ pub struct DesiredPods {
     /// master. Until then nothing is removed: an agent whose file was lost must not stop
     /// containers a master still wants.
     known: std::sync::atomic::AtomicBool,
+    /// Stop grace chosen when a pod was deleted (`--grace-period`), by uid, until its
+    /// containers are gone. Kept in memory only: after an agent restart the pod's own grace
+    /// applies.
+    removal_grace: Mutex<HashMap<String, Duration>>,
     pub changed: Notify,
 }
 
@@ -58,6 +63,7 @@ impl DesiredPods {
             path,
             pods: Mutex::new(pods),
             known: known.into(),
+            removal_grace: Mutex::default(),
             changed: Notify::new(),
         }
     }
@@ -69,6 +75,34 @@ impl DesiredPods {
 
     pub fn snapshot(&self) -> BTreeMap<String, Assigned> {
         self.lock().clone()
+    }
+
+    /// Records the grace periods chosen for pods being removed (seconds, by uid).
+    pub fn set_removal_grace(&self, grace: &HashMap<String, i64>) {
+        if grace.is_empty() {
+            return;
+        }
+        let mut g = self.removal_grace.lock().expect("removal grace lock");
+        for (uid, secs) in grace {
+            g.insert(uid.clone(), Duration::from_secs((*secs).max(0) as u64));
+        }
+    }
+
+    /// The grace period chosen when pod `uid` was deleted, if one was.
+    pub fn removal_grace(&self, uid: &str) -> Option<Duration> {
+        self.removal_grace
+            .lock()
+            .expect("removal grace lock")
+            .get(uid)
+            .copied()
+    }
+
+    /// Forgets the chosen grace of pods no longer on the engine.
+    pub fn retain_removal_grace(&self, keep: impl Fn(&str) -> bool) {
+        self.removal_grace
+            .lock()
+            .expect("removal grace lock")
+            .retain(|uid, _| keep(uid));
     }
 
     /// Whether the assignments are known (see the field); containers of unassigned pods are

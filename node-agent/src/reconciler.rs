@@ -165,10 +165,19 @@ impl<R: Runtime> Reconciler<R> {
         if !self.desired.known() {
             by_key.clear();
         }
+        let removing: HashSet<String> = by_key.keys().map(|(uid, _)| uid.clone()).collect();
         for (key, obs) in by_key {
-            let step = next_step(None, &obs, None, now);
+            let mut step = next_step(None, &obs, None, now);
+            // A grace period chosen at deletion (`--grace-period`) replaces the pod's own.
+            if let (Step::Stop { grace, .. }, Some(chosen)) =
+                (&mut step, self.desired.removal_grace(&key.0))
+            {
+                *grace = chosen;
+            }
             self.execute(tasks, key, step, None);
         }
+        self.desired
+            .retain_removal_grace(|uid| removing.contains(uid));
         self.board.retain(|uid| assigned.contains_key(uid));
         self.failures
             .lock()

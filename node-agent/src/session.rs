@@ -195,6 +195,7 @@ impl<R: Runtime> SessionClient<R> {
                                     }
                                 })
                                 .collect();
+                            self.desired.set_removal_grace(&a.removed_grace_seconds);
                             if let Err(e) = self.desired.apply(a.full, pods, &a.removed_uids) {
                                 warn!(error = %e, "could not save assignments");
                             }

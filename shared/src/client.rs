@@ -218,6 +218,7 @@ impl Client {
             }),
             stale: self.stale,
             propagation: String::new(),
+            grace_period_seconds: None,
         }
     }
 
@@ -253,8 +254,22 @@ impl Client {
         name: &str,
         how: Propagation,
     ) -> Result<Object, ClientError> {
+        self.delete_opts(kind, namespace, name, how, None).await
+    }
+
+    /// Deletes with a cascade choice and, for the pods deleted, the seconds their containers
+    /// get between SIGTERM and SIGKILL instead of their own grace period.
+    pub async fn delete_opts(
+        &self,
+        kind: Kind,
+        namespace: &str,
+        name: &str,
+        how: Propagation,
+        grace_seconds: Option<i64>,
+    ) -> Result<Object, ClientError> {
         let mut req = self.object_ref(kind, namespace, name);
         req.propagation = how.as_str().to_string();
+        req.grace_period_seconds = grace_seconds;
         let r = self.api.clone().delete(req).await?;
         Ok(Object::from_json(&r.into_inner().object)?)
     }

@@ -37,6 +37,10 @@ pub struct ObjectMeta {
     /// RFC 3339 time deletion was requested.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub deletion_timestamp: Option<String>,
+    /// Seconds the deleted pod's containers get to stop, when the deletion chose them
+    /// (`--grace-period`); set on the deleted object the watchers see.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub deletion_grace_period_seconds: Option<i64>,
     /// Objects that own this one; it is garbage-collected when they are gone.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub owner_references: Vec<OwnerReference>,

@@ -21,6 +21,10 @@ pub struct Args {
     /// (deleted with them) or orphan (kept).
     #[arg(long, default_value = "background")]
     pub cascade: Propagation,
+    /// Seconds the deleted pods' containers get between SIGTERM and SIGKILL; negative: each
+    /// pod's own terminationGracePeriodSeconds.
+    #[arg(long, default_value_t = -1, allow_negative_numbers = true)]
+    pub grace_period: i64,
 }
 
 pub async fn run(ctx: &Context, args: Args) -> anyhow::Result<()> {
@@ -46,7 +50,11 @@ pub async fn run(ctx: &Context, args: Args) -> anyhow::Result<()> {
     let client = ctx.client().await?;
     let mut failed = None;
     for (kind, ns, name) in targets {
-        match client.delete_with(kind, &ns, &name, args.cascade).await {
+        let grace = (args.grace_period >= 0).then_some(args.grace_period);
+        match client
+            .delete_opts(kind, &ns, &name, args.cascade, grace)
+            .await
+        {
             Ok(_) => println!("{} \"{name}\" deleted", kind.resource_name()),
             Err(ClientError::NotFound(_)) if args.ignore_not_found => {}
             Err(e) => {

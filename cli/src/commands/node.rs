@@ -1,5 +1,6 @@
 //! `bosun cordon`, `uncordon` and `drain`: node maintenance.
 use bosun_shared::client::{Client, ClientError};
+use bosun_shared::meta::Propagation;
 use bosun_shared::{Kind, Object};
 
 use crate::Context;
@@ -17,6 +18,10 @@ pub struct DrainArgs {
     /// Also delete pods that no controller will re-create elsewhere.
     #[arg(long)]
     pub force: bool,
+    /// Seconds each evicted pod's containers get between SIGTERM and SIGKILL; negative: each
+    /// pod's own terminationGracePeriodSeconds.
+    #[arg(long, default_value_t = -1, allow_negative_numbers = true)]
+    pub grace_period: i64,
 }
 
 /// Attempts when the node changes under the update (its agent reports often).
@@ -89,10 +94,12 @@ pub async fn drain(ctx: &Context, args: DrainArgs) -> anyhow::Result<()> {
             unmanaged.join(", ")
         );
     }
+    let grace = (args.grace_period >= 0).then_some(args.grace_period);
     for p in on_node {
         println!("evicting pod {}", p.key());
+        let (ns, name) = (&p.metadata.namespace, &p.metadata.name);
         match client
-            .delete(Kind::Pod, &p.metadata.namespace, &p.metadata.name)
+            .delete_opts(Kind::Pod, ns, name, Propagation::Background, grace)
             .await
         {
             Ok(_) | Err(ClientError::NotFound(_)) => {}

@@ -1,7 +1,8 @@
 //! Delete with kubectl's `--cascade` choices. `background` deletes the object alone (the
 //! garbage collector follows). `foreground` deletes the object and everything it owns,
 //! transitively, in one write. `orphan` deletes it and, in the same write, removes its owner
-//! reference from the objects it owned, which stay.
+//! reference from the objects it owned, which stay. A grace period (`--grace-period`) goes
+//! with every pod the write deletes.
 use std::collections::HashSet;
 use std::sync::Arc;
 
@@ -21,9 +22,22 @@ pub async fn delete(
     ns: &str,
     name: &str,
     how: Propagation,
+    grace: Option<i64>,
 ) -> Result<Arc<Object>, StoreError> {
+    let delete = |o: &Object| with_grace(delete_op(o), grace);
     if how == Propagation::Background {
-        return store.delete(kind, ns, name).await;
+        return store
+            .propose_one(with_grace(
+                Op::Delete {
+                    kind,
+                    namespace: ns.to_string(),
+                    name: name.to_string(),
+                    expected_uid: None,
+                    grace_seconds: None,
+                },
+                grace,
+            ))
+            .await;
     }
     for _ in 0..RETRIES {
         let owner = store
@@ -33,10 +47,10 @@ pub async fn delete(
             Propagation::Orphan => orphan_ops(store, &owner),
             _ => dependents(store, &owner)
                 .iter()
-                .map(|o| delete_op(o))
+                .map(|o| delete(o))
                 .collect(),
         };
-        ops.push(delete_op(&owner));
+        ops.push(delete(&owner));
         match store.propose(Command { ops }).await {
             Ok(mut written) => {
                 return written
@@ -93,4 +107,17 @@ fn orphan_ops(store: &Store, owner: &Object) -> Vec<Op> {
 
 fn delete_op(o: &Object) -> Op {
     delete_of(o.kind(), o.meta())
+}
+
+/// `op` with the stop grace `grace` when it deletes a pod.
+fn with_grace(mut op: Op, grace: Option<i64>) -> Op {
+    if let Op::Delete {
+        kind: Kind::Pod,
+        grace_seconds,
+        ..
+    } = &mut op
+    {
+        *grace_seconds = grace;
+    }
+    op
 }

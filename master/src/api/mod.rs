@@ -180,8 +180,13 @@ impl Api for ApiService {
             .propagation
             .parse()
             .map_err(|e: String| invalid(format!("propagation: {e}")))?;
+        if let Some(g) = r.grace_period_seconds.filter(|g| *g < 0) {
+            return Err(invalid(format!(
+                "gracePeriodSeconds: Invalid value: {g}: must be greater than or equal to 0"
+            )));
+        }
         let (kind, ns, name) = parse_ref(r.r#ref)?;
-        delete::delete(&self.store, kind, &ns, &name, how)
+        delete::delete(&self.store, kind, &ns, &name, how, r.grace_period_seconds)
             .await
             .map(respond)
             .map_err(to_status)

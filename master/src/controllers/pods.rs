@@ -36,6 +36,7 @@ pub fn delete_of(kind: Kind, meta: &ObjectMeta) -> Op {
         namespace: meta.namespace.clone(),
         name: meta.name.clone(),
         expected_uid: Some(meta.uid.clone()),
+        grace_seconds: None,
     }
 }
 

@@ -127,6 +127,7 @@ impl Session {
                 full: true,
                 upsert,
                 removed_uids: vec![],
+                removed_grace_seconds: Default::default(),
             })))
             .await
             .map_err(|_| StoreError::Unavailable("agent stream closed".into()))?;
@@ -147,9 +148,11 @@ impl Session {
             if sent.remove(&uid).is_none() {
                 return Ok(());
             }
+            let grace = pod.metadata.deletion_grace_period_seconds;
             PodAssignment {
                 full: false,
                 upsert: vec![],
+                removed_grace_seconds: grace.map(|g| (uid.clone(), g)).into_iter().collect(),
                 removed_uids: vec![uid],
             }
         } else {
@@ -162,6 +165,7 @@ impl Session {
                 full: false,
                 upsert: vec![change.object.to_json()],
                 removed_uids: vec![],
+                removed_grace_seconds: Default::default(),
             }
         };
         self.tx

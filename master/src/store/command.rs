@@ -26,12 +26,15 @@ pub enum Op {
         object: Object,
         expected_revision: Option<u64>,
     },
-    /// Remove; with `expected_uid`, only that incarnation of the object.
+    /// Remove; with `expected_uid`, only that incarnation of the object. `grace_seconds`
+    /// (a pod's stop grace chosen at deletion) is recorded on the deleted object.
     Delete {
         kind: Kind,
         namespace: String,
         name: String,
         expected_uid: Option<String>,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        grace_seconds: Option<i64>,
     },
 }
 
@@ -201,6 +204,7 @@ fn apply_op(op: Op, current: Option<Arc<Object>>, revision: u64) -> Result<Chang
             namespace,
             name,
             expected_uid,
+            grace_seconds,
         } => {
             let cur = current.ok_or_else(|| StoreError::not_found(kind, &namespace, &name))?;
             if let Some(uid) = expected_uid {
@@ -213,6 +217,9 @@ fn apply_op(op: Op, current: Option<Arc<Object>>, revision: u64) -> Result<Chang
             }
             let mut cur = Arc::unwrap_or_clone(cur);
             cur.meta_mut().resource_version = rv;
+            if grace_seconds.is_some() {
+                cur.meta_mut().deletion_grace_period_seconds = grace_seconds;
+            }
             Ok(Change {
                 event: EventType::Deleted,
                 object: Arc::new(cur),
@@ -340,12 +347,56 @@ mod tests {
     }
 
     #[test]
+    fn a_grace_period_chosen_at_deletion_is_on_the_deleted_object() {
+        let objects = store_with(
+            plan(
+                &BTreeMap::new(),
+                Command {
+                    ops: vec![Op::Create(pod("a"))],
+                },
+                1,
+            )
+            .unwrap(),
+        );
+        let delete = |grace_seconds| Op::Delete {
+            kind: Kind::Pod,
+            namespace: "default".into(),
+            name: "a".into(),
+            expected_uid: None,
+            grace_seconds,
+        };
+        let ch = plan(
+            &objects,
+            Command {
+                ops: vec![delete(Some(1))],
+            },
+            2,
+        )
+        .unwrap();
+        assert_eq!(ch[0].event, EventType::Deleted);
+        assert_eq!(ch[0].object.meta().deletion_grace_period_seconds, Some(1));
+        let ch = plan(
+            &objects,
+            Command {
+                ops: vec![delete(None)],
+            },
+            2,
+        )
+        .unwrap();
+        assert_eq!(ch[0].object.meta().deletion_grace_period_seconds, None);
+        // Commands logged before the field existed still decode.
+        let old = br#"{"ops":[{"Delete":{"kind":"Pod","namespace":"default","name":"a","expected_uid":null}}]}"#;
+        assert_eq!(Command::decode(old).unwrap().ops, vec![delete(None)]);
+    }
+
+    #[test]
     fn delete_of_missing_object_is_not_found() {
         let op = Op::Delete {
             kind: Kind::Pod,
             namespace: "default".into(),
             name: "x".into(),
             expected_uid: None,
+            grace_seconds: None,
         };
         let err = plan(&BTreeMap::new(), Command { ops: vec![op] }, 1).unwrap_err();
         assert_eq!(err.to_string(), "Pod default/x not found");

@@ -358,6 +358,7 @@ impl Store {
             namespace: namespace.to_string(),
             name: name.to_string(),
             expected_uid: None,
+            grace_seconds: None,
         })
         .await
     }

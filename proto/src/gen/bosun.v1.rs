@@ -49,6 +49,10 @@ pub struct RefRequest {
     /// with it, in the same write), "orphan" (kept, their owner reference removed).
     #[prost(string, tag = "3")]
     pub propagation: ::prost::alloc::string::String,
+    /// Delete only: seconds a deleted pod's containers get between SIGTERM and SIGKILL, instead
+    /// of the pod's terminationGracePeriodSeconds (kubectl's --grace-period).
+    #[prost(int64, optional, tag = "4")]
+    pub grace_period_seconds: ::core::option::Option<i64>,
 }
 #[allow(clippy::all)]
 #[derive(Clone, PartialEq, Eq, Hash, ::prost::Message)]
@@ -234,7 +238,7 @@ pub struct LogData {
     pub error: ::prost::alloc::string::String,
 }
 #[allow(clippy::all)]
-#[derive(Clone, PartialEq, Eq, Hash, ::prost::Message)]
+#[derive(Clone, PartialEq, ::prost::Message)]
 pub struct MasterMessage {
     #[prost(oneof = "master_message::Msg", tags = "1, 2, 3, 4")]
     pub msg: ::core::option::Option<master_message::Msg>,
@@ -242,7 +246,7 @@ pub struct MasterMessage {
 /// Nested message and enum types in `MasterMessage`.
 pub mod master_message {
     #[allow(clippy::all)]
-    #[derive(Clone, PartialEq, Eq, Hash, ::prost::Oneof)]
+    #[derive(Clone, PartialEq, ::prost::Oneof)]
     pub enum Msg {
         #[prost(message, tag = "1")]
         Config(super::SessionConfig),
@@ -261,7 +265,7 @@ pub struct SessionConfig {
     pub heartbeat_interval_ms: u32,
 }
 #[allow(clippy::all)]
-#[derive(Clone, PartialEq, Eq, Hash, ::prost::Message)]
+#[derive(Clone, PartialEq, ::prost::Message)]
 pub struct PodAssignment {
     /// true: `upsert` is the complete set of pods for the node, replacing what the agent had.
     #[prost(bool, tag = "1")]
@@ -272,6 +276,13 @@ pub struct PodAssignment {
     /// Pods no longer assigned, by uid.
     #[prost(string, repeated, tag = "3")]
     pub removed_uids: ::prost::alloc::vec::Vec<::prost::alloc::string::String>,
+    /// Grace periods chosen at deletion (seconds), by uid of a removed pod; the others stop
+    /// with their own terminationGracePeriodSeconds.
+    #[prost(map = "string, int64", tag = "4")]
+    pub removed_grace_seconds: ::std::collections::HashMap<
+        ::prost::alloc::string::String,
+        i64,
+    >,
 }
 #[allow(clippy::all)]
 #[derive(Clone, PartialEq, Eq, Hash, ::prost::Message)]
