@@ -17,7 +17,7 @@ use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
 use tracing::{debug, warn};
 
-use crate::store::{Command, Op, Store};
+use crate::store::{Command, Op, Store, StoreError};
 
 /// Events waiting to be stored.
 pub const EVENTS_CAPACITY: usize = 1024;
@@ -199,13 +199,20 @@ impl EventWriter {
                 }
             }
         }
-        if let Err(e) = self.store.propose(Command { ops: ops.clone() }).await {
+        match self.store.propose(Command { ops: ops.clone() }).await {
+            Ok(_) => {}
+            // The outcome is unknown, or no master leads: a retry could count repeats twice.
+            Err(e @ (StoreError::Unavailable(_) | StoreError::NotLeader { .. })) => {
+                debug!(error = %e, "a batch of events may not have been stored");
+            }
             // One stale op (an event pruned meanwhile) fails the whole entry: the rest go one
             // by one.
-            debug!(error = %e, "storing a batch of events failed; storing them one by one");
-            for op in ops {
-                if let Err(e) = self.store.propose_one(op).await {
-                    debug!(error = %e, "event not stored");
+            Err(e) => {
+                debug!(error = %e, "storing a batch of events failed; storing them one by one");
+                for op in ops {
+                    if let Err(e) = self.store.propose_one(op).await {
+                        debug!(error = %e, "event not stored");
+                    }
                 }
             }
         }

@@ -176,8 +176,19 @@ impl<R: Runtime> Reconciler<R> {
             }
             self.execute(tasks, key, step, None);
         }
-        self.desired
-            .retain_removal_grace(|uid| removing.contains(uid));
+        // Kept while the pod's containers exist, while it is still assigned (the removal may
+        // have landed after this pass read the assignments) and while a step of it runs (a
+        // create in flight makes a container later).
+        let inflight: HashSet<String> = self
+            .inflight
+            .lock()
+            .expect("inflight lock")
+            .iter()
+            .map(|(uid, _)| uid.clone())
+            .collect();
+        self.desired.retain_removal_grace(|uid| {
+            removing.contains(uid) || assigned.contains_key(uid) || inflight.contains(uid)
+        });
         self.board.retain(|uid| assigned.contains_key(uid));
         self.failures
             .lock()
