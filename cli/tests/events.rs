@@ -150,7 +150,7 @@ fn pods_and_rollouts_leave_events_in_get_and_describe() -> anyhow::Result<()> {
     assert_eq!(backoff["involvedObject"]["name"], "crasher");
     assert_eq!(backoff["involvedObject"]["fieldPath"], "spec.containers{c}");
     assert!(backoff["count"].as_i64().unwrap_or(0) >= 1);
-    // A pod with no events says so.
+    // describe of a kind that is not a pod ends with its Events section too.
     let quiet = c.bosun_ok(&["describe", "node", &node]);
     assert!(quiet.contains("Events:"), "{quiet}");
     Ok(())

@@ -70,7 +70,7 @@ pub async fn run(ctx: &Context, args: Args) -> anyhow::Result<()> {
                 }
             })
             .collect();
-        about.sort_by_key(|e| (crate::output::table::event_seen(e), e.metadata.revision()));
+        about.sort_by_key(|e| crate::output::table::event_order(e));
         about
     };
     crate::commands::emit(&describe(&obj, &related, &about, now))?;

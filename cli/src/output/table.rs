@@ -31,7 +31,7 @@ pub(crate) fn render(
     let mut objects: Vec<&Object> = objects.iter().filter(|o| o.kind() == kind).collect();
     if kind == Kind::Event {
         // Oldest first, as they happened.
-        objects.sort_by_key(|o| (o.as_event().map(event_seen), o.meta().revision()));
+        objects.sort_by_key(|o| o.as_event().map(event_order));
     }
     if objects.is_empty() {
         return String::new();
@@ -218,6 +218,11 @@ pub(crate) fn event_seen(e: &Event) -> String {
         .clone()
         .or_else(|| e.metadata.creation_timestamp.clone())
         .unwrap_or_default()
+}
+
+/// Oldest first: when it last happened, then the store's order for what shares a second.
+pub(crate) fn event_order(e: &Event) -> (String, u64) {
+    (event_seen(e), e.metadata.revision())
 }
 
 /// LAST SEEN TYPE REASON OBJECT MESSAGE [SUBOBJECT SOURCE FIRST SEEN COUNT NAME].

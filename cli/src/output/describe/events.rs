@@ -4,7 +4,7 @@ use std::time::SystemTime;
 use bosun_shared::event::Event;
 use bosun_shared::time::age;
 
-use super::Writer;
+use super::{clean, Writer};
 
 /// `Events:` and a table of the events about the object (oldest first), or `<none>`.
 pub(super) fn section(w: &mut Writer, events: &[&Event], now: SystemTime) {
@@ -26,7 +26,7 @@ pub(super) fn section(w: &mut Writer, events: &[&Event], now: SystemTime) {
             host => format!("{}, {host}", e.source.component),
         };
         let cells = [e.type_.as_str(), &e.reason, &when, &from, &e.message];
-        let cells: Vec<String> = cells.iter().map(|c| c.replace(['\t', '\n'], " ")).collect();
+        let cells: Vec<String> = cells.iter().map(|c| clean(c)).collect();
         w.line(1, &cells.join("\t"));
     }
 }
