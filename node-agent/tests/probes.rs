@@ -71,7 +71,9 @@ fn with_probes(uid: &str, edit: impl FnOnce(&mut bosun_shared::pod::Container)) 
 async fn readiness_flips_the_pod_ready_and_the_status_is_sent_again() {
     let f = Fixture::new();
     fail(&f, "ready", "");
-    let p = with_probes("u1", |c| c.readiness_probe = Some(exec("ready", 1)));
+    let p = with_probes("u1", |c| {
+        c.readiness_probe = Some(Box::new(exec("ready", 1)))
+    });
     f.desired.apply(true, vec![p], &[]).unwrap();
     f.settle("a failed readiness run", |f| {
         f.runtime.exec_count(&["ready"]) >= 1 && f.status("u1").is_some()
@@ -111,7 +113,9 @@ async fn readiness_flips_the_pod_ready_and_the_status_is_sent_again() {
 async fn a_failed_liveness_probe_restarts_the_container_after_its_threshold() {
     let f = Fixture::new();
     fail(&f, "alive", "unhealthy: disk full\n");
-    let p = with_probes("u1", |c| c.liveness_probe = Some(exec("alive", 3)));
+    let p = with_probes("u1", |c| {
+        c.liveness_probe = Some(Box::new(exec("alive", 3)))
+    });
     f.desired.apply(true, vec![p], &[]).unwrap();
     f.settle("container running", |f| f.running().len() == 1)
         .await;
@@ -166,9 +170,9 @@ async fn the_startup_probe_holds_back_liveness_and_readiness() {
     fail(&f, "alive", "");
     pass(&f, "ready");
     let p = with_probes("u1", |c| {
-        c.startup_probe = Some(exec("started", 30));
-        c.liveness_probe = Some(exec("alive", 1));
-        c.readiness_probe = Some(exec("ready", 1));
+        c.startup_probe = Some(Box::new(exec("started", 30)));
+        c.liveness_probe = Some(Box::new(exec("alive", 1)));
+        c.readiness_probe = Some(Box::new(exec("ready", 1)));
     });
     f.desired.apply(true, vec![p], &[]).unwrap();
     f.settle("three startup runs", |f| {
@@ -203,8 +207,8 @@ async fn a_startup_probe_that_times_out_kills_and_probes_stop_with_their_attempt
     let f = Fixture::new();
     f.runtime.script_exec(&["started"], FakeExec::Hang);
     let p = with_probes("u1", |c| {
-        c.startup_probe = Some(exec("started", 1));
-        c.readiness_probe = Some(exec("ready", 1));
+        c.startup_probe = Some(Box::new(exec("started", 1)));
+        c.readiness_probe = Some(Box::new(exec("ready", 1)));
     });
     f.desired.apply(true, vec![p], &[]).unwrap();
     f.settle("container running, two probes", |f| {

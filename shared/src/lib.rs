@@ -21,6 +21,7 @@ pub mod cronjob;
 pub mod daemonset;
 pub mod deployment;
 pub mod event;
+pub mod exact_vec;
 pub mod job;
 pub mod manifest;
 pub mod meta;

@@ -27,7 +27,7 @@ pub struct Pod {
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct PodSpec {
-    #[serde(default)]
+    #[serde(default, deserialize_with = "crate::exact_vec::deserialize")]
     pub containers: Vec<Container>,
     /// `Always` (default), `OnFailure` or `Never`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -42,7 +42,11 @@ pub struct PodSpec {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub termination_grace_period_seconds: Option<i64>,
     /// Taints this pod accepts on its node.
-    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    #[serde(
+        default,
+        deserialize_with = "crate::exact_vec::deserialize",
+        skip_serializing_if = "Vec::is_empty"
+    )]
     pub tolerations: Vec<crate::taint::Toleration>,
 }
 
@@ -68,14 +72,30 @@ pub struct Container {
     #[serde(default)]
     pub image: String,
     /// Replaces the image's entrypoint.
-    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    #[serde(
+        default,
+        deserialize_with = "crate::exact_vec::deserialize",
+        skip_serializing_if = "Vec::is_empty"
+    )]
     pub command: Vec<String>,
     /// Replaces the image's cmd.
-    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    #[serde(
+        default,
+        deserialize_with = "crate::exact_vec::deserialize",
+        skip_serializing_if = "Vec::is_empty"
+    )]
     pub args: Vec<String>,
-    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    #[serde(
+        default,
+        deserialize_with = "crate::exact_vec::deserialize",
+        skip_serializing_if = "Vec::is_empty"
+    )]
     pub env: Vec<EnvVar>,
-    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    #[serde(
+        default,
+        deserialize_with = "crate::exact_vec::deserialize",
+        skip_serializing_if = "Vec::is_empty"
+    )]
     pub ports: Vec<ContainerPort>,
     #[serde(default, skip_serializing_if = "ResourceRequirements::is_empty")]
     pub resources: ResourceRequirements,
@@ -87,13 +107,13 @@ pub struct Container {
     /// Failing it (past its `failureThreshold`) kills the container, which is then restarted
     /// under the pod's restart policy.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub liveness_probe: Option<Probe>,
+    pub liveness_probe: Option<Box<Probe>>,
     /// While it fails the container is not ready, nor is the pod.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub readiness_probe: Option<Probe>,
+    pub readiness_probe: Option<Box<Probe>>,
     /// Until it succeeds the other probes wait; failing it kills the container.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub startup_probe: Option<Probe>,
+    pub startup_probe: Option<Box<Probe>>,
 }
 
 /// An environment variable with a literal value.
@@ -173,7 +193,11 @@ impl PodPhase {
 pub struct PodStatus {
     #[serde(default)]
     pub phase: PodPhase,
-    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    #[serde(
+        default,
+        deserialize_with = "crate::exact_vec::deserialize",
+        skip_serializing_if = "Vec::is_empty"
+    )]
     pub conditions: Vec<Condition>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub message: Option<String>,
@@ -186,7 +210,11 @@ pub struct PodStatus {
     pub pod_ip: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub start_time: Option<String>,
-    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    #[serde(
+        default,
+        deserialize_with = "crate::exact_vec::deserialize",
+        skip_serializing_if = "Vec::is_empty"
+    )]
     pub container_statuses: Vec<ContainerStatus>,
 }
 
@@ -219,7 +247,11 @@ pub struct ContainerStatus {
     pub last_state: Option<ContainerState>,
     /// Bosun: ports published on the node, with the host port actually bound (a `hostPort: 0`
     /// in the spec asks for any free port).
-    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    #[serde(
+        default,
+        deserialize_with = "crate::exact_vec::deserialize",
+        skip_serializing_if = "Vec::is_empty"
+    )]
     pub published_ports: Vec<ContainerPort>,
 }
 

@@ -268,9 +268,9 @@ impl ProbeKind {
     /// The container's probe of this kind.
     pub fn of(self, c: &Container) -> Option<&Probe> {
         match self {
-            ProbeKind::Startup => c.startup_probe.as_ref(),
-            ProbeKind::Liveness => c.liveness_probe.as_ref(),
-            ProbeKind::Readiness => c.readiness_probe.as_ref(),
+            ProbeKind::Startup => c.startup_probe.as_deref(),
+            ProbeKind::Liveness => c.liveness_probe.as_deref(),
+            ProbeKind::Readiness => c.readiness_probe.as_deref(),
         }
     }
 }

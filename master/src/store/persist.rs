@@ -34,6 +34,7 @@ use super::wal::Wal;
 mod checkpoint;
 mod raft_storage;
 mod segments;
+mod sled_db;
 
 /// What a snapshot carries: every object and the members at its index.
 #[derive(serde::Serialize, serde::Deserialize)]
@@ -58,8 +59,6 @@ const CONF_STATE_KEY: &[u8] = b"\0conf_state";
 /// This master's own Raft id.
 const ID_KEY: &[u8] = b"id";
 const SNAPSHOT_META_KEY: &[u8] = b"snapshot_meta";
-/// sled's page cache; small: objects are served from memory anyway.
-const SLED_CACHE_BYTES: u64 = 16 * 1024 * 1024;
 
 /// The log and metadata in memory, so that Raft's frequent questions need no disk read.
 #[derive(Default)]
@@ -106,12 +105,7 @@ fn storage_err(e: impl std::fmt::Display) -> raft::Error {
 impl SledStorage {
     /// Opens (or creates) the database in `dir`.
     pub fn open(dir: &Path) -> Result<Self, StoreError> {
-        let db = sled::Config::new()
-            .path(dir.join("store"))
-            .cache_capacity(SLED_CACHE_BYTES)
-            // Durability comes only from our explicit checkpoints; no background flush.
-            .flush_every_ms(None)
-            .open()?;
+        let db = sled_db::open(&dir.join("store"))?;
         let data_path = dir.join("store").join("db");
         let data_file = std::fs::File::open(&data_path)
             .map_err(|e| StoreError::Internal(format!("opening {}: {e}", data_path.display())))?;

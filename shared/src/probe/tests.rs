@@ -52,20 +52,20 @@ fn errors(pod: Pod) -> Vec<String> {
 #[test]
 fn valid_probes_pass() {
     let pod = pod_with(|c| {
-        c.liveness_probe = Some(exec_probe());
-        c.readiness_probe = Some(Probe {
+        c.liveness_probe = Some(Box::new(exec_probe()));
+        c.readiness_probe = Some(Box::new(Probe {
             http_get: Some(http(ProbePort::Name("http".into()))),
             success_threshold: 2,
             ..Probe::default()
-        });
-        c.startup_probe = Some(Probe {
+        }));
+        c.startup_probe = Some(Box::new(Probe {
             tcp_socket: Some(TcpSocketAction {
                 port: ProbePort::Number(8080),
                 host: Some("127.0.0.1".into()),
             }),
             termination_grace_period_seconds: Some(5),
             ..Probe::default()
-        });
+        }));
     });
     assert_eq!(errors(pod), Vec::<String>::new());
 }
@@ -76,7 +76,7 @@ fn probe_rules_name_the_field() {
     let cases: Vec<(&str, Edit, &str)> = vec![
         (
             "no handler",
-            Box::new(|c| c.liveness_probe = Some(Probe::default())),
+            Box::new(|c| c.liveness_probe = Some(Box::new(Probe::default()))),
             "spec.containers[0].livenessProbe: Required value: must specify a handler type",
         ),
         (
@@ -87,27 +87,27 @@ fn probe_rules_name_the_field() {
                     port: ProbePort::Number(80),
                     host: None,
                 });
-                c.readiness_probe = Some(p);
+                c.readiness_probe = Some(Box::new(p));
             }),
             "spec.containers[0].readinessProbe: Forbidden: may not specify more than 1 handler",
         ),
         (
             "empty command",
             Box::new(|c| {
-                c.startup_probe = Some(Probe {
+                c.startup_probe = Some(Box::new(Probe {
                     exec: Some(ExecAction::default()),
                     ..Probe::default()
-                })
+                }))
             }),
             "spec.containers[0].startupProbe.exec.command: Required value",
         ),
         (
             "period 0",
             Box::new(|c| {
-                c.readiness_probe = Some(Probe {
+                c.readiness_probe = Some(Box::new(Probe {
                     period_seconds: 0,
                     ..exec_probe()
-                })
+                }))
             }),
             "spec.containers[0].readinessProbe.periodSeconds: Invalid value: 0: must be greater \
              than or equal to 1",
@@ -115,30 +115,30 @@ fn probe_rules_name_the_field() {
         (
             "timeout 0",
             Box::new(|c| {
-                c.liveness_probe = Some(Probe {
+                c.liveness_probe = Some(Box::new(Probe {
                     timeout_seconds: 0,
                     ..exec_probe()
-                })
+                }))
             }),
             "spec.containers[0].livenessProbe.timeoutSeconds: Invalid value: 0",
         ),
         (
             "failure threshold 0",
             Box::new(|c| {
-                c.liveness_probe = Some(Probe {
+                c.liveness_probe = Some(Box::new(Probe {
                     failure_threshold: 0,
                     ..exec_probe()
-                })
+                }))
             }),
             "spec.containers[0].livenessProbe.failureThreshold: Invalid value: 0",
         ),
         (
             "negative initial delay",
             Box::new(|c| {
-                c.liveness_probe = Some(Probe {
+                c.liveness_probe = Some(Box::new(Probe {
                     initial_delay_seconds: -1,
                     ..exec_probe()
-                })
+                }))
             }),
             "spec.containers[0].livenessProbe.initialDelaySeconds: Invalid value: -1: must be \
              greater than or equal to 0",
@@ -146,30 +146,30 @@ fn probe_rules_name_the_field() {
         (
             "liveness success threshold 2",
             Box::new(|c| {
-                c.liveness_probe = Some(Probe {
+                c.liveness_probe = Some(Box::new(Probe {
                     success_threshold: 2,
                     ..exec_probe()
-                })
+                }))
             }),
             "spec.containers[0].livenessProbe.successThreshold: Invalid value: 2: must be 1",
         ),
         (
             "startup success threshold 3",
             Box::new(|c| {
-                c.startup_probe = Some(Probe {
+                c.startup_probe = Some(Box::new(Probe {
                     success_threshold: 3,
                     ..exec_probe()
-                })
+                }))
             }),
             "spec.containers[0].startupProbe.successThreshold: Invalid value: 3: must be 1",
         ),
         (
             "unknown port name",
             Box::new(|c| {
-                c.readiness_probe = Some(Probe {
+                c.readiness_probe = Some(Box::new(Probe {
                     http_get: Some(http(ProbePort::Name("metrics".into()))),
                     ..Probe::default()
-                })
+                }))
             }),
             "spec.containers[0].readinessProbe.httpGet.port: Invalid value: \"metrics\": must be \
              the name of one of the container's ports",
@@ -177,13 +177,13 @@ fn probe_rules_name_the_field() {
         (
             "port out of range",
             Box::new(|c| {
-                c.liveness_probe = Some(Probe {
+                c.liveness_probe = Some(Box::new(Probe {
                     tcp_socket: Some(TcpSocketAction {
                         port: ProbePort::Number(70000),
                         host: None,
                     }),
                     ..Probe::default()
-                })
+                }))
             }),
             "spec.containers[0].livenessProbe.tcpSocket.port: Invalid value: 70000",
         ),
@@ -192,10 +192,10 @@ fn probe_rules_name_the_field() {
             Box::new(|c| {
                 let mut get = http(ProbePort::Number(443));
                 get.scheme = "HTTPS".into();
-                c.liveness_probe = Some(Probe {
+                c.liveness_probe = Some(Box::new(Probe {
                     http_get: Some(get),
                     ..Probe::default()
-                })
+                }))
             }),
             "spec.containers[0].livenessProbe.httpGet.scheme: Unsupported value: \"HTTPS\"",
         ),
@@ -204,10 +204,10 @@ fn probe_rules_name_the_field() {
             Box::new(|c| {
                 let mut get = http(ProbePort::Number(80));
                 get.path = "/a b".into();
-                c.liveness_probe = Some(Probe {
+                c.liveness_probe = Some(Box::new(Probe {
                     http_get: Some(get),
                     ..Probe::default()
-                })
+                }))
             }),
             "spec.containers[0].livenessProbe.httpGet.path: Invalid value: \"/a b\"",
         ),
@@ -219,10 +219,10 @@ fn probe_rules_name_the_field() {
                     name: "X Bad".into(),
                     value: "1".into(),
                 });
-                c.liveness_probe = Some(Probe {
+                c.liveness_probe = Some(Box::new(Probe {
                     http_get: Some(get),
                     ..Probe::default()
-                })
+                }))
             }),
             "spec.containers[0].livenessProbe.httpGet.httpHeaders[0].name: Invalid value",
         ),
@@ -234,43 +234,43 @@ fn probe_rules_name_the_field() {
                     name: "X-Ok".into(),
                     value: "1\r\nEvil: yes".into(),
                 });
-                c.liveness_probe = Some(Probe {
+                c.liveness_probe = Some(Box::new(Probe {
                     http_get: Some(get),
                     ..Probe::default()
-                })
+                }))
             }),
             "spec.containers[0].livenessProbe.httpGet.httpHeaders[0].value: Invalid value",
         ),
         (
             "bad host",
             Box::new(|c| {
-                c.readiness_probe = Some(Probe {
+                c.readiness_probe = Some(Box::new(Probe {
                     tcp_socket: Some(TcpSocketAction {
                         port: ProbePort::Number(80),
                         host: Some("not a host".into()),
                     }),
                     ..Probe::default()
-                })
+                }))
             }),
             "spec.containers[0].readinessProbe.tcpSocket.host: Invalid value: \"not a host\"",
         ),
         (
             "grace on readiness",
             Box::new(|c| {
-                c.readiness_probe = Some(Probe {
+                c.readiness_probe = Some(Box::new(Probe {
                     termination_grace_period_seconds: Some(3),
                     ..exec_probe()
-                })
+                }))
             }),
             "spec.containers[0].readinessProbe.terminationGracePeriodSeconds: Forbidden",
         ),
         (
             "grace 0 on liveness",
             Box::new(|c| {
-                c.liveness_probe = Some(Probe {
+                c.liveness_probe = Some(Box::new(Probe {
                     termination_grace_period_seconds: Some(0),
                     ..exec_probe()
-                })
+                }))
             }),
             "spec.containers[0].livenessProbe.terminationGracePeriodSeconds: Invalid value: 0",
         ),
@@ -297,10 +297,10 @@ fn deployment_template_probes_are_validated_with_their_path() {
         .labels
         .insert("app".into(), "web".into());
     d.spec.template.spec = pod_with(|c| {
-        c.readiness_probe = Some(Probe {
+        c.readiness_probe = Some(Box::new(Probe {
             period_seconds: -5,
             ..exec_probe()
-        })
+        }))
     })
     .spec;
     let errs: Vec<String> = validate(&d.into())

@@ -140,7 +140,7 @@ Events:          <none>
         use bosun_shared::probe::{ExecAction, HttpGetAction, Probe, ProbePort};
         let mut pod = running_pod("web-abc12", "n1");
         let c = &mut pod.spec.containers[0];
-        c.readiness_probe = Some(Probe {
+        c.readiness_probe = Some(Box::new(Probe {
             http_get: Some(HttpGetAction {
                 path: "/healthz".into(),
                 port: ProbePort::Number(8080),
@@ -153,8 +153,8 @@ Events:          <none>
             success_threshold: 1,
             failure_threshold: 3,
             ..Default::default()
-        });
-        c.liveness_probe = Some(Probe {
+        }));
+        c.liveness_probe = Some(Box::new(Probe {
             exec: Some(ExecAction {
                 command: vec!["cat".into(), "/tmp/alive".into()],
             }),
@@ -164,7 +164,7 @@ Events:          <none>
             success_threshold: 1,
             failure_threshold: 3,
             ..Default::default()
-        });
+        }));
         let out = describe(pod);
         for want in [
             "    Liveness:       exec [cat /tmp/alive] delay=2s timeout=1s period=10s #success=1 #failure=3\n",
