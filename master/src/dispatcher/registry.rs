@@ -25,6 +25,9 @@ type LogRoute = (String, mpsc::Sender<Result<LogChunk, Status>>);
 #[derive(Default)]
 pub struct Registry {
     sessions: Mutex<HashMap<String, Session>>,
+    /// The last heartbeat of nodes whose session ended: a node is judged by it, so an agent
+    /// that restarts or reconnects within the grace period is never declared lost.
+    departed: Mutex<HashMap<String, Instant>>,
     /// Log requests in flight: request id -> (node, the client's stream).
     logs: Mutex<HashMap<u64, LogRoute>>,
     next_id: AtomicU64,
@@ -34,6 +37,11 @@ impl Registry {
     fn sessions(&self) -> std::sync::MutexGuard<'_, HashMap<String, Session>> {
         // Held only for map operations that cannot panic.
         self.sessions.lock().expect("session registry lock")
+    }
+
+    fn departed(&self) -> std::sync::MutexGuard<'_, HashMap<String, Instant>> {
+        // Held only for map operations that cannot panic.
+        self.departed.lock().expect("departed node lock")
     }
 
     fn log_routes(&self) -> std::sync::MutexGuard<'_, HashMap<u64, LogRoute>> {
@@ -47,6 +55,7 @@ impl Registry {
     /// Registers the session of `node`, replacing an older one; returns the session id.
     pub fn register(&self, node: &str, tx: mpsc::Sender<MasterMessage>) -> u64 {
         let id = self.next_id();
+        self.departed().remove(node);
         self.sessions().insert(
             node.to_string(),
             Session {
@@ -63,7 +72,10 @@ impl Registry {
     pub fn unregister(&self, node: &str, id: u64) {
         let mut s = self.sessions();
         if s.get(node).is_some_and(|s| s.id == id) {
-            s.remove(node);
+            if let Some(gone) = s.remove(node) {
+                self.departed()
+                    .insert(node.to_string(), gone.last_heartbeat);
+            }
             drop(s);
             self.log_routes().retain(|_, (n, tx)| {
                 if n != node {
@@ -83,9 +95,10 @@ impl Registry {
         }
     }
 
-    /// Last heartbeat of a connected node.
+    /// Last heartbeat of a node, connected or not (`None`: none since this master started).
     pub fn last_heartbeat(&self, node: &str) -> Option<Instant> {
-        self.sessions().get(node).map(|s| s.last_heartbeat)
+        let connected = self.sessions().get(node).map(|s| s.last_heartbeat);
+        connected.or_else(|| self.departed().get(node).copied())
     }
 
     pub fn connected(&self, node: &str) -> bool {

@@ -1,0 +1,412 @@
+//! Controllers against the in-memory runtime with many simulated nodes: one in-process master
+//! on a real gRPC socket and 20 in-process agents, each with its own in-memory engine
+//! (`FakeRuntime`), speaking the real session protocol. What runs is read from the engines.
+//!
+//! - A Deployment of 40 spreads 2 per node, rolls to a new image without ever dropping below
+//!   `replicas - maxUnavailable` ready pods, keeps its pods through an agent restart shorter
+//!   than the node grace period, and a stopped agent's pods are replaced on the other nodes.
+//! - A DaemonSet runs one pod on every node, a joining node included; a Job of 6 completions
+//!   at parallelism 2 never has more than 2 pods running and completes with the right counts.
+use std::collections::BTreeMap;
+use std::sync::Arc;
+use std::time::Duration;
+
+use bosun_agent::agent::{Agent, AgentConfig};
+use bosun_agent::labels;
+use bosun_agent::runtime::fake::{FakeContainer, FakeRuntime};
+use bosun_agent::runtime::RunState;
+use bosun_master::server::{Master, MasterConfig};
+use bosun_shared::client::Client;
+use bosun_shared::{Kind, Object};
+use tokio_util::sync::CancellationToken;
+
+mod common;
+use common::wait_for;
+
+/// Long enough for a node to be declared lost (3 s) and its pods replaced, under load.
+const DEADLINE: Duration = Duration::from_secs(60);
+const NODES: usize = 20;
+
+/// One simulated node: an agent process in this test, its engine, and how to stop it.
+struct SimNode {
+    name: String,
+    engine: Arc<FakeRuntime>,
+    stop: CancellationToken,
+}
+
+/// A master and its simulated nodes; everything stops when it drops.
+struct Sim {
+    client: Client,
+    addr: String,
+    nodes: Vec<SimNode>,
+    shutdown: CancellationToken,
+    _master: Master,
+    dir: tempfile::TempDir,
+}
+
+impl Sim {
+    async fn start(nodes: usize) -> Sim {
+        let dir = tempfile::tempdir().unwrap();
+        let shutdown = CancellationToken::new();
+        let config = MasterConfig::new(
+            "m1",
+            "127.0.0.1:0".parse().unwrap(),
+            dir.path().join("master"),
+        );
+        let master = Master::start(config, shutdown.clone())
+            .await
+            .expect("master starts");
+        let addr = master.addr.to_string();
+        let client = Client::connect(&addr).await.expect("client connects");
+        let mut sim = Sim {
+            client,
+            addr,
+            nodes: vec![],
+            shutdown,
+            _master: master,
+            dir,
+        };
+        for _ in 0..nodes {
+            sim.add_node();
+        }
+        sim.wait_ready_nodes(nodes).await;
+        sim
+    }
+
+    /// Starts another agent, `n<i>`, on a 4-CPU, 8 GiB engine holding `img:1` and `img:2`.
+    fn add_node(&mut self) {
+        let name = format!("n{}", self.nodes.len() + 1);
+        let engine = Arc::new(FakeRuntime::new(4000, 8 << 30));
+        engine.add_image("img:1");
+        engine.add_image("img:2");
+        let stop = self.shutdown.child_token();
+        self.nodes.push(SimNode {
+            name,
+            engine: engine.clone(),
+            stop: stop.clone(),
+        });
+        let agent = self.agent(self.nodes.len() - 1, engine);
+        tokio::spawn(agent.run(stop));
+    }
+
+    /// The agent of node `i` on `engine`.
+    fn agent(&self, i: usize, engine: Arc<FakeRuntime>) -> Agent<FakeRuntime> {
+        let name = format!("n{}", i + 1);
+        Agent {
+            config: AgentConfig {
+                masters: vec![format!("http://{}", self.addr)],
+                data_dir: self.dir.path().join(&name),
+                labels: BTreeMap::new(),
+                address: format!("10.0.0.{}", i + 1),
+                name,
+            },
+            runtime: engine,
+        }
+    }
+
+    /// Stops the agent of node `i` and starts it again, on the same engine and data directory,
+    /// after `outage`.
+    async fn restart_node(&mut self, i: usize, outage: Duration) {
+        self.nodes[i].stop.cancel();
+        tokio::time::sleep(outage).await;
+        let engine = self.nodes[i].engine.clone();
+        let stop = self.shutdown.child_token();
+        tokio::spawn(self.agent(i, engine).run(stop.clone()));
+        self.nodes[i].stop = stop;
+    }
+
+    /// The index of the node running the most containers of pods named `prefix…`.
+    fn busiest_node(&self, prefix: &str) -> usize {
+        let running = self.running(prefix);
+        (0..self.nodes.len())
+            .max_by_key(|&i| running.iter().filter(|r| r.0 == self.nodes[i].name).count())
+            .expect("at least one node")
+    }
+
+    async fn wait_ready_nodes(&self, n: usize) {
+        wait_for(&format!("{n} nodes Ready"), DEADLINE, || async {
+            let nodes = self.list(Kind::Node).await;
+            let ready = nodes
+                .iter()
+                .filter_map(Object::as_node)
+                .filter(|n| n.is_ready())
+                .count();
+            (ready == n).then_some(())
+        })
+        .await
+    }
+
+    async fn apply(&self, yaml: &str) {
+        for parsed in bosun_shared::manifest::parse_manifests("test", yaml).expect("manifest") {
+            self.client.apply(&parsed.object).await.expect("apply");
+        }
+    }
+
+    async fn list(&self, kind: Kind) -> Vec<Object> {
+        self.client
+            .list(kind, None, None)
+            .await
+            .map(|(objects, _)| objects)
+            .unwrap_or_default()
+    }
+
+    /// Running containers of pods whose name starts with `prefix`, read from the engines of
+    /// the nodes still up, with their node.
+    fn containers(&self, prefix: &str) -> Vec<(&SimNode, FakeContainer)> {
+        let mut out = vec![];
+        for node in self.nodes.iter().filter(|n| !n.stop.is_cancelled()) {
+            for c in node.engine.containers() {
+                let pod = c.spec.labels.get(labels::POD_NAME);
+                if c.observed.state == RunState::Running
+                    && pod.is_some_and(|p| p.starts_with(prefix))
+                {
+                    out.push((node, c));
+                }
+            }
+        }
+        out
+    }
+
+    /// [`Sim::containers`] as (node, pod name, image).
+    fn running(&self, prefix: &str) -> Vec<(String, String, String)> {
+        self.containers(prefix)
+            .into_iter()
+            .map(|(node, c)| {
+                let pod = c
+                    .spec
+                    .labels
+                    .get(labels::POD_NAME)
+                    .cloned()
+                    .unwrap_or_default();
+                (node.name.clone(), pod, c.spec.image)
+            })
+            .collect()
+    }
+
+    /// Pods named `prefix…` the master reports Ready, with their image.
+    async fn ready_pods(&self, prefix: &str) -> Vec<(String, String)> {
+        self.list(Kind::Pod)
+            .await
+            .iter()
+            .filter_map(Object::as_pod)
+            .filter(|p| p.metadata.name.starts_with(prefix) && p.is_ready())
+            .map(|p| (p.metadata.name.clone(), p.spec.containers[0].image.clone()))
+            .collect()
+    }
+}
+
+impl Drop for Sim {
+    fn drop(&mut self) {
+        self.shutdown.cancel();
+    }
+}
+
+fn deployment(image: &str) -> String {
+    format!(
+        "apiVersion: apps/v1
+kind: Deployment
+metadata: {{name: web}}
+spec:
+  replicas: 40
+  selector: {{matchLabels: {{app: web}}}}
+  strategy: {{rollingUpdate: {{maxSurge: 25%, maxUnavailable: 25%}}}}
+  template:
+    metadata: {{labels: {{app: web}}}}
+    spec:
+      terminationGracePeriodSeconds: 0
+      containers: [{{name: main, image: \"{image}\"}}]
+"
+    )
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_deployment_spreads_rolls_within_its_bounds_and_survives_a_lost_node() {
+    let mut sim = Sim::start(NODES).await;
+    sim.apply(&deployment("img:1")).await;
+    wait_for("40 ready pods of img:1", DEADLINE, || async {
+        let ready = sim.ready_pods("web-").await;
+        (ready.len() == 40 && sim.running("web-").len() == 40).then_some(())
+    })
+    .await;
+    let mut per_node: BTreeMap<String, usize> = BTreeMap::new();
+    for (node, _, _) in sim.running("web-") {
+        *per_node.entry(node).or_default() += 1;
+    }
+    assert_eq!(
+        per_node.values().copied().collect::<Vec<_>>(),
+        vec![2; NODES],
+        "replicas spread evenly: {per_node:?}"
+    );
+
+    // Rolling update: never fewer than 40 - 25% ready, never more than 40 + 25% running.
+    sim.apply(&deployment("img:2")).await;
+    let mut lowest_ready = usize::MAX;
+    let mut highest_running = 0;
+    let end = tokio::time::Instant::now() + DEADLINE;
+    loop {
+        let ready = sim.ready_pods("web-").await;
+        let running = sim.running("web-").len();
+        lowest_ready = lowest_ready.min(ready.len());
+        highest_running = highest_running.max(running);
+        let done = ready.len() == 40 && ready.iter().all(|(_, image)| image == "img:2");
+        if done && running == 40 {
+            break;
+        }
+        assert!(
+            tokio::time::Instant::now() < end,
+            "rollout did not finish: {} ready, {running} running",
+            ready.len()
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    eprintln!("rollout: at least {lowest_ready} ready, at most {highest_running} running");
+    assert!(lowest_ready >= 30, "ready pods fell to {lowest_ready}");
+    assert!(highest_running <= 50, "{highest_running} pods ran at once");
+
+    // An agent restarted within the grace period (here after 2 s, longer than the pods'
+    // 1 s toleration) keeps its pods: nothing is replaced.
+    let before = pod_names(&sim).await;
+    let busiest = sim.busiest_node("web-");
+    sim.restart_node(busiest, Duration::from_secs(2)).await;
+    sim.wait_ready_nodes(NODES).await;
+    let calm_until = tokio::time::Instant::now() + Duration::from_secs(5);
+    while tokio::time::Instant::now() < calm_until {
+        assert_eq!(
+            pod_names(&sim).await,
+            before,
+            "pods replaced after an agent restart"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+
+    // A node stops answering: its pods are replaced on the other 19 once it is lost (3 s
+    // without a heartbeat) and their toleration (1 s) has passed.
+    let lost = sim.busiest_node("web-");
+    let lost_pods: Vec<String> = sim
+        .running("web-")
+        .into_iter()
+        .filter(|(node, _, _)| *node == sim.nodes[lost].name)
+        .map(|(_, pod, _)| pod)
+        .collect();
+    assert!(!lost_pods.is_empty());
+    let since = std::time::Instant::now();
+    sim.nodes[lost].stop.cancel();
+    wait_for("the lost node's pods replaced", DEADLINE, || async {
+        let running = sim.running("web-");
+        let names = pod_names(&sim).await;
+        let replaced = lost_pods.iter().all(|p| !names.contains(p));
+        (replaced && running.len() == 40 && sim.ready_pods("web-").await.len() == 40).then_some(())
+    })
+    .await;
+    let took = since.elapsed();
+    eprintln!(
+        "lost node: its {} pods ran elsewhere after {took:?}",
+        lost_pods.len()
+    );
+    assert!(
+        took >= Duration::from_secs(3),
+        "replaced before the node was lost"
+    );
+    let node = sim
+        .client
+        .get(Kind::Node, "", &sim.nodes[lost].name)
+        .await
+        .expect("the lost node is still listed");
+    assert!(
+        !node.as_node().unwrap().is_ready(),
+        "the lost node is NotReady"
+    );
+}
+
+/// Names of the Deployment's pods the master holds.
+async fn pod_names(sim: &Sim) -> Vec<String> {
+    let mut names: Vec<String> = sim
+        .list(Kind::Pod)
+        .await
+        .iter()
+        .map(|o| o.meta().name.clone())
+        .filter(|n| n.starts_with("web-"))
+        .collect();
+    names.sort();
+    names
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_daemonset_covers_every_node_and_a_job_keeps_to_its_parallelism() {
+    let mut sim = Sim::start(NODES).await;
+    sim.apply(
+        "apiVersion: apps/v1
+kind: DaemonSet
+metadata: {name: agent}
+spec:
+  selector: {matchLabels: {app: agent}}
+  template:
+    metadata: {labels: {app: agent}}
+    spec:
+      terminationGracePeriodSeconds: 0
+      containers: [{name: main, image: \"img:1\"}]
+",
+    )
+    .await;
+    let one_each = |sim: &Sim, n: usize| {
+        let mut nodes: Vec<String> = sim.running("agent-").into_iter().map(|r| r.0).collect();
+        nodes.sort();
+        nodes.dedup();
+        sim.running("agent-").len() == n && nodes.len() == n
+    };
+    wait_for("a DaemonSet pod on each of 20 nodes", DEADLINE, || async {
+        one_each(&sim, NODES).then_some(())
+    })
+    .await;
+    sim.add_node();
+    wait_for("a DaemonSet pod on the joining node", DEADLINE, || async {
+        one_each(&sim, NODES + 1).then_some(())
+    })
+    .await;
+
+    sim.apply(
+        "apiVersion: batch/v1
+kind: Job
+metadata: {name: batch}
+spec:
+  completions: 6
+  parallelism: 2
+  template:
+    spec:
+      restartPolicy: Never
+      terminationGracePeriodSeconds: 0
+      containers: [{name: main, image: \"img:1\"}]
+",
+    )
+    .await;
+    // The work: every Job container that runs finishes successfully after a moment.
+    let mut most_running = 0;
+    let end = tokio::time::Instant::now() + DEADLINE;
+    let status = loop {
+        let running = sim.running("batch-");
+        most_running = most_running.max(running.len());
+        for (node, c) in sim.containers("batch-") {
+            node.engine.exit(&c.observed.id, 0).unwrap();
+        }
+        let job = sim.client.get(Kind::Job, "default", "batch").await.unwrap();
+        let status = job.as_job().unwrap().status.clone().unwrap_or_default();
+        if status.succeeded == 6 && status.active == 0 {
+            break status;
+        }
+        assert!(
+            tokio::time::Instant::now() < end,
+            "the Job did not complete: {status:?}"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    };
+    eprintln!("job: at most {most_running} pods running at once; {status:?}");
+    assert!(most_running <= 2, "{most_running} Job pods ran at once");
+    assert_eq!(status.failed, 0, "{status:?}");
+    assert!(
+        status
+            .conditions
+            .iter()
+            .any(|c| c.type_ == "Complete" && c.status == "True"),
+        "{status:?}"
+    );
+}
