@@ -111,6 +111,16 @@ fn readiness_gates_ready_and_a_failing_liveness_probe_restarts() -> anyhow::Resu
     assert_eq!(ready_replicas(&c)?, 0);
     let get = c.bosun_ok(&["get", "deployment", "probed"]);
     assert!(get.contains("0/1"), "{get}");
+    // ...and says why, as an event of the pod.
+    c.wait_for_output(
+        &["get", "events"],
+        "an Unhealthy event of the readiness probe",
+        DEADLINE,
+        |o| {
+            o.lines()
+                .any(|l| l.contains("Unhealthy") && l.contains("Readiness probe failed: "))
+        },
+    )?;
 
     // The page appears: the readiness probe passes.
     docker(&["exec", &first.id, "sh", "-c", "echo ok > /www/healthz"])?;

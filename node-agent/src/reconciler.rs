@@ -220,7 +220,8 @@ impl<R: Runtime> Reconciler<R> {
     }
 
     /// Reports, once per attempt, a container that crashed and waits to restart, and one a
-    /// failed liveness or startup probe is killing.
+    /// failed liveness or startup probe is killing; and each time a readiness probe starts
+    /// failing.
     fn note(
         &self,
         pod: &Pod,
@@ -241,6 +242,17 @@ impl<R: Runtime> Reconciler<R> {
                     probe.to_ascii_lowercase()
                 );
                 self.events.push(pod, &c.name, NORMAL, "Killing", message);
+            }
+        }
+        if let Some((n, message)) =
+            probes.and_then(|p| Some((p.readiness_failures, p.unready.as_ref()?)))
+        {
+            if self
+                .events
+                .once(&format!("{}/readiness/{n}", cur.id), "Unhealthy")
+            {
+                self.events
+                    .push(pod, &c.name, WARNING, "Unhealthy", message.clone());
             }
         }
         let crashed = cur.state == RunState::Exited && cur.exit_code != Some(0);

@@ -84,6 +84,12 @@ async fn readiness_flips_the_pod_ready_and_the_status_is_sent_again() {
     assert!(!container(&s).ready, "{s:?}");
     assert_eq!(container(&s).started, Some(true), "no startup probe");
     assert_eq!(pod_ready(&f, "u1"), Some(false));
+    let events = next_unhealthy(&f).await;
+    assert_eq!(events.len(), 1, "{events:?}");
+    assert!(
+        events[0].starts_with("Readiness probe failed:"),
+        "{events:?}"
+    );
     let ready = find_condition(&s.conditions, "Ready").unwrap();
     assert_eq!(ready.reason.as_deref(), Some("ContainersNotReady"));
     assert_eq!(
@@ -107,6 +113,35 @@ async fn readiness_flips_the_pod_ready_and_the_status_is_sent_again() {
         .await;
     assert_eq!(f.running().len(), 1, "readiness never restarts");
     assert_eq!(container(&f.status("u1").unwrap()).restart_count, 0);
+    let again = next_unhealthy(&f).await;
+    assert_eq!(
+        again.len(),
+        1,
+        "one event each time it starts failing: {again:?}"
+    );
+}
+
+/// Waits for `Unhealthy` events and returns their messages.
+async fn next_unhealthy(f: &Fixture) -> Vec<String> {
+    let got = std::sync::Mutex::new(Vec::new());
+    f.settle("an Unhealthy event", |f| {
+        let mut got = got.lock().unwrap();
+        got.extend(unhealthy(f));
+        !got.is_empty()
+    })
+    .await;
+    got.into_inner().unwrap()
+}
+
+/// Messages of the `Unhealthy` events queued since the last call.
+fn unhealthy(f: &Fixture) -> Vec<String> {
+    f.reconciler
+        .events()
+        .drain()
+        .into_iter()
+        .filter(|e| e.reason == "Unhealthy")
+        .map(|e| e.message)
+        .collect()
 }
 
 #[tokio::test]

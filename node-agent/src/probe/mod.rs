@@ -42,6 +42,11 @@ pub struct ProbeView {
     pub ready: bool,
     /// The liveness or startup probe failed past its threshold: the attempt is to be killed.
     pub failed: Option<ProbeFailure>,
+    /// While the readiness probe fails past its threshold: `Readiness probe failed: …`.
+    pub unready: Option<String>,
+    /// How many times the readiness probe has started failing in this attempt: each is
+    /// reported once as an `Unhealthy` event.
+    pub readiness_failures: u32,
 }
 
 /// A failed liveness or startup probe.
@@ -111,6 +116,8 @@ impl<R: Runtime> Prober<R> {
             started: !has(ProbeKind::Startup),
             ready: !has(ProbeKind::Readiness),
             failed: None,
+            unready: None,
+            readiness_failures: 0,
         });
         let cancel = self.shutdown.child_token();
         let target = Target {

@@ -86,8 +86,16 @@ impl<R: Runtime> Worker<R> {
         let (pod, container) = (&self.target.pod, &self.target.container);
         let changed = match (self.kind, ok) {
             (ProbeKind::Readiness, ready) => self.view.send_if_modified(|v| {
-                let changed = v.ready != ready;
+                // A failure counts when it begins, also before the first success.
+                let began_failing = !ready && v.unready.is_none();
+                let changed = v.ready != ready || began_failing;
                 v.ready = ready;
+                if began_failing {
+                    v.unready = Some(format!("Readiness probe failed: {failure}"));
+                    v.readiness_failures += 1;
+                } else if ready {
+                    v.unready = None;
+                }
                 changed
             }),
             (ProbeKind::Startup, true) => self.view.send_if_modified(|v| {
