@@ -6,7 +6,8 @@
 //!   `replicas - maxUnavailable` ready pods, keeps its pods through an agent restart shorter
 //!   than the node grace period, and a stopped agent's pods are replaced on the other nodes.
 //! - A DaemonSet runs one pod on every node, a joining node included; a Job of 6 completions
-//!   at parallelism 2 never has more than 2 pods running and completes with the right counts.
+//!   at parallelism 2 never has more than 2 pods running and completes with the right counts;
+//!   a work-queue Job (no completions) starts no worker once one succeeded.
 use std::collections::BTreeMap;
 use std::sync::Arc;
 use std::time::Duration;
@@ -409,4 +410,59 @@ spec:
             .any(|c| c.type_ == "Complete" && c.status == "True"),
         "{status:?}"
     );
+
+    // A work queue (no completions): 3 workers; once one succeeds no new one starts, and the
+    // Job is complete when the others have ended too.
+    sim.apply(
+        "apiVersion: batch/v1
+kind: Job
+metadata: {name: queue}
+spec:
+  parallelism: 3
+  template:
+    spec:
+      restartPolicy: Never
+      terminationGracePeriodSeconds: 0
+      containers: [{name: main, image: \"img:1\"}]
+",
+    )
+    .await;
+    wait_for("3 workers running", DEADLINE, || async {
+        (sim.running("queue-").len() == 3).then_some(())
+    })
+    .await;
+    let (node, first) = sim.containers("queue-").remove(0);
+    node.engine.exit(&first.observed.id, 0).unwrap();
+    let queue_pods = || async {
+        let pods = sim.list(Kind::Pod).await;
+        pods.iter()
+            .filter(|o| o.meta().name.starts_with("queue-"))
+            .count()
+    };
+    let calm_until = tokio::time::Instant::now() + Duration::from_secs(2);
+    while tokio::time::Instant::now() < calm_until {
+        assert_eq!(
+            queue_pods().await,
+            3,
+            "no worker starts after one succeeded"
+        );
+        assert!(sim.running("queue-").len() <= 2);
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    let job = sim.client.get(Kind::Job, "default", "queue").await.unwrap();
+    assert!(
+        job.as_job().unwrap().finished().is_none(),
+        "two workers still run"
+    );
+    for (node, c) in sim.containers("queue-") {
+        node.engine.exit(&c.observed.id, 0).unwrap();
+    }
+    let status = wait_for("the work queue complete", DEADLINE, || async {
+        let job = sim.client.get(Kind::Job, "default", "queue").await.ok()?;
+        let job = job.as_job()?.clone();
+        job.finished()?;
+        job.status
+    })
+    .await;
+    assert_eq!((status.succeeded, status.active), (3, 0), "{status:?}");
 }

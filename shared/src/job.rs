@@ -92,6 +92,12 @@ impl Job {
         self.spec.completions.unwrap_or(1)
     }
 
+    /// No `completions`: a work queue (a Job with `parallelism` workers that is done once one
+    /// of them succeeded and none runs), as in Kubernetes.
+    pub fn work_queue(&self) -> bool {
+        self.spec.completions.is_none() && !self.indexed()
+    }
+
     pub fn parallelism(&self) -> i32 {
         self.spec.parallelism.unwrap_or(1)
     }

@@ -187,10 +187,14 @@ pub(crate) fn job_status(job: &Job) -> String {
     "Running".into()
 }
 
-/// A Job's COMPLETIONS: `2/6`.
+/// A Job's COMPLETIONS: `2/6`; for a work queue `0/1`, or `0/1 of 3` with parallel workers
+/// (kubectl's forms).
 pub(crate) fn job_completions(job: &Job) -> String {
     let done = job.status.as_ref().map_or(0, |s| s.succeeded);
-    format!("{done}/{}", job.completions())
+    match (job.work_queue(), job.parallelism()) {
+        (true, p) if p > 1 => format!("{done}/1 of {p}"),
+        _ => format!("{done}/{}", job.completions()),
+    }
 }
 
 /// A Job's DURATION: from its start to its completion (or to now while it runs).
@@ -214,6 +218,21 @@ mod tests {
     use bosun_shared::meta::Condition;
     use bosun_shared::pod::{ContainerState, ContainerStatus, StateRunning, StateTerminated};
     use bosun_shared::selector::SelectorRequirement;
+
+    #[test]
+    fn job_completions_as_kubectl_prints_them() {
+        let mut j = Job::default();
+        j.spec.completions = Some(6);
+        j.status = Some(bosun_shared::job::JobStatus {
+            succeeded: 2,
+            ..Default::default()
+        });
+        assert_eq!(job_completions(&j), "2/6");
+        j.spec.completions = None;
+        assert_eq!(job_completions(&j), "2/1", "a work queue of one");
+        j.spec.parallelism = Some(3);
+        assert_eq!(job_completions(&j), "2/1 of 3");
+    }
 
     fn terminated(reason: Option<&str>, exit_code: i32) -> ContainerState {
         ContainerState {

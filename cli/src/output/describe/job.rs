@@ -16,7 +16,11 @@ pub(super) fn describe(w: &mut Writer, job: &Job, pods: &[&Pod], now: SystemTime
     w.labels(0, "Labels", &meta.labels);
     w.annotations(0, "Annotations", &meta.annotations);
     w.field(0, "Parallelism", job.parallelism().to_string());
-    w.field(0, "Completions", job.completions().to_string());
+    let completions = match job.spec.completions {
+        Some(c) => c.to_string(),
+        None => "<unset>".into(),
+    };
+    w.field(0, "Completions", completions);
     w.field(
         0,
         "Completion Mode",

@@ -9,6 +9,10 @@
 //! than `activeDeadlineSeconds` (`DeadlineExceeded`); the pods of a finished Job stop. A pod
 //! that failed delays the next one by 10 s, doubling with each further failure since the last
 //! success, up to 6 minutes.
+//!
+//! A Job without `completions` is a work queue: its `parallelism` pods take work from
+//! elsewhere, and once one of them succeeds no new pod starts; the Job is `Complete` when one
+//! succeeded and none is still running.
 use std::collections::BTreeSet;
 use std::time::{Duration, SystemTime};
 
@@ -149,7 +153,13 @@ pub fn decide<'a>(job: &Job, pods: &[&'a Pod], now: SystemTime) -> Decision<'a> 
         .spec
         .active_deadline_seconds
         .map(|s| Duration::from_secs(s.max(0) as u64));
-    let finish = if done_count >= completions {
+    let work_queue = job.work_queue();
+    let complete = if work_queue {
+        done_count > 0 && active.is_empty()
+    } else {
+        done_count >= completions
+    };
+    let finish = if complete {
         d.status.completion_time = Some(stamp.clone());
         Some(condition(
             COMPLETE,
@@ -192,11 +202,16 @@ pub fn decide<'a>(job: &Job, pods: &[&'a Pod], now: SystemTime) -> Decision<'a> 
     if let Some(dl) = deadline {
         d.requeue = Some(dl.saturating_sub(ran));
     }
-    let want = job
-        .parallelism()
-        .max(0)
-        .min(completions - done_count)
-        .max(0) as usize;
+    if work_queue && done_count > 0 {
+        // A worker found the queue empty: the others finish their work, none starts.
+        return d;
+    }
+    let still_needed = if work_queue {
+        i32::MAX
+    } else {
+        completions - done_count
+    };
+    let want = job.parallelism().max(0).min(still_needed).max(0) as usize;
     if active.len() > want {
         d.delete = super::super::pods::least_useful_first(active.clone())
             .into_iter()

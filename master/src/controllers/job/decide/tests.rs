@@ -173,3 +173,28 @@ fn restarts_of_finished_pods_do_not_count_against_the_backoff_limit() {
     assert_eq!(reason(&d.status, FAILED), None);
     assert_eq!(d.create.len(), 1);
 }
+
+#[test]
+fn a_work_queue_runs_its_workers_until_one_succeeded_and_all_ended() {
+    let mut j = job(1, 3, RestartPolicy::Never);
+    j.spec.completions = None;
+    assert_eq!(decide(&j, &[], t(0)).create.len(), 3, "parallelism workers");
+    let running = pod(PodPhase::Running, None, None);
+    let ok = pod(PodPhase::Succeeded, Some(5), None);
+    // One worker found the queue empty: no new worker, none stopped, not yet complete.
+    let d = decide(&j, &[&ok, &running, &running], t(6));
+    assert!(d.create.is_empty() && d.delete.is_empty(), "{d:?}");
+    assert_eq!(reason(&d.status, COMPLETE), None);
+    assert_eq!((d.status.active, d.status.succeeded), (2, 1));
+    // A worker that fails before any success is replaced, as in any Job.
+    let failed = pod(PodPhase::Failed, Some(1), None);
+    let d = decide(&j, &[&failed, &running, &running], t(20));
+    assert_eq!(d.create.len(), 1);
+    // All ended, one succeeded: Complete.
+    let d = decide(&j, &[&ok, &ok, &failed], t(30));
+    assert_eq!(
+        reason(&d.status, COMPLETE).as_deref(),
+        Some("CompletionsReached")
+    );
+    assert_eq!((d.status.succeeded, d.status.failed), (2, 1));
+}
