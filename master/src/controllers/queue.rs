@@ -97,8 +97,41 @@ pub async fn follow_changes(
     }
 }
 
-/// Pause before retrying a pass that failed (a conflicting write, a lost leadership).
-const RETRY_AFTER: Duration = Duration::from_millis(200);
+/// First retry of something that failed (a conflicting write, a lost leadership); each
+/// further consecutive failure doubles the wait, up to [`RETRY_MAX`].
+const RETRY_FIRST: Duration = Duration::from_millis(100);
+/// Longest wait before a retry: an object that keeps failing costs a reconcile every 30 s, not
+/// ten a second (client-go's rate-limited queue does the same, capped at 1,000 s).
+const RETRY_MAX: Duration = Duration::from_secs(30);
+
+/// Consecutive failures per key, and the wait they earn.
+struct Backoff<K> {
+    failures: std::collections::HashMap<K, u32>,
+}
+
+impl<K: Eq + Hash> Default for Backoff<K> {
+    fn default() -> Self {
+        Backoff {
+            failures: std::collections::HashMap::new(),
+        }
+    }
+}
+
+impl<K: Eq + Hash> Backoff<K> {
+    /// Records a failure of `key`; the wait before its retry.
+    fn failed(&mut self, key: K) -> Duration {
+        let n = self.failures.entry(key).or_insert(0);
+        *n = n.saturating_add(1);
+        RETRY_FIRST
+            .saturating_mul(1 << (*n - 1).min(16))
+            .min(RETRY_MAX)
+    }
+
+    /// `key` succeeded: its next failure waits the least again.
+    fn succeeded(&mut self, key: &K) {
+        self.failures.remove(key);
+    }
+}
 
 /// Runs `pass` for a controller that looks at everything at once (the scheduler, the garbage
 /// collector): at the start, after every change `relevant` picks (waiting `batch_window` so a
@@ -121,16 +154,24 @@ pub async fn run_passes<F, Fut>(
         }
     });
     let work = async {
+        let mut backoff = Backoff::default();
         loop {
             tokio::select! {
                 _ = shutdown.cancelled() => return,
                 _ = wake.notified() => {}
             }
             tokio::time::sleep(batch_window).await;
-            if let Err(e) = pass().await {
-                tracing::debug!(controller = name, error = %e, "pass failed; retrying");
-                wake.notify_one();
-                tokio::time::sleep(RETRY_AFTER).await;
+            match pass().await {
+                Ok(()) => backoff.succeeded(&()),
+                Err(e) => {
+                    let wait = backoff.failed(());
+                    tracing::debug!(controller = name, error = %e, ?wait, "pass failed; retrying");
+                    wake.notify_one();
+                    tokio::select! {
+                        _ = shutdown.cancelled() => return,
+                        _ = tokio::time::sleep(wait) => {}
+                    }
+                }
             }
         }
     };
@@ -142,7 +183,8 @@ pub type Key = (String, String);
 
 /// Runs a controller that reconciles one object at a time: `keys_of` names the objects a
 /// change concerns (the changed object, or the owner of a changed pod), `all` lists every
-/// object for the periodic resync, and `reconcile` is retried (after 100 ms) when it fails.
+/// object for the periodic resync, and `reconcile` is retried when it fails, after 100 ms
+/// doubling per consecutive failure of that object up to 30 s (other objects go on meanwhile).
 /// `reconcile` may ask to be called again after a delay (a back-off, a deadline) even if
 /// nothing changes.
 pub async fn reconcile_loop<F, Fut, K>(
@@ -189,20 +231,23 @@ pub async fn reconcile_loop<F, Fut, K>(
         }
     };
     let work = async {
+        let mut backoff = Backoff::default();
         while let Some(key) = queue.next(shutdown).await {
             match reconcile(key.clone()).await {
                 // The latest answer is the one that holds: no timer, or a new one.
                 Ok(None) => {
+                    backoff.succeeded(&key);
                     lock().remove(&key);
                 }
                 Ok(Some(after)) => {
+                    backoff.succeeded(&key);
                     let at = tokio::time::Instant::now() + after.min(MAX_REQUEUE);
                     lock().insert(key, at);
                 }
                 Err(e) => {
-                    tracing::debug!(controller = name, object = %format!("{}/{}", key.0, key.1), error = %e, "reconcile failed; requeued");
-                    queue.add(key);
-                    tokio::time::sleep(RETRY_AFTER / 2).await;
+                    let wait = backoff.failed(key.clone());
+                    tracing::debug!(controller = name, object = %format!("{}/{}", key.0, key.1), error = %e, ?wait, "reconcile failed; retrying");
+                    lock().insert(key, tokio::time::Instant::now() + wait);
                 }
             }
         }
@@ -213,7 +258,7 @@ pub async fn reconcile_loop<F, Fut, K>(
 /// Longest requeue delay kept (a later time is reached through resyncs and changes).
 const MAX_REQUEUE: Duration = Duration::from_secs(3600);
 /// How precisely a requested requeue time is kept.
-const TIMER_GRANULARITY: Duration = Duration::from_millis(250);
+const TIMER_GRANULARITY: Duration = Duration::from_millis(100);
 
 /// The key of the controller of kind `owner_kind` of a changed pod.
 pub fn owner_key(c: &Change, owner_kind: &str) -> Option<Key> {
@@ -235,4 +280,22 @@ pub fn all_keys(store: &Store, kind: bosun_shared::Kind) -> Vec<Key> {
 /// The pods among `objects`, borrowed.
 pub fn pods(objects: &[std::sync::Arc<bosun_shared::Object>]) -> Vec<&bosun_shared::pod::Pod> {
     objects.iter().filter_map(|o| o.as_pod()).collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn retries_wait_longer_per_consecutive_failure_and_reset_on_success() {
+        let mut b = Backoff::default();
+        let waits: Vec<_> = (0..12).map(|_| b.failed("a")).collect();
+        assert_eq!(waits[0], RETRY_FIRST);
+        assert_eq!(waits[1], RETRY_FIRST * 2);
+        assert_eq!(waits[3], RETRY_FIRST * 8);
+        assert_eq!(waits[11], RETRY_MAX);
+        assert_eq!(b.failed("b"), RETRY_FIRST, "keys back off on their own");
+        b.succeeded(&"a");
+        assert_eq!(b.failed("a"), RETRY_FIRST);
+    }
 }
