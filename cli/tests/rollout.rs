@@ -26,6 +26,7 @@ fn deployment(image: &str, version: &str, ready_file: &str) -> String {
 kind: Deployment
 metadata:
   name: rolling
+  annotations: {{kubernetes.io/change-cause: "release {version}"}}
 spec:
   replicas: {REPLICAS}
   progressDeadlineSeconds: 5
@@ -195,6 +196,18 @@ fn rolling_update_keeps_enough_ready_pods_and_a_stuck_rollout_stops() -> anyhow:
         Ok((p.len() == REPLICAS && p.iter().all(|(v, r)| v == "v2" && *r)).then_some(p))
     })?;
     assert_eq!(revisions(&c), ["1", "3", "4"]);
+    // Revision 4 is v2 again, with v2's change cause, not that of the v3 it replaced.
+    let history = c.bosun_ok(&["rollout", "history", "deployment/rolling"]);
+    let causes: Vec<String> = history
+        .lines()
+        .skip(2)
+        .map(|l| l.split_whitespace().collect::<Vec<_>>().join(" "))
+        .collect();
+    assert_eq!(
+        causes,
+        ["1 release v1", "3 release v3", "4 release v2"],
+        "{history}"
+    );
 
     // rollout restart: every pod replaced, all ready again.
     let before = c.bosun_ok(&["get", "pods", "-l", "app=rolling", "-o", "name"]);

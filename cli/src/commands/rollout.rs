@@ -146,6 +146,17 @@ async fn undo(ctx: &Context, a: UndoArgs) -> anyhow::Result<()> {
             return Ok(());
         }
         d.spec.template = template;
+        // The revision's own change cause comes back with its template (Kubernetes copies
+        // the ReplicaSet's annotations onto the Deployment on rollback).
+        match target.metadata.annotations.get(CHANGE_CAUSE_ANNOTATION) {
+            Some(cause) => {
+                let cause = cause.clone();
+                d.metadata
+                    .annotations
+                    .insert(CHANGE_CAUSE_ANNOTATION.into(), cause)
+            }
+            None => d.metadata.annotations.remove(CHANGE_CAUSE_ANNOTATION),
+        };
         match client.update(&d.into()).await {
             Ok(_) => {
                 println!("deployment.apps/{name} rolled back");
