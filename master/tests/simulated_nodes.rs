@@ -6,7 +6,8 @@
 //!   `replicas - maxUnavailable` ready pods, keeps its pods through an agent restart shorter
 //!   than the node grace period, and a stopped agent's pods are replaced on the other nodes.
 //! - A DaemonSet runs one pod on every node, a joining node included; a Job of 6 completions
-//!   at parallelism 2 never has more than 2 pods running and completes with the right counts;
+//!   at parallelism 2 never has more than 2 pods running and completes with the right counts,
+//!   two of its succeeded pods deleted on the way still counted (6 pods in all);
 //!   a work-queue Job (no completions) starts no worker once one succeeded.
 use std::collections::BTreeMap;
 use std::sync::Arc;
@@ -18,6 +19,7 @@ use bosun_agent::runtime::fake::{FakeContainer, FakeRuntime};
 use bosun_agent::runtime::RunState;
 use bosun_master::server::{Master, MasterConfig};
 use bosun_shared::client::Client;
+use bosun_shared::pod::PodPhase;
 use bosun_shared::{Kind, Object};
 use tokio_util::sync::CancellationToken;
 
@@ -319,6 +321,17 @@ async fn a_deployment_spreads_rolls_within_its_bounds_and_survives_a_lost_node()
     );
 }
 
+/// The pods of the Job `batch` the master holds.
+async fn batch_pods(sim: &Sim) -> Vec<bosun_shared::pod::Pod> {
+    sim.list(Kind::Pod)
+        .await
+        .iter()
+        .filter_map(Object::as_pod)
+        .filter(|p| p.metadata.name.starts_with("batch-"))
+        .cloned()
+        .collect()
+}
+
 /// Names of the Deployment's pods the master holds.
 async fn pod_names(sim: &Sim) -> Vec<String> {
     let mut names: Vec<String> = sim
@@ -381,7 +394,10 @@ spec:
     )
     .await;
     // The work: every Job container that runs finishes successfully after a moment.
+    // The first two pods that succeed are deleted: they still count, and only 6 pods run.
     let mut most_running = 0;
+    let mut seen = std::collections::BTreeSet::new();
+    let mut deleted = false;
     let end = tokio::time::Instant::now() + DEADLINE;
     let status = loop {
         let running = sim.running("batch-");
@@ -389,8 +405,19 @@ spec:
         for (node, c) in sim.containers("batch-") {
             node.engine.exit(&c.observed.id, 0).unwrap();
         }
+        let pods = batch_pods(&sim).await;
+        seen.extend(pods.iter().map(|p| p.metadata.name.clone()));
         let job = sim.client.get(Kind::Job, "default", "batch").await.unwrap();
         let status = job.as_job().unwrap().status.clone().unwrap_or_default();
+        if status.succeeded == 2 && !deleted {
+            for p in pods.iter().filter(|p| p.phase() == PodPhase::Succeeded) {
+                sim.client
+                    .delete(Kind::Pod, "default", &p.metadata.name)
+                    .await
+                    .unwrap();
+            }
+            deleted = true;
+        }
         if status.succeeded == 6 && status.active == 0 {
             break status;
         }
@@ -401,6 +428,8 @@ spec:
         tokio::time::sleep(Duration::from_millis(100)).await;
     };
     eprintln!("job: at most {most_running} pods running at once; {status:?}");
+    assert!(deleted, "two succeeded pods were deleted on the way");
+    assert_eq!(seen.len(), 6, "one pod per completion: {seen:?}");
     assert!(most_running <= 2, "{most_running} Job pods ran at once");
     assert_eq!(status.failed, 0, "{status:?}");
     assert!(

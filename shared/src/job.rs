@@ -11,6 +11,9 @@ pub const COMPLETION_INDEX_ENV: &str = "JOB_COMPLETION_INDEX";
 pub const COMPLETION_INDEX_ANNOTATION: &str = "batch.kubernetes.io/job-completion-index";
 /// Label Kubernetes puts on a Job's pods.
 pub const JOB_NAME_LABEL: &str = "batch.kubernetes.io/job-name";
+/// Annotation the Job controller puts on a finished pod once its Job's status counts it, in
+/// the same write: a Job's counts never go down when its finished pods are deleted.
+pub const COUNTED_ANNOTATION: &str = "batch.bosun.dev/counted";
 /// Condition types of a finished Job.
 pub const COMPLETE: &str = "Complete";
 pub const FAILED: &str = "Failed";
@@ -85,6 +88,22 @@ pub struct JobStatus {
     pub completed_indexes: Option<String>,
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub conditions: Vec<Condition>,
+    /// Set (to `{}`) on Jobs whose counts are kept by marking their counted pods
+    /// ([`COUNTED_ANNOTATION`]), as Kubernetes set it on Jobs tracked with finalizers. Jobs
+    /// written before Bosun counted this way lack it and are counted from their pods.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub uncounted_terminated_pods: Option<UncountedTerminatedPods>,
+}
+
+/// Finished pods not yet in a Job's counts. Bosun counts a pod in the write that marks it, so
+/// the lists stay empty; the field's presence says how the Job is counted.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct UncountedTerminatedPods {
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub succeeded: Vec<String>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub failed: Vec<String>,
 }
 
 impl Job {
@@ -118,6 +137,19 @@ impl Job {
             .filter_map(|t| find_condition(conditions, t))
             .find(|c| c.status == "True")
     }
+}
+
+/// The indexes below `below` of a `completedIndexes` string (`0-2,4`); parts that are not
+/// indexes are skipped.
+pub fn parse_indexes(s: &str, below: i32) -> Vec<i32> {
+    let mut out = Vec::new();
+    for part in s.split(',').map(str::trim).filter(|p| !p.is_empty()) {
+        let (a, b) = part.split_once('-').unwrap_or((part, part));
+        if let (Ok(a), Ok(b)) = (a.parse::<i32>(), b.parse::<i32>()) {
+            out.extend(a.max(0)..=b.min(below - 1));
+        }
+    }
+    out
 }
 
 /// Indexes as Kubernetes writes `completedIndexes`: sorted, runs joined, `0-2,4`.
@@ -154,5 +186,13 @@ mod tests {
         assert_eq!(format_indexes(&[]), "");
         assert_eq!(format_indexes(&[3]), "3");
         assert_eq!(format_indexes(&[1, 3, 5, 6]), "1,3,5-6");
+        assert_eq!(parse_indexes("0-2,4", 10), [0, 1, 2, 4]);
+        assert_eq!(
+            parse_indexes("1,3,5-6", 6),
+            [1, 3, 5],
+            "indexes past the Job's go"
+        );
+        assert_eq!(parse_indexes("", 3), Vec::<i32>::new());
+        assert_eq!(parse_indexes("x,2-1,7", 10), [7]);
     }
 }

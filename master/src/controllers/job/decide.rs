@@ -17,7 +17,8 @@ use std::collections::BTreeSet;
 use std::time::{Duration, SystemTime};
 
 use bosun_shared::job::{
-    format_indexes, Job, JobStatus, COMPLETE, COMPLETION_INDEX_ANNOTATION, FAILED,
+    format_indexes, parse_indexes, Job, JobStatus, COMPLETE, COMPLETION_INDEX_ANNOTATION,
+    COUNTED_ANNOTATION, FAILED,
 };
 use bosun_shared::meta::{set_condition, Condition};
 use bosun_shared::pod::{Pod, PodPhase, RestartPolicy};
@@ -32,6 +33,8 @@ pub struct Decision<'a> {
     /// Pods to create: `Some(index)` for an Indexed Job.
     pub create: Vec<Option<i32>>,
     pub delete: Vec<&'a Pod>,
+    /// Finished pods `status` counts for the first time: marked counted in the same write.
+    pub count: Vec<&'a Pod>,
     pub status: JobStatus,
     /// The Job's time after finishing ran out: delete it (its pods follow).
     pub delete_job: bool,
@@ -75,6 +78,60 @@ fn condition(type_: &str, reason: &str, message: &str) -> Condition {
     }
 }
 
+/// What [`count`] found.
+struct Counts<'a> {
+    /// Succeeded indexes (below `completions`) of an Indexed Job.
+    indexes: BTreeSet<i32>,
+    newly_counted: Vec<&'a Pod>,
+}
+
+fn is_counted(p: &Pod) -> bool {
+    p.metadata.annotations.contains_key(COUNTED_ANNOTATION)
+}
+
+/// Brings `status`'s `succeeded` and `failed` up to date with the finished pods `done`.
+///
+/// A Job counted by marks (`uncountedTerminatedPods` set; a new Job, `no_pods` and nothing
+/// counted yet, becomes one) adds the pods not yet marked to its counts, which therefore
+/// never go down when finished pods are deleted, and keeps the indexes it recorded. A Job
+/// written before that is counted from the pods it has, as it was.
+fn count<'a>(job: &Job, status: &mut JobStatus, done: &[&'a Pod], no_pods: bool) -> Counts<'a> {
+    let completions = job.completions().max(0);
+    let phase_is = |phase| move |p: &&&'a Pod| p.phase() == phase;
+    let mut indexes: BTreeSet<i32> = done
+        .iter()
+        .filter(phase_is(PodPhase::Succeeded))
+        .filter_map(|p| index_of(p))
+        .filter(|i| (0..completions).contains(i))
+        .collect();
+    let fresh = no_pods && status.succeeded == 0 && status.failed == 0;
+    if status.uncounted_terminated_pods.is_none() && !fresh {
+        status.succeeded = if job.indexed() {
+            indexes.len() as i32
+        } else {
+            done.iter().filter(phase_is(PodPhase::Succeeded)).count() as i32
+        };
+        status.failed = done.iter().filter(phase_is(PodPhase::Failed)).count() as i32;
+        return Counts {
+            indexes,
+            newly_counted: vec![],
+        };
+    }
+    status
+        .uncounted_terminated_pods
+        .get_or_insert_with(Default::default);
+    let newly_counted: Vec<&'a Pod> = done.iter().copied().filter(|p| !is_counted(p)).collect();
+    let new = |phase| newly_counted.iter().filter(|p| p.phase() == phase).count() as i32;
+    status.succeeded += new(PodPhase::Succeeded);
+    status.failed += new(PodPhase::Failed);
+    let recorded = status.completed_indexes.as_deref().unwrap_or_default();
+    indexes.extend(parse_indexes(recorded, completions));
+    Counts {
+        indexes,
+        newly_counted,
+    }
+}
+
 pub fn decide<'a>(job: &Job, pods: &[&'a Pod], now: SystemTime) -> Decision<'a> {
     let mut d = Decision {
         status: job.status.clone().unwrap_or_default(),
@@ -98,26 +155,22 @@ pub fn decide<'a>(job: &Job, pods: &[&'a Pod], now: SystemTime) -> Decision<'a> 
         .filter(|p| p.phase() == PodPhase::Failed)
         .collect();
     let completions = job.completions().max(0);
-    let indexes: BTreeSet<i32> = succeeded
-        .iter()
-        .filter_map(|p| index_of(p))
-        .filter(|i| (0..completions).contains(i))
-        .collect();
+    let on_failure = job.spec.template.spec.restart_policy == Some(RestartPolicy::OnFailure);
+    let restarts_now: i32 = if on_failure {
+        active.iter().map(|p| restarts(p)).sum()
+    } else {
+        0
+    };
+    let counts = count(job, &mut d.status, &done, pods.is_empty());
+    d.count = counts.newly_counted;
+    let indexes = counts.indexes;
     let done_count = if job.indexed() {
         indexes.len() as i32
     } else {
-        succeeded.len() as i32
+        d.status.succeeded
     };
-    let on_failure = job.spec.template.spec.restart_policy == Some(RestartPolicy::OnFailure);
-    let failures = failed.len() as i32
-        + if on_failure {
-            active.iter().map(|p| restarts(p)).sum()
-        } else {
-            0
-        };
+    let failures = d.status.failed + restarts_now;
     d.status.active = active.len() as i32;
-    d.status.succeeded = done_count;
-    d.status.failed = failed.len() as i32;
     d.status.completed_indexes = job
         .indexed()
         .then(|| format_indexes(&indexes.iter().copied().collect::<Vec<_>>()))

@@ -1,12 +1,15 @@
 //! The Job controller: runs a Job's pods by [`decide`] (parallelism, completions, back-off,
-//! limits, indexes, TTL) and writes its status. Woken by changes of the Job and of its pods,
+//! limits, indexes, TTL) and writes its status, marking the finished pods it counts in the
+//! same write. Woken by changes of the Job and of its pods,
 //! and again when a decision asks (a back-off ending, a deadline, a TTL).
 mod decide;
 
 use std::time::{Duration, SystemTime};
 
 use bosun_shared::event::{Event, ObjectReference, NORMAL, WARNING};
-use bosun_shared::job::{Job, COMPLETION_INDEX_ANNOTATION, COMPLETION_INDEX_ENV, JOB_NAME_LABEL};
+use bosun_shared::job::{
+    Job, COMPLETION_INDEX_ANNOTATION, COMPLETION_INDEX_ENV, COUNTED_ANNOTATION, JOB_NAME_LABEL,
+};
 use bosun_shared::meta::ObjectMeta;
 use bosun_shared::pod::{EnvVar, Pod};
 use bosun_shared::{Kind, Object};
@@ -78,17 +81,34 @@ impl JobController {
             self.events.record_all(events);
         }
         let finished = finish_event(job, &d.status);
-        if job.status.as_ref() != Some(&d.status) {
+        if job.status.as_ref() != Some(&d.status) || !d.count.is_empty() {
+            // The new counts and the marks of the pods they count, in one write.
+            let mut ops: Vec<Op> = d.count.iter().map(|p| mark_counted(p)).collect();
             let mut updated = job.clone();
             updated.status = Some(d.status);
-            self.store
-                .update_status(updated.into(), Some(job.metadata.revision()))
-                .await?;
+            ops.push(Op::UpdateStatus {
+                object: updated.into(),
+                expected_revision: Some(job.metadata.revision()),
+            });
+            self.store.propose(Command { ops }).await?;
             if let Some(e) = finished {
                 self.events.record(e);
             }
         }
         Ok(d.requeue)
+    }
+}
+
+/// Marks a finished pod as counted in its Job's status (compare-and-swap on the pod).
+fn mark_counted(p: &Pod) -> Op {
+    let mut marked = p.clone();
+    marked
+        .metadata
+        .annotations
+        .insert(COUNTED_ANNOTATION.into(), "true".into());
+    Op::Update {
+        expected_revision: Some(p.metadata.revision()),
+        object: marked.into(),
     }
 }
 

@@ -198,3 +198,84 @@ fn a_work_queue_runs_its_workers_until_one_succeeded_and_all_ended() {
     );
     assert_eq!((d.status.succeeded, d.status.failed), (2, 1));
 }
+
+/// `p` as the controller leaves it once counted.
+fn counted(mut p: Pod) -> Pod {
+    p.metadata
+        .annotations
+        .insert(COUNTED_ANNOTATION.into(), "true".into());
+    p
+}
+
+#[test]
+fn counts_survive_the_deletion_of_counted_pods() {
+    let mut j = job(4, 2, RestartPolicy::Never);
+    let d = decide(&j, &[], t(0));
+    assert!(
+        d.status.uncounted_terminated_pods.is_some(),
+        "a new Job counts by marks"
+    );
+    j.status = Some(d.status);
+
+    let ok = pod(PodPhase::Succeeded, Some(1), None);
+    let failed = pod(PodPhase::Failed, Some(1), None);
+    let d = decide(&j, &[&ok, &failed], t(20));
+    assert_eq!(d.count.len(), 2, "both are counted now, and marked");
+    assert_eq!((d.status.succeeded, d.status.failed), (1, 1));
+    j.status = Some(d.status);
+
+    // Marked pods are not counted again; once deleted, the counts stay.
+    let (ok, failed) = (counted(ok), counted(failed));
+    let d = decide(&j, &[&ok, &failed], t(21));
+    assert!(d.count.is_empty());
+    assert_eq!((d.status.succeeded, d.status.failed), (1, 1));
+    let d = decide(&j, &[], t(40));
+    assert_eq!((d.status.succeeded, d.status.failed), (1, 1));
+    assert_eq!(
+        d.create.len(),
+        2,
+        "3 completions missing, at most 2 at a time"
+    );
+    j.status = Some(d.status);
+    let more: Vec<Pod> = (0..3)
+        .map(|_| pod(PodPhase::Succeeded, Some(41), None))
+        .collect();
+    let refs: Vec<&Pod> = more.iter().collect();
+    let d = decide(&j, &refs, t(42));
+    assert_eq!(d.status.succeeded, 4);
+    assert_eq!(
+        reason(&d.status, COMPLETE).as_deref(),
+        Some("CompletionsReached")
+    );
+}
+
+#[test]
+fn an_indexed_job_keeps_the_indexes_it_recorded() {
+    let mut j = job(3, 3, RestartPolicy::Never);
+    j.spec.completion_mode = Some(CompletionMode::Indexed);
+    j.status = Some(decide(&j, &[], t(0)).status);
+    let zero = pod(PodPhase::Succeeded, Some(1), Some(0));
+    let d = decide(&j, &[&zero], t(2));
+    assert_eq!(d.status.completed_indexes.as_deref(), Some("0"));
+    j.status = Some(d.status);
+    // Index 0's pod deleted: it is not run again.
+    let d = decide(&j, &[], t(3));
+    assert_eq!(d.status.completed_indexes.as_deref(), Some("0"));
+    assert_eq!(d.create, vec![Some(1), Some(2)]);
+}
+
+#[test]
+fn a_job_written_before_counting_by_marks_is_counted_from_its_pods() {
+    let mut j = job(4, 2, RestartPolicy::Never);
+    j.status = Some(JobStatus {
+        succeeded: 1,
+        active: 1,
+        ..Default::default()
+    });
+    let ok = pod(PodPhase::Succeeded, Some(1), None);
+    let running = pod(PodPhase::Running, None, None);
+    let d = decide(&j, &[&ok, &running], t(2));
+    assert!(d.count.is_empty(), "nothing marked");
+    assert!(d.status.uncounted_terminated_pods.is_none());
+    assert_eq!(d.status.succeeded, 1, "not counted twice");
+}
