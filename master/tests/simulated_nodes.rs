@@ -37,6 +37,24 @@ spec:
     )
 }
 
+/// A Job `name` of `parallelism` pods that run `img:1` once, with `completions` if given.
+fn job(name: &str, completions: Option<i32>, parallelism: i32) -> String {
+    let completions = completions.map_or(String::new(), |c| format!("completions: {c}\n  "));
+    format!(
+        "apiVersion: batch/v1
+kind: Job
+metadata: {{name: {name}}}
+spec:
+  {completions}parallelism: {parallelism}
+  template:
+    spec:
+      restartPolicy: Never
+      terminationGracePeriodSeconds: 0
+      containers: [{{name: main, image: \"img:1\"}}]
+"
+    )
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_deployment_spreads_rolls_within_its_bounds_and_survives_a_lost_node() {
     let mut sim = Sim::start(NODES).await;
@@ -193,21 +211,7 @@ spec:
     })
     .await;
 
-    sim.apply(
-        "apiVersion: batch/v1
-kind: Job
-metadata: {name: batch}
-spec:
-  completions: 6
-  parallelism: 2
-  template:
-    spec:
-      restartPolicy: Never
-      terminationGracePeriodSeconds: 0
-      containers: [{name: main, image: \"img:1\"}]
-",
-    )
-    .await;
+    sim.apply(&job("batch", Some(6), 2)).await;
     // The work: every Job container that runs finishes successfully after a moment.
     // The first two pods that succeed are deleted: they still count, and only 6 pods run.
     let mut most_running = 0;
@@ -257,20 +261,7 @@ spec:
 
     // A work queue (no completions): 3 workers; once one succeeds no new one starts, and the
     // Job is complete when the others have ended too.
-    sim.apply(
-        "apiVersion: batch/v1
-kind: Job
-metadata: {name: queue}
-spec:
-  parallelism: 3
-  template:
-    spec:
-      restartPolicy: Never
-      terminationGracePeriodSeconds: 0
-      containers: [{name: main, image: \"img:1\"}]
-",
-    )
-    .await;
+    sim.apply(&job("queue", None, 3)).await;
     wait_for("3 workers running", DEADLINE, || async {
         (sim.running("queue-").len() == 3).then_some(())
     })
