@@ -60,6 +60,8 @@ enum Command {
     Uncordon(commands::node::NodeArgs),
     /// Cordon a node and delete its pods so their controllers run them elsewhere.
     Drain(commands::node::DrainArgs),
+    /// Add or remove taints of a node: `bosun taint nodes n1 dedicated=gpu:NoSchedule`.
+    Taint(commands::taint::TaintArgs),
     /// Run a master.
     Master(commands::run::MasterArgs),
     /// Run a node agent.
@@ -124,6 +126,7 @@ async fn main() -> ExitCode {
         Command::Cordon(a) => commands::node::cordon(&ctx, a, true).await,
         Command::Uncordon(a) => commands::node::cordon(&ctx, a, false).await,
         Command::Drain(a) => commands::node::drain(&ctx, a).await,
+        Command::Taint(a) => commands::taint::taint(&ctx, a).await,
         Command::Master(a) => commands::run::master(&ctx, a).await,
         Command::Agent(a) => commands::run::agent(a).await,
         Command::Up(a) => commands::run::up(&ctx, a).await,

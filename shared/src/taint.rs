@@ -23,6 +23,18 @@ pub struct Taint {
     pub time_added: Option<String>,
 }
 
+impl Taint {
+    /// A taint with no `timeAdded`.
+    pub fn new(key: &str, value: &str, effect: &str) -> Taint {
+        Taint {
+            key: key.into(),
+            value: value.into(),
+            effect: effect.into(),
+            time_added: None,
+        }
+    }
+}
+
 /// A pod's toleration of taints.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
@@ -91,7 +103,8 @@ pub fn no_execute_grace(taint: &Taint, tolerations: &[Toleration]) -> Option<i64
         .map(|s| s.max(0))
 }
 
-const EFFECTS: [&str; 3] = ["NoSchedule", "PreferNoSchedule", "NoExecute"];
+/// The effects a taint may have.
+pub const EFFECTS: [&str; 3] = ["NoSchedule", "PreferNoSchedule", "NoExecute"];
 
 /// Checks a pod's tolerations (`path` is `spec.tolerations`).
 pub fn validate_tolerations(tolerations: &[Toleration], path: &str, errs: &mut Vec<FieldError>) {
@@ -150,12 +163,7 @@ mod tests {
     use super::*;
 
     fn taint(key: &str, value: &str, effect: &str) -> Taint {
-        Taint {
-            key: key.into(),
-            value: value.into(),
-            effect: effect.into(),
-            time_added: None,
-        }
+        Taint::new(key, value, effect)
     }
 
     fn tol(

@@ -9,6 +9,7 @@ pub mod node;
 pub mod rollout;
 pub mod run;
 pub mod scale;
+pub mod taint;
 pub mod version;
 
 use bosun_shared::client::ClientError;

@@ -84,6 +84,15 @@ impl Writer {
         self.multiline(level, title, map.iter().map(|(k, v)| format!("{k}: {v}")));
     }
 
+    /// `Taints:  key=value:Effect` with one taint per line, or `<none>`.
+    pub fn taints(&mut self, level: usize, taints: &[bosun_shared::taint::Taint]) {
+        let text = |t: &bosun_shared::taint::Taint| match t.value.as_str() {
+            "" => format!("{}:{}", t.key, t.effect),
+            v => format!("{}={v}:{}", t.key, t.effect),
+        };
+        self.multiline(level, "Taints", taints.iter().map(text));
+    }
+
     /// `title:  first`, then each further item on its own line under the first.
     fn multiline(&mut self, level: usize, title: &str, items: impl Iterator<Item = String>) {
         let mut items = items.peekable();

@@ -23,6 +23,7 @@ pub(super) fn describe(w: &mut Writer, node: &Node, pods: &[&Pod], now: SystemTi
         "CreationTimestamp",
         rfc1123z_or_unknown(meta.creation_timestamp.as_deref()),
     );
+    w.taints(0, &node.spec.taints);
     w.field(0, "Unschedulable", node.spec.unschedulable.to_string());
     use ConditionColumn::*;
     w.conditions(
@@ -190,6 +191,19 @@ mod tests {
     fn a_node_with_its_pods() {
         let mut node = fixtures::node("n1");
         node.spec.unschedulable = true;
+        node.spec.taints = vec![
+            bosun_shared::taint::Taint {
+                key: "node.kubernetes.io/unschedulable".into(),
+                effect: "NoSchedule".into(),
+                ..Default::default()
+            },
+            bosun_shared::taint::Taint {
+                key: "dedicated".into(),
+                value: "gpu".into(),
+                effect: "NoExecute".into(),
+                time_added: None,
+            },
+        ];
         node.metadata
             .labels
             .insert("kubernetes.io/hostname".into(), "n1".into());
@@ -216,6 +230,8 @@ Roles:              <none>
 Labels:             kubernetes.io/hostname=n1
 Annotations:        <none>
 CreationTimestamp:  Tue, 30 Dec 2025 00:00:00 +0000
+Taints:             node.kubernetes.io/unschedulable:NoSchedule
+                    dedicated=gpu:NoExecute
 Unschedulable:      true
 Conditions:
   Type    Status  LastHeartbeatTime                LastTransitionTime               Reason      Message
