@@ -226,7 +226,14 @@ async fn remove_stopped(store: &Store, node: &str, held: impl Fn(&str) -> bool) 
     }
     let ops = stopped
         .iter()
-        .map(|o| Op::remove(Kind::Pod, o.meta()))
+        .map(|o| Op::Delete {
+            kind: Kind::Pod,
+            namespace: o.meta().namespace.clone(),
+            name: o.meta().name.clone(),
+            expected_uid: Some(o.meta().uid.clone()),
+            grace_seconds: None,
+            terminate_at: None,
+        })
         .collect();
     if let Err(e) = store.propose(Command { ops }).await {
         debug!(node, error = %e, "removing stopped pods failed; the next heartbeat retries");
