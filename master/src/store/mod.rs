@@ -359,7 +359,6 @@ impl Store {
             name: name.to_string(),
             expected_uid: None,
             grace_seconds: None,
-            terminate_at: None,
         })
         .await
     }

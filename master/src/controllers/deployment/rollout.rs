@@ -19,9 +19,9 @@ use bosun_shared::strategy::{DeploymentStrategy, StrategyType};
 pub struct Group {
     /// Its replica count.
     pub spec: usize,
-    /// Its live pods, terminating ones included (`Recreate` waits until they are gone).
+    /// Its live pods.
     pub pods: usize,
-    /// Its ready pods, terminating ones excluded.
+    /// Its ready pods.
     pub ready: usize,
 }
 
