@@ -27,23 +27,36 @@ pub struct DrainArgs {
 /// Attempts when the node changes under the update (its agent reports often).
 const RETRIES: usize = 5;
 
-/// Sets `spec.unschedulable`; returns false when it already had that value.
-async fn set_unschedulable(client: &Client, name: &str, value: bool) -> anyhow::Result<bool> {
+/// Reads node `name`, lets `change` edit it and writes it back, again from a fresh read when
+/// the node changed meanwhile; `change` returns `None` when there is nothing to write.
+pub(crate) async fn update_node<T>(
+    client: &Client,
+    name: &str,
+    mut change: impl FnMut(&mut bosun_shared::node::Node) -> anyhow::Result<Option<T>>,
+) -> anyhow::Result<Option<T>> {
     for _ in 0..RETRIES {
         let Object::Node(mut node) = client.get(Kind::Node, "", name).await? else {
             anyhow::bail!("node {name} is not a Node");
         };
-        if node.spec.unschedulable == value {
-            return Ok(false);
-        }
-        node.spec.unschedulable = value;
+        let Some(done) = change(&mut node)? else {
+            return Ok(None);
+        };
         match client.update(&node.into()).await {
-            Ok(_) => return Ok(true),
+            Ok(_) => return Ok(Some(done)),
             Err(ClientError::Conflict(_)) => continue,
             Err(e) => return Err(e.into()),
         }
     }
     anyhow::bail!("node/{name} kept changing; try again")
+}
+
+/// Sets `spec.unschedulable`; returns false when it already had that value.
+async fn set_unschedulable(client: &Client, name: &str, value: bool) -> anyhow::Result<bool> {
+    let changed = update_node(client, name, |node| {
+        Ok((node.spec.unschedulable != value).then(|| node.spec.unschedulable = value))
+    })
+    .await?;
+    Ok(changed.is_some())
 }
 
 pub async fn cordon(ctx: &Context, args: NodeArgs, value: bool) -> anyhow::Result<()> {

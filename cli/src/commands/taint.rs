@@ -1,8 +1,6 @@
 //! `bosun taint nodes NAME key[=value]:Effect… [key[:Effect]-…]`: adds and removes a node's
 //! taints, as `kubectl taint` does.
-use bosun_shared::client::ClientError;
 use bosun_shared::taint::{Taint, EFFECTS};
-use bosun_shared::{Kind, Object};
 
 use crate::Context;
 
@@ -20,9 +18,6 @@ pub struct TaintArgs {
     #[arg(long)]
     pub overwrite: bool,
 }
-
-/// Attempts when the node changes under the update (its agent reports often).
-const RETRIES: usize = 5;
 
 /// One argument: a taint to add, or the key (and effect) of taints to remove.
 #[derive(Debug, PartialEq)]
@@ -133,21 +128,12 @@ pub async fn taint(ctx: &Context, args: TaintArgs) -> anyhow::Result<()> {
         .collect::<anyhow::Result<Vec<_>>>()?;
     let client = ctx.client().await?;
     let name = &args.name;
-    for _ in 0..RETRIES {
-        let Object::Node(mut node) = client.get(Kind::Node, "", name).await? else {
-            anyhow::bail!("node {name} is not a Node");
-        };
-        let done = apply(&mut node.spec.taints, &changes, args.overwrite)?;
-        match client.update(&node.into()).await {
-            Ok(_) => {
-                println!("node/{name} {done}");
-                return Ok(());
-            }
-            Err(ClientError::Conflict(_)) => continue,
-            Err(e) => return Err(e.into()),
-        }
-    }
-    anyhow::bail!("node/{name} kept changing; try again")
+    let done = super::node::update_node(&client, name, |node| {
+        apply(&mut node.spec.taints, &changes, args.overwrite).map(Some)
+    })
+    .await?;
+    println!("node/{name} {}", done.unwrap_or("tainted"));
+    Ok(())
 }
 
 #[cfg(test)]
