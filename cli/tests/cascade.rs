@@ -92,12 +92,21 @@ fn delete_cascade_orphan_foreground_and_background() -> anyhow::Result<()> {
     );
 
     // foreground: the Deployment, its ReplicaSet and their pods go in one write.
+    // The pods are deleted in that write too: Terminating at once, gone once their
+    // containers have stopped.
     c.bosun_ok(&["delete", "deployment", "kept", "--cascade=foreground"]);
-    assert!(
-        names(&c, "pods", "kept")?.is_empty(),
-        "pods deleted with their owner"
-    );
     assert!(names(&c, "rs", "kept")?.is_empty());
+    let listed = c.bosun_ok(&["get", "pods", "-o", "json"]);
+    let listed: serde_json::Value = serde_json::from_str(&listed)?;
+    for p in listed["items"].as_array().into_iter().flatten() {
+        assert!(
+            p["metadata"]["deletionTimestamp"].is_string(),
+            "pods deleted with their owner: {p:#}"
+        );
+    }
+    wait_for_blocking("the pods of kept gone", DEADLINE, || {
+        Ok(names(&c, "pods", "kept")?.is_empty().then_some(()))
+    })?;
     wait_for_blocking("every container stopped and removed", DEADLINE, || {
         Ok(c.containers()?.is_empty().then_some(()))
     })?;

@@ -218,10 +218,10 @@ fn rolling_update_keeps_enough_ready_pods_and_a_stuck_rollout_stops() -> anyhow:
     );
     let out = rollout_status(&c);
     assert!(out.contains("successfully rolled out"), "{out}");
-    let after = c.bosun_ok(&["get", "pods", "-l", "app=rolling", "-o", "name"]);
-    assert!(
-        before.lines().all(|p| !after.contains(p)),
-        "every pod replaced:\n{before}\n{after}"
-    );
+    // The old pods go once their containers have stopped (Terminating until then).
+    wait_for_blocking("every pod replaced", DEADLINE, || {
+        let after = c.try_bosun_ok(&["get", "pods", "-l", "app=rolling", "-o", "name"])?;
+        Ok(before.lines().all(|p| !after.contains(p)).then_some(()))
+    })?;
     Ok(())
 }

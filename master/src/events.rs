@@ -252,6 +252,7 @@ impl EventWriter {
                 name: o.meta().name.clone(),
                 expected_uid: Some(o.meta().uid.clone()),
                 grace_seconds: None,
+                terminate_at: None,
             })
             .collect();
         if ops.is_empty() {

@@ -1,6 +1,6 @@
 //! [`StatusBoard`]: the latest status of every pod, with a version per entry so the session
 //! sends each change once, and everything again after a reconnect.
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::sync::Mutex;
 
 use bosun_proto::v1::PodStatusReport;
@@ -15,6 +15,9 @@ struct Entry {
 #[derive(Default)]
 pub struct StatusBoard {
     entries: Mutex<(u64, HashMap<String, Entry>)>,
+    /// Uids of the pods with containers on the engine or a step under way, as of the last
+    /// reconcile pass; sent with every heartbeat.
+    holding: Mutex<HashSet<String>>,
     pub changed: Notify,
 }
 
@@ -37,6 +40,30 @@ impl StatusBoard {
         e.version = *counter;
         drop(g);
         self.changed.notify_one();
+    }
+
+    /// Records the pods held now; a change wakes the session, which sends it at once (a
+    /// terminating pod is removed as soon as its containers are gone).
+    pub fn set_holding(&self, uids: HashSet<String>) {
+        let mut held = self.holding.lock().expect("holding lock");
+        if *held != uids {
+            *held = uids;
+            drop(held);
+            self.changed.notify_one();
+        }
+    }
+
+    /// The pods this node still holds (sorted, for a stable message).
+    pub fn holding(&self) -> Vec<String> {
+        let mut uids: Vec<String> = self
+            .holding
+            .lock()
+            .expect("holding lock")
+            .iter()
+            .cloned()
+            .collect();
+        uids.sort();
+        uids
     }
 
     /// Forgets pods that are no longer assigned.

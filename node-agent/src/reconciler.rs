@@ -119,6 +119,9 @@ impl<R: Runtime> Reconciler<R> {
                 .or_default()
                 .push(c);
         }
+        // Pods with containers on the engine: what the master waits for before it removes a
+        // terminating pod.
+        let mut holding: HashSet<String> = by_key.keys().map(|(uid, _)| uid.clone()).collect();
         let now = SystemTime::now();
         let failures = self.failures.lock().expect("failures lock").clone();
         let mut probed = ProbedIds::default();
@@ -189,6 +192,8 @@ impl<R: Runtime> Reconciler<R> {
         self.desired.retain_removal_grace(|uid| {
             removing.contains(uid) || assigned.contains_key(uid) || inflight.contains(uid)
         });
+        holding.extend(inflight);
+        self.board.set_holding(holding);
         self.board.retain(|uid| assigned.contains_key(uid));
         self.failures
             .lock()

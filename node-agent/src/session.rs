@@ -150,11 +150,14 @@ impl<R: Runtime> SessionClient<R> {
         let logs = TaskTracker::new();
         let mut log_cancels: HashMap<u64, CancellationToken> = HashMap::new();
         let mut heartbeat = tokio::time::interval(Duration::from_secs(1));
+        let mut sent_holding: Vec<String> = Vec::new();
         let result = loop {
             tokio::select! {
                 _ = shutdown.cancelled() => break Ok(()),
                 _ = heartbeat.tick() => {
-                    if tx.send(out(agent_message::Msg::Heartbeat(Heartbeat {}))).await.is_err() {
+                    sent_holding = self.board.holding();
+                    let beat = Heartbeat { reports_holding: true, holding: sent_holding.clone() };
+                    if tx.send(out(agent_message::Msg::Heartbeat(beat))).await.is_err() {
                         break Err("session closed".to_string());
                     }
                 }
@@ -165,6 +168,15 @@ impl<R: Runtime> SessionClient<R> {
                         && tx.send(out(agent_message::Msg::Statuses(PodStatusBatch { pods: reports }))).await.is_err()
                     {
                         break Err("session closed".to_string());
+                    }
+                    // Pods whose containers are gone are told at once, not at the next beat.
+                    let holding = self.board.holding();
+                    if holding != sent_holding {
+                        sent_holding = holding.clone();
+                        let beat = Heartbeat { reports_holding: true, holding };
+                        if tx.send(out(agent_message::Msg::Heartbeat(beat))).await.is_err() {
+                            break Err("session closed".to_string());
+                        }
                     }
                 }
                 _ = self.events.changed.notified() => {

@@ -303,6 +303,11 @@ impl Pod {
         self.status.as_ref().map(|s| s.phase).unwrap_or_default()
     }
 
+    /// Deleted, and waiting for its agent to stop it (`deletionTimestamp` set).
+    pub fn is_terminating(&self) -> bool {
+        self.metadata.deletion_timestamp.is_some()
+    }
+
     /// `namespace/name`.
     pub fn key(&self) -> String {
         format!("{}/{}", self.metadata.namespace, self.metadata.name)

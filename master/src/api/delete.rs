@@ -34,6 +34,7 @@ pub async fn delete(
                     name: name.to_string(),
                     expected_uid: None,
                     grace_seconds: None,
+                    terminate_at: crate::controllers::pods::graceful(kind),
                 },
                 grace,
             ))

@@ -6,7 +6,7 @@
 //! cordoned or drained node). A changed template replaces pods node by node, at most
 //! `maxUnavailable` nodes without a ready pod at a time (`RollingUpdate`), or only as pods are
 //! deleted (`OnDelete`).
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 
 use bosun_shared::daemonset::{DaemonSet, DaemonSetStatus, REVISION_HASH_LABEL};
 use bosun_shared::meta::ObjectMeta;
@@ -72,8 +72,14 @@ impl DaemonSetController {
         let owned = controlled(&self.store, Kind::Pod, &ns, &ds.metadata.uid);
         let pods: Vec<&Pod> = owned.iter().filter_map(|o| o.as_pod()).collect();
         let mut by_node: BTreeMap<&str, Vec<&Pod>> = BTreeMap::new();
+        // Nodes whose old pod is still stopping: their new one waits until it is gone.
+        let mut stopping: BTreeSet<&str> = BTreeSet::new();
         let mut ops = Vec::new();
         for p in &pods {
+            if p.is_terminating() {
+                stopping.extend(p.spec.node_name.as_deref());
+                continue;
+            }
             match p.spec.node_name.as_deref() {
                 Some(n) if !p.phase().is_terminal() => by_node.entry(n).or_default().push(p),
                 _ => ops.push(delete_op(p)),
@@ -89,8 +95,10 @@ impl DaemonSetController {
             .collect();
         let mut create = Vec::new();
         let mut kept: Vec<&Pod> = Vec::new();
+        let mut waiting = 0;
         for n in &eligible {
             match by_node.remove(n.metadata.name.as_str()) {
+                None if stopping.contains(n.metadata.name.as_str()) => waiting += 1,
                 None => create.push(n.metadata.name.clone()),
                 Some(mut on_node) => {
                     on_node = least_useful_first(on_node);
@@ -107,7 +115,8 @@ impl DaemonSetController {
         let desired = eligible.len() as i32;
         if ds.rolling() {
             let is_old = |p: &&Pod| p.metadata.labels.get(REVISION_HASH_LABEL) != Some(&hash);
-            let unavailable = create.len() + kept.iter().filter(|p| !p.is_ready()).count();
+            let unavailable =
+                create.len() + waiting + kept.iter().filter(|p| !p.is_ready()).count();
             let mut room = (ds.max_unavailable(desired) as usize).saturating_sub(unavailable);
             // Old pods that are not ready serve nobody: they go first, whatever the room.
             let (old_unready, old_ready): (Vec<&Pod>, Vec<&Pod>) = kept

@@ -95,7 +95,13 @@ impl Evictor {
             else {
                 continue;
             };
-            if p.phase().is_terminal() || !must_leave(&node.spec.taints, &p.spec.tolerations, now) {
+            // A terminating pod on a Ready node is being stopped already; on a lost node the
+            // deletion below removes it.
+            let stopping = p.is_terminating() && node.is_ready();
+            if stopping
+                || p.phase().is_terminal()
+                || !must_leave(&node.spec.taints, &p.spec.tolerations, now)
+            {
                 continue;
             }
             info!(pod = %p.key(), node = %node.metadata.name, "evicting pod from a tainted node");

@@ -59,9 +59,10 @@ impl GarbageCollector {
         let mut candidates = Vec::new();
         for kind in DEPENDENT_KINDS {
             let (found, _) = self.store.select(kind, None, |o| {
-                o.meta()
-                    .controller()
-                    .is_some_and(|c| known(&c.kind) && !before.contains(&c.uid))
+                o.meta().deletion_timestamp.is_none()
+                    && o.meta()
+                        .controller()
+                        .is_some_and(|c| known(&c.kind) && !before.contains(&c.uid))
             });
             candidates.extend(found);
         }

@@ -29,7 +29,8 @@ pub fn least_useful_first(mut pods: Vec<&Pod>) -> Vec<&Pod> {
     pods
 }
 
-/// Deletes exactly this incarnation (by uid) of an object of `kind`.
+/// Deletes exactly this incarnation (by uid) of an object of `kind`; a running pod
+/// terminates gracefully ([`graceful`]).
 pub fn delete_of(kind: Kind, meta: &ObjectMeta) -> Op {
     Op::Delete {
         kind,
@@ -37,7 +38,13 @@ pub fn delete_of(kind: Kind, meta: &ObjectMeta) -> Op {
         name: meta.name.clone(),
         expected_uid: Some(meta.uid.clone()),
         grace_seconds: None,
+        terminate_at: graceful(kind),
     }
+}
+
+/// The `terminate_at` of a deletion proposed now: pods wait for their agent to stop them.
+pub fn graceful(kind: Kind) -> Option<String> {
+    (kind == Kind::Pod).then(bosun_shared::time::now_rfc3339)
 }
 
 /// Deletes exactly this incarnation of the pod.

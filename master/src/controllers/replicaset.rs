@@ -48,7 +48,12 @@ impl ReplicaSetController {
             return Ok(()); // deleted: the garbage collector removes its pods
         };
         let owned = controlled(&self.store, Kind::Pod, &ns, &rs.metadata.uid);
-        let pods: Vec<&Pod> = owned.iter().filter_map(|o| o.as_pod()).collect();
+        // Terminating pods are on their way out: replacements start at once (Kubernetes' rule).
+        let pods: Vec<&Pod> = owned
+            .iter()
+            .filter_map(|o| o.as_pod())
+            .filter(|p| !p.is_terminating())
+            .collect();
         let (finished, live): (Vec<&Pod>, Vec<&Pod>) =
             pods.into_iter().partition(|p| p.phase().is_terminal());
         let mut ops: Vec<Op> = finished.into_iter().map(delete_op).collect();
@@ -87,7 +92,7 @@ impl ReplicaSetController {
         let live: Vec<&Pod> = owned
             .iter()
             .filter_map(|o| o.as_pod())
-            .filter(|p| !p.phase().is_terminal())
+            .filter(|p| !p.phase().is_terminal() && !p.is_terminating())
             .collect();
         let ready = live.iter().filter(|p| p.is_ready()).count() as i32;
         let status = ReplicaSetStatus {

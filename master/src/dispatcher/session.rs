@@ -117,7 +117,7 @@ impl Session {
         for p in pods
             .iter()
             .filter_map(|o| o.as_pod())
-            .filter(|p| bound_to(p, node))
+            .filter(|p| bound_to(p, node) && !p.is_terminating())
         {
             sent.insert(p.metadata.uid.clone(), p.metadata.generation);
             upsert.push(Object::from(p.clone()).to_json());
@@ -144,7 +144,8 @@ impl Session {
             return Ok(());
         };
         let uid = pod.metadata.uid.clone();
-        let assignment = if change.event == EventType::Deleted || !bound_to(pod, node) {
+        let removed = change.event == EventType::Deleted || pod.is_terminating();
+        let assignment = if removed || !bound_to(pod, node) {
             if sent.remove(&uid).is_none() {
                 return Ok(());
             }
@@ -176,7 +177,12 @@ impl Session {
 
     async fn on_agent_message(&self, node: &str, m: AgentMessage) {
         match m.msg {
-            Some(agent_message::Msg::Heartbeat(_)) => self.registry.heartbeat(node),
+            Some(agent_message::Msg::Heartbeat(beat)) => {
+                self.registry.heartbeat(node);
+                let held =
+                    |uid: &str| beat.reports_holding && beat.holding.iter().any(|h| h == uid);
+                remove_stopped(&self.store, node, held).await;
+            }
             Some(agent_message::Msg::Statuses(batch)) => {
                 self.registry.heartbeat(node);
                 record_statuses(&self.store, batch.pods).await;
@@ -205,6 +211,32 @@ impl Session {
             }
             Some(agent_message::Msg::Hello(_)) | None => {}
         }
+    }
+}
+
+/// Removes the terminating pods of `node` its agent no longer holds (`held`): their
+/// containers are gone, so the deletion is complete.
+async fn remove_stopped(store: &Store, node: &str, held: impl Fn(&str) -> bool) {
+    let (stopped, _) = store.select(Kind::Pod, None, |o| {
+        o.as_pod()
+            .is_some_and(|p| bound_to(p, node) && p.is_terminating() && !held(&p.metadata.uid))
+    });
+    if stopped.is_empty() {
+        return;
+    }
+    let ops = stopped
+        .iter()
+        .map(|o| Op::Delete {
+            kind: Kind::Pod,
+            namespace: o.meta().namespace.clone(),
+            name: o.meta().name.clone(),
+            expected_uid: Some(o.meta().uid.clone()),
+            grace_seconds: None,
+            terminate_at: None,
+        })
+        .collect();
+    if let Err(e) = store.propose(Command { ops }).await {
+        debug!(node, error = %e, "removing stopped pods failed; the next heartbeat retries");
     }
 }
 

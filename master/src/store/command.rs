@@ -35,6 +35,11 @@ pub enum Op {
         expected_uid: Option<String>,
         #[serde(default, skip_serializing_if = "Option::is_none")]
         grace_seconds: Option<i64>,
+        /// Graceful deletion of a pod, stamped by the proposer: a pod that runs on a Ready
+        /// node is marked terminating (`deletionTimestamp`) at this time and removed once its
+        /// agent has stopped it; any other object, or without it, is removed at once.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        terminate_at: Option<String>,
     },
 }
 
@@ -109,7 +114,15 @@ pub fn plan(
             Some(o) => o.clone(),
             None => objects.get(&key).cloned(),
         };
-        let change = apply_op(op, current, revision)?;
+        let node_ready = |name: &str| {
+            let key = ObjectKey::new(Kind::Node, "", name);
+            let node = match overlay.get(&key) {
+                Some(o) => o.clone(),
+                None => objects.get(&key).cloned(),
+            };
+            node.is_some_and(|n| n.as_node().is_some_and(|n| n.is_ready()))
+        };
+        let change = apply_op(op, current, revision, &node_ready)?;
         overlay.insert(
             key,
             (change.event != EventType::Deleted).then(|| change.object.clone()),
@@ -137,7 +150,19 @@ fn kind_mismatch(object: &Object) -> StoreError {
     }
 }
 
-fn apply_op(op: Op, current: Option<Arc<Object>>, revision: u64) -> Result<Change, StoreError> {
+/// Whether a deleted pod waits for its agent: it runs (bound, not finished) on a Ready node.
+fn terminates_gracefully(pod: &Object, node_ready: &dyn Fn(&str) -> bool) -> bool {
+    pod.as_pod().is_some_and(|p| {
+        !p.phase().is_terminal() && p.spec.node_name.as_deref().is_some_and(node_ready)
+    })
+}
+
+fn apply_op(
+    op: Op,
+    current: Option<Arc<Object>>,
+    revision: u64,
+    node_ready: &dyn Fn(&str) -> bool,
+) -> Result<Change, StoreError> {
     let rv = revision.to_string();
     match op {
         Op::Create(obj) => {
@@ -205,6 +230,7 @@ fn apply_op(op: Op, current: Option<Arc<Object>>, revision: u64) -> Result<Chang
             name,
             expected_uid,
             grace_seconds,
+            terminate_at,
         } => {
             let cur = current.ok_or_else(|| StoreError::not_found(kind, &namespace, &name))?;
             if let Some(uid) = expected_uid {
@@ -215,13 +241,26 @@ fn apply_op(op: Op, current: Option<Arc<Object>>, revision: u64) -> Result<Chang
                     )));
                 }
             }
+            let graceful = terminate_at.filter(|_| terminates_gracefully(&cur, node_ready));
             let mut cur = Arc::unwrap_or_clone(cur);
-            cur.meta_mut().resource_version = rv;
-            if grace_seconds.is_some() {
-                cur.meta_mut().deletion_grace_period_seconds = grace_seconds;
+            let m = cur.meta_mut();
+            m.resource_version = rv;
+            // A shorter grace chosen later replaces a longer one (as `kubectl delete` does).
+            if grace_seconds
+                .is_some_and(|g| m.deletion_grace_period_seconds.is_none_or(|old| g < old))
+            {
+                m.deletion_grace_period_seconds = grace_seconds;
             }
+            let event = match graceful {
+                Some(at) => {
+                    // Terminating: the first deletion's time stays.
+                    m.deletion_timestamp.get_or_insert(at);
+                    EventType::Modified
+                }
+                None => EventType::Deleted,
+            };
             Ok(Change {
-                event: EventType::Deleted,
+                event,
                 object: Arc::new(cur),
                 revision,
             })
@@ -364,6 +403,7 @@ mod tests {
             name: "a".into(),
             expected_uid: None,
             grace_seconds,
+            terminate_at: None,
         };
         let ch = plan(
             &objects,
@@ -397,8 +437,95 @@ mod tests {
             name: "x".into(),
             expected_uid: None,
             grace_seconds: None,
+            terminate_at: None,
         };
         let err = plan(&BTreeMap::new(), Command { ops: vec![op] }, 1).unwrap_err();
         assert_eq!(err.to_string(), "Pod default/x not found");
+    }
+
+    #[test]
+    fn a_running_pod_on_a_ready_node_terminates_and_anything_else_goes_at_once() {
+        use bosun_shared::meta::Condition;
+        use bosun_shared::node::{Node, NodeStatus};
+        let ready = |name: &str, ready: bool| -> Object {
+            let mut n = Node::default();
+            n.metadata.name = name.into();
+            n.status = Some(NodeStatus {
+                conditions: vec![Condition {
+                    type_: "Ready".into(),
+                    status: if ready { "True" } else { "Unknown" }.into(),
+                    ..Default::default()
+                }],
+                ..Default::default()
+            });
+            n.into()
+        };
+        let on = |name: &str, node: &str, phase: PodPhase| -> Object {
+            let mut o = pod(name);
+            if let Object::Pod(p) = &mut o {
+                p.spec.node_name = Some(node.into());
+                p.status = Some(PodStatus {
+                    phase,
+                    ..Default::default()
+                });
+            }
+            o
+        };
+        let create = [
+            ready("up", true),
+            ready("down", false),
+            on("runs", "up", PodPhase::Running),
+            on("lost", "down", PodPhase::Running),
+            on("done", "up", PodPhase::Succeeded),
+            pod("unbound"),
+        ];
+        let ops = create.into_iter().map(Op::Create).collect();
+        let objects = store_with(plan(&BTreeMap::new(), Command { ops }, 1).unwrap());
+        let delete = |name: &str, grace: Option<i64>, at: Option<&str>| Op::Delete {
+            kind: Kind::Pod,
+            namespace: "default".into(),
+            name: name.into(),
+            expected_uid: None,
+            grace_seconds: grace,
+            terminate_at: at.map(str::to_string),
+        };
+        let t1 = Some("2026-12-06T00:00:01Z");
+        let event = |name: &str, at| {
+            plan(
+                &objects,
+                Command {
+                    ops: vec![delete(name, None, at)],
+                },
+                2,
+            )
+            .unwrap()[0]
+                .event
+        };
+        assert_eq!(event("runs", t1), EventType::Modified, "terminating");
+        assert_eq!(event("runs", None), EventType::Deleted, "the final removal");
+        assert_eq!(
+            event("lost", t1),
+            EventType::Deleted,
+            "no agent to wait for"
+        );
+        assert_eq!(event("done", t1), EventType::Deleted, "nothing runs");
+        assert_eq!(event("unbound", t1), EventType::Deleted);
+
+        // A second deletion keeps the first time and takes a shorter grace.
+        let first = plan(
+            &objects,
+            Command {
+                ops: vec![delete("runs", Some(30), t1)],
+            },
+            2,
+        );
+        let mut objects = objects.clone();
+        objects.extend(store_with(first.unwrap()));
+        let again = delete("runs", Some(5), Some("2026-12-06T00:00:09Z"));
+        let ch = plan(&objects, Command { ops: vec![again] }, 3).unwrap();
+        let m = ch[0].object.meta();
+        assert_eq!(ch[0].event, EventType::Modified);
+        assert_eq!(m.deletion_timestamp.as_deref(), t1);
+        assert_eq!(m.deletion_grace_period_seconds, Some(5));
     }
 }

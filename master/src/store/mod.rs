@@ -359,6 +359,7 @@ impl Store {
             name: name.to_string(),
             expected_uid: None,
             grace_seconds: None,
+            terminate_at: None,
         })
         .await
     }

@@ -173,8 +173,16 @@ pub struct Hello {
     pub pods: ::prost::alloc::vec::Vec<PodStatusReport>,
 }
 #[allow(clippy::all)]
-#[derive(Clone, Copy, PartialEq, Eq, Hash, ::prost::Message)]
-pub struct Heartbeat {}
+#[derive(Clone, PartialEq, Eq, Hash, ::prost::Message)]
+pub struct Heartbeat {
+    /// Set by agents that report `holding`: the master then removes a terminating pod of this
+    /// node once it is no longer held (an agent without it has its pods removed at once).
+    #[prost(bool, tag = "1")]
+    pub reports_holding: bool,
+    /// Uids of the pods the agent still has containers of, or a step under way for.
+    #[prost(string, repeated, tag = "2")]
+    pub holding: ::prost::alloc::vec::Vec<::prost::alloc::string::String>,
+}
 #[allow(clippy::all)]
 #[derive(Clone, PartialEq, Eq, Hash, ::prost::Message)]
 pub struct PodStatusReport {

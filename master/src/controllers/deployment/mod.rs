@@ -110,7 +110,10 @@ impl DeploymentController {
             Group {
                 spec: rs.replicas().max(0) as usize,
                 pods: pods.len(),
-                ready: pods.iter().filter(|p| p.is_ready()).count(),
+                ready: pods
+                    .iter()
+                    .filter(|p| p.is_ready() && !p.is_terminating())
+                    .count(),
             }
         };
         let current = sets.iter().copied().find(|r| is_of(r, &hash));
@@ -246,7 +249,7 @@ impl DeploymentController {
         let live: Vec<&Pod> = pods
             .iter()
             .filter_map(|o| o.as_pod())
-            .filter(|p| !p.phase().is_terminal())
+            .filter(|p| !p.phase().is_terminal() && !p.is_terminating())
             .collect();
         let is_new = |p: &Pod| p.metadata.controller().is_some_and(|c| c.uid == new_rs);
         let status = status::status(d, &live, is_new, std::time::SystemTime::now());

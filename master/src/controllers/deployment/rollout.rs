@@ -19,9 +19,9 @@ use bosun_shared::strategy::{DeploymentStrategy, StrategyType};
 pub struct Group {
     /// Its replica count.
     pub spec: usize,
-    /// Its live pods.
+    /// Its live pods, terminating ones included (`Recreate` waits until they are gone).
     pub pods: usize,
-    /// Its ready pods.
+    /// Its ready pods, terminating ones excluded.
     pub ready: usize,
 }
 

@@ -55,7 +55,12 @@ impl JobController {
             return Ok(None); // deleted: the garbage collector removes its pods
         };
         let owned = controlled(&self.store, Kind::Pod, &ns, &job.metadata.uid);
-        let pods: Vec<&Pod> = owned.iter().filter_map(|o| o.as_pod()).collect();
+        // Terminating pods are on their way out: neither active nor counted.
+        let pods: Vec<&Pod> = owned
+            .iter()
+            .filter_map(|o| o.as_pod())
+            .filter(|p| !p.is_terminating())
+            .collect();
         let d = decide::decide(job, &pods, SystemTime::now());
         let mut ops: Vec<Op> = d.delete.iter().copied().map(delete_op).collect();
         for index in &d.create {
