@@ -246,14 +246,7 @@ impl EventWriter {
             .iter()
             .enumerate()
             .filter(|(i, ((seen, _), _))| *i < excess || *seen < cutoff)
-            .map(|(_, (_, o))| Op::Delete {
-                kind: Kind::Event,
-                namespace: o.meta().namespace.clone(),
-                name: o.meta().name.clone(),
-                expected_uid: Some(o.meta().uid.clone()),
-                grace_seconds: None,
-                terminate_at: None,
-            })
+            .map(|(_, (_, o))| Op::remove(Kind::Event, o.meta()))
             .collect();
         if ops.is_empty() {
             return;

@@ -32,14 +32,11 @@ pub fn least_useful_first(mut pods: Vec<&Pod>) -> Vec<&Pod> {
 /// Deletes exactly this incarnation (by uid) of an object of `kind`; a running pod
 /// terminates gracefully ([`graceful`]).
 pub fn delete_of(kind: Kind, meta: &ObjectMeta) -> Op {
-    Op::Delete {
-        kind,
-        namespace: meta.namespace.clone(),
-        name: meta.name.clone(),
-        expected_uid: Some(meta.uid.clone()),
-        grace_seconds: None,
-        terminate_at: graceful(kind),
+    let mut op = Op::remove(kind, meta);
+    if let Op::Delete { terminate_at, .. } = &mut op {
+        *terminate_at = graceful(kind);
     }
+    op
 }
 
 /// The `terminate_at` of a deletion proposed now: pods wait for their agent to stop them.

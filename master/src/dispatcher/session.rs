@@ -226,14 +226,7 @@ async fn remove_stopped(store: &Store, node: &str, held: impl Fn(&str) -> bool) 
     }
     let ops = stopped
         .iter()
-        .map(|o| Op::Delete {
-            kind: Kind::Pod,
-            namespace: o.meta().namespace.clone(),
-            name: o.meta().name.clone(),
-            expected_uid: Some(o.meta().uid.clone()),
-            grace_seconds: None,
-            terminate_at: None,
-        })
+        .map(|o| Op::remove(Kind::Pod, o.meta()))
         .collect();
     if let Err(e) = store.propose(Command { ops }).await {
         debug!(node, error = %e, "removing stopped pods failed; the next heartbeat retries");

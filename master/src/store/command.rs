@@ -43,6 +43,20 @@ pub enum Op {
     },
 }
 
+impl Op {
+    /// Removes exactly this incarnation (by uid) of an object of `kind`, at once: no grace.
+    pub fn remove(kind: Kind, meta: &bosun_shared::meta::ObjectMeta) -> Op {
+        Op::Delete {
+            kind,
+            namespace: meta.namespace.clone(),
+            name: meta.name.clone(),
+            expected_uid: Some(meta.uid.clone()),
+            grace_seconds: None,
+            terminate_at: None,
+        }
+    }
+}
+
 /// Operations applied all-or-nothing in one Raft entry.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct Command {
