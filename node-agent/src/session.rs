@@ -33,6 +33,12 @@ const LEADER_METADATA: &str = "bosun-leader";
 const CONNECT_TIMEOUT: Duration = Duration::from_secs(3);
 const KEEPALIVE_INTERVAL: Duration = Duration::from_secs(1);
 const KEEPALIVE_TIMEOUT: Duration = Duration::from_secs(3);
+/// Heartbeat periods without any message from a master that acknowledges heartbeats after
+/// which the session counts as stuck and the agent reconnects; also how long a message may
+/// wait for room in the outbound queue.
+const SILENT_PERIODS: u32 = 8;
+/// Lower bound of that silence, for very short heartbeat periods.
+const SILENCE_MIN: Duration = Duration::from_secs(3);
 
 /// Why a session ended.
 #[derive(Debug, thiserror::Error)]
@@ -62,6 +68,29 @@ pub struct SessionClient<R: Runtime> {
 
 fn out(m: agent_message::Msg) -> AgentMessage {
     AgentMessage { msg: Some(m) }
+}
+
+/// Queues `m` towards the master, giving up after `patience`: a queue that stays full means
+/// the connection no longer drains it, and waiting forever would keep the session loop from
+/// ever noticing that.
+async fn send(
+    tx: &mpsc::Sender<AgentMessage>,
+    m: agent_message::Msg,
+    patience: Duration,
+) -> Result<(), String> {
+    match tokio::time::timeout(patience, tx.send(out(m))).await {
+        Ok(Ok(())) => Ok(()),
+        Ok(Err(_)) => Err("session closed".to_string()),
+        Err(_) => Err(format!(
+            "nothing sent to the master for {patience:?}: the connection is stuck"
+        )),
+    }
+}
+
+/// How long a session may stay silent (and a message wait to be sent) with heartbeats
+/// every `every`.
+fn silence_limit(every: Duration) -> Duration {
+    (every * SILENT_PERIODS).max(SILENCE_MIN)
 }
 
 impl<R: Runtime> SessionClient<R> {
@@ -149,52 +178,64 @@ impl<R: Runtime> SessionClient<R> {
         info!(master = %master, "connected to master");
         let logs = TaskTracker::new();
         let mut log_cancels: HashMap<u64, CancellationToken> = HashMap::new();
-        let mut heartbeat = tokio::time::interval(Duration::from_secs(1));
+        let mut every = Duration::from_secs(1);
+        let mut heartbeat = beats(every);
         let mut sent_holding: Vec<String> = Vec::new();
+        // Set once the master has acknowledged a heartbeat (older masters never do): from
+        // then on a session silent for `silence_limit` is ended and opened again.
+        let mut acked = false;
+        let mut last_heard = tokio::time::Instant::now();
         let result = loop {
+            let patience = silence_limit(every);
             tokio::select! {
                 _ = shutdown.cancelled() => break Ok(()),
+                _ = tokio::time::sleep_until(last_heard + patience), if acked => {
+                    break Err(format!("no message from the master for {patience:?}"));
+                }
                 _ = heartbeat.tick() => {
                     sent_holding = self.board.holding();
                     let beat = Heartbeat { reports_holding: true, holding: sent_holding.clone() };
-                    if tx.send(out(agent_message::Msg::Heartbeat(beat))).await.is_err() {
-                        break Err("session closed".to_string());
+                    if let Err(e) = send(&tx, agent_message::Msg::Heartbeat(beat), patience).await {
+                        break Err(e);
                     }
                 }
                 _ = self.board.changed.notified() => {
                     let (reports, version) = self.board.since(sent_version);
                     sent_version = version;
-                    if !reports.is_empty()
-                        && tx.send(out(agent_message::Msg::Statuses(PodStatusBatch { pods: reports }))).await.is_err()
-                    {
-                        break Err("session closed".to_string());
+                    if !reports.is_empty() {
+                        let batch = agent_message::Msg::Statuses(PodStatusBatch { pods: reports });
+                        if let Err(e) = send(&tx, batch, patience).await {
+                            break Err(e);
+                        }
                     }
                     // Pods whose containers are gone are told at once, not at the next beat.
                     let holding = self.board.holding();
                     if holding != sent_holding {
                         sent_holding = holding.clone();
                         let beat = Heartbeat { reports_holding: true, holding };
-                        if tx.send(out(agent_message::Msg::Heartbeat(beat))).await.is_err() {
-                            break Err("session closed".to_string());
+                        if let Err(e) = send(&tx, agent_message::Msg::Heartbeat(beat), patience).await {
+                            break Err(e);
                         }
                     }
                 }
                 _ = self.events.changed.notified() => {
                     let events = self.events.drain();
-                    if !events.is_empty()
-                        && tx.send(out(agent_message::Msg::Events(PodEventBatch { events }))).await.is_err()
-                    {
-                        break Err("session closed".to_string());
+                    if !events.is_empty() {
+                        let batch = agent_message::Msg::Events(PodEventBatch { events });
+                        if let Err(e) = send(&tx, batch, patience).await {
+                            break Err(e);
+                        }
                     }
                 }
                 m = inbound.next() => match m {
                     None => break Err("master closed the session".to_string()),
                     Some(Err(e)) => break Err(format!("stream: {}", e.message())),
-                    Some(Ok(m)) => match m.msg {
+                    Some(Ok(m)) => { last_heard = tokio::time::Instant::now(); match m.msg {
                         Some(master_message::Msg::Config(c)) => {
-                            let every = Duration::from_millis(u64::from(c.heartbeat_interval_ms.max(100)));
-                            heartbeat = tokio::time::interval(every);
+                            every = Duration::from_millis(u64::from(c.heartbeat_interval_ms.max(100)));
+                            heartbeat = beats(every);
                         }
+                        Some(master_message::Msg::HeartbeatAck(_)) => acked = true,
                         Some(master_message::Msg::Assignment(a)) => {
                             let pods: Vec<Pod> = a
                                 .upsert
@@ -223,7 +264,7 @@ impl<R: Runtime> SessionClient<R> {
                             }
                         }
                         None => {}
-                    },
+                    }},
                 },
             }
         };
@@ -234,6 +275,14 @@ impl<R: Runtime> SessionClient<R> {
         logs.wait().await;
         result.map_err(SessionError::Failed)
     }
+}
+
+/// A heartbeat timer that, after the agent was frozen or starved, beats once instead of
+/// making up every missed beat in a burst.
+fn beats(every: Duration) -> tokio::time::Interval {
+    let mut t = tokio::time::interval(every);
+    t.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    t
 }
 
 /// Streams one container's logs to the master as `LogData` chunks.

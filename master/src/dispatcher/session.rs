@@ -3,8 +3,8 @@ use std::collections::HashMap;
 use std::sync::Arc;
 
 use bosun_proto::v1::{
-    agent_message, master_message, AgentMessage, LogChunk, MasterMessage, PodAssignment,
-    PodStatusReport, SessionConfig,
+    agent_message, master_message, AgentMessage, HeartbeatAck, LogChunk, MasterMessage,
+    PodAssignment, PodStatusReport, SessionConfig,
 };
 use bosun_shared::meta::set_condition;
 use bosun_shared::node::Node;
@@ -182,6 +182,10 @@ impl Session {
                 let held =
                     |uid: &str| beat.reports_holding && beat.holding.iter().any(|h| h == uid);
                 remove_stopped(&self.store, node, held).await;
+                // Never waits: an agent that does not read its acks has its own watchdog.
+                let _ = self
+                    .tx
+                    .try_send(msg(master_message::Msg::HeartbeatAck(HeartbeatAck {})));
             }
             Some(agent_message::Msg::Statuses(batch)) => {
                 self.registry.heartbeat(node);

@@ -248,7 +248,7 @@ pub struct LogData {
 #[allow(clippy::all)]
 #[derive(Clone, PartialEq, ::prost::Message)]
 pub struct MasterMessage {
-    #[prost(oneof = "master_message::Msg", tags = "1, 2, 3, 4")]
+    #[prost(oneof = "master_message::Msg", tags = "1, 2, 3, 4, 5")]
     pub msg: ::core::option::Option<master_message::Msg>,
 }
 /// Nested message and enum types in `MasterMessage`.
@@ -264,8 +264,16 @@ pub mod master_message {
         LogRequest(super::LogRequest),
         #[prost(message, tag = "4")]
         LogCancel(super::LogCancel),
+        #[prost(message, tag = "5")]
+        HeartbeatAck(super::HeartbeatAck),
     }
 }
+/// The master's answer to every heartbeat. An agent that has had one expects them: a session
+/// silent for several heartbeat periods is stuck (a dead connection the transport has not
+/// noticed, or a master that stopped serving it) and the agent reconnects.
+#[allow(clippy::all)]
+#[derive(Clone, Copy, PartialEq, Eq, Hash, ::prost::Message)]
+pub struct HeartbeatAck {}
 #[allow(clippy::all)]
 #[derive(Clone, Copy, PartialEq, Eq, Hash, ::prost::Message)]
 pub struct SessionConfig {
