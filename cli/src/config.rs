@@ -1,23 +1,16 @@
-//! The client configuration file: where the cluster is. `bosun up` and `bosun master` write it
-//! on start so that every other command works without flags.
+//! The client configuration file: where the cluster is and the administrator's credentials
+//! (the cluster CA, a client certificate and its key, PEM). `bosun up` and `bosun master`
+//! write it on start so that every other command works without flags; it is written
+//! readable by its owner only.
 use std::path::{Path, PathBuf};
 
 use anyhow::Context;
-use serde::{Deserialize, Serialize};
+use bosun_shared::pki::tls::Credentials;
 
 /// Address used when nothing else says where the master is.
 pub const DEFAULT_SERVER: &str = "127.0.0.1:7443";
 
-/// Contents of the config file (YAML).
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
-pub struct ClientConfig {
-    /// `host:port` of a master.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub server: Option<String>,
-    /// Every master, when there are several; tried in order.
-    #[serde(default, skip_serializing_if = "Vec::is_empty")]
-    pub servers: Vec<String>,
-}
+pub use bosun_shared::client_config::load;
 
 /// `--config`, else `BOSUN_CONFIG` (both handled by clap), else `$XDG_CONFIG_HOME/bosun/config.yaml`,
 /// else `~/.config/bosun/config.yaml`.
@@ -41,18 +34,13 @@ pub fn default_data_dir() -> PathBuf {
     home().join(".local/share/bosun")
 }
 
-pub fn load(path: &Path) -> anyhow::Result<ClientConfig> {
-    match std::fs::read_to_string(path) {
-        Ok(text) if text.trim().is_empty() => Ok(ClientConfig::default()),
-        Ok(text) => serde_saphyr::from_str(&text)
-            .with_context(|| format!("reading config file {}", path.display())),
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(ClientConfig::default()),
-        Err(e) => Err(e).with_context(|| format!("reading config file {}", path.display())),
-    }
-}
-
-/// Records the masters (this one first) in the config file, keeping whatever else it holds.
-pub fn save_servers(path: &Path, servers: &[String]) -> anyhow::Result<()> {
+/// Records the masters (this one first) and, when given, the administrator's credentials
+/// in the config file, keeping whatever else it holds.
+pub fn save(
+    path: &Path,
+    servers: &[String],
+    credentials: Option<&Credentials>,
+) -> anyhow::Result<()> {
     let mut cfg = load(path).unwrap_or_default();
     cfg.server = servers.first().cloned();
     cfg.servers = if servers.len() > 1 {
@@ -60,13 +48,17 @@ pub fn save_servers(path: &Path, servers: &[String]) -> anyhow::Result<()> {
     } else {
         vec![]
     };
+    if let Some(c) = credentials {
+        cfg.ca = Some(c.ca_pem.clone());
+        cfg.cert = c.identity.as_ref().map(|i| i.cert_pem.clone());
+        cfg.key = c.identity.as_ref().map(|i| i.key_pem.clone());
+    }
     if let Some(dir) = path.parent() {
         std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
     }
     let text = serde_saphyr::to_string(&cfg).context("writing config")?;
-    let tmp = path.with_extension("yaml.tmp");
-    std::fs::write(&tmp, text).with_context(|| format!("writing {}", tmp.display()))?;
-    std::fs::rename(&tmp, path).with_context(|| format!("writing {}", path.display()))
+    bosun_shared::pki::join::write_private(path, &text)
+        .with_context(|| format!("writing {}", path.display()))
 }
 
 /// Where the client connects: `--server`/`BOSUN_SERVER` (comma-separated), else the config
@@ -97,13 +89,45 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("sub/config.yaml");
         assert_eq!(resolve_servers(None, &path).unwrap(), [DEFAULT_SERVER]);
-        save_servers(&path, &["127.0.0.1:9999".into()]).unwrap();
+        save(&path, &["127.0.0.1:9999".into()], None).unwrap();
         assert_eq!(resolve_servers(None, &path).unwrap(), ["127.0.0.1:9999"]);
-        save_servers(&path, &["a:1".into(), "b:2".into()]).unwrap();
+        save(&path, &["a:1".into(), "b:2".into()], None).unwrap();
         assert_eq!(resolve_servers(None, &path).unwrap(), ["a:1", "b:2"]);
         assert_eq!(
             resolve_servers(Some("h:1, h:2"), &path).unwrap(),
             ["h:1", "h:2"]
         );
+    }
+
+    #[test]
+    fn credentials_round_trip_and_their_absence_is_explained() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("config.yaml");
+        save(&path, &["a:1".into()], None).unwrap();
+        let e = load(&path)
+            .unwrap()
+            .credentials(&path)
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("no cluster credentials"), "{e}");
+        let ca = bosun_shared::pki::Ca::generate("t").unwrap();
+        let admin = ca
+            .issue_key(
+                bosun_shared::pki::Role::Admin,
+                "admin",
+                std::time::Duration::from_secs(60),
+            )
+            .unwrap();
+        let c = Credentials {
+            ca_pem: ca.cert_pem().to_string(),
+            identity: Some(admin),
+        };
+        save(&path, &["a:1".into()], Some(&c)).unwrap();
+        let back = load(&path).unwrap().credentials(&path).unwrap();
+        assert_eq!(back.ca_pem, c.ca_pem);
+        assert_eq!(back.identity, c.identity);
+        use std::os::unix::fs::PermissionsExt;
+        let mode = std::fs::metadata(&path).unwrap().permissions().mode();
+        assert_eq!(mode & 0o777, 0o600);
     }
 }

@@ -71,6 +71,9 @@ enum Command {
     /// The masters: status, removal.
     #[command(subcommand)]
     Cluster(commands::cluster::ClusterCommand),
+    /// Join tokens for nodes and masters: create, list, delete.
+    #[command(subcommand)]
+    Token(commands::token::TokenCommand),
 }
 
 /// What every client verb needs.
@@ -85,9 +88,12 @@ impl Context {
     /// Connects to the master the flags, environment or config file name.
     pub async fn client(&self) -> anyhow::Result<bosun_shared::client::Client> {
         let servers = config::resolve_servers(self.server.as_deref(), &self.config_path)?;
-        Ok(bosun_shared::client::Client::connect_any(&servers)
-            .await?
-            .with_stale(self.stale))
+        let credentials = config::load(&self.config_path)?.credentials(&self.config_path)?;
+        Ok(
+            bosun_shared::client::Client::connect_any(&servers, &credentials)
+                .await?
+                .with_stale(self.stale),
+        )
     }
 }
 
@@ -131,6 +137,7 @@ async fn main() -> ExitCode {
         Command::Agent(a) => commands::run::agent(a).await,
         Command::Up(a) => commands::run::up(&ctx, a).await,
         Command::Cluster(c) => commands::cluster::run(&ctx, c).await,
+        Command::Token(c) => commands::token::run(&ctx, c).await,
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

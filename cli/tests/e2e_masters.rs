@@ -6,6 +6,7 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use bosun_shared::client::Client;
+use bosun_shared::pki::tls::Credentials;
 use bosun_shared::pod::{Container, Pod};
 use bosun_shared::Kind;
 use bosun_tests::masters::{Joiners, MASTERS};
@@ -36,7 +37,12 @@ fn pod(name: &str) -> bosun_shared::Object {
 }
 
 /// Writes a new pod every 20 ms through whichever master answers; returns the acknowledged names.
-async fn write_load(servers: String, stop: CancellationToken, acked: Arc<Mutex<BTreeSet<String>>>) {
+async fn write_load(
+    servers: String,
+    credentials: Credentials,
+    stop: CancellationToken,
+    acked: Arc<Mutex<BTreeSet<String>>>,
+) {
     let mut list: Vec<String> = servers.split(',').map(str::to_string).collect();
     let mut client: Option<Client> = None;
     for n in 0.. {
@@ -44,7 +50,7 @@ async fn write_load(servers: String, stop: CancellationToken, acked: Arc<Mutex<B
             return;
         }
         if client.is_none() {
-            client = Client::connect_any(&list).await.ok();
+            client = Client::connect_any(&list, &credentials).await.ok();
         }
         let name = format!("w-{n}");
         if let Some(c) = &client {
@@ -65,7 +71,9 @@ async fn write_load(servers: String, stop: CancellationToken, acked: Arc<Mutex<B
 
 async fn all_acked_present(m: &Masters, acked: &BTreeSet<String>) {
     for i in 0..MASTERS {
-        let c = Client::connect(&m.addr(i)).await.expect("master reachable");
+        let c = Client::connect(&m.addr(i), &m.credentials().expect("credentials"))
+            .await
+            .expect("master reachable");
         let deadline = tokio::time::Instant::now() + DEADLINE;
         loop {
             let names: BTreeSet<String> = match c.list(Kind::Pod, Some("default"), None).await {
@@ -91,7 +99,12 @@ async fn sigkill_of_the_leader_under_load_loses_no_acknowledged_write() -> anyho
     let m = tokio::task::block_in_place(launch)?;
     let stop = CancellationToken::new();
     let acked = Arc::new(Mutex::new(BTreeSet::new()));
-    let load = tokio::spawn(write_load(m.servers(), stop.clone(), acked.clone()));
+    let load = tokio::spawn(write_load(
+        m.servers(),
+        m.credentials()?,
+        stop.clone(),
+        acked.clone(),
+    ));
     tokio::time::sleep(Duration::from_secs(1)).await; // load runs before the fault
     let (leader, _) = tokio::task::block_in_place(|| m.leader())?;
     m.kill(leader)?;
@@ -127,7 +140,12 @@ async fn a_master_paused_past_an_election_timeout_comes_back_without_harm() -> a
     let m = tokio::task::block_in_place(launch)?;
     let stop = CancellationToken::new();
     let acked = Arc::new(Mutex::new(BTreeSet::new()));
-    let load = tokio::spawn(write_load(m.servers(), stop.clone(), acked.clone()));
+    let load = tokio::spawn(write_load(
+        m.servers(),
+        m.credentials()?,
+        stop.clone(),
+        acked.clone(),
+    ));
     tokio::time::sleep(Duration::from_secs(1)).await;
     let (leader, _) = tokio::task::block_in_place(|| m.leader())?;
     m.pause(leader)?;
@@ -158,6 +176,8 @@ async fn removing_the_leader_hands_over_and_the_cluster_keeps_working() -> anyho
     let (leader, _) = tokio::task::block_in_place(|| m.leader())?;
     let name = m.name(leader);
     let out = std::process::Command::new(bin())
+        .arg("--config")
+        .arg(m.config_path(0))
         .args(["--server", &m.servers(), "cluster", "remove-master", &name])
         .output()?;
     assert!(
@@ -181,7 +201,7 @@ async fn removing_the_leader_hands_over_and_the_cluster_keeps_working() -> anyho
         })
     })?;
     let remaining: Vec<String> = remaining.iter().map(|i| m.addr(*i)).collect();
-    let c = Client::connect_any(&remaining).await?;
+    let c = Client::connect_any(&remaining, &m.credentials()?).await?;
     c.create(&pod("after-removal")).await?;
     Ok(())
 }
@@ -193,7 +213,12 @@ async fn sigkill_of_every_master_at_once_loses_no_acknowledged_write() -> anyhow
     let m = tokio::task::block_in_place(launch)?;
     let stop = CancellationToken::new();
     let acked = Arc::new(Mutex::new(BTreeSet::new()));
-    let load = tokio::spawn(write_load(m.servers(), stop.clone(), acked.clone()));
+    let load = tokio::spawn(write_load(
+        m.servers(),
+        m.credentials()?,
+        stop.clone(),
+        acked.clone(),
+    ));
     wait_for_blocking("writes to be acknowledged", DEADLINE, || {
         Ok((acked.lock().unwrap().len() > 30).then_some(()))
     })?;

@@ -6,6 +6,7 @@
 //! - [`events`]: recording Events (deduplicated, bounded) for the components above.
 //! - [`scheduler`]: pure placement decisions (filters, scores, reasons).
 //! - [`controllers`]: leader-only loops: scheduling, Deployments, garbage collection, node lifecycle.
+//! - [`pki`]: the cluster CA, certificates and join tokens, the TLS listener, who may call what.
 //! - [`server`]: [`server::Master`], which wires them together on one listener.
 #![forbid(unsafe_code)]
 
@@ -15,6 +16,7 @@ pub mod controllers;
 pub mod dispatcher;
 pub mod events;
 pub mod peers;
+pub mod pki;
 pub mod scheduler;
 pub mod server;
 pub mod store;

@@ -5,16 +5,18 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use bosun_proto::v1::api_server::ApiServer;
+use bosun_proto::v1::certificates_server::CertificatesServer;
 use bosun_proto::v1::cluster_client::ClusterClient;
 use bosun_proto::v1::cluster_server::ClusterServer;
 use bosun_proto::v1::dispatcher_server::DispatcherServer;
 use bosun_proto::v1::raft_server::RaftServer;
 use bosun_proto::v1::JoinRequest;
+use bosun_shared::pki::tls::Credentials;
+use bosun_shared::pki::JoinToken;
 use tokio::net::TcpListener;
-use tokio_stream::wrappers::TcpListenerStream;
-use tokio_stream::StreamExt;
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
+use tonic::service::interceptor::InterceptedService;
 use tracing::{info, warn};
 
 use crate::api::ApiService;
@@ -24,6 +26,9 @@ use crate::dispatcher::{DispatcherService, Registry};
 use crate::peers::clients::PeerChannels;
 use crate::peers::service::RaftService;
 use crate::peers::{Faults, GrpcTransport};
+use crate::pki::authz::{self, Allow};
+use crate::pki::issue::{CertificateService, SecretsBootstrap};
+use crate::pki::MasterPki;
 use crate::store::{Compaction, Member, Membership, SledStorage, Store, StoreError};
 
 /// Largest gRPC message accepted (objects and lists travel as JSON).
@@ -45,6 +50,9 @@ pub struct MasterConfig {
     pub data_dir: PathBuf,
     /// Masters of an existing cluster to join when the data directory is new.
     pub join: Vec<String>,
+    /// The master join token that admits this master (needed with `join` until this master
+    /// holds a certificate).
+    pub token: Option<JoinToken>,
     /// When the Raft log is compacted.
     pub compaction: Compaction,
     /// Faults injected into the peer transport (tests); none by default.
@@ -59,6 +67,7 @@ impl MasterConfig {
             advertise: None,
             data_dir,
             join: vec![],
+            token: None,
             compaction: Compaction::default(),
             faults: Arc::default(),
         }
@@ -77,6 +86,12 @@ pub enum MasterError {
     Join { targets: String, message: String },
     #[error(transparent)]
     Store(#[from] StoreError),
+    #[error(transparent)]
+    Pki(#[from] bosun_shared::pki::PkiError),
+    #[error("joining the cluster")]
+    Certificate(#[from] bosun_shared::pki::join::JoinError),
+    #[error("joining the cluster through {0}: this master has no certificate yet; start it with --token and a master join token (the first master's <data-dir>/master-token, or `bosun token create --role master`)")]
+    NoToken(String),
 }
 
 /// A running master.
@@ -86,6 +101,8 @@ pub struct Master {
     /// The address it is known by.
     pub advertised: String,
     pub store: Store,
+    /// Its credentials and the cluster CA.
+    pub pki: Arc<MasterPki>,
     tasks: TaskTracker,
 }
 
@@ -107,7 +124,12 @@ fn default_advertise(listen: SocketAddr, join: &[String]) -> String {
 }
 
 /// Asks the cluster to add this master; retries until a leader answers.
-async fn join(targets: &[String], name: &str, address: &str) -> Result<Membership, MasterError> {
+async fn join(
+    targets: &[String],
+    name: &str,
+    address: &str,
+    credentials: &Credentials,
+) -> Result<Membership, MasterError> {
     let err = |message: String| MasterError::Join {
         targets: targets.join(","),
         message,
@@ -116,11 +138,14 @@ async fn join(targets: &[String], name: &str, address: &str) -> Result<Membershi
     let mut last = String::from("no master address given");
     while tokio::time::Instant::now() < deadline {
         for target in targets {
-            let url = bosun_shared::client::server_url(target);
             let answer = async {
-                let mut c = ClusterClient::connect(url)
+                let channel = credentials
+                    .endpoint(target)
+                    .map_err(|e| e.to_string())?
+                    .connect()
                     .await
                     .map_err(|e| e.to_string())?;
+                let mut c = ClusterClient::new(channel);
                 c.join(JoinRequest {
                     name: name.to_string(),
                     address: address.to_string(),
@@ -179,20 +204,36 @@ impl Master {
             .clone()
             .unwrap_or_else(|| default_advertise(addr, &config.join));
         let storage = SledStorage::open(&config.data_dir)?;
-        let membership = match storage.id()? {
-            Some(_) => None, // already a member: resume
-            None if config.join.is_empty() => Some(Membership::Bootstrap(Member {
+        let member = storage.id()?.is_some();
+        let pki = match MasterPki::load(&config.data_dir)? {
+            Some(p) => p,
+            // A new cluster, or a one-master cluster from before certificates existed.
+            None if config.join.is_empty() => MasterPki::bootstrap(&config.data_dir, &config.name)?,
+            None => {
+                let targets = config.join.join(",");
+                let token = config.token.as_ref().ok_or(MasterError::NoToken(targets))?;
+                let credentials =
+                    bosun_shared::pki::join::join(&config.join, token, &config.name, JOIN_DEADLINE)
+                        .await?;
+                MasterPki::joined(&config.data_dir, credentials)?
+            }
+        };
+        let pki = Arc::new(pki);
+        let membership = match member {
+            true => None, // already a member: resume
+            false if config.join.is_empty() => Some(Membership::Bootstrap(Member {
                 id: 1,
                 name: config.name.clone(),
                 address: advertised.clone(),
             })),
-            None => Some(join(&config.join, &config.name, &advertised).await?),
+            false => Some(join(&config.join, &config.name, &advertised, &pki.credentials).await?),
         };
         let tasks = TaskTracker::new();
         let runtime = tokio::runtime::Handle::current();
         let (faults, transport_tasks, transport_shutdown) =
             (config.faults.clone(), tasks.clone(), shutdown.clone());
         let my_address = advertised.clone();
+        let peer_credentials = pki.credentials.clone();
         let store = Store::open(
             storage,
             membership,
@@ -203,6 +244,7 @@ impl Master {
                     members,
                     inbox,
                     faults,
+                    peer_credentials,
                     transport_tasks,
                     runtime,
                     transport_shutdown,
@@ -220,7 +262,7 @@ impl Master {
             }
             .run(shutdown.clone()),
         );
-        let peers = Arc::new(PeerChannels::default());
+        let peers = Arc::new(PeerChannels::new(pki.credentials.clone()));
         let api = ApiService {
             store: store.clone(),
             registry: registry.clone(),
@@ -243,31 +285,44 @@ impl Master {
             store: store.clone(),
             shutdown: shutdown.clone(),
         };
+        let certificates = CertificateService {
+            store: store.clone(),
+            pki: pki.clone(),
+        };
+        let allow = |service, roles| Allow { service, roles };
         let server = tonic::transport::Server::builder()
             // Dead clients and agents (power loss, partition) are noticed within seconds.
             .http2_keepalive_interval(Some(Duration::from_secs(1)))
             .http2_keepalive_timeout(Some(Duration::from_secs(3)))
-            .add_service(
+            .add_service(InterceptedService::new(
                 ApiServer::new(api)
                     .max_decoding_message_size(MAX_MESSAGE_BYTES)
                     .max_encoding_message_size(MAX_MESSAGE_BYTES),
-            )
-            .add_service(
+                allow("Api", authz::API),
+            ))
+            .add_service(InterceptedService::new(
                 DispatcherServer::new(dispatcher)
                     .max_decoding_message_size(MAX_MESSAGE_BYTES)
                     .max_encoding_message_size(MAX_MESSAGE_BYTES),
-            )
-            .add_service(RaftServer::new(raft).max_decoding_message_size(MAX_MESSAGE_BYTES))
-            .add_service(ClusterServer::new(cluster))
+                allow("Dispatcher", authz::DISPATCHER),
+            ))
+            .add_service(InterceptedService::new(
+                RaftServer::new(raft).max_decoding_message_size(MAX_MESSAGE_BYTES),
+                allow("Raft", authz::RAFT),
+            ))
+            .add_service(InterceptedService::new(
+                ClusterServer::new(cluster),
+                allow("Cluster", authz::CLUSTER),
+            ))
+            // A signing request and a token: small. Anyone may ask, so keep it small.
+            .add_service(CertificatesServer::new(certificates).max_decoding_message_size(64 * 1024))
             .serve_with_incoming_shutdown(
-                // tonic's own TCP_NODELAY setting does not reach streams handed in like this;
-                // without it every small reply waits for the peer's delayed ACK (~40 ms).
-                TcpListenerStream::new(listener).map(|s| {
-                    if let Ok(s) = &s {
-                        let _ = s.set_nodelay(true);
-                    }
-                    s
-                }),
+                crate::pki::listener::incoming(
+                    listener,
+                    pki.server.clone(),
+                    &tasks,
+                    shutdown.clone(),
+                ),
                 shutdown.clone().cancelled_owned(),
             );
         tasks.spawn(async move {
@@ -275,6 +330,18 @@ impl Master {
                 tracing::error!(error = %e, "gRPC server failed");
             }
         });
+        let secrets = SecretsBootstrap {
+            store: store.clone(),
+            pki: pki.clone(),
+            initial_tokens: MasterPki::initial_tokens(&config.data_dir),
+        };
+        if !member && config.join.is_empty() {
+            // A new cluster: its CA and first tokens are stored before anyone is told the
+            // tokens (a machine joining at once must find them).
+            secrets.run(shutdown.clone()).await;
+        } else {
+            tasks.spawn(secrets.run(shutdown.clone()));
+        }
         tasks.spawn(
             Manager {
                 store: store.clone(),
@@ -288,6 +355,7 @@ impl Master {
             addr,
             advertised,
             store,
+            pki,
             tasks,
         })
     }

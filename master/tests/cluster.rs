@@ -176,12 +176,8 @@ async fn five_masters_survive_loss_delay_and_a_membership_change_during_a_partit
     let removed = (leader + 2) % 5;
     c.faults.isolate(c.status(cut).unwrap().id, &all);
     let removed_name = c.nodes[removed].name.clone();
-    let mut cl = bosun_proto::v1::cluster_client::ClusterClient::connect(format!(
-        "http://{}",
-        c.nodes[leader].addr
-    ))
-    .await
-    .unwrap();
+    let mut cl =
+        bosun_proto::v1::cluster_client::ClusterClient::new(c.client(leader).await.channel());
     cl.remove_master(bosun_proto::v1::RemoveMasterRequest { name: removed_name })
         .await
         .expect("removal with a member partitioned");

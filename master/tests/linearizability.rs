@@ -10,6 +10,7 @@ use std::time::{Duration, Instant};
 
 use bosun_master::store::Compaction;
 use bosun_shared::client::{Client, ClientError};
+use bosun_shared::pki::tls::Credentials;
 use bosun_shared::{Kind, Object};
 use bosun_tests::linearizability::{check, Op, Operation};
 use common::{pod, Cluster};
@@ -58,7 +59,13 @@ fn definite(e: &ClientError) -> bool {
     )
 }
 
-async fn client_loop(id: usize, addrs: Vec<String>, rec: Arc<Recorder>, stop: CancellationToken) {
+async fn client_loop(
+    id: usize,
+    addrs: Vec<String>,
+    credentials: Credentials,
+    rec: Arc<Recorder>,
+    stop: CancellationToken,
+) {
     let mut seq = 0u64;
     let mut rng = (id as u64 + 1).wrapping_mul(0x9E37_79B9_7F4A_7C15);
     let mut next = || {
@@ -71,7 +78,7 @@ async fn client_loop(id: usize, addrs: Vec<String>, rec: Arc<Recorder>, stop: Ca
     while !stop.is_cancelled() {
         if client.is_none() {
             let addr = addrs[(next() as usize) % addrs.len()].clone();
-            client = tokio::time::timeout(OP_TIMEOUT, Client::connect(&addr))
+            client = tokio::time::timeout(OP_TIMEOUT, Client::connect(&addr, &credentials))
                 .await
                 .ok()
                 .and_then(Result::ok);
@@ -213,7 +220,15 @@ async fn histories_under_faults_are_linearizable() {
     let stop = CancellationToken::new();
     let addrs: Vec<String> = c.nodes.iter().map(|n| n.addr.to_string()).collect();
     let clients: Vec<_> = (0..CLIENTS)
-        .map(|i| tokio::spawn(client_loop(i, addrs.clone(), rec.clone(), stop.clone())))
+        .map(|i| {
+            tokio::spawn(client_loop(
+                i,
+                addrs.clone(),
+                c.credentials().clone(),
+                rec.clone(),
+                stop.clone(),
+            ))
+        })
         .collect();
     let stopper = {
         let stop = stop.clone();

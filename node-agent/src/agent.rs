@@ -4,6 +4,8 @@ use std::path::PathBuf;
 use std::sync::Arc;
 
 use bosun_shared::node::{Node, NodeAddress, NodeInfo, NodeStatus};
+use bosun_shared::pki::tls::Credentials;
+use bosun_shared::pki::JoinToken;
 use bosun_shared::quantity::Quantity;
 use bosun_shared::Object;
 use tokio_util::sync::CancellationToken;
@@ -29,6 +31,20 @@ pub struct AgentConfig {
     pub labels: BTreeMap<String, String>,
     /// Address other machines reach this node at (reported as InternalIP).
     pub address: String,
+    /// Join token, for a node without a certificate yet.
+    pub token: Option<JoinToken>,
+    /// Credentials handed over directly (`bosun up`: the master in the same process issued
+    /// them); otherwise they are read from the data directory or made by joining.
+    pub credentials: Option<Credentials>,
+}
+
+/// Why an agent stopped.
+#[derive(Debug, thiserror::Error)]
+pub enum AgentError {
+    #[error(transparent)]
+    Runtime(#[from] RuntimeError),
+    #[error(transparent)]
+    Credentials(#[from] crate::join::CredentialError),
 }
 
 pub struct Agent<R: Runtime> {
@@ -41,13 +57,26 @@ const MAX_PODS: &str = "110";
 
 impl<R: Runtime> Agent<R> {
     /// Runs until `shutdown`. Containers are never stopped by shutting the agent down.
-    pub async fn run(self, shutdown: CancellationToken) -> Result<(), RuntimeError> {
+    pub async fn run(self, shutdown: CancellationToken) -> Result<(), AgentError> {
         std::fs::create_dir_all(&self.config.data_dir).map_err(|e| {
             RuntimeError::Engine(format!(
                 "data directory {}: {e}",
                 self.config.data_dir.display()
             ))
         })?;
+        let credentials = match self.config.credentials.clone() {
+            Some(c) => c,
+            None => {
+                crate::join::credentials(
+                    &self.config.data_dir,
+                    &self.config.name,
+                    &self.config.masters,
+                    self.config.token.as_ref(),
+                    &shutdown,
+                )
+                .await?
+            }
+        };
         let node = self.node_object().await?;
         let desired = Arc::new(DesiredPods::load(&self.config.data_dir));
         let board = Arc::new(StatusBoard::default());
@@ -70,6 +99,7 @@ impl<R: Runtime> Agent<R> {
             desired,
             board,
             node_object: node.to_json(),
+            credentials,
         };
         tasks.spawn(session.run(shutdown.clone()));
         tasks.close();

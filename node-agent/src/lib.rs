@@ -9,6 +9,7 @@
 //! - [`status`]: pod status from observed containers and probe findings.
 //! - [`board`]: latest pod statuses, versioned for the session.
 //! - [`events`]: what happened to the pods (pulls, starts, crashes, probe kills), for the master.
+//! - [`join`]: the node's certificate: kept in the data directory, or got with a join token.
 //! - [`labels`]: labels and names of the containers the agent owns.
 //! - [`runtime`]: the container engine trait, Docker (bollard) and an in-memory fake.
 #![forbid(unsafe_code)]
@@ -17,6 +18,7 @@ pub mod agent;
 pub mod board;
 pub mod desired;
 pub mod events;
+pub mod join;
 pub mod labels;
 pub mod probe;
 pub mod reconciler;

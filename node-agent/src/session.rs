@@ -9,6 +9,7 @@ use bosun_proto::v1::{
     agent_message, master_message, AgentMessage, Heartbeat, Hello, LogData, LogRequest,
     PodEventBatch, PodStatusBatch,
 };
+use bosun_shared::pki::tls::Credentials;
 use bosun_shared::pod::Pod;
 use bosun_shared::Object;
 use futures::StreamExt;
@@ -16,7 +17,6 @@ use tokio::sync::mpsc;
 use tokio_stream::wrappers::ReceiverStream;
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
-use tonic::transport::Endpoint;
 use tracing::{info, warn};
 
 use crate::board::StatusBoard;
@@ -64,6 +64,8 @@ pub struct SessionClient<R: Runtime> {
     pub events: Arc<crate::events::EventLog>,
     /// JSON of the Node object to register.
     pub node_object: Vec<u8>,
+    /// The cluster CA and this node's certificate.
+    pub credentials: Credentials,
 }
 
 fn out(m: agent_message::Msg) -> AgentMessage {
@@ -111,7 +113,7 @@ impl<R: Runtime> SessionClient<R> {
                 Ok(()) => return,
                 Err(SessionError::NotLeader(Some(leader))) => {
                     info!(master = %target, %leader, "moving to the leader");
-                    hint = Some(bosun_shared::client::server_url(&leader));
+                    hint = Some(leader);
                     continue;
                 }
                 Err(e) => {
@@ -135,7 +137,9 @@ impl<R: Runtime> SessionClient<R> {
         master: &str,
         shutdown: &CancellationToken,
     ) -> Result<(), SessionError> {
-        let channel = Endpoint::from_shared(master.to_string())
+        let channel = self
+            .credentials
+            .endpoint(master)
             .map_err(|e| SessionError::Failed(format!("master address {master:?}: {e}")))?
             .connect_timeout(CONNECT_TIMEOUT)
             // A master that vanishes (power loss, partition) is noticed within seconds.

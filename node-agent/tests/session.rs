@@ -15,10 +15,13 @@ use bosun_proto::v1::dispatcher_server::{Dispatcher, DispatcherServer};
 use bosun_proto::v1::{
     agent_message, master_message, AgentMessage, HeartbeatAck, MasterMessage, SessionConfig,
 };
+use bosun_shared::pki::tls::Credentials;
+use bosun_shared::pki::{Ca, Role};
 use futures::{Stream, StreamExt};
 use tokio::sync::mpsc;
 use tokio_stream::wrappers::{ReceiverStream, TcpListenerStream};
 use tokio_util::sync::CancellationToken;
+use tonic::transport::ServerTlsConfig;
 use tonic::{Request, Response, Status, Streaming};
 
 /// A master that acknowledges heartbeats until `silent` is set, then says nothing more while
@@ -79,7 +82,17 @@ async fn an_agent_leaves_a_master_that_went_silent() {
     let addr = listener.local_addr().unwrap();
     let fake = Fake::default();
     let shutdown = CancellationToken::new();
+    // A master certificate of a test CA, as the real masters serve (TLS only).
+    let day = Duration::from_secs(86_400);
+    let ca = Ca::generate("test").unwrap();
+    let master = ca.issue_key(Role::Master, "m1", day).unwrap();
+    let tls = ServerTlsConfig::new().identity(tonic::transport::Identity::from_pem(
+        &master.cert_pem,
+        &master.key_pem,
+    ));
     let server = tonic::transport::Server::builder()
+        .tls_config(tls)
+        .unwrap()
         .add_service(DispatcherServer::new(fake.clone()))
         .serve_with_incoming_shutdown(
             TcpListenerStream::new(listener),
@@ -90,12 +103,16 @@ async fn an_agent_leaves_a_master_that_went_silent() {
     let dir = tempfile::tempdir().unwrap();
     let client = SessionClient {
         node: "n1".into(),
-        masters: vec![format!("http://{addr}")],
+        masters: vec![addr.to_string()],
         runtime: Arc::new(FakeRuntime::new(1000, 1 << 30)),
         desired: Arc::new(DesiredPods::load(dir.path())),
         board: Arc::new(StatusBoard::default()),
         events: Arc::new(EventLog::default()),
         node_object: br#"{"apiVersion":"v1","kind":"Node","metadata":{"name":"n1"}}"#.to_vec(),
+        credentials: Credentials {
+            ca_pem: ca.cert_pem().to_string(),
+            identity: Some(ca.issue_key(Role::Node, "n1", day).unwrap()),
+        },
     };
     let agent = tokio::spawn(client.run(shutdown.clone()));
 

@@ -5,7 +5,9 @@ use bosun_proto::v1::{
     VersionResponse, WatchRequest,
 };
 use futures::{Stream, StreamExt};
-use tonic::transport::{Channel, Endpoint};
+use tonic::transport::Channel;
+
+use crate::pki::tls::Credentials;
 use tonic::Code;
 
 use crate::meta::Propagation;
@@ -75,40 +77,35 @@ pub struct WatchEvent {
 #[derive(Clone)]
 pub struct Client {
     api: ApiClient<Channel>,
+    /// The connection, for the other services of the same master.
+    channel: Channel,
     /// Reads are served by the connected master without confirming they are current.
     stale: bool,
     /// The master this client talks to.
     server: String,
 }
 
-/// `host:port` or a URL, as a URL tonic accepts.
-pub fn server_url(server: &str) -> String {
-    if server.starts_with("http://") || server.starts_with("https://") {
-        server.to_string()
-    } else {
-        format!("http://{server}")
-    }
-}
-
 impl Client {
-    /// Connects to the master at `server` (`host:port`).
-    pub async fn connect(server: &str) -> Result<Client, ClientError> {
-        let url = server_url(server);
+    /// Connects to the master at `server` (`host:port`) over TLS, trusting the cluster CA
+    /// of `credentials` and presenting its certificate.
+    pub async fn connect(server: &str, credentials: &Credentials) -> Result<Client, ClientError> {
         let err = |e: tonic::transport::Error| ClientError::Connect {
             addr: server.to_string(),
             message: std::error::Error::source(&e).map_or_else(|| e.to_string(), |s| s.to_string()),
         };
-        let channel = Endpoint::from_shared(url.clone())
+        let channel = credentials
+            .endpoint(server)
             .map_err(err)?
             .connect_timeout(std::time::Duration::from_secs(5))
             .connect()
             .await
             .map_err(err)?;
-        let api = ApiClient::new(channel)
+        let api = ApiClient::new(channel.clone())
             .max_decoding_message_size(MAX_MESSAGE_BYTES)
             .max_encoding_message_size(MAX_MESSAGE_BYTES);
         Ok(Client {
             api,
+            channel,
             stale: false,
             server: server.to_string(),
         })
@@ -118,7 +115,10 @@ impl Client {
     /// comma-separated list is split). Any master serves any request: writes are forwarded
     /// to the leader. A master that accepts connections but does not answer (paused, hung)
     /// is skipped.
-    pub async fn connect_any(servers: &[String]) -> Result<Client, ClientError> {
+    pub async fn connect_any(
+        servers: &[String],
+        credentials: &Credentials,
+    ) -> Result<Client, ClientError> {
         let list: Vec<&str> = servers
             .iter()
             .flat_map(|s| s.split(','))
@@ -128,7 +128,7 @@ impl Client {
         let mut last = None;
         for server in &list {
             let answered = async {
-                let c = Client::connect(server).await?;
+                let c = Client::connect(server, credentials).await?;
                 c.version().await?;
                 Ok::<_, ClientError>(c)
             };
@@ -153,6 +153,11 @@ impl Client {
     pub fn with_stale(mut self, stale: bool) -> Self {
         self.stale = stale;
         self
+    }
+
+    /// The connection to the master, for its other services (`Cluster`).
+    pub fn channel(&self) -> Channel {
+        self.channel.clone()
     }
 
     /// The master this client is connected to.

@@ -12,11 +12,15 @@
 //! - [`validate`]: object validation with field paths.
 //! - [`manifest`]: multi-document YAML/JSON manifests into objects, with warnings for unknown fields.
 //! - [`client`]: the typed client of a master's API.
+//! - [`client_config`]: the client config file (masters, administrator's credentials).
+//! - [`secret`]: Secrets (base64 `data`, `stringData`), also where Bosun keeps its CA and tokens.
 //! - [`taint`]: taints on nodes, tolerations on pods.
 //! - [`time`]: RFC 3339 timestamps and kubectl-style ages.
+//! - [`pki`]: the cluster CA, certificates with roles, join tokens, TLS settings of clients.
 #![forbid(unsafe_code)]
 
 pub mod client;
+pub mod client_config;
 pub mod cronjob;
 pub mod daemonset;
 pub mod deployment;
@@ -28,10 +32,12 @@ pub mod meta;
 pub mod names;
 pub mod node;
 pub mod object;
+pub mod pki;
 pub mod pod;
 pub mod probe;
 pub mod quantity;
 pub mod replicaset;
+pub mod secret;
 pub mod selector;
 pub mod strategy;
 pub mod taint;

@@ -245,6 +245,7 @@ fn parse_object(value: &Value) -> Result<(Object, Vec<String>), Refusal> {
         Kind::CronJob => decode(value, Object::CronJob),
         Kind::Event => decode(value, Object::Event),
         Kind::Node => decode(value, Object::Node),
+        Kind::Secret => decode(value, Object::Secret),
     };
     let (mut warnings, mut errors) = (Vec::new(), Vec::new());
     for path in ignored {
@@ -378,7 +379,7 @@ fn classify(kind: Kind, path: &FieldPath, value: Option<&Value>) -> Verdict {
             Some("spec.template.spec.")
         }
         Kind::CronJob => Some("spec.jobTemplate.spec.template.spec."),
-        Kind::Event | Kind::Node => None,
+        Kind::Event | Kind::Node | Kind::Secret => None,
     };
     if let Some(field) = pod_spec.and_then(|prefix| pattern.strip_prefix(prefix)) {
         if REFUSED.contains(&field) && !value.is_none_or(is_empty) {

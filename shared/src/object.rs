@@ -17,6 +17,7 @@ use crate::meta::ObjectMeta;
 use crate::node::Node;
 use crate::pod::Pod;
 use crate::replicaset::ReplicaSet;
+use crate::secret::Secret;
 
 mod de;
 
@@ -226,6 +227,7 @@ kinds! {
         cli = ["cronjob", "cronjobs", "cj", "cronjob.batch", "cronjobs.batch"];
     Event: Event, "v1", "events", "event", namespaced = true, cli = ["event", "events", "ev"];
     Node: Node, "v1", "nodes", "node", namespaced = false, cli = ["node", "nodes", "no"];
+    Secret: Secret, "v1", "secrets", "secret", namespaced = true, cli = ["secret", "secrets"];
 }
 
 impl fmt::Display for Kind {

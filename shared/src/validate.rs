@@ -108,6 +108,7 @@ pub fn validate(obj: &Object) -> Vec<FieldError> {
             &mut errs,
         ),
         Object::Node(n) => crate::taint::validate_taints(&n.spec.taints, "spec.taints", &mut errs),
+        Object::Secret(s) => crate::secret::validate_secret(s, &mut errs),
         Object::Event(e) => {
             if e.involved_object.name.is_empty() {
                 errs.push(FieldError::required("involvedObject.name"));

@@ -15,6 +15,7 @@ impl ExtraAgent {
         let dir = c.dir().join(format!("agent-{suffix}"));
         let server = c.server();
         let dir = dir.display().to_string();
+        let token = c.node_token()?;
         let mut args = vec![
             "agent",
             "--master",
@@ -23,6 +24,8 @@ impl ExtraAgent {
             &name,
             "--data-dir",
             &dir,
+            "--token",
+            &token,
         ];
         for l in labels {
             args.extend(["--label", l]);

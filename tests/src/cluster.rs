@@ -323,6 +323,18 @@ impl TestCluster {
         Ok(())
     }
 
+    /// The node join token the master made at its first start (beside its store).
+    pub fn node_token(&self) -> anyhow::Result<String> {
+        let dir = match self.mode {
+            Mode::Up => self.root.join("up").join("master"),
+            Mode::Split => self.root.join("master"),
+        };
+        let path = dir.join("node-token");
+        let text = std::fs::read_to_string(&path)
+            .with_context(|| format!("read the node join token {}", path.display()))?;
+        Ok(text.trim().to_string())
+    }
+
     /// SIGKILLs the master (the whole `bosun up` process in up mode).
     pub fn kill_master(&mut self) -> anyhow::Result<()> {
         if let Some(master) = self.master.as_mut() {
@@ -358,6 +370,7 @@ impl TestCluster {
         }
         let server = self.try_server()?;
         let data_dir = self.root.join("agent");
+        let token = self.node_token()?;
         let mut args = vec![
             "agent",
             "--master",
@@ -366,6 +379,8 @@ impl TestCluster {
             Self::path_str(&data_dir)?,
             "--name",
             &self.node,
+            "--token",
+            &token,
         ];
         for label in &self.agent_labels {
             args.extend(["--label", label.as_str()]);

@@ -17,9 +17,7 @@ pub enum ClusterCommand {
 
 pub async fn run(ctx: &Context, cmd: ClusterCommand) -> anyhow::Result<()> {
     let client = ctx.client().await?;
-    let mut cluster = ClusterClient::connect(bosun_shared::client::server_url(client.server()))
-        .await
-        .map_err(|e| anyhow::anyhow!("cannot reach the master at {}: {e}", client.server()))?;
+    let mut cluster = ClusterClient::new(client.channel());
     let status = match cmd {
         ClusterCommand::Status => cluster.status(ClusterStatusRequest {}).await,
         ClusterCommand::RemoveMaster { name } => {

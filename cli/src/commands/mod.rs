@@ -10,6 +10,7 @@ pub mod rollout;
 pub mod run;
 pub mod scale;
 pub mod taint;
+pub mod token;
 pub mod version;
 
 use bosun_shared::client::ClientError;

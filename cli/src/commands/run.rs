@@ -8,6 +8,7 @@ use anyhow::Context as _;
 use bosun_agent::agent::{Agent, AgentConfig};
 use bosun_agent::runtime::docker::DockerRuntime;
 use bosun_master::server::{Master, MasterConfig};
+use bosun_shared::pki::JoinToken;
 use tokio_util::sync::CancellationToken;
 
 use crate::config;
@@ -32,6 +33,10 @@ pub struct MasterArgs {
     /// or this machine's address when listening on 0.0.0.0].
     #[arg(long)]
     pub advertise: Option<String>,
+    /// Master join token (with --join, until this master holds a certificate): the first
+    /// master's <data-dir>/master-token, or `bosun token create --role master`.
+    #[arg(long, env = "BOSUN_TOKEN")]
+    pub token: Option<JoinToken>,
 }
 
 #[derive(clap::Args)]
@@ -51,6 +56,10 @@ pub struct AgentArgs {
     /// Address other machines reach this node at [default: the one used to reach the master].
     #[arg(long)]
     pub address: Option<String>,
+    /// Join token, needed until the node holds a certificate: the first master's
+    /// <data-dir>/node-token, or `bosun token create`.
+    #[arg(long, env = "BOSUN_TOKEN")]
+    pub token: Option<JoinToken>,
 }
 
 #[derive(clap::Args)]
@@ -112,6 +121,7 @@ async fn start_master(
     shutdown: CancellationToken,
 ) -> anyhow::Result<Master> {
     check_name("master name", &config.name)?;
+    let data_dir = &config.data_dir.clone();
     let master = Master::start(config, shutdown).await?;
     let mut servers: Vec<String> = master
         .store
@@ -122,11 +132,22 @@ async fn start_master(
         .filter(|a| !a.is_empty() && *a != master.advertised)
         .collect();
     servers.insert(0, master.advertised.clone());
-    config::save_servers(&ctx.config_path, &servers)?;
+    // The administrator's credentials come from the CA; a master that joined has it once it
+    // has caught up with the store, so it may keep what the file already holds.
+    match master.pki.admin_credentials(&master.store, "admin") {
+        Ok(c) => config::save(&ctx.config_path, &servers, Some(&c))?,
+        Err(e) => {
+            config::save(&ctx.config_path, &servers, None)?;
+            eprintln!("no administrator credentials written to the client config yet: {e}");
+        }
+    }
     println!(
         "bosun master listening on {} (advertised as {})",
         master.addr, master.advertised
     );
+    for (role, token) in bosun_master::pki::MasterPki::initial_tokens(data_dir) {
+        println!("{role} join token: {token}");
+    }
     Ok(master)
 }
 
@@ -139,6 +160,7 @@ pub async fn master(ctx: &Context, args: MasterArgs) -> anyhow::Result<()> {
     let mut config = MasterConfig::new(&args.name.unwrap_or_else(hostname), args.listen, data_dir);
     config.join = args.join;
     config.advertise = args.advertise;
+    config.token = args.token;
     let m = start_master(ctx, config, shutdown).await?;
     println!("client config written to {}", ctx.config_path.display());
     m.stopped().await;
@@ -181,16 +203,14 @@ pub async fn agent(args: AgentArgs) -> anyhow::Result<()> {
         .unwrap_or_else(|| local_address_towards(args.master.first().map_or("", String::as_str)));
     let config = AgentConfig {
         name: args.name.unwrap_or_else(hostname),
-        masters: args
-            .master
-            .iter()
-            .map(|m| bosun_shared::client::server_url(m))
-            .collect(),
+        masters: args.master.clone(),
         data_dir: args
             .data_dir
             .unwrap_or_else(|| config::default_data_dir().join("agent")),
         labels: args.labels.into_iter().collect::<BTreeMap<_, _>>(),
         address,
+        token: args.token,
+        credentials: None,
     };
     run_agent(config, shutdown).await
 }
@@ -206,12 +226,30 @@ pub async fn up(ctx: &Context, args: UpArgs) -> anyhow::Result<()> {
         shutdown.clone(),
     )
     .await?;
+    // The master in this process issues the node's certificate directly.
+    let credentials = master
+        .pki
+        .ca(&master.store)
+        .and_then(|ca| {
+            ca.issue_key(
+                bosun_shared::pki::Role::Node,
+                &name,
+                bosun_master::pki::NODE_CERT_VALIDITY,
+            )
+        })
+        .map(|id| bosun_shared::pki::tls::Credentials {
+            ca_pem: master.pki.credentials.ca_pem.clone(),
+            identity: Some(id),
+        })
+        .context("issuing the node's certificate")?;
     let config = AgentConfig {
         name: name.clone(),
-        masters: vec![format!("http://{}", master.addr)],
+        masters: vec![master.addr.to_string()],
         data_dir: data_dir.join("agent"),
         labels: args.labels.into_iter().collect(),
         address: master.addr.ip().to_string(),
+        token: None,
+        credentials: Some(credentials),
     };
     println!("bosun agent running node {name} on the local Docker engine");
     println!(

@@ -53,6 +53,12 @@ pub(crate) fn render(
             Object::CronJob(cj) => cron_job_row(cj, wide, now),
             Object::Node(n) => node_row(n, wide, now),
             Object::Event(e) => event_row(e, wide, now),
+            Object::Secret(s) => vec![
+                s.metadata.name.clone(),
+                s.type_.clone(),
+                s.data.len().to_string(),
+                age(s.metadata.creation_timestamp.as_deref(), now),
+            ],
         };
         if namespace {
             row.insert(0, object.meta().namespace.clone());
@@ -120,6 +126,7 @@ fn headers(kind: Kind, wide: bool) -> Vec<&'static str> {
             &["LAST SEEN", "TYPE", "REASON", "OBJECT", "MESSAGE"],
             &["SUBOBJECT", "SOURCE", "FIRST SEEN", "COUNT", "NAME"],
         ),
+        Kind::Secret => (&["NAME", "TYPE", "DATA", "AGE"], &[]),
         Kind::Node => (
             &["NAME", "STATUS", "ROLES", "AGE", "VERSION"],
             &["INTERNAL-IP", "OS-IMAGE", "CONTAINER-RUNTIME"],

@@ -73,6 +73,9 @@ fn decode(bytes: &[u8]) -> Result<Object, Status> {
         obj.meta_mut().namespace.clear();
     }
     let errors = bosun_shared::validate::validate(&obj);
+    if let Object::Secret(s) = &mut obj {
+        s.merge_string_data();
+    }
     if !errors.is_empty() {
         let list: Vec<String> = errors.iter().map(|e| e.to_string()).collect();
         return Err(invalid(format!(

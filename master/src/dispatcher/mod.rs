@@ -53,7 +53,9 @@ impl Dispatcher for DispatcherService {
                 },
             ));
         }
-        let inbound = request.into_inner();
+        let caller = crate::pki::authz::caller(&request);
+        let mut inbound = request.into_inner();
+        let (node, hello) = session::read_hello(&mut inbound, caller.as_deref()).await?;
         let (tx, rx) = mpsc::channel(SESSION_BUFFER);
         let s = session::Session {
             store: self.store.clone(),
@@ -62,7 +64,7 @@ impl Dispatcher for DispatcherService {
             tx,
             shutdown: self.shutdown.child_token(),
         };
-        self.tasks.spawn(s.run(inbound));
+        self.tasks.spawn(s.run(node, hello, inbound));
         Ok(Response::new(Box::pin(ReceiverStream::new(rx).map(Ok))))
     }
 }

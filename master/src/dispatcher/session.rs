@@ -3,11 +3,12 @@ use std::collections::HashMap;
 use std::sync::Arc;
 
 use bosun_proto::v1::{
-    agent_message, master_message, AgentMessage, HeartbeatAck, LogChunk, MasterMessage,
+    agent_message, master_message, AgentMessage, HeartbeatAck, Hello, LogChunk, MasterMessage,
     PodAssignment, PodStatusReport, SessionConfig,
 };
 use bosun_shared::meta::set_condition;
 use bosun_shared::node::Node;
+use bosun_shared::pki::Identity;
 use bosun_shared::pod::{Pod, PodStatus};
 use bosun_shared::{Kind, Object};
 use futures::StreamExt;
@@ -31,24 +32,50 @@ fn msg(m: master_message::Msg) -> MasterMessage {
     MasterMessage { msg: Some(m) }
 }
 
+/// How long an agent has to say Hello.
+const HELLO_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(10);
+
+/// Reads the agent's Hello: the Node it registers, which must be the node its certificate
+/// names (a node speaks only for itself).
+pub async fn read_hello(
+    inbound: &mut Streaming<AgentMessage>,
+    caller: Option<&Identity>,
+) -> Result<(Node, Hello), Status> {
+    let first = tokio::time::timeout(HELLO_TIMEOUT, inbound.next())
+        .await
+        .map_err(|_| Status::deadline_exceeded("no Hello within 10 s"))?;
+    let hello = match first {
+        Some(Ok(AgentMessage {
+            msg: Some(agent_message::Msg::Hello(h)),
+        })) => h,
+        other => {
+            warn!(?other, "agent session did not start with Hello");
+            return Err(Status::invalid_argument("a session starts with Hello"));
+        }
+    };
+    let node = match Object::from_json(&hello.node) {
+        Ok(Object::Node(n)) => n,
+        other => {
+            warn!(?other, "agent Hello carried no node");
+            return Err(Status::invalid_argument("Hello.node: not a Node"));
+        }
+    };
+    let Some(caller) = caller else {
+        return Err(Status::unauthenticated("no client certificate"));
+    };
+    if caller.name != node.metadata.name {
+        warn!(caller = %caller, node = %node.metadata.name, "refused: a node's session for another node");
+        return Err(Status::permission_denied(format!(
+            "{caller} may not register or serve node {:?}",
+            node.metadata.name
+        )));
+    }
+    Ok((node, hello))
+}
+
 impl Session {
-    pub async fn run(self, mut inbound: Streaming<AgentMessage>) {
-        let hello = match inbound.next().await {
-            Some(Ok(AgentMessage {
-                msg: Some(agent_message::Msg::Hello(h)),
-            })) => h,
-            other => {
-                warn!(?other, "agent session did not start with Hello");
-                return;
-            }
-        };
-        let node = match Object::from_json(&hello.node) {
-            Ok(Object::Node(n)) => n,
-            other => {
-                warn!(?other, "agent Hello carried no node");
-                return;
-            }
-        };
+    /// Serves the session of `node`, whose agent sent `hello` (checked by [`read_hello`]).
+    pub async fn run(self, node: Node, hello: Hello, mut inbound: Streaming<AgentMessage>) {
         let name = node.metadata.name.clone();
         if let Err(e) = register_node(&self.store, node).await {
             warn!(node = %name, error = %e, "registering node failed");
@@ -79,7 +106,7 @@ impl Session {
             .map_err(|_| closed())?;
         let mut sent: HashMap<String, i64> = HashMap::new();
         let mut watch = self.send_full(node, &mut sent).await?;
-        record_statuses(&self.store, initial).await;
+        record_statuses(&self.store, node, initial).await;
         let mut leadership = self.store.status_changes();
         loop {
             tokio::select! {
@@ -189,11 +216,18 @@ impl Session {
             }
             Some(agent_message::Msg::Statuses(batch)) => {
                 self.registry.heartbeat(node);
-                record_statuses(&self.store, batch.pods).await;
+                record_statuses(&self.store, node, batch.pods).await;
             }
             Some(agent_message::Msg::Events(batch)) => {
                 for e in batch.events {
-                    self.events.record(agent_event(node, e));
+                    // Only about its own pods.
+                    let own = self
+                        .store
+                        .get(Kind::Pod, &e.namespace, &e.name)
+                        .is_some_and(|o| o.as_pod().is_some_and(|p| bound_to(p, node)));
+                    if own {
+                        self.events.record(agent_event(node, e));
+                    }
                 }
             }
             Some(agent_message::Msg::Log(data)) => {
@@ -291,13 +325,18 @@ async fn register_node(store: &Store, reported: Node) -> Result<(), StoreError> 
 
 /// The status update a report asks for, against the pod as stored now; `None` when the pod is
 /// gone, is another incarnation, or already has that status.
-fn status_op(store: &Store, r: &PodStatusReport) -> Option<Op> {
+fn status_op(store: &Store, node: &str, r: &PodStatusReport) -> Option<Op> {
     let stored = store.get(Kind::Pod, &r.namespace, &r.name);
     let Some(Object::Pod(pod)) = stored.as_deref() else {
         return None;
     };
     let mut pod = pod.clone();
     if pod.metadata.uid != r.uid {
+        return None;
+    }
+    if !bound_to(&pod, node) {
+        // A node writes only its own pods' status (a pod moved away is no longer its own).
+        warn!(node, pod = %pod.key(), "refused a status report for a pod not bound to the reporting node");
         return None;
     }
     let Ok(mut status) = serde_json::from_slice::<PodStatus>(&r.status) else {
@@ -327,8 +366,11 @@ const STATUS_RETRIES: usize = 3;
 /// Writes reported pod statuses in one command; reports for pods that are gone are dropped.
 /// When the batch conflicts (a pod changed meanwhile), each report is retried against a fresh
 /// read of its pod, so no status is lost to a race.
-async fn record_statuses(store: &Store, reports: Vec<PodStatusReport>) {
-    let ops: Vec<Op> = reports.iter().filter_map(|r| status_op(store, r)).collect();
+async fn record_statuses(store: &Store, node: &str, reports: Vec<PodStatusReport>) {
+    let ops: Vec<Op> = reports
+        .iter()
+        .filter_map(|r| status_op(store, node, r))
+        .collect();
     if ops.is_empty() {
         return;
     }
@@ -338,7 +380,9 @@ async fn record_statuses(store: &Store, reports: Vec<PodStatusReport>) {
     debug!(error = %e, "batched status update failed; retrying one by one");
     for r in &reports {
         for _ in 0..STATUS_RETRIES {
-            let Some(op) = status_op(store, r) else { break };
+            let Some(op) = status_op(store, node, r) else {
+                break;
+            };
             match store.propose(Command { ops: vec![op] }).await {
                 Err(StoreError::Conflict { .. }) => continue,
                 _ => break,

@@ -4,24 +4,35 @@ use std::collections::HashMap;
 use std::sync::Mutex;
 use std::time::Duration;
 
+use bosun_shared::pki::tls::Credentials;
 use tonic::transport::Channel;
 use tonic::Status;
 
 use crate::store::Store;
 
-#[derive(Default)]
 pub struct PeerChannels {
     channels: Mutex<HashMap<String, Channel>>,
+    /// The CA and this master's certificate.
+    credentials: Credentials,
 }
 
 impl PeerChannels {
+    pub fn new(credentials: Credentials) -> Self {
+        PeerChannels {
+            channels: Mutex::default(),
+            credentials,
+        }
+    }
+
     /// A channel to `address` (connected on first use).
     pub fn get(&self, address: &str) -> Result<Channel, Status> {
         let mut map = self.channels.lock().expect("peer channel lock");
         if let Some(c) = map.get(address) {
             return Ok(c.clone());
         }
-        let channel = Channel::from_shared(bosun_shared::client::server_url(address))
+        let channel = self
+            .credentials
+            .endpoint(address)
             .map_err(|e| Status::internal(format!("master address {address:?}: {e}")))?
             .connect_timeout(Duration::from_secs(2))
             .connect_lazy();

@@ -12,6 +12,7 @@ use std::time::Duration;
 
 use bosun_proto::v1::raft_client::RaftClient;
 use bosun_proto::v1::{RaftBatch, SnapshotChunk};
+use bosun_shared::pki::tls::Credentials;
 use protobuf::Message as _;
 use raft::eraftpb::{Message, MessageType};
 use tokio::sync::mpsc;
@@ -42,6 +43,8 @@ struct Shared {
     members: MemberBook,
     inbox: mpsc::Sender<RaftMsg>,
     faults: Arc<Faults>,
+    /// The CA and this master's certificate: peers accept Raft traffic only from masters.
+    credentials: Credentials,
     tasks: TaskTracker,
     shutdown: CancellationToken,
 }
@@ -61,6 +64,7 @@ impl GrpcTransport {
         members: MemberBook,
         inbox: mpsc::Sender<RaftMsg>,
         faults: Arc<Faults>,
+        credentials: Credentials,
         tasks: TaskTracker,
         runtime: tokio::runtime::Handle,
         shutdown: CancellationToken,
@@ -72,6 +76,7 @@ impl GrpcTransport {
                 members,
                 inbox,
                 faults,
+                credentials,
                 tasks,
                 shutdown,
             },
@@ -119,7 +124,7 @@ struct PeerStream {
 /// Opens a stream to `address`; it ends (and reports the peer unreachable) when the call
 /// fails. The call runs in its own task, so `peer_task` never waits for an answer.
 fn open_stream(s: &Shared, to: u64, address: String) -> Result<PeerStream, String> {
-    let client = connect(&address)?;
+    let client = connect(&s.credentials, &address)?;
     let (tx, rx) = mpsc::channel(STREAM_DEPTH);
     let mut c = client.clone();
     let inbox = s.inbox.clone();
@@ -210,8 +215,9 @@ async fn peer_task(s: Shared, to: u64, mut rx: mpsc::Receiver<Message>) {
     }
 }
 
-fn connect(address: &str) -> Result<RaftClient<Channel>, String> {
-    let channel = Channel::from_shared(bosun_shared::client::server_url(address))
+fn connect(credentials: &Credentials, address: &str) -> Result<RaftClient<Channel>, String> {
+    let channel = credentials
+        .endpoint(address)
         .map_err(|e| e.to_string())?
         .connect_timeout(Duration::from_secs(1))
         .connect_lazy();

@@ -6,9 +6,12 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use bosun_master::peers::Faults;
+use bosun_master::pki::MasterPki;
 use bosun_master::server::{Master, MasterConfig};
 use bosun_master::store::{Compaction, RaftStatus};
 use bosun_shared::client::Client;
+use bosun_shared::pki::tls::Credentials;
+use bosun_shared::pki::{JoinToken, Role};
 use bosun_shared::pod::Pod;
 use bosun_shared::Object;
 use tokio_util::sync::CancellationToken;
@@ -27,6 +30,10 @@ pub struct Cluster {
     pub nodes: Vec<Node>,
     pub faults: Arc<Faults>,
     pub compaction: Compaction,
+    /// An administrator's credentials, issued by the first master's CA.
+    pub admin: Option<Credentials>,
+    /// The first master's master join token, which the others join with.
+    pub master_token: Option<JoinToken>,
     _tmp: tempfile::TempDir,
 }
 
@@ -69,6 +76,8 @@ impl Cluster {
             nodes: vec![],
             faults: Arc::new(Faults::default()),
             compaction,
+            admin: None,
+            master_token: None,
             _tmp: tmp,
         };
         for i in 0..n {
@@ -80,8 +89,16 @@ impl Cluster {
                 vec![c.nodes[0].addr.to_string()]
             };
             let node = c
-                .launch(&name, dir, "127.0.0.1:0".parse().unwrap(), join)
+                .launch(&name, dir.clone(), "127.0.0.1:0".parse().unwrap(), join)
                 .await;
+            if i == 0 {
+                let m = node.master.as_ref().expect("just started");
+                c.admin = Some(m.pki.admin_credentials(&m.store, "admin").unwrap());
+                c.master_token = MasterPki::initial_tokens(&dir)
+                    .into_iter()
+                    .find(|(role, _)| *role == Role::Master)
+                    .map(|(_, t)| t);
+            }
             c.nodes.push(node);
         }
         c.wait_voters(n).await;
@@ -98,6 +115,7 @@ impl Cluster {
         let shutdown = CancellationToken::new();
         let mut config = MasterConfig::new(name, listen, dir.clone());
         config.join = join;
+        config.token = self.master_token.clone();
         config.compaction = self.compaction;
         config.faults = self.faults.clone();
         let master = Master::start(config, shutdown.clone())
@@ -143,8 +161,13 @@ impl Cluster {
         .await
     }
 
+    /// The administrator's credentials.
+    pub fn credentials(&self) -> &Credentials {
+        self.admin.as_ref().expect("the first master issued them")
+    }
+
     pub async fn client(&self, i: usize) -> Client {
-        Client::connect(&self.nodes[i].addr.to_string())
+        Client::connect(&self.nodes[i].addr.to_string(), self.credentials())
             .await
             .expect("client connects")
     }

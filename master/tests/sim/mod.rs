@@ -9,8 +9,10 @@ use bosun_agent::agent::{Agent, AgentConfig};
 use bosun_agent::labels;
 use bosun_agent::runtime::fake::{FakeContainer, FakeRuntime};
 use bosun_agent::runtime::RunState;
+use bosun_master::pki::MasterPki;
 use bosun_master::server::{Master, MasterConfig};
 use bosun_shared::client::Client;
+use bosun_shared::pki::{JoinToken, Role};
 use bosun_shared::{Kind, Object};
 use tokio_util::sync::CancellationToken;
 
@@ -31,6 +33,8 @@ pub struct SimNode {
 pub struct Sim {
     pub client: Client,
     addr: String,
+    /// The node join token the agents join with.
+    token: JoinToken,
     pub nodes: Vec<SimNode>,
     shutdown: CancellationToken,
     _master: Master,
@@ -50,10 +54,22 @@ impl Sim {
             .await
             .expect("master starts");
         let addr = master.addr.to_string();
-        let client = Client::connect(&addr).await.expect("client connects");
+        let admin = master
+            .pki
+            .admin_credentials(&master.store, "admin")
+            .unwrap();
+        let client = Client::connect(&addr, &admin)
+            .await
+            .expect("client connects");
+        let token = MasterPki::initial_tokens(&dir.path().join("master"))
+            .into_iter()
+            .find(|(role, _)| *role == Role::Node)
+            .expect("the first master made a node token")
+            .1;
         let mut sim = Sim {
             client,
             addr,
+            token,
             nodes: vec![],
             shutdown,
             _master: master,
@@ -87,11 +103,13 @@ impl Sim {
         let name = format!("n{}", i + 1);
         Agent {
             config: AgentConfig {
-                masters: vec![format!("http://{}", self.addr)],
+                masters: vec![self.addr.clone()],
                 data_dir: self.dir.path().join(&name),
                 labels: BTreeMap::new(),
                 address: format!("10.0.0.{}", i + 1),
                 name,
+                token: Some(self.token.clone()),
+                credentials: None,
             },
             runtime: engine,
         }

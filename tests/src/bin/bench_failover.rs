@@ -266,7 +266,7 @@ async fn run(o: &Options) -> anyhow::Result<()> {
     })?;
     let mut clients = Vec::new();
     for i in 0..MASTERS {
-        clients.push(Client::connect(&m.addr(i)).await?);
+        clients.push(Client::connect(&m.addr(i), &m.credentials()?).await?);
     }
     let writes = Arc::new(Writes::default());
     let client = tokio::spawn(write_loop(clients, writes.clone()));

@@ -260,10 +260,14 @@ impl Writer {
 }
 
 /// Opens `n` connections to the Bosun master at `addr`.
-async fn bosun_writers(addr: &str, n: usize) -> anyhow::Result<Vec<Writer>> {
+async fn bosun_writers(
+    addr: &str,
+    credentials: &bosun_shared::pki::tls::Credentials,
+    n: usize,
+) -> anyhow::Result<Vec<Writer>> {
     let mut out = Vec::new();
     for _ in 0..n {
-        out.push(Writer::Bosun(Client::connect(addr).await?));
+        out.push(Writer::Bosun(Client::connect(addr, credentials).await?));
     }
     Ok(out)
 }
@@ -489,7 +493,9 @@ async fn run(o: &Options) -> anyhow::Result<()> {
     let leader = leader.address;
     eprintln!("bosun: 3 masters up, leader {leader}");
     let pids = bosun_cluster.pids();
-    let bosun = measure_all("bosun", &bosun_writers(&leader, conns).await?, &pids, o).await?;
+    let credentials = bosun_cluster.credentials()?;
+    let writers = bosun_writers(&leader, &credentials, conns).await?;
+    let bosun = measure_all("bosun", &writers, &pids, o).await?;
     drop(bosun_cluster);
 
     let etcd_cluster = EtcdCluster::launch(&o.etcd).await?;

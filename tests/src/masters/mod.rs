@@ -121,7 +121,7 @@ impl Masters {
         let name = self.name(i);
         let mut args = vec![
             "--config".to_string(),
-            root.join(format!("{name}.yaml")).display().to_string(),
+            self.config_path(i).display().to_string(),
             "master".into(),
             "--name".into(),
             name.clone(),
@@ -132,8 +132,23 @@ impl Masters {
         ];
         if i > 0 {
             args.extend(["--join".into(), self.addr(0)]);
+            // The first master wrote its master join token beside its store.
+            let token = std::fs::read_to_string(root.join(self.name(0)).join("master-token"))
+                .unwrap_or_default();
+            args.extend(["--token".into(), token.trim().to_string()]);
         }
         args
+    }
+
+    /// The administrator's credentials the first master wrote into its client config.
+    pub fn credentials(&self) -> anyhow::Result<bosun_shared::pki::tls::Credentials> {
+        let path = self.config_path(0);
+        Ok(bosun_shared::client_config::load(&path)?.credentials(&path)?)
+    }
+
+    /// The client config master `i` writes.
+    pub fn config_path(&self, i: usize) -> PathBuf {
+        self.dir.path().join(format!("{}.yaml", self.name(i)))
     }
 
     /// (Re)starts master `i` with its command line, its output appended to its log. Fails if
@@ -197,7 +212,9 @@ impl Masters {
     }
 
     fn run_status(&self, servers: &str, log: &Path) -> anyhow::Result<Status> {
-        let args = ["--server", servers, "cluster", "status"];
+        let config = self.config_path(0);
+        let config = config.to_str().context("temporary path is not UTF-8")?;
+        let args = ["--config", config, "--server", servers, "cluster", "status"];
         let env = [("RUST_LOG", "error"), ("NO_COLOR", "1")];
         // Dropping `p` kills it if it is still running.
         let mut p = BosunProcess::spawn(&self.bin, &args, &env, log)?;

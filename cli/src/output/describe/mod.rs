@@ -39,11 +39,28 @@ pub fn describe(
         Object::CronJob(cj) => job::describe_cron_job(&mut w, cj, related, now),
         Object::Node(n) => node::describe(&mut w, n, &pods, now),
         Object::Event(e) => events::describe(&mut w, e),
+        Object::Secret(s) => describe_secret(&mut w, s),
     }
     if obj.kind() != bosun_shared::Kind::Event {
         events::section(&mut w, events, now);
     }
     w.finish()
+}
+
+/// `describe secret`: never the values, only their sizes (as kubectl).
+fn describe_secret(w: &mut Writer, s: &bosun_shared::secret::Secret) {
+    w.field(0, "Name", &s.metadata.name);
+    w.field(0, "Namespace", &s.metadata.namespace);
+    w.labels(0, "Labels", &s.metadata.labels);
+    w.annotations(0, "Annotations", &s.metadata.annotations);
+    w.line(0, "");
+    w.field(0, "Type", &s.type_);
+    w.line(0, "");
+    w.line(0, "Data");
+    w.line(0, "====");
+    for (k, v) in &s.data {
+        w.field(0, k, format!("{} bytes", v.len()));
+    }
 }
 
 /// `Pod Template:` and what it holds, as `rollout history --revision` prints it.
