@@ -71,6 +71,9 @@ enum Command {
     /// The masters: status, removal.
     #[command(subcommand)]
     Cluster(commands::cluster::ClusterCommand),
+    /// Nodes: remove one from the cluster for good.
+    #[command(subcommand)]
+    Node(commands::node::NodeCommand),
     /// Join tokens for nodes and masters: create, list, delete.
     #[command(subcommand)]
     Token(commands::token::TokenCommand),
@@ -138,6 +141,9 @@ async fn main() -> ExitCode {
         Command::Up(a) => commands::run::up(&ctx, a).await,
         Command::Cluster(c) => commands::cluster::run(&ctx, c).await,
         Command::Token(c) => commands::token::run(&ctx, c).await,
+        Command::Node(commands::node::NodeCommand::Remove(a)) => {
+            commands::node::remove(&ctx, a).await
+        }
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

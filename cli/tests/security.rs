@@ -43,3 +43,25 @@ fn a_port_scan_finds_no_plaintext_listener() -> anyhow::Result<()> {
     );
     Ok(())
 }
+
+#[test]
+fn a_removed_node_cannot_come_back() -> anyhow::Result<()> {
+    let mut c = TestCluster::start_split(bin())?;
+    c.wait_node_ready(DEADLINE)?;
+    let node = c.node_name().to_string();
+    let out = c.bosun_ok(&["node", "remove", &node]);
+    assert!(out.contains(&format!("node/{node} removed")), "{out}");
+    // The agent is cut off and told why; its node does not reappear.
+    let agent_log = c
+        .agent_process()
+        .expect("agent runs")
+        .log_path()
+        .to_path_buf();
+    bosun_tests::wait_for_blocking("the agent to be refused", DEADLINE, || {
+        let log = std::fs::read_to_string(&agent_log)?;
+        Ok(log.contains("was removed from the cluster").then_some(()))
+    })?;
+    let nodes = c.bosun_ok(&["get", "nodes", "-o", "name"]);
+    assert!(!nodes.contains(&node), "node {node} came back: {nodes}");
+    Ok(())
+}

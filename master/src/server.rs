@@ -57,6 +57,8 @@ pub struct MasterConfig {
     pub compaction: Compaction,
     /// Faults injected into the peer transport (tests); none by default.
     pub faults: Arc<Faults>,
+    /// How long the node certificates this master issues are valid.
+    pub node_cert_validity: Duration,
 }
 
 impl MasterConfig {
@@ -70,6 +72,7 @@ impl MasterConfig {
             token: None,
             compaction: Compaction::default(),
             faults: Arc::default(),
+            node_cert_validity: crate::pki::NODE_CERT_VALIDITY,
         }
     }
 }
@@ -103,6 +106,8 @@ pub struct Master {
     pub store: Store,
     /// Its credentials and the cluster CA.
     pub pki: Arc<MasterPki>,
+    /// The agents connected to it.
+    pub registry: Arc<Registry>,
     tasks: TaskTracker,
 }
 
@@ -288,8 +293,13 @@ impl Master {
         let certificates = CertificateService {
             store: store.clone(),
             pki: pki.clone(),
+            node_validity: config.node_cert_validity,
         };
-        let allow = |service, roles| Allow { service, roles };
+        let allow = |service, roles| Allow {
+            service,
+            roles,
+            store: store.clone(),
+        };
         let server = tonic::transport::Server::builder()
             // Dead clients and agents (power loss, partition) are noticed within seconds.
             .http2_keepalive_interval(Some(Duration::from_secs(1)))
@@ -345,7 +355,7 @@ impl Master {
         tasks.spawn(
             Manager {
                 store: store.clone(),
-                registry,
+                registry: registry.clone(),
                 events,
             }
             .run(shutdown.clone()),
@@ -356,6 +366,7 @@ impl Master {
             advertised,
             store,
             pki,
+            registry,
             tasks,
         })
     }

@@ -256,3 +256,83 @@ async fn join_tokens_admit_only_while_valid() {
         assert!(text.contains("not known"), "{text}");
     }
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_removed_node_is_refused_until_it_joins_again() {
+    let c = Cluster::start(1, Default::default()).await;
+    let addr = c.nodes[0].addr.to_string();
+    let m = c.nodes[0].master.as_ref().unwrap();
+    let ca = m.pki.ca(&m.store).unwrap();
+    let admin = c.client(0).await;
+    let n1 = with_identity(&c, Some(ca.issue_key(Role::Node, "n1", DAY).unwrap()));
+    let hello = || AgentMessage {
+        msg: Some(agent_message::Msg::Hello(Hello {
+            node: node_json("n1"),
+            pods: vec![],
+        })),
+    };
+    // A session open before the removal.
+    let (tx, rx) = tokio::sync::mpsc::channel(4);
+    tx.send(hello()).await.unwrap();
+    let channel = n1.endpoint(&addr).unwrap().connect().await.unwrap();
+    let mut open = DispatcherClient::new(channel)
+        .session(tokio_stream::wrappers::ReceiverStream::new(rx))
+        .await
+        .expect("a node's session")
+        .into_inner();
+
+    // What `bosun node remove n1` records.
+    let record = bosun_shared::pki::revoke::revocation_secret("n1");
+    admin.create(&Object::Secret(record)).await.unwrap();
+
+    // The open session ends at its next message.
+    let beat = AgentMessage {
+        msg: Some(agent_message::Msg::Heartbeat(Default::default())),
+    };
+    tx.send(beat.clone()).await.unwrap();
+    let deadline = tokio::time::Instant::now() + DEADLINE;
+    loop {
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "the removed node's session did not end"
+        );
+        let _ = tx.try_send(beat.clone());
+        match tokio::time::timeout(Duration::from_millis(200), open.message()).await {
+            Ok(Ok(Some(_))) | Err(_) => continue,
+            Ok(_) => break,
+        }
+    }
+    for _ in 0..TRIES {
+        let channel = n1.endpoint(&addr).unwrap().connect().await.unwrap();
+        let refused = DispatcherClient::new(channel)
+            .session(futures::stream::iter([hello()]))
+            .await
+            .unwrap_err();
+        assert_eq!(refused.code(), Code::PermissionDenied, "{refused:?}");
+        assert!(
+            refused.message().contains("removed"),
+            "{}",
+            refused.message()
+        );
+        let renewal = bosun_shared::pki::join::renew(&[addr.clone()], &n1, "n1").await;
+        let e = renewal
+            .expect_err("a revoked certificate was renewed")
+            .to_string();
+        assert!(e.contains("removed"), "{e}");
+    }
+
+    // With a new token it joins again: a certificate issued after the removal is accepted.
+    let token = JoinToken::generate(&m.pki.ca_hash().unwrap());
+    let record = TokenRecord::of(&token, Role::Node, None, "rejoin").to_secret();
+    admin.create(&Object::Secret(record)).await.unwrap();
+    wait_for("n1 back with a new certificate", DEADLINE, || async {
+        let fresh = join(&[addr.clone()], &token, "n1", DEADLINE).await.ok()?;
+        let channel = fresh.endpoint(&addr).ok()?.connect().await.ok()?;
+        DispatcherClient::new(channel)
+            .session(futures::stream::iter([hello()]))
+            .await
+            .ok()
+            .map(|_| ())
+    })
+    .await;
+}

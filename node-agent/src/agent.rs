@@ -77,6 +77,7 @@ impl<R: Runtime> Agent<R> {
                 .await?
             }
         };
+        let credentials = crate::renew::CurrentCredentials::new(credentials);
         let node = self.node_object().await?;
         let desired = Arc::new(DesiredPods::load(&self.config.data_dir));
         let board = Arc::new(StatusBoard::default());
@@ -91,6 +92,15 @@ impl<R: Runtime> Agent<R> {
         );
         let events = reconciler.events();
         tasks.spawn(reconciler.run(shutdown.clone()));
+        tasks.spawn(
+            crate::renew::Renewer {
+                node: self.config.name.clone(),
+                masters: self.config.masters.clone(),
+                dir: self.config.data_dir.join("pki"),
+                credentials: credentials.clone(),
+            }
+            .run(shutdown.clone()),
+        );
         let session = SessionClient {
             events,
             node: self.config.name.clone(),
@@ -99,7 +109,7 @@ impl<R: Runtime> Agent<R> {
             desired,
             board,
             node_object: node.to_json(),
-            credentials,
+            credentials: credentials.clone(),
         };
         tasks.spawn(session.run(shutdown.clone()));
         tasks.close();

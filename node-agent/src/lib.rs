@@ -3,6 +3,7 @@
 //! - [`agent`]: [`agent::Agent`]: registers the node, keeps the session, runs the reconciler.
 //! - [`session`]: the stream to the master: Hello, assignments, heartbeats, statuses, logs.
 //! - [`desired`]: assigned pods, persisted so they survive restarts and master outages.
+//! - [`renew`]: the node certificate renewed at two thirds of its life.
 //! - [`reconciler`]: compares assigned pods with the engine's containers, one step at a time.
 //! - [`step`]: `next_step(desired, observed)`, the pure decision.
 //! - [`probe`]: liveness, readiness and startup probes of running containers.
@@ -22,6 +23,7 @@ pub mod join;
 pub mod labels;
 pub mod probe;
 pub mod reconciler;
+pub mod renew;
 pub mod runtime;
 pub mod session;
 pub mod status;

@@ -9,7 +9,6 @@ use bosun_proto::v1::{
     agent_message, master_message, AgentMessage, Heartbeat, Hello, LogData, LogRequest,
     PodEventBatch, PodStatusBatch,
 };
-use bosun_shared::pki::tls::Credentials;
 use bosun_shared::pod::Pod;
 use bosun_shared::Object;
 use futures::StreamExt;
@@ -22,6 +21,7 @@ use tracing::{info, warn};
 use crate::board::StatusBoard;
 use crate::desired::DesiredPods;
 use crate::labels;
+use crate::renew::CurrentCredentials;
 use crate::runtime::Runtime;
 
 /// Messages queued towards the master.
@@ -64,8 +64,9 @@ pub struct SessionClient<R: Runtime> {
     pub events: Arc<crate::events::EventLog>,
     /// JSON of the Node object to register.
     pub node_object: Vec<u8>,
-    /// The cluster CA and this node's certificate.
-    pub credentials: Credentials,
+    /// The cluster CA and this node's certificate (renewed meanwhile; each connection uses
+    /// the current one).
+    pub credentials: CurrentCredentials,
 }
 
 fn out(m: agent_message::Msg) -> AgentMessage {
@@ -139,6 +140,7 @@ impl<R: Runtime> SessionClient<R> {
     ) -> Result<(), SessionError> {
         let channel = self
             .credentials
+            .get()
             .endpoint(master)
             .map_err(|e| SessionError::Failed(format!("master address {master:?}: {e}")))?
             .connect_timeout(CONNECT_TIMEOUT)

@@ -9,6 +9,7 @@ use std::time::Duration;
 use bosun_agent::board::StatusBoard;
 use bosun_agent::desired::DesiredPods;
 use bosun_agent::events::EventLog;
+use bosun_agent::renew::CurrentCredentials;
 use bosun_agent::runtime::fake::FakeRuntime;
 use bosun_agent::session::SessionClient;
 use bosun_proto::v1::dispatcher_server::{Dispatcher, DispatcherServer};
@@ -109,10 +110,10 @@ async fn an_agent_leaves_a_master_that_went_silent() {
         board: Arc::new(StatusBoard::default()),
         events: Arc::new(EventLog::default()),
         node_object: br#"{"apiVersion":"v1","kind":"Node","metadata":{"name":"n1"}}"#.to_vec(),
-        credentials: Credentials {
+        credentials: CurrentCredentials::new(Credentials {
             ca_pem: ca.cert_pem().to_string(),
             identity: Some(ca.issue_key(Role::Node, "n1", day).unwrap()),
-        },
+        }),
     };
     let agent = tokio::spawn(client.run(shutdown.clone()));
 

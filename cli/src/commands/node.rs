@@ -1,4 +1,4 @@
-//! `bosun cordon`, `uncordon` and `drain`: node maintenance.
+//! `bosun cordon`, `uncordon` and `drain`: node maintenance; `bosun node remove`.
 use bosun_shared::client::{Client, ClientError};
 use bosun_shared::meta::Propagation;
 use bosun_shared::{Kind, Object};
@@ -9,6 +9,12 @@ use crate::Context;
 pub struct NodeArgs {
     /// The node's name.
     pub name: String,
+}
+
+#[derive(clap::Subcommand)]
+pub enum NodeCommand {
+    /// Remove a node for good: revoke its certificate, delete it and its pods.
+    Remove(NodeArgs),
 }
 
 #[derive(clap::Args)]
@@ -120,5 +126,43 @@ pub async fn drain(ctx: &Context, args: DrainArgs) -> anyhow::Result<()> {
         }
     }
     println!("node/{} drained", args.name);
+    Ok(())
+}
+
+/// `bosun node remove NAME`: the node leaves the cluster for good. Its certificate is revoked
+/// (the Secret `bosun-system/revoked-node-NAME`, created now: certificates of that node
+/// issued before it are refused, so its session ends and it cannot come back without a new
+/// join token), then the Node and the pods bound to it are deleted (controllers replace them).
+pub async fn remove(ctx: &Context, args: NodeArgs) -> anyhow::Result<()> {
+    let client = ctx.client().await?;
+    let name = &args.name;
+    let record = bosun_shared::pki::revoke::revocation_secret(name);
+    let ns = &record.metadata.namespace;
+    // Created anew, so its creation time (stamped by the master) is the revocation time.
+    match client.delete(Kind::Secret, ns, &record.metadata.name).await {
+        Ok(_) | Err(ClientError::NotFound(_)) => {}
+        Err(e) => return Err(e.into()),
+    }
+    client.create(&Object::Secret(record)).await?;
+    match client.delete(Kind::Node, "", name).await {
+        Ok(_) | Err(ClientError::NotFound(_)) => {}
+        Err(e) => return Err(e.into()),
+    }
+    let (pods, _) = client.list(Kind::Pod, None, None).await?;
+    let mut deleted = 0;
+    for p in pods.iter().filter_map(Object::as_pod) {
+        if p.spec.node_name.as_deref() != Some(name.as_str()) {
+            continue;
+        }
+        match client
+            .delete(Kind::Pod, &p.metadata.namespace, &p.metadata.name)
+            .await
+        {
+            Ok(_) => deleted += 1,
+            Err(ClientError::NotFound(_)) => {}
+            Err(e) => return Err(e.into()),
+        }
+    }
+    println!("node/{name} removed: its certificate is revoked, {deleted} pod(s) deleted");
     Ok(())
 }

@@ -56,6 +56,7 @@ impl Dispatcher for DispatcherService {
         let caller = crate::pki::authz::caller(&request);
         let mut inbound = request.into_inner();
         let (node, hello) = session::read_hello(&mut inbound, caller.as_deref()).await?;
+        let identity = caller.ok_or_else(|| Status::unauthenticated("no client certificate"))?;
         let (tx, rx) = mpsc::channel(SESSION_BUFFER);
         let s = session::Session {
             store: self.store.clone(),
@@ -63,6 +64,7 @@ impl Dispatcher for DispatcherService {
             events: self.events.clone(),
             tx,
             shutdown: self.shutdown.child_token(),
+            identity,
         };
         self.tasks.spawn(s.run(node, hello, inbound));
         Ok(Response::new(Box::pin(ReceiverStream::new(rx).map(Ok))))

@@ -101,6 +101,11 @@ impl Registry {
         connected.or_else(|| self.departed().get(node).copied())
     }
 
+    /// The id of the session of `node` (a new one each time its agent connects).
+    pub fn session_id(&self, node: &str) -> Option<u64> {
+        self.sessions().get(node).map(|s| s.id)
+    }
+
     pub fn connected(&self, node: &str) -> bool {
         self.sessions().contains_key(node)
     }

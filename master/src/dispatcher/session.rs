@@ -26,6 +26,8 @@ pub struct Session {
     pub events: crate::events::Recorder,
     pub tx: mpsc::Sender<MasterMessage>,
     pub shutdown: CancellationToken,
+    /// The node's certificate: a revoked one ends the session.
+    pub identity: Arc<Identity>,
 }
 
 fn msg(m: master_message::Msg) -> MasterMessage {
@@ -118,7 +120,14 @@ impl Session {
                 m = inbound.next() => match m {
                     None => return Ok(()),
                     Some(Err(e)) => return Err(StoreError::Unavailable(format!("agent stream: {e}"))),
-                    Some(Ok(m)) => self.on_agent_message(node, m).await,
+                    Some(Ok(m)) => {
+                        // `bosun node remove`: the node's certificate no longer counts.
+                        if crate::pki::revoked(&self.store, &self.identity).is_some() {
+                            warn!(node, "ending the session of a removed node");
+                            return Err(StoreError::Unavailable(format!("node {node} was removed from the cluster")));
+                        }
+                        self.on_agent_message(node, m).await
+                    }
                 },
                 c = watch.next() => match c {
                     Some(Ok(change)) => self.on_change(node, change, &mut sent).await?,

@@ -17,22 +17,32 @@ use tonic::{Request, Status};
 use tracing::warn;
 
 use super::listener::PeerInfo;
+use crate::store::Store;
 
 pub const API: &[Role] = &[Role::Admin, Role::Master];
 pub const CLUSTER: &[Role] = &[Role::Admin, Role::Master];
 pub const DISPATCHER: &[Role] = &[Role::Node];
 pub const RAFT: &[Role] = &[Role::Master];
 
-/// An interceptor admitting callers of `service` whose certificate has one of `roles`.
-#[derive(Clone, Copy)]
+/// An interceptor admitting callers of `service` whose certificate has one of `roles` and is
+/// not revoked.
+#[derive(Clone)]
 pub struct Allow {
     pub service: &'static str,
     pub roles: &'static [Role],
+    /// Where revocations are read.
+    pub store: Store,
 }
 
 impl tonic::service::Interceptor for Allow {
     fn call(&mut self, mut req: Request<()>) -> Result<Request<()>, Status> {
-        let identity = check(self.service, self.roles, req.extensions().get::<PeerInfo>())?;
+        let peer = req.extensions().get::<PeerInfo>();
+        let identity = check(self.service, self.roles, peer)?;
+        if let Some(at) = super::revoked(&self.store, &identity) {
+            let who = peer.map_or_else(|| identity.to_string(), PeerInfo::describe);
+            warn!(service = self.service, peer = %who, "refused: certificate revoked");
+            return Err(super::revoked_status(&identity, at));
+        }
         req.extensions_mut().insert(identity);
         Ok(req)
     }

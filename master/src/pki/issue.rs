@@ -6,7 +6,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use bosun_proto::v1::certificates_server::Certificates;
-use bosun_proto::v1::{IssueRequest, IssueResponse};
+use bosun_proto::v1::{IssueRequest, IssueResponse, RenewRequest};
 use bosun_shared::pki::token::TOKEN_SECRET_PREFIX;
 use bosun_shared::pki::{JoinToken, Role, TokenRecord};
 use bosun_shared::secret::SYSTEM_NAMESPACE;
@@ -16,15 +16,25 @@ use tonic::{Request, Response, Status};
 use tracing::{info, warn};
 
 use super::listener::PeerInfo;
-use super::{MasterPki, MASTER_CERT_VALIDITY, NODE_CERT_VALIDITY};
+use super::{MasterPki, ADMIN_CERT_VALIDITY, MASTER_CERT_VALIDITY};
 use crate::store::{Command, Op, Store, StoreError};
 
 pub struct CertificateService {
     pub store: Store,
     pub pki: Arc<MasterPki>,
+    /// How long node certificates are valid (renewed at two thirds of it).
+    pub node_validity: Duration,
 }
 
 impl CertificateService {
+    fn validity(&self, role: Role) -> Duration {
+        match role {
+            Role::Master => MASTER_CERT_VALIDITY,
+            Role::Node => self.node_validity,
+            Role::Admin => ADMIN_CERT_VALIDITY,
+        }
+    }
+
     /// The role `token` grants, or why it grants nothing.
     async fn admit(&self, token: &str) -> Result<Role, Status> {
         let token: JoinToken = token
@@ -95,10 +105,7 @@ impl Certificates for CertificateService {
                 .pki
                 .ca(&self.store)
                 .map_err(|e| Status::unavailable(e.to_string()))?;
-            let valid_for = match role {
-                Role::Master => MASTER_CERT_VALIDITY,
-                _ => NODE_CERT_VALIDITY,
-            };
+            let valid_for = self.validity(role);
             let cert_pem = ca
                 .sign_request(&r.csr_pem, role, &r.name, valid_for)
                 .map_err(|e| Status::invalid_argument(e.to_string()))?;
@@ -115,6 +122,41 @@ impl Certificates for CertificateService {
                 Err(s)
             }
         }
+    }
+
+    async fn renew(&self, req: Request<RenewRequest>) -> Result<Response<IssueResponse>, Status> {
+        let peer = req.extensions().get::<PeerInfo>().cloned();
+        let who = peer
+            .as_ref()
+            .map_or_else(|| "unknown".to_string(), PeerInfo::describe);
+        match self.renew_for(peer.as_ref(), &req.get_ref().csr_pem).await {
+            Ok(cert_pem) => {
+                info!(peer = %who, "renewed a certificate");
+                Ok(Response::new(IssueResponse { cert_pem }))
+            }
+            Err(s) => {
+                warn!(peer = %who, error = %s.message(), "refused to renew a certificate");
+                Err(s)
+            }
+        }
+    }
+}
+
+impl CertificateService {
+    /// A new certificate for the caller's own: same role and name, the request's key.
+    async fn renew_for(&self, peer: Option<&PeerInfo>, csr_pem: &str) -> Result<String, Status> {
+        let id = peer.and_then(|p| p.identity.clone()).ok_or_else(|| {
+            Status::unauthenticated("renewal needs the certificate being renewed")
+        })?;
+        if let Some(at) = super::revoked(&self.store, &id) {
+            return Err(super::revoked_status(&id, at));
+        }
+        let ca = self
+            .pki
+            .ca(&self.store)
+            .map_err(|e| Status::unavailable(e.to_string()))?;
+        ca.sign_request(csr_pem, id.role, &id.name, self.validity(id.role))
+            .map_err(|e| Status::invalid_argument(e.to_string()))
     }
 }
 

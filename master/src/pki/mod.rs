@@ -28,8 +28,8 @@ use crate::store::Store;
 
 /// How long a master's own certificate is valid.
 pub const MASTER_CERT_VALIDITY: Duration = Duration::from_secs(365 * 24 * 3600);
-/// How long a node's certificate is valid.
-pub const NODE_CERT_VALIDITY: Duration = Duration::from_secs(365 * 24 * 3600);
+/// How long a node's certificate is valid by default; agents renew it at two thirds of that.
+pub const NODE_CERT_VALIDITY: Duration = Duration::from_secs(30 * 24 * 3600);
 /// How long an administrator's certificate (the CLI's config) is valid.
 pub const ADMIN_CERT_VALIDITY: Duration = Duration::from_secs(365 * 24 * 3600);
 /// The Secret holding the CA's certificate and key.
@@ -84,6 +84,29 @@ fn server_config(
         .map_err(|e| err(&e))?;
     config.alpn_protocols = vec![b"h2".to_vec()];
     Ok(config)
+}
+
+/// Whether node certificates of `id` are revoked (`bosun node remove`), and since when.
+pub fn revoked(store: &Store, id: &Identity) -> Option<std::time::SystemTime> {
+    if id.role != Role::Node {
+        return None;
+    }
+    let name = bosun_shared::pki::revoke::revocation_name(&id.name);
+    let record = store.get(Kind::Secret, SYSTEM_NAMESPACE, &name)?;
+    let Object::Secret(s) = &*record else {
+        return None;
+    };
+    let at = bosun_shared::pki::revoke::revoked_at(s)?;
+    bosun_shared::pki::revoke::refuses(at, id).then_some(at)
+}
+
+/// The refusal of a revoked node.
+pub fn revoked_status(id: &Identity, at: std::time::SystemTime) -> tonic::Status {
+    tonic::Status::permission_denied(format!(
+        "{id} was removed from the cluster at {} (bosun node remove); its certificate is \
+         revoked: join again with a new token",
+        bosun_shared::time::to_rfc3339(at)
+    ))
 }
 
 /// This master's credentials and the CA.

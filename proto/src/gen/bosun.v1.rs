@@ -347,6 +347,12 @@ pub struct SnapshotChunk {
 }
 #[allow(clippy::all)]
 #[derive(Clone, PartialEq, Eq, Hash, ::prost::Message)]
+pub struct RenewRequest {
+    #[prost(string, tag = "1")]
+    pub csr_pem: ::prost::alloc::string::String,
+}
+#[allow(clippy::all)]
+#[derive(Clone, PartialEq, Eq, Hash, ::prost::Message)]
 pub struct IssueRequest {
     /// BSN1.<ca-sha256>.<id>.<secret>
     #[prost(string, tag = "1")]
@@ -2127,6 +2133,29 @@ pub mod certificates_client {
                 .insert(GrpcMethod::new("bosun.v1.Certificates", "Issue"));
             self.inner.unary(req, path, codec).await
         }
+        /// A new certificate for the caller's own (valid, unrevoked) certificate: same role and
+        /// name, the request's key. Nodes renew at two thirds of their certificate's life.
+        pub async fn renew(
+            &mut self,
+            request: impl tonic::IntoRequest<super::RenewRequest>,
+        ) -> std::result::Result<tonic::Response<super::IssueResponse>, tonic::Status> {
+            self.inner
+                .ready()
+                .await
+                .map_err(|e| {
+                    tonic::Status::unknown(
+                        format!("Service was not ready: {}", e.into()),
+                    )
+                })?;
+            let codec = tonic_prost::ProstCodec::default();
+            let path = http::uri::PathAndQuery::from_static(
+                "/bosun.v1.Certificates/Renew",
+            );
+            let mut req = request.into_request();
+            req.extensions_mut()
+                .insert(GrpcMethod::new("bosun.v1.Certificates", "Renew"));
+            self.inner.unary(req, path, codec).await
+        }
     }
 }
 /// Generated server implementations.
@@ -2145,6 +2174,12 @@ pub mod certificates_server {
         async fn issue(
             &self,
             request: tonic::Request<super::IssueRequest>,
+        ) -> std::result::Result<tonic::Response<super::IssueResponse>, tonic::Status>;
+        /// A new certificate for the caller's own (valid, unrevoked) certificate: same role and
+        /// name, the request's key. Nodes renew at two thirds of their certificate's life.
+        async fn renew(
+            &self,
+            request: tonic::Request<super::RenewRequest>,
         ) -> std::result::Result<tonic::Response<super::IssueResponse>, tonic::Status>;
     }
     /// Membership of the masters.
@@ -2255,6 +2290,50 @@ pub mod certificates_server {
                     let inner = self.inner.clone();
                     let fut = async move {
                         let method = IssueSvc(inner);
+                        let codec = tonic_prost::ProstCodec::default();
+                        let mut grpc = tonic::server::Grpc::new(codec)
+                            .apply_compression_config(
+                                accept_compression_encodings,
+                                send_compression_encodings,
+                            )
+                            .apply_max_message_size_config(
+                                max_decoding_message_size,
+                                max_encoding_message_size,
+                            );
+                        let res = grpc.unary(method, req).await;
+                        Ok(res)
+                    };
+                    Box::pin(fut)
+                }
+                "/bosun.v1.Certificates/Renew" => {
+                    #[allow(non_camel_case_types)]
+                    struct RenewSvc<T: Certificates>(pub Arc<T>);
+                    impl<
+                        T: Certificates,
+                    > tonic::server::UnaryService<super::RenewRequest> for RenewSvc<T> {
+                        type Response = super::IssueResponse;
+                        type Future = BoxFuture<
+                            tonic::Response<Self::Response>,
+                            tonic::Status,
+                        >;
+                        fn call(
+                            &mut self,
+                            request: tonic::Request<super::RenewRequest>,
+                        ) -> Self::Future {
+                            let inner = Arc::clone(&self.0);
+                            let fut = async move {
+                                <T as Certificates>::renew(&inner, request).await
+                            };
+                            Box::pin(fut)
+                        }
+                    }
+                    let accept_compression_encodings = self.accept_compression_encodings;
+                    let send_compression_encodings = self.send_compression_encodings;
+                    let max_decoding_message_size = self.max_decoding_message_size;
+                    let max_encoding_message_size = self.max_encoding_message_size;
+                    let inner = self.inner.clone();
+                    let fut = async move {
+                        let method = RenewSvc(inner);
                         let codec = tonic_prost::ProstCodec::default();
                         let mut grpc = tonic::server::Grpc::new(codec)
                             .apply_compression_config(

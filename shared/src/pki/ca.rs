@@ -15,7 +15,7 @@ use super::{first_cert_der, random_bytes, sha256_hex, PkiError, Role, MASTER_SER
 /// How long the cluster CA is valid.
 pub const CA_VALIDITY: Duration = Duration::from_secs(10 * 365 * 24 * 3600);
 /// Certificates are valid from a little before they are issued, for clocks slightly behind.
-const BACKDATE: Duration = Duration::from_secs(300);
+pub const BACKDATE: Duration = Duration::from_secs(300);
 
 /// A certificate and its private key, both PEM.
 #[derive(Clone, PartialEq, Eq)]

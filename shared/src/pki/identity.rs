@@ -93,6 +93,12 @@ impl Identity {
         })
     }
 
+    /// When the certificate was issued (seconds since the epoch): the CA starts validity
+    /// [`BACKDATE`](super::ca::BACKDATE) earlier, for verifiers whose clocks are behind.
+    pub fn issued_at(&self) -> i64 {
+        self.not_before + super::ca::BACKDATE.as_secs() as i64
+    }
+
     /// The identity in the first certificate of a PEM text.
     pub fn from_pem(pem: &str) -> Result<Identity, PkiError> {
         Identity::from_der(&first_cert_der(pem, "certificate")?)

@@ -6,7 +6,7 @@ use std::path::Path;
 use std::time::Duration;
 
 use bosun_proto::v1::certificates_client::CertificatesClient;
-use bosun_proto::v1::IssueRequest;
+use bosun_proto::v1::{IssueRequest, RenewRequest};
 
 use super::pin::fetch_ca;
 use super::tls::Credentials;
@@ -91,6 +91,51 @@ async fn join_once(server: &str, token: &JoinToken, name: &str) -> Result<Creden
         .into_inner();
     Ok(Credentials {
         ca_pem,
+        identity: Some(IssuedKey {
+            cert_pem: reply.cert_pem,
+            key_pem,
+        }),
+    })
+}
+
+/// A new certificate for the holder of `current` (same role and name, new key), from the
+/// first of `servers` that gives one.
+pub async fn renew(
+    servers: &[String],
+    current: &Credentials,
+    name: &str,
+) -> Result<Credentials, PkiError> {
+    let mut last = PkiError::new("certificate renewal", "no master address given");
+    for server in servers {
+        match renew_once(server, current, name).await {
+            Ok(c) => return Ok(c),
+            Err(e) => last = e,
+        }
+    }
+    Err(last)
+}
+
+async fn renew_once(
+    server: &str,
+    current: &Credentials,
+    name: &str,
+) -> Result<Credentials, PkiError> {
+    let what = format!("certificate renewal at {}", super::tls::host_port(server));
+    let (csr_pem, key_pem) = request(name)?;
+    let channel = current
+        .endpoint(server)
+        .map_err(|e| PkiError::new(&what, e))?
+        .connect_timeout(Duration::from_secs(5))
+        .connect()
+        .await
+        .map_err(|e| PkiError::new(&what, format!("connect: {e}")))?;
+    let reply = CertificatesClient::new(channel)
+        .renew(RenewRequest { csr_pem })
+        .await
+        .map_err(|s| PkiError::new(&what, s.message()))?
+        .into_inner();
+    Ok(Credentials {
+        ca_pem: current.ca_pem.clone(),
         identity: Some(IssuedKey {
             cert_pem: reply.cert_pem,
             key_pem,

@@ -7,11 +7,13 @@
 //! - [`token`]: [`JoinToken`]: `BSN1.<ca-sha256>.<id>.<secret>`.
 //! - [`join`]: get a certificate with a join token; keep credentials in a directory.
 //! - [`pin`]: fetch a master's CA over TLS and accept it only if it matches a token's hash.
+//! - [`revoke`]: removed nodes, whose certificates are refused from then on.
 //! - [`tls`]: rustls and tonic settings: what clients trust and present.
 pub mod ca;
 pub mod identity;
 pub mod join;
 pub mod pin;
+pub mod revoke;
 pub mod tls;
 pub mod token;
 
