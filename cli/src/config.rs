@@ -10,7 +10,7 @@ use bosun_shared::pki::tls::Credentials;
 /// Address used when nothing else says where the master is.
 pub const DEFAULT_SERVER: &str = "127.0.0.1:7443";
 
-pub use bosun_shared::client_config::load;
+pub use bosun_shared::client_config::{load, ClientConfig};
 
 /// `--config`, else `BOSUN_CONFIG` (both handled by clap), else `$XDG_CONFIG_HOME/bosun/config.yaml`,
 /// else `~/.config/bosun/config.yaml`.
@@ -35,35 +35,41 @@ pub fn default_data_dir() -> PathBuf {
 }
 
 /// Records the masters (this one first) and, when given, the administrator's credentials
-/// in the config file, keeping whatever else it holds.
+/// as context `context` of the config file, and makes it the current one; other contexts
+/// stay as they are.
 pub fn save(
     path: &Path,
+    context: &str,
     servers: &[String],
     credentials: Option<&Credentials>,
 ) -> anyhow::Result<()> {
     let mut cfg = load(path).unwrap_or_default();
-    cfg.server = servers.first().cloned();
-    cfg.servers = if servers.len() > 1 {
-        servers.to_vec()
-    } else {
-        vec![]
-    };
+    let ctx = cfg.contexts.entry(context.to_string()).or_default();
+    ctx.set_servers(servers);
     if let Some(c) = credentials {
-        cfg.ca = Some(c.ca_pem.clone());
-        cfg.cert = c.identity.as_ref().map(|i| i.cert_pem.clone());
-        cfg.key = c.identity.as_ref().map(|i| i.key_pem.clone());
+        ctx.set_credentials(c);
     }
+    cfg.current_context = Some(context.to_string());
+    write(path, &cfg)
+}
+
+/// Writes the config file, readable by its owner only.
+pub fn write(path: &Path, cfg: &ClientConfig) -> anyhow::Result<()> {
     if let Some(dir) = path.parent() {
         std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
     }
-    let text = serde_saphyr::to_string(&cfg).context("writing config")?;
+    let text = serde_saphyr::to_string(cfg).context("writing config")?;
     bosun_shared::pki::join::write_private(path, &text)
         .with_context(|| format!("writing {}", path.display()))
 }
 
-/// Where the client connects: `--server`/`BOSUN_SERVER` (comma-separated), else the config
-/// file's masters, else the default. Tried in order.
-pub fn resolve_servers(flag: Option<&str>, config_path: &Path) -> anyhow::Result<Vec<String>> {
+/// Where the client connects: `--server`/`BOSUN_SERVER` (comma-separated), else the masters
+/// of the context (`--context`, else the current one), else the default. Tried in order.
+pub fn resolve_servers(
+    flag: Option<&str>,
+    context: Option<&str>,
+    config_path: &Path,
+) -> anyhow::Result<Vec<String>> {
     if let Some(s) = flag {
         return Ok(s
             .split(',')
@@ -72,12 +78,14 @@ pub fn resolve_servers(flag: Option<&str>, config_path: &Path) -> anyhow::Result
             .collect());
     }
     let cfg = load(config_path)?;
-    if !cfg.servers.is_empty() {
-        return Ok(cfg.servers);
+    let servers = cfg
+        .context(context, config_path)?
+        .map(|(_, c)| c.servers())
+        .unwrap_or_default();
+    if servers.is_empty() {
+        return Ok(vec![DEFAULT_SERVER.to_string()]);
     }
-    Ok(vec![cfg
-        .server
-        .unwrap_or_else(|| DEFAULT_SERVER.to_string())])
+    Ok(servers)
 }
 
 #[cfg(test)]
@@ -88,14 +96,27 @@ mod tests {
     fn saved_servers_are_found_and_the_flag_wins() {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("sub/config.yaml");
-        assert_eq!(resolve_servers(None, &path).unwrap(), [DEFAULT_SERVER]);
-        save(&path, &["127.0.0.1:9999".into()], None).unwrap();
-        assert_eq!(resolve_servers(None, &path).unwrap(), ["127.0.0.1:9999"]);
-        save(&path, &["a:1".into(), "b:2".into()], None).unwrap();
-        assert_eq!(resolve_servers(None, &path).unwrap(), ["a:1", "b:2"]);
         assert_eq!(
-            resolve_servers(Some("h:1, h:2"), &path).unwrap(),
+            resolve_servers(None, None, &path).unwrap(),
+            [DEFAULT_SERVER]
+        );
+        save(&path, "default", &["127.0.0.1:9999".into()], None).unwrap();
+        assert_eq!(
+            resolve_servers(None, None, &path).unwrap(),
+            ["127.0.0.1:9999"]
+        );
+        save(&path, "default", &["a:1".into(), "b:2".into()], None).unwrap();
+        assert_eq!(resolve_servers(None, None, &path).unwrap(), ["a:1", "b:2"]);
+        assert_eq!(
+            resolve_servers(Some("h:1, h:2"), None, &path).unwrap(),
             ["h:1", "h:2"]
+        );
+        // A second cluster becomes current; the first stays reachable by name.
+        save(&path, "lab", &["lab:1".into()], None).unwrap();
+        assert_eq!(resolve_servers(None, None, &path).unwrap(), ["lab:1"]);
+        assert_eq!(
+            resolve_servers(None, Some("default"), &path).unwrap(),
+            ["a:1", "b:2"]
         );
     }
 
@@ -103,13 +124,13 @@ mod tests {
     fn credentials_round_trip_and_their_absence_is_explained() {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("config.yaml");
-        save(&path, &["a:1".into()], None).unwrap();
+        save(&path, "default", &["a:1".into()], None).unwrap();
         let e = load(&path)
             .unwrap()
-            .credentials(&path)
+            .credentials(None, &path)
             .unwrap_err()
             .to_string();
-        assert!(e.contains("no cluster credentials"), "{e}");
+        assert!(e.contains("holds no cluster credentials"), "{e}");
         let ca = bosun_shared::pki::Ca::generate("t").unwrap();
         let admin = ca
             .issue_key(
@@ -122,8 +143,8 @@ mod tests {
             ca_pem: ca.cert_pem().to_string(),
             identity: Some(admin),
         };
-        save(&path, &["a:1".into()], Some(&c)).unwrap();
-        let back = load(&path).unwrap().credentials(&path).unwrap();
+        save(&path, "default", &["a:1".into()], Some(&c)).unwrap();
+        let back = load(&path).unwrap().credentials(None, &path).unwrap();
         assert_eq!(back.ca_pem, c.ca_pem);
         assert_eq!(back.identity, c.identity);
         use std::os::unix::fs::PermissionsExt;

@@ -28,6 +28,10 @@ struct Cli {
     /// Client config file [default: ~/.config/bosun/config.yaml].
     #[arg(long, global = true, env = "BOSUN_CONFIG")]
     config: Option<PathBuf>,
+    /// Cluster (context of the config file) to use; `bosun master` and `bosun up` write
+    /// theirs under this name [default: the current context; masters write "default"].
+    #[arg(long, global = true, env = "BOSUN_CONTEXT")]
+    context: Option<String>,
     /// Namespace of namespaced objects.
     #[arg(short, long, global = true, default_value = "default")]
     namespace: String,
@@ -71,6 +75,9 @@ enum Command {
     /// The masters: status, removal.
     #[command(subcommand)]
     Cluster(commands::cluster::ClusterCommand),
+    /// Contexts of the config file (one per cluster): list, switch, show.
+    #[command(subcommand)]
+    Config(commands::config::ConfigCommand),
     /// Nodes: remove one from the cluster for good.
     #[command(subcommand)]
     Node(commands::node::NodeCommand),
@@ -84,14 +91,18 @@ pub struct Context {
     pub server: Option<String>,
     pub stale: bool,
     pub config_path: PathBuf,
+    /// `--context`: which cluster of the config file.
+    pub context: Option<String>,
     pub namespace: String,
 }
 
 impl Context {
     /// Connects to the master the flags, environment or config file name.
     pub async fn client(&self) -> anyhow::Result<bosun_shared::client::Client> {
-        let servers = config::resolve_servers(self.server.as_deref(), &self.config_path)?;
-        let credentials = config::load(&self.config_path)?.credentials(&self.config_path)?;
+        let context = self.context.as_deref();
+        let servers = config::resolve_servers(self.server.as_deref(), context, &self.config_path)?;
+        let credentials =
+            config::load(&self.config_path)?.credentials(context, &self.config_path)?;
         Ok(
             bosun_shared::client::Client::connect_any(&servers, &credentials)
                 .await?
@@ -116,6 +127,7 @@ async fn main() -> ExitCode {
         server: cli.server,
         stale: cli.stale,
         config_path: cli.config.unwrap_or_else(config::default_path),
+        context: cli.context,
         namespace: cli.namespace,
     };
     let server_side = matches!(
@@ -141,6 +153,7 @@ async fn main() -> ExitCode {
         Command::Up(a) => commands::run::up(&ctx, a).await,
         Command::Cluster(c) => commands::cluster::run(&ctx, c).await,
         Command::Token(c) => commands::token::run(&ctx, c).await,
+        Command::Config(c) => commands::config::run(&ctx, c),
         Command::Node(commands::node::NodeCommand::Remove(a)) => {
             commands::node::remove(&ctx, a).await
         }

@@ -673,16 +673,10 @@ fn wait_until_listening(process: &mut BosunProcess, config: &Path) -> anyhow::Re
 
 /// The `server:` value of the client config, `None` while the file or the key is missing.
 fn read_server(config: &Path) -> anyhow::Result<Option<String>> {
-    let text = match std::fs::read_to_string(config) {
-        Ok(text) => text,
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
-        Err(e) => return Err(e).with_context(|| format!("read {}", config.display())),
-    };
-    Ok(text.lines().find_map(|line| {
-        let value = line.strip_prefix("server:")?.trim();
-        let value = value.trim_matches(|c| c == '"' || c == '\'');
-        (!value.is_empty()).then(|| value.to_string())
-    }))
+    let cfg = bosun_shared::client_config::load(config)?;
+    Ok(cfg
+        .context(None, config)?
+        .and_then(|(_, c)| c.servers().into_iter().next()))
 }
 
 /// The port of `addr` (`host:port`, optionally `http://…`).
@@ -722,17 +716,14 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let config = dir.path().join("config.yaml");
         assert_eq!(read_server(&config).unwrap(), None);
-        std::fs::write(&config, "# written by bosun\nnamespace: default\n").unwrap();
+        std::fs::write(&config, "# written by bosun\n").unwrap();
         assert_eq!(read_server(&config).unwrap(), None);
-        std::fs::write(&config, "namespace: x\nserver: \"127.0.0.1:4242\"\n").unwrap();
+        let yaml =
+            "current-context: default\ncontexts:\n  default:\n    server: \"127.0.0.1:4242\"\n";
+        std::fs::write(&config, yaml).unwrap();
         assert_eq!(
             read_server(&config).unwrap().as_deref(),
             Some("127.0.0.1:4242")
-        );
-        std::fs::write(&config, "server: 127.0.0.1:7\n").unwrap();
-        assert_eq!(
-            read_server(&config).unwrap().as_deref(),
-            Some("127.0.0.1:7")
         );
 
         assert_eq!(port_of("127.0.0.1:4242").unwrap(), 4242);

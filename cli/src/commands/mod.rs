@@ -1,6 +1,7 @@
 //! One file per verb, and the kubectl-style error text they share.
 pub mod apply;
 pub mod cluster;
+pub mod config;
 pub mod delete;
 pub mod describe;
 pub mod get;

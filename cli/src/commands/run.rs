@@ -134,10 +134,14 @@ async fn start_master(
     servers.insert(0, master.advertised.clone());
     // The administrator's credentials come from the CA; a master that joined has it once it
     // has caught up with the store, so it may keep what the file already holds.
+    let context = ctx
+        .context
+        .as_deref()
+        .unwrap_or(bosun_shared::client_config::DEFAULT_CONTEXT);
     match master.pki.admin_credentials(&master.store, "admin") {
-        Ok(c) => config::save(&ctx.config_path, &servers, Some(&c))?,
+        Ok(c) => config::save(&ctx.config_path, context, &servers, Some(&c))?,
         Err(e) => {
-            config::save(&ctx.config_path, &servers, None)?;
+            config::save(&ctx.config_path, context, &servers, None)?;
             eprintln!("no administrator credentials written to the client config yet: {e}");
         }
     }

@@ -48,8 +48,8 @@ pub async fn run(ctx: &Context, cmd: TokenCommand) -> anyhow::Result<()> {
             ttl,
             description,
         } => {
-            let credentials =
-                crate::config::load(&ctx.config_path)?.credentials(&ctx.config_path)?;
+            let credentials = crate::config::load(&ctx.config_path)?
+                .credentials(ctx.context.as_deref(), &ctx.config_path)?;
             let ca = bosun_shared::pki::first_cert_der(&credentials.ca_pem, "CA certificate")?;
             let token = JoinToken::generate(&bosun_shared::pki::sha256_hex(&ca));
             let expiration =

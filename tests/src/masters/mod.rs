@@ -143,7 +143,7 @@ impl Masters {
     /// The administrator's credentials the first master wrote into its client config.
     pub fn credentials(&self) -> anyhow::Result<bosun_shared::pki::tls::Credentials> {
         let path = self.config_path(0);
-        Ok(bosun_shared::client_config::load(&path)?.credentials(&path)?)
+        Ok(bosun_shared::client_config::load(&path)?.credentials(None, &path)?)
     }
 
     /// The client config master `i` writes.
