@@ -33,6 +33,11 @@ use crate::store::{Compaction, Member, Membership, SledStorage, Store, StoreErro
 
 /// Largest gRPC message accepted (objects and lists travel as JSON).
 const MAX_MESSAGE_BYTES: usize = 64 * 1024 * 1024;
+/// Largest membership request (a name and an address).
+const CLUSTER_MESSAGE_BYTES: usize = 1024 * 1024;
+/// Largest join or renewal request and answer (a token, a name, a CSR; a certificate). Anyone
+/// may send one, so it stays small.
+const JOIN_MESSAGE_BYTES: usize = 64 * 1024;
 /// How long a new master keeps trying to join its cluster.
 const JOIN_DEADLINE: Duration = Duration::from_secs(60);
 
@@ -317,15 +322,23 @@ impl Master {
                 allow("Dispatcher", authz::DISPATCHER),
             ))
             .add_service(InterceptedService::new(
-                RaftServer::new(raft).max_decoding_message_size(MAX_MESSAGE_BYTES),
+                RaftServer::new(raft)
+                    .max_decoding_message_size(MAX_MESSAGE_BYTES)
+                    .max_encoding_message_size(MAX_MESSAGE_BYTES),
                 allow("Raft", authz::RAFT),
             ))
             .add_service(InterceptedService::new(
-                ClusterServer::new(cluster),
+                ClusterServer::new(cluster)
+                    .max_decoding_message_size(CLUSTER_MESSAGE_BYTES)
+                    .max_encoding_message_size(MAX_MESSAGE_BYTES),
                 allow("Cluster", authz::CLUSTER),
             ))
             // A signing request and a token: small. Anyone may ask, so keep it small.
-            .add_service(CertificatesServer::new(certificates).max_decoding_message_size(64 * 1024))
+            .add_service(
+                CertificatesServer::new(certificates)
+                    .max_decoding_message_size(JOIN_MESSAGE_BYTES)
+                    .max_encoding_message_size(JOIN_MESSAGE_BYTES),
+            )
             .serve_with_incoming_shutdown(
                 crate::pki::listener::incoming(
                     listener,

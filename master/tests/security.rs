@@ -336,3 +336,64 @@ async fn a_removed_node_is_refused_until_it_joins_again() {
     })
     .await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn oversized_and_malformed_requests_get_clear_errors_and_the_master_keeps_serving() {
+    use bosun_proto::v1::api_client::ApiClient;
+    use bosun_proto::v1::certificates_client::CertificatesClient;
+    use bosun_proto::v1::{IssueRequest, ObjectRequest};
+
+    let c = Cluster::start(1, Default::default()).await;
+    let addr = c.nodes[0].addr.to_string();
+    let admin = c.credentials().clone();
+
+    // A join request far past its 64 KiB limit, from a caller without a certificate.
+    let anonymous = with_identity(&c, None);
+    let channel = anonymous.endpoint(&addr).unwrap().connect().await.unwrap();
+    let huge = IssueRequest {
+        token: "x".repeat(200 * 1024),
+        ..Default::default()
+    };
+    let refused = CertificatesClient::new(channel)
+        .issue(huge)
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(refused.code(), Code::OutOfRange | Code::ResourceExhausted),
+        "{refused:?}"
+    );
+    assert!(
+        refused.message().contains("too large"),
+        "{}",
+        refused.message()
+    );
+
+    // An object past the API's 64 MiB limit.
+    let channel = admin.endpoint(&addr).unwrap().connect().await.unwrap();
+    let mut api = ApiClient::new(channel).max_encoding_message_size(usize::MAX);
+    let refused = api
+        .create(ObjectRequest {
+            object: vec![b' '; 65 * 1024 * 1024],
+        })
+        .await
+        .unwrap_err();
+    assert!(
+        refused.message().contains("too large"),
+        "{}",
+        refused.message()
+    );
+
+    // Malformed JSON: the error says what is wrong with it.
+    let refused = api
+        .create(ObjectRequest {
+            object: b"{\"kind\": \"Pod\", \"metadata\": ".to_vec(),
+        })
+        .await
+        .unwrap_err();
+    assert_eq!(refused.code(), Code::InvalidArgument, "{refused:?}");
+
+    // And the master still serves.
+    let client = c.client(0).await;
+    client.version().await.expect("still serving");
+    client.create(&pod("after")).await.expect("still writing");
+}

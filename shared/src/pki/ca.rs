@@ -1,6 +1,7 @@
 //! [`Ca`]: the cluster's certificate authority. Masters hold it (its key lives in the
 //! replicated store); it issues every certificate of the cluster. [`request`] is the other
 //! side: a joining node or master makes its key and asks for a certificate.
+use std::net::IpAddr;
 use std::time::{Duration, SystemTime};
 
 use rcgen::{
@@ -106,8 +107,24 @@ impl Ca {
         name: &str,
         valid_for: Duration,
     ) -> Result<IssuedKey, PkiError> {
-        let (not_before, not_after) = validity(valid_for);
-        self.issue_key_between(role, name, not_before.into(), not_after.into())
+        self.issue_key_with_ips(role, name, valid_for, &[])
+    }
+
+    /// Like [`issue_key`](Self::issue_key), the certificate also naming IP addresses (for
+    /// TLS peers that verify addresses, as etcd's members do in the store benchmark).
+    pub fn issue_key_with_ips(
+        &self,
+        role: Role,
+        name: &str,
+        valid_for: Duration,
+        ips: &[IpAddr],
+    ) -> Result<IssuedKey, PkiError> {
+        let key = KeyPair::generate().map_err(err("key"))?;
+        let cert_pem = self.issue(role, name, &key, validity(valid_for), ips)?;
+        Ok(IssuedKey {
+            cert_pem,
+            key_pem: key.serialize_pem(),
+        })
     }
 
     /// Like [`issue_key`](Self::issue_key), valid between two given times (tests make
@@ -120,7 +137,7 @@ impl Ca {
         not_after: SystemTime,
     ) -> Result<IssuedKey, PkiError> {
         let key = KeyPair::generate().map_err(err("key"))?;
-        let cert_pem = self.issue(role, name, &key, (not_before.into(), not_after.into()))?;
+        let cert_pem = self.issue(role, name, &key, (not_before.into(), not_after.into()), &[])?;
         Ok(IssuedKey {
             cert_pem,
             key_pem: key.serialize_pem(),
@@ -138,7 +155,7 @@ impl Ca {
     ) -> Result<String, PkiError> {
         let csr = CertificateSigningRequestParams::from_pem(csr_pem)
             .map_err(err("certificate signing request"))?;
-        self.issue(role, name, &csr.public_key, validity(valid_for))
+        self.issue(role, name, &csr.public_key, validity(valid_for), &[])
     }
 
     fn issue(
@@ -147,6 +164,7 @@ impl Ca {
         name: &str,
         key: &impl PublicKeyData,
         (not_before, not_after): (OffsetDateTime, OffsetDateTime),
+        ips: &[IpAddr],
     ) -> Result<String, PkiError> {
         let what = format!("certificate for {role} {name}");
         let mut params = CertificateParams::default();
@@ -169,6 +187,9 @@ impl Ca {
                 .map_err(|e: rcgen::Error| PkiError::new(&what, e))?;
             params.subject_alt_names = vec![SanType::DnsName(dns)];
         }
+        params
+            .subject_alt_names
+            .extend(ips.iter().map(|ip| SanType::IpAddress(*ip)));
         params.not_before = not_before;
         params.not_after = not_after;
         params.serial_number = Some(serial());

@@ -52,10 +52,13 @@ struct Options {
     bosun: PathBuf,
     /// The `etcd` binary.
     etcd: PathBuf,
+    /// Run etcd without TLS (for reference: Bosun has no plaintext mode).
+    etcd_plaintext: bool,
 }
 
 const USAGE: &str = "usage: bench-store [--duration SECS] [--warmup SECS] [--clients 1,16,256] \
-                     [--connections N] [--value-bytes N] [--bosun PATH] [--etcd PATH]";
+                     [--connections N] [--value-bytes N] [--bosun PATH] [--etcd PATH] \
+                     [--etcd-plaintext]";
 
 /// Parses the command line.
 fn options() -> anyhow::Result<Options> {
@@ -67,6 +70,7 @@ fn options() -> anyhow::Result<Options> {
         value_bytes: 256,
         bosun: PathBuf::from("target/release/bosun"),
         etcd: PathBuf::from("etcd"),
+        etcd_plaintext: false,
     };
     let mut args = std::env::args().skip(1);
     while let Some(a) = args.next() {
@@ -75,6 +79,7 @@ fn options() -> anyhow::Result<Options> {
                 .with_context(|| format!("{a} needs a value; {USAGE}"))
         };
         match a.as_str() {
+            "--etcd-plaintext" => o.etcd_plaintext = true,
             "--duration" => o.duration = Duration::from_secs_f64(value()?.parse()?),
             "--warmup" => o.warmup = Duration::from_secs_f64(value()?.parse()?),
             "--clients" => {
@@ -130,12 +135,60 @@ struct EtcdCluster {
     /// Behind a mutex so that waits can poll through `&self`.
     procs: Mutex<Vec<BosunProcess>>,
     client_ports: Vec<u16>,
+    /// Mutual TLS everywhere, as Bosun runs: clients and peers (`None`: plaintext).
+    tls: Option<EtcdTls>,
     dir: tempfile::TempDir,
+}
+
+/// Certificates of a CA made for the run: the members' (serving and peer, for 127.0.0.1) and
+/// a client's. etcd gets the same protection Bosun has: TLS 1.3 between members and from
+/// clients, client certificates required.
+struct EtcdTls {
+    ca: bosun_shared::pki::Ca,
+    member: bosun_shared::pki::IssuedKey,
+    client: bosun_shared::pki::IssuedKey,
+}
+
+impl EtcdTls {
+    fn new() -> anyhow::Result<EtcdTls> {
+        use bosun_shared::pki::{Ca, Role};
+        let day = Duration::from_secs(86_400);
+        let ca = Ca::generate("bench-store-etcd")?;
+        let localhost = [std::net::Ipv4Addr::LOCALHOST.into()];
+        let member = ca.issue_key_with_ips(Role::Master, "etcd", day, &localhost)?;
+        let client = ca.issue_key(Role::Admin, "bench", day)?;
+        Ok(EtcdTls { ca, member, client })
+    }
+
+    /// Writes the PEM files etcd reads into `dir`; returns (ca, cert, key) paths.
+    fn files(&self, dir: &Path) -> anyhow::Result<[String; 3]> {
+        let write = |name: &str, text: &str| -> anyhow::Result<String> {
+            let path = dir.join(name);
+            std::fs::write(&path, text)?;
+            Ok(path.display().to_string())
+        };
+        Ok([
+            write("ca.crt", self.ca.cert_pem())?,
+            write("member.crt", &self.member.cert_pem)?,
+            write("member.key", &self.member.key_pem)?,
+        ])
+    }
+
+    fn connect_options(&self) -> etcd_client::ConnectOptions {
+        let tls = etcd_client::TlsOptions::new()
+            .ca_certificate(etcd_client::Certificate::from_pem(self.ca.cert_pem()))
+            .identity(etcd_client::Identity::from_pem(
+                &self.client.cert_pem,
+                &self.client.key_pem,
+            ));
+        etcd_client::ConnectOptions::new().with_tls(tls)
+    }
 }
 
 impl EtcdCluster {
     /// Starts the three members of a new cluster and waits until all agree on a leader.
-    async fn launch(bin: &Path) -> anyhow::Result<EtcdCluster> {
+    async fn launch(bin: &Path, plaintext: bool) -> anyhow::Result<EtcdCluster> {
+        let scheme = if plaintext { "http" } else { "https" };
         let client_ports: Vec<u16> = (0..MEMBERS).map(|_| free_port()).collect();
         let peer_ports: Vec<u16> = (0..MEMBERS).map(|_| free_port()).collect();
         let dir = tempfile::Builder::new()
@@ -144,12 +197,21 @@ impl EtcdCluster {
         let initial: Vec<String> = peer_ports
             .iter()
             .enumerate()
-            .map(|(i, p)| format!("e{}=http://127.0.0.1:{p}", i + 1))
+            .map(|(i, p)| format!("e{}={scheme}://127.0.0.1:{p}", i + 1))
             .collect();
         let c = EtcdCluster {
             procs: Mutex::default(),
             client_ports,
+            tls: if plaintext {
+                None
+            } else {
+                Some(EtcdTls::new()?)
+            },
             dir,
+        };
+        let files = match &c.tls {
+            Some(t) => Some(t.files(c.dir.path())?),
+            None => None,
         };
         for (i, peer) in peer_ports.iter().enumerate() {
             let args = etcd_args(
@@ -158,6 +220,7 @@ impl EtcdCluster {
                 c.client_ports[i],
                 *peer,
                 &initial.join(","),
+                files.as_ref(),
             );
             let args: Vec<&str> = args.iter().map(String::as_str).collect();
             let log = c.dir.path().join(format!("e{i}.log"));
@@ -176,9 +239,14 @@ impl EtcdCluster {
         lock(&self.procs).iter().map(BosunProcess::pid).collect()
     }
 
-    /// `http://127.0.0.1:<port>` of member `i`'s client listener.
+    /// `https://127.0.0.1:<port>` (or `http://`) of member `i`'s client listener.
     fn endpoint(&self, i: usize) -> String {
-        format!("http://127.0.0.1:{}", self.client_ports[i])
+        let scheme = if self.tls.is_some() { "https" } else { "http" };
+        format!("{scheme}://127.0.0.1:{}", self.client_ports[i])
+    }
+
+    fn connect_options(&self) -> Option<etcd_client::ConnectOptions> {
+        self.tls.as_ref().map(EtcdTls::connect_options)
     }
 
     /// The leader's client endpoint once every member reports the same leader.
@@ -187,7 +255,8 @@ impl EtcdCluster {
         let mut leaders = Vec::new();
         for i in 0..MEMBERS {
             let ask = async {
-                let mut c = etcd_client::Client::connect([self.endpoint(i)], None).await?;
+                let options = self.connect_options();
+                let mut c = etcd_client::Client::connect([self.endpoint(i)], options).await?;
                 anyhow::Ok(c.status().await?)
             };
             let s = tokio::time::timeout(STATUS_TIMEOUT, ask).await??;
@@ -206,32 +275,64 @@ impl EtcdCluster {
 }
 
 /// The command line of etcd member `i` (named `e<i+1>`): 127.0.0.1 only, otherwise defaults.
-fn etcd_args(root: &Path, i: usize, client: u16, peer: u16, initial: &str) -> Vec<String> {
-    let client = format!("http://127.0.0.1:{client}");
-    let peer = format!("http://127.0.0.1:{peer}");
-    [
-        "--name",
-        &format!("e{}", i + 1),
-        "--data-dir",
-        &root.join(format!("e{i}")).display().to_string(),
-        "--listen-client-urls",
-        &client,
-        "--advertise-client-urls",
-        &client,
-        "--listen-peer-urls",
-        &peer,
-        "--initial-advertise-peer-urls",
-        &peer,
-        "--initial-cluster",
-        initial,
-        "--initial-cluster-token",
-        &format!("bench-store-{}", std::process::id()),
-        "--initial-cluster-state",
-        "new",
-    ]
-    .iter()
-    .map(|s| s.to_string())
-    .collect()
+fn etcd_args(
+    root: &Path,
+    i: usize,
+    client: u16,
+    peer: u16,
+    initial: &str,
+    tls: Option<&[String; 3]>,
+) -> Vec<String> {
+    let scheme = if tls.is_some() { "https" } else { "http" };
+    let client = format!("{scheme}://127.0.0.1:{client}");
+    let peer = format!("{scheme}://127.0.0.1:{peer}");
+    let mut args: Vec<String> = match tls {
+        Some([ca, cert, key]) => [
+            "--cert-file",
+            cert,
+            "--key-file",
+            key,
+            "--trusted-ca-file",
+            ca,
+            "--client-cert-auth",
+            "--peer-cert-file",
+            cert,
+            "--peer-key-file",
+            key,
+            "--peer-trusted-ca-file",
+            ca,
+            "--peer-client-cert-auth",
+        ]
+        .iter()
+        .map(|s| s.to_string())
+        .collect(),
+        None => vec![],
+    };
+    args.extend(
+        [
+            "--name",
+            &format!("e{}", i + 1),
+            "--data-dir",
+            &root.join(format!("e{i}")).display().to_string(),
+            "--listen-client-urls",
+            &client,
+            "--advertise-client-urls",
+            &client,
+            "--listen-peer-urls",
+            &peer,
+            "--initial-advertise-peer-urls",
+            &peer,
+            "--initial-cluster",
+            initial,
+            "--initial-cluster-token",
+            &format!("bench-store-{}", std::process::id()),
+            "--initial-cluster-state",
+            "new",
+        ]
+        .iter()
+        .map(|s| s.to_string()),
+    );
+    args
 }
 
 // ---- the load ---------------------------------------------------------------------------------
@@ -273,10 +374,14 @@ async fn bosun_writers(
 }
 
 /// Opens `n` connections to the etcd member at `endpoint`.
-async fn etcd_writers(endpoint: &str, n: usize) -> anyhow::Result<Vec<Writer>> {
+async fn etcd_writers(
+    endpoint: &str,
+    options: Option<etcd_client::ConnectOptions>,
+    n: usize,
+) -> anyhow::Result<Vec<Writer>> {
     let mut out = Vec::new();
     for _ in 0..n {
-        let c = etcd_client::Client::connect([endpoint], None).await?;
+        let c = etcd_client::Client::connect([endpoint], options.clone()).await?;
         out.push(Writer::Etcd(c.kv_client()));
     }
     Ok(out)
@@ -446,9 +551,14 @@ fn first_line(program: &Path, args: &[&str]) -> String {
 fn print_table(o: &Options, bosun: &[LoadResult], etcd: &[LoadResult], pod_bytes: usize) {
     println!(
         "durable writes, 3 members on 127.0.0.1, {} s per client count, value {pod_bytes} bytes \
-         (pod JSON with a {}-byte annotation)",
+         (pod JSON with a {}-byte annotation); Bosun with mutual TLS, etcd {}",
         o.duration.as_secs_f64(),
-        o.value_bytes
+        o.value_bytes,
+        if o.etcd_plaintext {
+            "in plaintext (--etcd-plaintext)"
+        } else {
+            "with mutual TLS (clients and peers)"
+        }
     );
     println!(
         "| clients | Bosun writes/s | Bosun p50 | Bosun p99 | etcd writes/s | etcd p50 | etcd p99 \
@@ -498,14 +608,15 @@ async fn run(o: &Options) -> anyhow::Result<()> {
     let bosun = measure_all("bosun", &writers, &pids, o).await?;
     drop(bosun_cluster);
 
-    let etcd_cluster = EtcdCluster::launch(&o.etcd).await?;
+    let etcd_cluster = EtcdCluster::launch(&o.etcd, o.etcd_plaintext).await?;
     let leader = etcd_cluster
         .leader()
         .await?
         .context("etcd lost its leader")?;
     eprintln!("etcd: 3 members up, leader {leader}");
     let pids = etcd_cluster.pids();
-    let etcd = measure_all("etcd", &etcd_writers(&leader, conns).await?, &pids, o).await?;
+    let writers = etcd_writers(&leader, etcd_cluster.connect_options(), conns).await?;
+    let etcd = measure_all("etcd", &writers, &pids, o).await?;
     drop(etcd_cluster);
 
     print_table(o, &bosun, &etcd, pod_bytes);
