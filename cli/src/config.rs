@@ -63,6 +63,49 @@ pub fn write(path: &Path, cfg: &ClientConfig) -> anyhow::Result<()> {
         .with_context(|| format!("writing {}", path.display()))
 }
 
+/// The administrator's credentials, renewed first (through `Certificates.Renew`, kept in the
+/// context) when the certificate is two thirds through its life. A failed renewal is only
+/// reported: the certificate is still valid for a while.
+pub async fn renewed_if_due(
+    path: &Path,
+    context: Option<&str>,
+    servers: &[String],
+    current: Credentials,
+) -> Credentials {
+    use bosun_shared::pki::{tls::renew_at, Identity};
+    let Some(id) = current
+        .identity
+        .as_ref()
+        .and_then(|i| Identity::from_pem(&i.cert_pem).ok())
+    else {
+        return current;
+    };
+    if std::time::SystemTime::now() < renew_at(&id) {
+        return current;
+    }
+    let renewed = match bosun_shared::pki::join::renew(servers, &current, &id.name).await {
+        Ok(c) => c,
+        Err(e) => {
+            eprintln!("warning: renewing the client certificate failed: {e}");
+            return current;
+        }
+    };
+    let saved = load(path).map_err(anyhow::Error::from).and_then(|mut cfg| {
+        let name = match cfg.context(context, path)? {
+            Some((name, _)) => name,
+            None => anyhow::bail!("no context to keep the renewed certificate in"),
+        };
+        if let Some(ctx) = cfg.contexts.get_mut(&name) {
+            ctx.set_credentials(&renewed);
+        }
+        write(path, &cfg)
+    });
+    if let Err(e) = saved {
+        eprintln!("warning: keeping the renewed client certificate failed: {e:#}");
+    }
+    renewed
+}
+
 /// Where the client connects: `--server`/`BOSUN_SERVER` (comma-separated), else the masters
 /// of the context (`--context`, else the current one), else the default. Tried in order.
 pub fn resolve_servers(
@@ -150,5 +193,59 @@ mod tests {
         use std::os::unix::fs::PermissionsExt;
         let mode = std::fs::metadata(&path).unwrap().permissions().mode();
         assert_eq!(mode & 0o777, 0o600);
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn a_client_certificate_due_for_renewal_is_renewed_and_kept() {
+        use bosun_shared::pki::{Identity, Role};
+        use std::time::{Duration, SystemTime};
+        let dir = tempfile::tempdir().unwrap();
+        let shutdown = tokio_util::sync::CancellationToken::new();
+        let config = bosun_master::server::MasterConfig::new(
+            "m1",
+            "127.0.0.1:0".parse().unwrap(),
+            dir.path().join("m1"),
+        );
+        let master = bosun_master::server::Master::start(config, shutdown.clone())
+            .await
+            .unwrap();
+        let ca = master.pki.ca(&master.store).unwrap();
+        // Issued 20 s ago (validity starts 5 min before issue), 5 s left: past two thirds.
+        let now = SystemTime::now();
+        let old = ca
+            .issue_key_between(
+                Role::Admin,
+                "admin",
+                now - Duration::from_secs(320),
+                now + Duration::from_secs(5),
+            )
+            .unwrap();
+        let current = Credentials {
+            ca_pem: master.pki.ca_pem(),
+            identity: Some(old.clone()),
+        };
+        let path = dir.path().join("config.yaml");
+        let servers = vec![master.addr.to_string()];
+        save(&path, "default", &servers, Some(&current)).unwrap();
+
+        let renewed = renewed_if_due(&path, None, &servers, current).await;
+        let serial = |c: &Credentials| {
+            Identity::from_pem(&c.identity.as_ref().unwrap().cert_pem)
+                .unwrap()
+                .serial
+        };
+        let new = Identity::from_pem(&renewed.identity.as_ref().unwrap().cert_pem).unwrap();
+        assert_ne!(
+            new.serial,
+            Identity::from_pem(&old.cert_pem).unwrap().serial
+        );
+        assert_eq!((new.role, new.name.as_str()), (Role::Admin, "admin"));
+        assert!(
+            new.not_after
+                > now.duration_since(std::time::UNIX_EPOCH).unwrap().as_secs() as i64 + 3600
+        );
+        let kept = load(&path).unwrap().credentials(None, &path).unwrap();
+        assert_eq!(serial(&kept), new.serial);
+        shutdown.cancel();
     }
 }

@@ -101,8 +101,13 @@ impl Context {
     pub async fn client(&self) -> anyhow::Result<bosun_shared::client::Client> {
         let context = self.context.as_deref();
         let servers = config::resolve_servers(self.server.as_deref(), context, &self.config_path)?;
-        let credentials =
-            config::load(&self.config_path)?.credentials(context, &self.config_path)?;
+        let credentials = config::renewed_if_due(
+            &self.config_path,
+            context,
+            &servers,
+            config::load(&self.config_path)?.credentials(context, &self.config_path)?,
+        )
+        .await;
         Ok(
             bosun_shared::client::Client::connect_any(&servers, &credentials)
                 .await?

@@ -33,13 +33,29 @@ fn a_port_scan_finds_no_plaintext_listener() -> anyhow::Result<()> {
         }
     }
     assert!(scanned >= 1, "the master listens somewhere");
-    // The CLI, with the config the master wrote, still gets in; the stranger's attempts
-    // are in the master's log.
+    // The CLI, with the config the master wrote, still gets in. With the cluster's CA but
+    // no certificate of its own, it is refused and told why.
     c.bosun_ok(&["get", "nodes"]);
+    let cfg = bosun_shared::client_config::load(c.config_path())?;
+    let mut anonymous = cfg.clone();
+    for ctx in anonymous.contexts.values_mut() {
+        ctx.cert = None;
+        ctx.key = None;
+    }
+    let path = c.dir().join("anonymous.yaml");
+    std::fs::write(&path, serde_json::to_string(&anonymous)?)?;
+    let path = path.to_str().expect("UTF-8 path");
+    let refused = std::process::Command::new(bin())
+        .args(["--config", path, "get", "nodes"])
+        .output()?;
+    let stderr = String::from_utf8_lossy(&refused.stderr);
+    assert!(!refused.status.success(), "let in without a certificate");
+    assert!(stderr.contains("needs a client certificate"), "{stderr}");
+    // Both strangers are in the master's log.
     let log = c.logs_tail(400);
     assert!(
-        log.contains("refused a connection"),
-        "no refusal logged:\n{log}"
+        log.contains("refused a connection") && log.contains("refused: no client certificate"),
+        "refusals not logged:\n{log}"
     );
     Ok(())
 }

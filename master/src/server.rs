@@ -64,6 +64,8 @@ pub struct MasterConfig {
     pub faults: Arc<Faults>,
     /// How long the node certificates this master issues are valid.
     pub node_cert_validity: Duration,
+    /// How long masters' certificates are valid (renewed at two thirds of it).
+    pub master_cert_validity: Duration,
 }
 
 impl MasterConfig {
@@ -78,6 +80,7 @@ impl MasterConfig {
             compaction: Compaction::default(),
             faults: Arc::default(),
             node_cert_validity: crate::pki::NODE_CERT_VALIDITY,
+            master_cert_validity: crate::pki::MASTER_CERT_VALIDITY,
         }
     }
 }
@@ -218,7 +221,9 @@ impl Master {
         let pki = match MasterPki::load(&config.data_dir)? {
             Some(p) => p,
             // A new cluster, or a one-master cluster from before certificates existed.
-            None if config.join.is_empty() => MasterPki::bootstrap(&config.data_dir, &config.name)?,
+            None if config.join.is_empty() => {
+                MasterPki::bootstrap(&config.data_dir, &config.name, config.master_cert_validity)?
+            }
             None => {
                 let targets = config.join.join(",");
                 let token = config.token.as_ref().ok_or(MasterError::NoToken(targets))?;
@@ -236,7 +241,15 @@ impl Master {
                 name: config.name.clone(),
                 address: advertised.clone(),
             })),
-            false => Some(join(&config.join, &config.name, &advertised, &pki.credentials).await?),
+            false => Some(
+                join(
+                    &config.join,
+                    &config.name,
+                    &advertised,
+                    &pki.credentials.get(),
+                )
+                .await?,
+            ),
         };
         let tasks = TaskTracker::new();
         let runtime = tokio::runtime::Handle::current();
@@ -288,7 +301,7 @@ impl Master {
         };
         let cluster = ClusterService {
             store: store.clone(),
-            peers,
+            peers: peers.clone(),
             join_lock: Arc::default(),
         };
         let raft = RaftService {
@@ -299,6 +312,7 @@ impl Master {
             store: store.clone(),
             pki: pki.clone(),
             node_validity: config.node_cert_validity,
+            master_validity: config.master_cert_validity,
         };
         let allow = |service, roles| Allow {
             service,
@@ -353,6 +367,15 @@ impl Master {
                 tracing::error!(error = %e, "gRPC server failed");
             }
         });
+        tasks.spawn(
+            crate::pki::renew::MasterRenewer {
+                pki: pki.clone(),
+                store: store.clone(),
+                peers: peers.clone(),
+                valid_for: config.master_cert_validity,
+            }
+            .run(shutdown.clone()),
+        );
         let secrets = SecretsBootstrap {
             store: store.clone(),
             pki: pki.clone(),

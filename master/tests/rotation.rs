@@ -101,3 +101,43 @@ async fn node_certificates_renew_under_load_without_dropping_the_session() {
     assert!(running > 0, "statuses kept flowing: {running} pods Running");
     shutdown.cancel();
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn master_certificates_renew_and_the_cluster_keeps_working() {
+    let c = common::Cluster::start_configured(3, Default::default(), |config| {
+        config.master_cert_validity = Duration::from_secs(6);
+    })
+    .await;
+    let identity = |i: usize| c.nodes[i].master.as_ref().unwrap().pki.identity();
+    let first: Vec<Identity> = (0..3).map(identity).collect();
+    // Past the first certificates' end: every master serves a newer one.
+    let expired = first.iter().map(|id| id.not_after).max().unwrap() + 1;
+    wait_for(
+        "the first certificates to expire and be replaced",
+        DEADLINE,
+        || async {
+            let now = std::time::SystemTime::now()
+                .duration_since(std::time::UNIX_EPOCH)
+                .ok()?
+                .as_secs() as i64;
+            let renewed = (0..3).all(|i| identity(i).serial != first[i].serial);
+            (now > expired && renewed).then_some(())
+        },
+    )
+    .await;
+    // New connections to every master (TLS verifies the served certificate's dates), and
+    // writes through followers (forwarded to the leader on new peer connections).
+    for i in 0..3 {
+        let client = c.client(i).await;
+        client
+            .create(&pod(&format!("after-renewal-{i}")))
+            .await
+            .unwrap_or_else(|e| panic!("write through m{}: {e}", i + 1));
+    }
+    let on_disk = std::fs::read_to_string(c.nodes[0].dir.join("pki/master.crt")).unwrap();
+    assert_eq!(
+        Identity::from_pem(&on_disk).unwrap().serial,
+        identity(0).serial,
+        "the renewed certificate is kept for restarts"
+    );
+}

@@ -77,7 +77,7 @@ impl<R: Runtime> Agent<R> {
                 .await?
             }
         };
-        let credentials = crate::renew::CurrentCredentials::new(credentials);
+        let credentials = bosun_shared::pki::tls::CurrentCredentials::new(credentials);
         let node = self.node_object().await?;
         let desired = Arc::new(DesiredPods::load(&self.config.data_dir));
         let board = Arc::new(StatusBoard::default());

@@ -9,6 +9,7 @@ use bosun_proto::v1::{
     agent_message, master_message, AgentMessage, Heartbeat, Hello, LogData, LogRequest,
     PodEventBatch, PodStatusBatch,
 };
+use bosun_shared::pki::tls::CurrentCredentials;
 use bosun_shared::pod::Pod;
 use bosun_shared::Object;
 use futures::StreamExt;
@@ -21,7 +22,6 @@ use tracing::{info, warn};
 use crate::board::StatusBoard;
 use crate::desired::DesiredPods;
 use crate::labels;
-use crate::renew::CurrentCredentials;
 use crate::runtime::Runtime;
 
 /// Messages queued towards the master.

@@ -9,14 +9,13 @@ use std::time::Duration;
 use bosun_agent::board::StatusBoard;
 use bosun_agent::desired::DesiredPods;
 use bosun_agent::events::EventLog;
-use bosun_agent::renew::CurrentCredentials;
 use bosun_agent::runtime::fake::FakeRuntime;
 use bosun_agent::session::SessionClient;
 use bosun_proto::v1::dispatcher_server::{Dispatcher, DispatcherServer};
 use bosun_proto::v1::{
     agent_message, master_message, AgentMessage, HeartbeatAck, MasterMessage, SessionConfig,
 };
-use bosun_shared::pki::tls::Credentials;
+use bosun_shared::pki::tls::{Credentials, CurrentCredentials};
 use bosun_shared::pki::{Ca, Role};
 use futures::{Stream, StreamExt};
 use tokio::sync::mpsc;

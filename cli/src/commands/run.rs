@@ -242,7 +242,7 @@ pub async fn up(ctx: &Context, args: UpArgs) -> anyhow::Result<()> {
             )
         })
         .map(|id| bosun_shared::pki::tls::Credentials {
-            ca_pem: master.pki.credentials.ca_pem.clone(),
+            ca_pem: master.pki.ca_pem(),
             identity: Some(id),
         })
         .context("issuing the node's certificate")?;

@@ -4,7 +4,7 @@ use std::collections::HashMap;
 use std::sync::Mutex;
 use std::time::Duration;
 
-use bosun_shared::pki::tls::Credentials;
+use bosun_shared::pki::tls::CurrentCredentials;
 use tonic::transport::Channel;
 use tonic::Status;
 
@@ -13,11 +13,11 @@ use crate::store::Store;
 pub struct PeerChannels {
     channels: Mutex<HashMap<String, Channel>>,
     /// The CA and this master's certificate.
-    credentials: Credentials,
+    credentials: CurrentCredentials,
 }
 
 impl PeerChannels {
-    pub fn new(credentials: Credentials) -> Self {
+    pub fn new(credentials: CurrentCredentials) -> Self {
         PeerChannels {
             channels: Mutex::default(),
             credentials,
@@ -32,12 +32,19 @@ impl PeerChannels {
         }
         let channel = self
             .credentials
+            .get()
             .endpoint(address)
             .map_err(|e| Status::internal(format!("master address {address:?}: {e}")))?
             .connect_timeout(Duration::from_secs(2))
             .connect_lazy();
         map.insert(address.to_string(), channel.clone());
         Ok(channel)
+    }
+
+    /// Forgets every channel: the next call connects with the current credentials (after
+    /// this master's certificate was renewed).
+    pub fn forget_all(&self) {
+        self.channels.lock().expect("peer channel lock").clear();
     }
 
     /// A channel to the current leader, or `Unavailable` while none is known.

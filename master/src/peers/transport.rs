@@ -12,7 +12,7 @@ use std::time::Duration;
 
 use bosun_proto::v1::raft_client::RaftClient;
 use bosun_proto::v1::{RaftBatch, SnapshotChunk};
-use bosun_shared::pki::tls::Credentials;
+use bosun_shared::pki::tls::{Credentials, CurrentCredentials};
 use protobuf::Message as _;
 use raft::eraftpb::{Message, MessageType};
 use tokio::sync::mpsc;
@@ -44,7 +44,7 @@ struct Shared {
     inbox: mpsc::Sender<RaftMsg>,
     faults: Arc<Faults>,
     /// The CA and this master's certificate: peers accept Raft traffic only from masters.
-    credentials: Credentials,
+    credentials: CurrentCredentials,
     tasks: TaskTracker,
     shutdown: CancellationToken,
 }
@@ -64,7 +64,7 @@ impl GrpcTransport {
         members: MemberBook,
         inbox: mpsc::Sender<RaftMsg>,
         faults: Arc<Faults>,
-        credentials: Credentials,
+        credentials: CurrentCredentials,
         tasks: TaskTracker,
         runtime: tokio::runtime::Handle,
         shutdown: CancellationToken,
@@ -124,7 +124,7 @@ struct PeerStream {
 /// Opens a stream to `address`; it ends (and reports the peer unreachable) when the call
 /// fails. The call runs in its own task, so `peer_task` never waits for an answer.
 fn open_stream(s: &Shared, to: u64, address: String) -> Result<PeerStream, String> {
-    let client = connect(&s.credentials, &address)?;
+    let client = connect(&s.credentials.get(), &address)?;
     let (tx, rx) = mpsc::channel(STREAM_DEPTH);
     let mut c = client.clone();
     let inbox = s.inbox.clone();

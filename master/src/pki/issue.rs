@@ -16,7 +16,7 @@ use tonic::{Request, Response, Status};
 use tracing::{info, warn};
 
 use super::listener::PeerInfo;
-use super::{MasterPki, ADMIN_CERT_VALIDITY, MASTER_CERT_VALIDITY};
+use super::{MasterPki, ADMIN_CERT_VALIDITY};
 use crate::store::{Command, Op, Store, StoreError};
 
 pub struct CertificateService {
@@ -24,12 +24,14 @@ pub struct CertificateService {
     pub pki: Arc<MasterPki>,
     /// How long node certificates are valid (renewed at two thirds of it).
     pub node_validity: Duration,
+    /// How long masters' certificates are valid.
+    pub master_validity: Duration,
 }
 
 impl CertificateService {
     fn validity(&self, role: Role) -> Duration {
         match role {
-            Role::Master => MASTER_CERT_VALIDITY,
+            Role::Master => self.master_validity,
             Role::Node => self.node_validity,
             Role::Admin => ADMIN_CERT_VALIDITY,
         }

@@ -4,19 +4,21 @@
 //!   CA) or by joining with a master token; the CA (with its key) for issuing.
 //! - [`listener`]: the TLS-only listener; every connection carries the caller's identity.
 //! - [`authz`]: which roles may call which service, checked on every request.
+//! - [`renew`]: this master's own certificate renewed at two thirds of its life.
 //! - [`issue`]: the `Certificates` service: a join token and a signing request in, a
 //!   certificate out; and the leader's bootstrap of the CA and first tokens into the store.
 pub mod authz;
 pub mod issue;
 pub mod listener;
+pub mod renew;
 
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex, RwLock};
 use std::time::Duration;
 
 use bosun_shared::pki::join::{load, save, write_private};
-use bosun_shared::pki::tls::Credentials;
-use bosun_shared::pki::{first_cert_der, Ca, Identity, JoinToken, PkiError, Role};
+use bosun_shared::pki::tls::{Credentials, CurrentCredentials};
+use bosun_shared::pki::{first_cert_der, Ca, Identity, IssuedKey, JoinToken, PkiError, Role};
 use bosun_shared::secret::{Secret, SYSTEM_NAMESPACE};
 use bosun_shared::{Kind, Object};
 use rustls::pki_types::pem::PemObject;
@@ -56,6 +58,11 @@ impl ServerTls {
 
     pub fn config(&self) -> Arc<rustls::ServerConfig> {
         self.config.read().expect("tls config lock").clone()
+    }
+
+    /// Serves `config` to connections from now on (established ones keep theirs).
+    pub fn replace(&self, config: rustls::ServerConfig) {
+        *self.config.write().expect("tls config lock") = Arc::new(config);
     }
 }
 
@@ -112,8 +119,9 @@ pub fn revoked_status(id: &Identity, at: std::time::SystemTime) -> tonic::Status
 /// This master's credentials and the CA.
 pub struct MasterPki {
     dir: PathBuf,
-    /// The CA certificate and this master's certificate, for calls to other masters.
-    pub credentials: Credentials,
+    /// The CA certificate and this master's certificate, for calls to other masters (renewed
+    /// while serving: read them when connecting).
+    pub credentials: CurrentCredentials,
     pub server: Arc<ServerTls>,
     /// The CA with its key: made here (the first master), or read from the store.
     ca: Mutex<Option<Arc<Ca>>>,
@@ -159,7 +167,7 @@ impl MasterPki {
         )?);
         Ok(MasterPki {
             dir,
-            credentials,
+            credentials: CurrentCredentials::new(credentials),
             server,
             ca: Mutex::new(ca),
         })
@@ -167,10 +175,14 @@ impl MasterPki {
 
     /// The first master of a new cluster: a new CA, this master's certificate, and the
     /// cluster's first join tokens (written beside the store, printed by `bosun master`).
-    pub fn bootstrap(data_dir: &Path, name: &str) -> Result<MasterPki, PkiError> {
+    pub fn bootstrap(
+        data_dir: &Path,
+        name: &str,
+        valid_for: Duration,
+    ) -> Result<MasterPki, PkiError> {
         let dir = Self::pki_dir(data_dir);
         let ca = Ca::generate(name)?;
-        let own = ca.issue_key(Role::Master, name, MASTER_CERT_VALIDITY)?;
+        let own = ca.issue_key(Role::Master, name, valid_for)?;
         let credentials = Credentials {
             ca_pem: ca.cert_pem().to_string(),
             identity: Some(own),
@@ -212,18 +224,41 @@ impl MasterPki {
 
     /// This master's identity.
     pub fn identity(&self) -> Identity {
-        let id = self
-            .credentials
+        let current = self.credentials.get();
+        let id = current
             .identity
             .as_ref()
             .expect("master credentials have a certificate");
         Identity::from_pem(&id.cert_pem).expect("own certificate was checked at load")
     }
 
+    /// The CA certificate (PEM).
+    pub fn ca_pem(&self) -> String {
+        self.credentials.get().ca_pem
+    }
+
+    /// Puts a renewed certificate of this master in use: kept in the data directory, served
+    /// to new connections, presented on new connections to other masters.
+    pub fn renewed(&self, own: IssuedKey) -> Result<(), PkiError> {
+        let credentials = Credentials {
+            ca_pem: self.ca_pem(),
+            identity: Some(own),
+        };
+        save(&self.dir, "master", &credentials)?;
+        let id = credentials.identity.as_ref().expect("just set");
+        self.server.replace(server_config(
+            &credentials.ca_pem,
+            &id.cert_pem,
+            &id.key_pem,
+        )?);
+        self.credentials.set(credentials);
+        Ok(())
+    }
+
     /// SHA-256 of the cluster CA certificate.
     pub fn ca_hash(&self) -> Result<String, PkiError> {
         Ok(bosun_shared::pki::sha256_hex(&first_cert_der(
-            &self.credentials.ca_pem,
+            &self.ca_pem(),
             "CA certificate",
         )?))
     }
@@ -265,7 +300,7 @@ impl MasterPki {
     pub fn admin_credentials(&self, store: &Store, name: &str) -> Result<Credentials, PkiError> {
         let ca = self.ca(store)?;
         Ok(Credentials {
-            ca_pem: self.credentials.ca_pem.clone(),
+            ca_pem: self.ca_pem(),
             identity: Some(ca.issue_key(Role::Admin, name, ADMIN_CERT_VALIDITY)?),
         })
     }

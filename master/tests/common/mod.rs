@@ -34,6 +34,8 @@ pub struct Cluster {
     pub admin: Option<Credentials>,
     /// The first master's master join token, which the others join with.
     pub master_token: Option<JoinToken>,
+    /// Applied to every master's configuration before it starts.
+    configure: fn(&mut MasterConfig),
     _tmp: tempfile::TempDir,
 }
 
@@ -71,6 +73,15 @@ pub fn pod(name: &str) -> Object {
 impl Cluster {
     /// Starts `n` masters: the first bootstraps, the others join it; waits until all vote.
     pub async fn start(n: usize, compaction: Compaction) -> Cluster {
+        Self::start_configured(n, compaction, |_| {}).await
+    }
+
+    /// Like [`start`](Self::start), with `configure` applied to every master's configuration.
+    pub async fn start_configured(
+        n: usize,
+        compaction: Compaction,
+        configure: fn(&mut MasterConfig),
+    ) -> Cluster {
         let tmp = tempfile::tempdir().unwrap();
         let mut c = Cluster {
             nodes: vec![],
@@ -78,6 +89,7 @@ impl Cluster {
             compaction,
             admin: None,
             master_token: None,
+            configure,
             _tmp: tmp,
         };
         for i in 0..n {
@@ -118,6 +130,7 @@ impl Cluster {
         config.token = self.master_token.clone();
         config.compaction = self.compaction;
         config.faults = self.faults.clone();
+        (self.configure)(&mut config);
         let master = Master::start(config, shutdown.clone())
             .await
             .expect("master starts");

@@ -1,8 +1,11 @@
 //! What a client trusts and presents: [`Credentials`] turn a master's address into a tonic
 //! [`Endpoint`] over TLS that accepts only masters of the cluster CA.
+use std::sync::{Arc, RwLock};
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
 use tonic::transport::{Certificate, ClientTlsConfig, Endpoint};
 
-use super::{IssuedKey, MASTER_SERVER_NAME};
+use super::{Identity, IssuedKey, MASTER_SERVER_NAME};
 
 /// The cluster CA a client trusts, and the certificate it presents (none while joining).
 #[derive(Clone, Debug)]
@@ -44,4 +47,38 @@ impl Credentials {
         }
         Endpoint::from_shared(https_url(server))?.tls_config(tls)
     }
+}
+
+/// Credentials that are renewed while in use: whoever connects reads the current ones (the
+/// agent's session, a master's peer connections), the renewer replaces them.
+#[derive(Clone)]
+pub struct CurrentCredentials(Arc<RwLock<Credentials>>);
+
+impl CurrentCredentials {
+    pub fn new(c: Credentials) -> Self {
+        CurrentCredentials(Arc::new(RwLock::new(c)))
+    }
+
+    pub fn get(&self) -> Credentials {
+        self.0.read().expect("credentials lock").clone()
+    }
+
+    pub fn set(&self, c: Credentials) {
+        *self.0.write().expect("credentials lock") = c;
+    }
+}
+
+/// Sleeps until the certificate naming `id` is due for renewal.
+pub async fn until_renewal(id: &Identity) {
+    let wait = renew_at(id)
+        .duration_since(SystemTime::now())
+        .unwrap_or_default();
+    tokio::time::sleep(wait).await
+}
+
+/// When a certificate should be renewed: two thirds into its life (from its issue).
+pub fn renew_at(id: &Identity) -> SystemTime {
+    let issued = id.issued_at();
+    let life = (id.not_after - issued).max(0) as u64;
+    UNIX_EPOCH + Duration::from_secs(issued.max(0) as u64 + life * 2 / 3)
 }
