@@ -314,7 +314,7 @@ async fn a_removed_node_is_refused_until_it_joins_again() {
             "{}",
             refused.message()
         );
-        let renewal = bosun_shared::pki::join::renew(&[addr.clone()], &n1, "n1").await;
+        let renewal = bosun_shared::pki::join::renew(std::slice::from_ref(&addr), &n1, "n1").await;
         let e = renewal
             .expect_err("a revoked certificate was renewed")
             .to_string();
@@ -326,7 +326,9 @@ async fn a_removed_node_is_refused_until_it_joins_again() {
     let record = TokenRecord::of(&token, Role::Node, None, "rejoin").to_secret();
     admin.create(&Object::Secret(record)).await.unwrap();
     wait_for("n1 back with a new certificate", DEADLINE, || async {
-        let fresh = join(&[addr.clone()], &token, "n1", DEADLINE).await.ok()?;
+        let fresh = join(std::slice::from_ref(&addr), &token, "n1", DEADLINE)
+            .await
+            .ok()?;
         let channel = fresh.endpoint(&addr).ok()?.connect().await.ok()?;
         DispatcherClient::new(channel)
             .session(futures::stream::iter([hello()]))

@@ -109,6 +109,66 @@ fn parse_response(response: &[u8]) -> anyhow::Result<(u16, String)> {
     ))
 }
 
+/// TCP ports process `pid` listens on (IPv4 and IPv6), read from `/proc`: the sockets among
+/// its file descriptors that are in the LISTEN state.
+pub fn listening_ports(pid: u32) -> anyhow::Result<Vec<u16>> {
+    let mut inodes = std::collections::HashSet::new();
+    let fds = format!("/proc/{pid}/fd");
+    for fd in std::fs::read_dir(&fds).with_context(|| format!("read {fds}"))? {
+        let Ok(target) = std::fs::read_link(fd?.path()) else {
+            continue; // closed meanwhile
+        };
+        let t = target.to_string_lossy();
+        if let Some(inode) = t.strip_prefix("socket:[").and_then(|r| r.strip_suffix(']')) {
+            inodes.insert(inode.to_string());
+        }
+    }
+    let mut ports = Vec::new();
+    for table in ["tcp", "tcp6"] {
+        let path = format!("/proc/{pid}/net/{table}");
+        let text = std::fs::read_to_string(&path).with_context(|| format!("read {path}"))?;
+        for line in text.lines().skip(1) {
+            let f: Vec<&str> = line.split_whitespace().collect();
+            // local_address rem_address st ... inode (field 9)
+            if f.len() > 9 && f[3] == "0A" && inodes.contains(f[9]) {
+                let port = f[1].rsplit(':').next().unwrap_or_default();
+                ports.push(u16::from_str_radix(port, 16).context("port in /proc")?);
+            }
+        }
+    }
+    ports.sort_unstable();
+    ports.dedup();
+    Ok(ports)
+}
+
+/// What a server at `addr` answers to a plaintext HTTP/2 connection preface followed by an
+/// HTTP/1.1 request: the first bytes it sends back before `timeout` (empty if it closed or
+/// said nothing). A plaintext HTTP/2 server answers with a SETTINGS frame, an HTTP/1 one
+/// with `HTTP/1.1`; a TLS server with an alert record (first byte 0x15) or nothing.
+pub fn plaintext_answer(addr: &str, timeout: Duration) -> anyhow::Result<Vec<u8>> {
+    let mut s = TcpStream::connect(addr).with_context(|| format!("connect {addr}"))?;
+    s.set_read_timeout(Some(timeout))?;
+    s.write_all(b"PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n")?;
+    let _ = s.write_all(b"GET / HTTP/1.1\r\nHost: x\r\n\r\n");
+    let mut buf = vec![0u8; 64];
+    let n = match s.read(&mut buf) {
+        Ok(n) => n,
+        Err(e)
+            if matches!(
+                e.kind(),
+                std::io::ErrorKind::WouldBlock
+                    | std::io::ErrorKind::TimedOut
+                    | std::io::ErrorKind::ConnectionReset
+            ) =>
+        {
+            0
+        }
+        Err(e) => return Err(e).context("read"),
+    };
+    buf.truncate(n);
+    Ok(buf)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -187,64 +247,4 @@ mod tests {
         drop(listener);
         assert!(!tcp_connects(&addr, Duration::from_secs(2)));
     }
-}
-
-/// TCP ports process `pid` listens on (IPv4 and IPv6), read from `/proc`: the sockets among
-/// its file descriptors that are in the LISTEN state.
-pub fn listening_ports(pid: u32) -> anyhow::Result<Vec<u16>> {
-    let mut inodes = std::collections::HashSet::new();
-    let fds = format!("/proc/{pid}/fd");
-    for fd in std::fs::read_dir(&fds).with_context(|| format!("read {fds}"))? {
-        let Ok(target) = std::fs::read_link(fd?.path()) else {
-            continue; // closed meanwhile
-        };
-        let t = target.to_string_lossy();
-        if let Some(inode) = t.strip_prefix("socket:[").and_then(|r| r.strip_suffix(']')) {
-            inodes.insert(inode.to_string());
-        }
-    }
-    let mut ports = Vec::new();
-    for table in ["tcp", "tcp6"] {
-        let path = format!("/proc/{pid}/net/{table}");
-        let text = std::fs::read_to_string(&path).with_context(|| format!("read {path}"))?;
-        for line in text.lines().skip(1) {
-            let f: Vec<&str> = line.split_whitespace().collect();
-            // local_address rem_address st ... inode (field 9)
-            if f.len() > 9 && f[3] == "0A" && inodes.contains(f[9]) {
-                let port = f[1].rsplit(':').next().unwrap_or_default();
-                ports.push(u16::from_str_radix(port, 16).context("port in /proc")?);
-            }
-        }
-    }
-    ports.sort_unstable();
-    ports.dedup();
-    Ok(ports)
-}
-
-/// What a server at `addr` answers to a plaintext HTTP/2 connection preface followed by an
-/// HTTP/1.1 request: the first bytes it sends back before `timeout` (empty if it closed or
-/// said nothing). A plaintext HTTP/2 server answers with a SETTINGS frame, an HTTP/1 one
-/// with `HTTP/1.1`; a TLS server with an alert record (first byte 0x15) or nothing.
-pub fn plaintext_answer(addr: &str, timeout: Duration) -> anyhow::Result<Vec<u8>> {
-    let mut s = TcpStream::connect(addr).with_context(|| format!("connect {addr}"))?;
-    s.set_read_timeout(Some(timeout))?;
-    s.write_all(b"PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n")?;
-    let _ = s.write_all(b"GET / HTTP/1.1\r\nHost: x\r\n\r\n");
-    let mut buf = vec![0u8; 64];
-    let n = match s.read(&mut buf) {
-        Ok(n) => n,
-        Err(e)
-            if matches!(
-                e.kind(),
-                std::io::ErrorKind::WouldBlock
-                    | std::io::ErrorKind::TimedOut
-                    | std::io::ErrorKind::ConnectionReset
-            ) =>
-        {
-            0
-        }
-        Err(e) => return Err(e).context("read"),
-    };
-    buf.truncate(n);
-    Ok(buf)
 }
