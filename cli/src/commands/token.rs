@@ -50,8 +50,7 @@ pub async fn run(ctx: &Context, cmd: TokenCommand) -> anyhow::Result<()> {
         } => {
             let credentials = crate::config::load(&ctx.config_path)?
                 .credentials(ctx.context.as_deref(), &ctx.config_path)?;
-            let ca = bosun_shared::pki::first_cert_der(&credentials.ca_pem, "CA certificate")?;
-            let token = JoinToken::generate(&bosun_shared::pki::sha256_hex(&ca));
+            let token = JoinToken::generate(&credentials.ca_hash()?);
             let expiration =
                 (!ttl.is_zero()).then(|| bosun_shared::time::to_rfc3339(SystemTime::now() + ttl));
             let record = TokenRecord::of(&token, role, expiration, &description);

@@ -53,10 +53,10 @@ impl Dispatcher for DispatcherService {
                 },
             ));
         }
-        let caller = crate::pki::authz::caller(&request);
+        let identity = crate::pki::authz::caller(&request)
+            .ok_or_else(|| Status::unauthenticated("no client certificate"))?;
         let mut inbound = request.into_inner();
-        let (node, hello) = session::read_hello(&mut inbound, caller.as_deref()).await?;
-        let identity = caller.ok_or_else(|| Status::unauthenticated("no client certificate"))?;
+        let (node, hello) = session::read_hello(&mut inbound, &identity).await?;
         let (tx, rx) = mpsc::channel(SESSION_BUFFER);
         let s = session::Session {
             store: self.store.clone(),

@@ -41,7 +41,7 @@ const HELLO_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(10);
 /// names (a node speaks only for itself).
 pub async fn read_hello(
     inbound: &mut Streaming<AgentMessage>,
-    caller: Option<&Identity>,
+    caller: &Identity,
 ) -> Result<(Node, Hello), Status> {
     let first = tokio::time::timeout(HELLO_TIMEOUT, inbound.next())
         .await
@@ -61,9 +61,6 @@ pub async fn read_hello(
             warn!(?other, "agent Hello carried no node");
             return Err(Status::invalid_argument("Hello.node: not a Node"));
         }
-    };
-    let Some(caller) = caller else {
-        return Err(Status::unauthenticated("no client certificate"));
     };
     if caller.name != node.metadata.name {
         warn!(caller = %caller, node = %node.metadata.name, "refused: a node's session for another node");

@@ -190,10 +190,7 @@ impl MasterPki {
         let io = |e: std::io::Error| PkiError::new(dir.display().to_string(), e);
         std::fs::create_dir_all(&dir).map_err(io)?;
         write_private(&dir.join("ca.key"), ca.key_pem()).map_err(io)?;
-        for (file, _) in [
-            (NODE_TOKEN_FILE, Role::Node),
-            (MASTER_TOKEN_FILE, Role::Master),
-        ] {
+        for file in [NODE_TOKEN_FILE, MASTER_TOKEN_FILE] {
             let token = JoinToken::generate(ca.hash());
             write_private(&data_dir.join(file), &format!("{token}\n")).map_err(io)?;
         }
@@ -257,10 +254,7 @@ impl MasterPki {
 
     /// SHA-256 of the cluster CA certificate.
     pub fn ca_hash(&self) -> Result<String, PkiError> {
-        Ok(bosun_shared::pki::sha256_hex(&first_cert_der(
-            &self.ca_pem(),
-            "CA certificate",
-        )?))
+        self.credentials.get().ca_hash()
     }
 
     /// The CA with its key: this master's own copy, else the one in the store (replicated

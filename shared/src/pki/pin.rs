@@ -10,6 +10,7 @@ use rustls::crypto::CryptoProvider;
 use rustls::pki_types::{CertificateDer, ServerName, UnixTime};
 use rustls::{DigitallySignedStruct, RootCertStore, SignatureScheme};
 
+use super::join::JoinError;
 use super::tls::host_port;
 use super::{sha256_hex, PkiError, MASTER_SERVER_NAME};
 
@@ -93,8 +94,10 @@ impl ServerCertVerifier for PinnedCa {
 }
 
 /// The CA certificate (PEM) of the master at `server`, if its SHA-256 is `pin`. A master
-/// presenting another CA is refused with both hashes named.
-pub async fn fetch_ca(server: &str, pin: &str) -> Result<String, PkiError> {
+/// presenting another CA is [`JoinError::Refused`] with both hashes named; one that cannot
+/// be reached or completes no handshake is [`JoinError::Unreachable`].
+pub async fn fetch_ca(server: &str, pin: &str) -> Result<String, JoinError> {
+    let unreachable = |what: &str, m: String| JoinError::Unreachable(PkiError::new(what, m));
     let addr = host_port(server).to_string();
     let what = format!("master {addr}");
     let provider = super::provider();
@@ -106,11 +109,12 @@ pub async fn fetch_ca(server: &str, pin: &str) -> Result<String, PkiError> {
     });
     let config = rustls::ClientConfig::builder_with_provider(provider)
         .with_safe_default_protocol_versions()
-        .map_err(|e| PkiError::new(&what, e))?
+        .map_err(|e| unreachable(&what, e.to_string()))?
         .dangerous()
         .with_custom_certificate_verifier(verifier.clone())
         .with_no_client_auth();
-    let name = ServerName::try_from(MASTER_SERVER_NAME).map_err(|e| PkiError::new(&what, e))?;
+    let name =
+        ServerName::try_from(MASTER_SERVER_NAME).map_err(|e| unreachable(&what, e.to_string()))?;
     let handshake = async {
         let tcp = tokio::net::TcpStream::connect(&addr).await?;
         tokio_rustls::TlsConnector::from(Arc::new(config))
@@ -122,16 +126,16 @@ pub async fn fetch_ca(server: &str, pin: &str) -> Result<String, PkiError> {
         return Ok(pem::encode(&pem::Pem::new("CERTIFICATE", ca.to_vec())));
     }
     let seen = verifier.seen.lock().expect("pin lock").clone();
-    Err(PkiError::new(
-        what,
-        match outcome {
-            Err(_) => format!("no TLS answer within {PROBE_TIMEOUT:?}"),
-            Ok(_) if !seen.is_empty() => format!(
+    Err(match outcome {
+        Err(_) => unreachable(&what, format!("no TLS answer within {PROBE_TIMEOUT:?}")),
+        Ok(_) if !seen.is_empty() => JoinError::Refused(PkiError::new(
+            what,
+            format!(
                 "its CA (sha256 {}) is not the one the join token pins ({pin}); not sending the token's secret",
                 seen.join(", ")
             ),
-            Ok(Err(e)) => format!("TLS handshake: {e}"),
-            Ok(Ok(_)) => "presented no CA certificate".to_string(),
-        },
-    ))
+        )),
+        Ok(Err(e)) => unreachable(&what, format!("TLS handshake: {e}")),
+        Ok(Ok(_)) => unreachable(&what, "presented no CA certificate".to_string()),
+    })
 }

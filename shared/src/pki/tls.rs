@@ -33,6 +33,14 @@ pub fn host_port(server: &str) -> &str {
 }
 
 impl Credentials {
+    /// SHA-256 of the trusted CA certificate (DER), lowercase hex: what join tokens pin.
+    pub fn ca_hash(&self) -> Result<String, super::PkiError> {
+        Ok(super::sha256_hex(&super::first_cert_der(
+            &self.ca_pem,
+            "CA certificate",
+        )?))
+    }
+
     /// An endpoint for the master at `server`, verified against the cluster CA under
     /// [`MASTER_SERVER_NAME`], presenting this client's certificate if it has one.
     pub fn endpoint(&self, server: &str) -> Result<Endpoint, tonic::transport::Error> {
