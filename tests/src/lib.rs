@@ -17,6 +17,7 @@
 //!   bootstraps, the others join it), their `cluster status`, the leader, kill / restart / pause
 //!   of one, and the one-leader-per-term check of their logs.
 //! - [`docker`]: helpers over the `docker` CLI: list, kill and remove containers by label.
+//! - [`etcd`]: [`etcd::EtcdCluster`], three etcd processes: the store benchmark's peer.
 //! - [`net`]: [`free_port`] and a dependency-free [`http_get`].
 //! - [`bench`]: what the benchmark programs share: the padded pod, the nearest-rank quantile,
 //!   the revision line of their reports, their runtime.
@@ -29,6 +30,7 @@ pub mod agent;
 pub mod bench;
 pub mod cluster;
 pub mod docker;
+pub mod etcd;
 pub mod image;
 pub mod linearizability;
 pub mod masters;
