@@ -3,12 +3,14 @@
 //!
 //! - [`config`]: the client config file and default paths.
 //! - [`commands`]: one file per verb.
-//! - [`output`]: tables, `-o json|yaml|name|wide`, `describe` text.
+//! - [`output`]: tables, `-o json|yaml|name|wide|jsonpath=`, `describe` text.
+//! - [`terminal`]: raw mode for `exec -it`, the terminal's size, whether to decorate.
 #![forbid(unsafe_code)]
 
 mod commands;
 mod config;
 mod output;
+mod terminal;
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -49,8 +51,13 @@ enum Command {
     Describe(commands::describe::Args),
     /// Delete objects by kind and name, or those of manifests.
     Delete(commands::delete::Args),
-    /// Print a container's logs.
+    /// Print a container's logs (or merge those of a workload's pods).
     Logs(commands::logs::Args),
+    /// Run a command in a container: `bosun exec -it web-1 -- sh`.
+    Exec(commands::exec::Args),
+    /// CPU and memory of nodes or pods, measured now.
+    #[command(subcommand)]
+    Top(commands::top::TopCommand),
     /// Set the number of replicas of a Deployment.
     Scale(commands::scale::Args),
     /// Follow or restart the rollout of a Deployment.
@@ -146,6 +153,8 @@ async fn main() -> ExitCode {
         Command::Describe(a) => commands::describe::run(&ctx, a).await,
         Command::Delete(a) => commands::delete::run(&ctx, a).await,
         Command::Logs(a) => commands::logs::run(&ctx, a).await,
+        Command::Exec(a) => commands::exec::run(&ctx, a).await,
+        Command::Top(c) => commands::top::run(&ctx, c).await,
         Command::Scale(a) => commands::scale::run(&ctx, a).await,
         Command::Rollout(c) => commands::rollout::run(&ctx, c).await,
         Command::Version => commands::version::run(&ctx).await,
@@ -166,8 +175,11 @@ async fn main() -> ExitCode {
     match result {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
-            eprintln!("{}", commands::error_text(&e));
-            ExitCode::FAILURE
+            let text = commands::error_text(&e);
+            if !text.is_empty() {
+                eprintln!("{text}");
+            }
+            ExitCode::from(u8::try_from(commands::exit_code(&e)).unwrap_or(1))
         }
     }
 }

@@ -1,7 +1,8 @@
 //! The Bosun node agent.
 //!
 //! - [`agent`]: [`agent::Agent`]: registers the node, keeps the session, runs the reconciler.
-//! - [`session`]: the stream to the master: Hello, assignments, heartbeats, statuses, logs.
+//! - [`session`]: the stream to the master: Hello, assignments, heartbeats, statuses.
+//! - [`requests`]: what the master asks during a session: logs, exec, CPU and memory.
 //! - [`desired`]: assigned pods, persisted so they survive restarts and master outages.
 //! - [`renew`]: the node certificate renewed at two thirds of its life.
 //! - [`reconciler`]: compares assigned pods with the engine's containers, one step at a time.
@@ -24,6 +25,7 @@ pub mod labels;
 pub mod probe;
 pub mod reconciler;
 pub mod renew;
+pub mod requests;
 pub mod runtime;
 pub mod session;
 pub mod status;

@@ -1,13 +1,11 @@
 //! The agent's side of the `Session` stream: connect (with back-off), say Hello, take
-//! assignments, send heartbeats and status changes, serve log requests.
-use std::collections::HashMap;
+//! assignments, send heartbeats and status changes, serve the master's requests (logs, exec, metrics).
 use std::sync::Arc;
 use std::time::Duration;
 
 use bosun_proto::v1::dispatcher_client::DispatcherClient;
 use bosun_proto::v1::{
-    agent_message, master_message, AgentMessage, Heartbeat, Hello, LogData, LogRequest,
-    PodEventBatch, PodStatusBatch,
+    agent_message, master_message, AgentMessage, Heartbeat, Hello, PodEventBatch, PodStatusBatch,
 };
 use bosun_shared::pki::tls::CurrentCredentials;
 use bosun_shared::pod::Pod;
@@ -16,12 +14,11 @@ use futures::StreamExt;
 use tokio::sync::mpsc;
 use tokio_stream::wrappers::ReceiverStream;
 use tokio_util::sync::CancellationToken;
-use tokio_util::task::TaskTracker;
 use tracing::{info, warn};
 
 use crate::board::StatusBoard;
 use crate::desired::DesiredPods;
-use crate::labels;
+use crate::requests::Requests;
 use crate::runtime::Runtime;
 
 /// Messages queued towards the master.
@@ -182,8 +179,12 @@ impl<R: Runtime> SessionClient<R> {
             }
         };
         info!(master = %master, "connected to master");
-        let logs = TaskTracker::new();
-        let mut log_cancels: HashMap<u64, CancellationToken> = HashMap::new();
+        let mut requests = Requests::new(
+            self.runtime.clone(),
+            self.node.clone(),
+            tx.clone(),
+            shutdown,
+        );
         let mut every = Duration::from_secs(1);
         let mut heartbeat = beats(every);
         let mut sent_holding: Vec<String> = Vec::new();
@@ -259,26 +260,17 @@ impl<R: Runtime> SessionClient<R> {
                                 warn!(error = %e, "could not save assignments");
                             }
                         }
-                        Some(master_message::Msg::LogRequest(r)) => {
-                            let cancel = shutdown.child_token();
-                            log_cancels.insert(r.request_id, cancel.clone());
-                            logs.spawn(stream_logs(self.runtime.clone(), self.node.clone(), r, tx.clone(), cancel));
-                        }
-                        Some(master_message::Msg::LogCancel(c)) => {
-                            if let Some(t) = log_cancels.remove(&c.request_id) {
-                                t.cancel();
-                            }
-                        }
+                        Some(master_message::Msg::LogRequest(r)) => requests.logs(r),
+                        Some(master_message::Msg::ExecRequest(r)) => requests.exec(r),
+                        Some(master_message::Msg::ExecInput(d)) => requests.exec_input(d, patience).await,
+                        Some(master_message::Msg::StatsRequest(r)) => requests.stats(r),
+                        Some(master_message::Msg::Cancel(c)) => requests.cancel(c.request_id),
                         None => {}
                     }},
                 },
             }
         };
-        for (_, t) in log_cancels {
-            t.cancel();
-        }
-        logs.close();
-        logs.wait().await;
+        requests.close().await;
         result.map_err(SessionError::Failed)
     }
 }
@@ -289,70 +281,4 @@ fn beats(every: Duration) -> tokio::time::Interval {
     let mut t = tokio::time::interval(every);
     t.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     t
-}
-
-/// Streams one container's logs to the master as `LogData` chunks.
-async fn stream_logs<R: Runtime>(
-    runtime: Arc<R>,
-    node: String,
-    r: LogRequest,
-    tx: mpsc::Sender<AgentMessage>,
-    cancel: CancellationToken,
-) {
-    let send = |data: Vec<u8>, eof: bool, error: String| {
-        out(agent_message::Msg::Log(LogData {
-            request_id: r.request_id,
-            data,
-            eof,
-            error,
-        }))
-    };
-    let mut selector = labels::node_selector(&node);
-    selector.insert(labels::POD_UID.into(), r.pod_uid.clone());
-    selector.insert(labels::CONTAINER.into(), r.container.clone());
-    let current = match runtime.list(&selector).await {
-        Ok(list) => list
-            .into_iter()
-            .max_by_key(|c| labels::attempt_of(&c.labels)),
-        Err(e) => {
-            let _ = tx.send(send(vec![], true, e.to_string())).await;
-            return;
-        }
-    };
-    let Some(container) = current else {
-        let msg = format!(
-            "container {} of pod uid {} has not been created on this node",
-            r.container, r.pod_uid
-        );
-        let _ = tx.send(send(vec![], true, msg)).await;
-        return;
-    };
-    let tail = (r.tail_lines >= 0).then_some(r.tail_lines as u64);
-    let mut stream = match runtime.logs(&container.id, r.follow, tail).await {
-        Ok(s) => s,
-        Err(e) => {
-            let _ = tx.send(send(vec![], true, e.to_string())).await;
-            return;
-        }
-    };
-    loop {
-        tokio::select! {
-            _ = cancel.cancelled() => return,
-            chunk = stream.next() => match chunk {
-                Some(Ok(bytes)) => {
-                    if tx.send(send(bytes.to_vec(), false, String::new())).await.is_err() {
-                        return;
-                    }
-                }
-                Some(Err(e)) => {
-                    let _ = tx.send(send(vec![], true, e.to_string())).await;
-                    return;
-                }
-                None => {
-                    let _ = tx.send(send(vec![], true, String::new())).await;
-                    return;
-                }
-            },
-        }
-    }
 }

@@ -8,7 +8,7 @@ use std::time::Duration;
 
 use bosun_agent::runtime::docker::DockerRuntime;
 use bosun_agent::runtime::{
-    ContainerSpec, ObservedContainer, PortBinding, RunState, Runtime, RuntimeError,
+    ContainerSpec, LogOptions, ObservedContainer, PortBinding, RunState, Runtime, RuntimeError,
 };
 use futures::StreamExt;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
@@ -279,7 +279,16 @@ async fn logs_contain_the_output() {
     runtime.start(&id).await.unwrap();
 
     // Followed: the first chunks arrive while the container still runs.
-    let mut followed = runtime.logs(&id, true, None).await.unwrap();
+    let mut followed = runtime
+        .logs(
+            &id,
+            &LogOptions {
+                follow: true,
+                ..Default::default()
+            },
+        )
+        .await
+        .unwrap();
     let mut seen = String::new();
     let read = tokio::time::timeout(DEADLINE, async {
         while !seen.contains("hello") {
@@ -289,7 +298,16 @@ async fn logs_contain_the_output() {
     });
     read.await.expect("hello in the followed logs");
 
-    let all = runtime.logs(&id, false, Some(10)).await.unwrap();
+    let all = runtime
+        .logs(
+            &id,
+            &LogOptions {
+                tail: Some(10),
+                ..Default::default()
+            },
+        )
+        .await
+        .unwrap();
     let chunks: Vec<_> = all.collect().await;
     let text: String = chunks
         .into_iter()
@@ -361,7 +379,7 @@ async fn missing_containers() {
         Err(RuntimeError::ContainerNotFound(_))
     ));
     assert!(matches!(
-        runtime.logs(missing, false, None).await,
+        runtime.logs(missing, &LogOptions::default()).await,
         Err(RuntimeError::ContainerNotFound(_))
     ));
     runtime.remove(missing).await.unwrap();

@@ -1,8 +1,8 @@
 //! [`Client`]: the typed client of a master's API, used by the CLI and the tests.
 use bosun_proto::v1::api_client::ApiClient;
 use bosun_proto::v1::{
-    ListRequest, LogsRequest, ObjectRef, ObjectRequest, RefRequest, VersionRequest,
-    VersionResponse, WatchRequest,
+    ExecInput, ExecOutput, ListRequest, LogsRequest, ObjectRef, ObjectRequest, RefRequest,
+    TopRequest, VersionRequest, VersionResponse, WatchRequest,
 };
 use futures::{Stream, StreamExt};
 use tonic::transport::Channel;
@@ -11,6 +11,7 @@ use crate::pki::tls::Credentials;
 use tonic::Code;
 
 use crate::meta::Propagation;
+use crate::metrics::NodeMetrics;
 use crate::object::{DecodeError, Kind, Object};
 
 /// How long [`Client::connect_any`] waits for a master to answer before trying the next.
@@ -332,28 +333,34 @@ impl Client {
         }))
     }
 
-    /// A container's output; with `follow`, until the container stops or the stream is dropped.
+    /// A container's output (as `req` selects it); with `follow`, until the container stops or
+    /// the stream is dropped.
     pub async fn logs(
         &self,
-        namespace: &str,
-        pod: &str,
-        container: Option<&str>,
-        follow: bool,
-        tail: Option<i64>,
+        req: LogsRequest,
     ) -> Result<impl Stream<Item = Result<Vec<u8>, ClientError>>, ClientError> {
-        let s = self
-            .api
-            .clone()
-            .logs(LogsRequest {
-                namespace: namespace.to_string(),
-                pod: pod.to_string(),
-                container: container.unwrap_or_default().to_string(),
-                follow,
-                tail_lines: tail.unwrap_or(-1),
-            })
-            .await?
-            .into_inner();
+        let s = self.api.clone().logs(req).await?.into_inner();
         Ok(s.map(|c| c.map(|c| c.data).map_err(ClientError::from)))
+    }
+
+    /// Runs a command in a container: `input` starts with an `ExecStart`; the stream carries
+    /// its output and, last, its exit code.
+    pub async fn exec(
+        &self,
+        input: impl Stream<Item = ExecInput> + Send + 'static,
+    ) -> Result<tonic::Streaming<ExecOutput>, ClientError> {
+        Ok(self.api.clone().exec(input).await?.into_inner())
+    }
+
+    /// CPU and memory of every connected node and its pods, measured now.
+    pub async fn top(&self) -> Result<(Vec<NodeMetrics>, Vec<String>), ClientError> {
+        let r = self.api.clone().top(TopRequest {}).await?.into_inner();
+        let nodes = r
+            .nodes
+            .iter()
+            .filter_map(|b| serde_json::from_slice(b).ok())
+            .collect();
+        Ok((nodes, r.unreachable))
     }
 
     pub async fn version(&self) -> Result<VersionResponse, ClientError> {

@@ -11,6 +11,7 @@
 //! - [`names`]: DNS-1123 names and label keys.
 //! - [`validate`]: object validation with field paths.
 //! - [`manifest`]: multi-document YAML/JSON manifests into objects, with warnings for unknown fields.
+//! - [`metrics`]: CPU and memory of nodes and pods (`bosun top`).
 //! - [`client`]: the typed client of a master's API.
 //! - [`client_config`]: the client config file (masters, administrator's credentials).
 //! - [`secret`]: Secrets (base64 `data`, `stringData`), also where Bosun keeps its CA and tokens.
@@ -29,6 +30,7 @@ pub mod exact_vec;
 pub mod job;
 pub mod manifest;
 pub mod meta;
+pub mod metrics;
 pub mod names;
 pub mod node;
 pub mod object;

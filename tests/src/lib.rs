@@ -17,6 +17,7 @@
 //!   bootstraps, the others join it), their `cluster status`, the leader, kill / restart / pause
 //!   of one, and the one-leader-per-term check of their logs.
 //! - [`docker`]: helpers over the `docker` CLI: list, kill and remove containers by label.
+//! - [`pty`]: [`pty::PtyProcess`], a process on a pseudo-terminal (`bosun exec -it`).
 //! - [`etcd`]: [`etcd::EtcdCluster`], three etcd processes: the store benchmark's peer.
 //! - [`net`]: [`free_port`] and a dependency-free [`http_get`].
 //! - [`bench`]: what the benchmark programs share: the padded pod, the nearest-rank quantile,
@@ -36,6 +37,7 @@ pub mod linearizability;
 pub mod masters;
 pub mod net;
 pub mod process;
+pub mod pty;
 pub mod wait;
 
 pub use cluster::{CmdOutput, TestCluster};

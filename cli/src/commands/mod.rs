@@ -4,6 +4,7 @@ pub mod cluster;
 pub mod config;
 pub mod delete;
 pub mod describe;
+pub mod exec;
 pub mod get;
 pub mod logs;
 pub mod node;
@@ -12,13 +13,51 @@ pub mod run;
 pub mod scale;
 pub mod taint;
 pub mod token;
+pub mod top;
 pub mod version;
 
 use bosun_shared::client::ClientError;
 use bosun_shared::Kind;
 
+/// A command that ends the process with its own exit code (`exec` passes on the remote
+/// command's), printing `message` if it is not empty.
+#[derive(Debug, thiserror::Error)]
+#[error("{message}")]
+pub struct Exit {
+    pub code: i32,
+    pub message: String,
+}
+
+/// A command line that cannot work as given: exit code 2, as for the errors clap finds.
+#[derive(Debug, thiserror::Error)]
+#[error("error: {0}")]
+pub struct Usage(pub String);
+
+/// The exit code for an error: the command's own, 2 for usage errors, 1 otherwise.
+pub fn exit_code(e: &anyhow::Error) -> i32 {
+    if let Some(exit) = e.downcast_ref::<Exit>() {
+        exit.code
+    } else if e.downcast_ref::<Usage>().is_some() {
+        2
+    } else {
+        1
+    }
+}
+
+/// A pod's name from `NAME`, `pod/NAME` or `pods/NAME`.
+pub fn pod_name(arg: &str) -> anyhow::Result<&str> {
+    match arg.split_once('/') {
+        None => Ok(arg),
+        Some((kind, name)) if parse_kind(kind)? == Kind::Pod => Ok(name),
+        Some((kind, _)) => Err(Usage(format!("{kind}: only pods are supported here")).into()),
+    }
+}
+
 /// `Error from server (NotFound): ...` for server errors, `error: ...` otherwise.
 pub fn error_text(e: &anyhow::Error) -> String {
+    if let Some(exit) = e.downcast_ref::<Exit>() {
+        return exit.message.clone();
+    }
     match e.downcast_ref::<ClientError>() {
         Some(ClientError::NotFound(m)) => format!("Error from server (NotFound): {m}"),
         Some(ClientError::AlreadyExists(m)) => format!("Error from server (AlreadyExists): {m}"),

@@ -231,17 +231,22 @@ async fn status(ctx: &Context, a: StatusArgs) -> anyhow::Result<()> {
     let client = ctx.client().await?;
     let started = Instant::now();
     let mut last = String::new();
+    let spinner = crate::terminal::spinner(&format!("waiting for deployment {name:?}"));
     loop {
         let d = get(&client, &ctx.namespace, &name).await?;
         match progress(&d) {
-            Err(e) => anyhow::bail!("{e}"),
+            Err(e) => {
+                spinner.finish_and_clear();
+                anyhow::bail!("{e}")
+            }
             Ok(None) => {
+                spinner.finish_and_clear();
                 println!("deployment {name:?} successfully rolled out");
                 return Ok(());
             }
             Ok(Some(msg)) => {
                 if msg != last {
-                    println!("{msg}");
+                    spinner.suspend(|| println!("{msg}"));
                     last = msg;
                 }
             }

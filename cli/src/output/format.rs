@@ -2,8 +2,10 @@
 use std::fmt;
 use std::str::FromStr;
 
+use super::jsonpath::Template;
+
 /// How `bosun get` prints objects (`-o`).
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+#[derive(Debug, Clone, Default, PartialEq)]
 pub enum Format {
     /// No `-o`: the kind's table.
     #[default]
@@ -16,22 +18,33 @@ pub enum Format {
     Yaml,
     /// `-o name`: `kind/name` per line.
     Name,
+    /// `-o jsonpath=TEMPLATE`: the template run on the object, or on a `List` of them.
+    JsonPath(Template),
 }
 
 /// The formats `-o` accepts, in the order kubectl lists them.
-const ALLOWED: &str = "json,name,wide,yaml";
+const ALLOWED: &str = "json,jsonpath,name,wide,yaml";
 
 /// An `-o` value that names no printer.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct ParseFormatError(String);
+pub enum ParseFormatError {
+    /// No printer has this name.
+    Unknown(String),
+    /// `-o jsonpath=TEMPLATE` with a template that does not parse.
+    JsonPath { template: String, error: String },
+}
 
 impl fmt::Display for ParseFormatError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(
-            f,
-            "unable to match a printer suitable for the output format {:?}, allowed formats are: {ALLOWED}",
-            self.0
-        )
+        match self {
+            ParseFormatError::Unknown(s) => write!(
+                f,
+                "unable to match a printer suitable for the output format {s:?}, allowed formats are: {ALLOWED}"
+            ),
+            ParseFormatError::JsonPath { template, error } => {
+                write!(f, "error parsing jsonpath {template}, {error}")
+            }
+        }
     }
 }
 
@@ -48,7 +61,18 @@ impl FromStr for Format {
             "json" => Ok(Format::Json),
             "yaml" => Ok(Format::Yaml),
             "name" => Ok(Format::Name),
-            _ => Err(ParseFormatError(s.to_string())),
+            _ => match s
+                .strip_prefix("jsonpath=")
+                .or_else(|| s.strip_prefix("jsonpath-as-json="))
+            {
+                Some(t) => Template::parse(t).map(Format::JsonPath).map_err(|e| {
+                    ParseFormatError::JsonPath {
+                        template: t.to_string(),
+                        error: e.to_string(),
+                    }
+                }),
+                None => Err(ParseFormatError::Unknown(s.to_string())),
+            },
         }
     }
 }
@@ -62,6 +86,7 @@ impl fmt::Display for Format {
             Format::Json => "json",
             Format::Yaml => "yaml",
             Format::Name => "name",
+            Format::JsonPath(_) => "jsonpath",
         })
     }
 }
@@ -80,20 +105,31 @@ mod tests {
             ("name", Format::Name),
         ];
         for (input, want) in cases {
-            assert_eq!(input.parse::<Format>(), Ok(want), "{input:?}");
+            assert_eq!(input.parse::<Format>(), Ok(want.clone()), "{input:?}");
             assert_eq!(want.to_string(), input, "round trip of {want:?}");
         }
     }
 
     #[test]
     fn unknown_formats_list_the_allowed_ones() {
-        for input in ["x", "JSON", "yml", "table", " json", "jsonpath={.items}"] {
+        assert!(matches!(
+            "jsonpath={.items[*].metadata.name}".parse::<Format>(),
+            Ok(Format::JsonPath(_))
+        ));
+        assert_eq!(
+            "jsonpath={.items"
+                .parse::<Format>()
+                .unwrap_err()
+                .to_string(),
+            "error parsing jsonpath {.items, unclosed action at position 0"
+        );
+        for input in ["x", "JSON", "yml", "table", " json", "jsonpat={.items}"] {
             let err = input.parse::<Format>().expect_err(input);
             assert_eq!(
                 err.to_string(),
                 format!(
                     "unable to match a printer suitable for the output format \"{input}\", \
-                     allowed formats are: json,name,wide,yaml"
+                     allowed formats are: json,jsonpath,name,wide,yaml"
                 ),
             );
         }

@@ -4,7 +4,8 @@
 //! - [`tabwriter`]: Go's elastic tabstops, which kubectl aligns all its text with.
 //! - [`columns`]: the computed `get` columns (a pod's STATUS, a node's ROLES, ...).
 //! - [`table`]: `get` tables.
-//! - [`serialize`]: `-o json`, `-o yaml` and `-o name`.
+//! - [`serialize`]: `-o json`, `-o yaml`, `-o name` and `-o jsonpath=`.
+//! - [`jsonpath`]: kubectl's JSONPath templates (`-o jsonpath=`, `--sort-by`).
 //! - [`describe`](mod@describe): `describe` text for each kind.
 use std::time::SystemTime;
 
@@ -15,6 +16,7 @@ pub(crate) mod describe;
 #[cfg(test)]
 mod fixtures;
 mod format;
+pub(crate) mod jsonpath;
 mod serialize;
 pub(crate) mod table;
 mod tabwriter;
@@ -37,7 +39,7 @@ pub use table::align;
 pub fn render(
     kind: Kind,
     objects: &[Object],
-    format: Format,
+    format: &Format,
     single: bool,
     all_namespaces: bool,
     now: SystemTime,
@@ -48,6 +50,7 @@ pub fn render(
         Format::Json => serialize::json(objects, single),
         Format::Yaml => serialize::yaml(objects, single),
         Format::Name => serialize::names(objects),
+        Format::JsonPath(t) => serialize::jsonpath(t, objects, single),
     }
 }
 
@@ -59,25 +62,25 @@ mod tests {
     #[test]
     fn render_dispatches_on_the_format() {
         let pods: Vec<Object> = vec![running_pod("web-1", "n1").into()];
-        let table = render(Kind::Pod, &pods, Format::Table, true, false, now());
+        let table = render(Kind::Pod, &pods, &Format::Table, true, false, now());
         assert!(
             table.starts_with("NAME    READY   STATUS    RESTARTS   AGE\n"),
             "{table}"
         );
-        let wide = render(Kind::Pod, &pods, Format::Wide, true, false, now());
+        let wide = render(Kind::Pod, &pods, &Format::Wide, true, false, now());
         assert!(
             wide.lines().next().unwrap().ends_with("   IP         NODE"),
             "{wide}"
         );
-        let name = render(Kind::Pod, &pods, Format::Name, true, false, now());
+        let name = render(Kind::Pod, &pods, &Format::Name, true, false, now());
         assert_eq!(name, "pod/web-1\n");
-        let json = render(Kind::Pod, &pods, Format::Json, true, false, now());
+        let json = render(Kind::Pod, &pods, &Format::Json, true, false, now());
         assert!(json.contains("\n  \"kind\": \"Pod\",\n"), "{json}");
-        let yaml = render(Kind::Pod, &pods, Format::Yaml, false, false, now());
+        let yaml = render(Kind::Pod, &pods, &Format::Yaml, false, false, now());
         assert!(yaml.contains("kind: List\n"), "{yaml}");
         for format in [Format::Table, Format::Wide, Format::Name] {
             assert_eq!(
-                render(Kind::Pod, &[], format, false, true, now()),
+                render(Kind::Pod, &[], &format, false, true, now()),
                 "",
                 "{format:?}"
             );

@@ -1,4 +1,4 @@
-//! `-o json`, `-o yaml` and `-o name`.
+//! `-o json`, `-o yaml`, `-o name` and `-o jsonpath=`.
 use serde::Serialize;
 
 use bosun_shared::Object;
@@ -46,6 +46,18 @@ fn typed(objects: &[Object]) -> Vec<Object> {
     let mut objects = objects.to_vec();
     objects.iter_mut().for_each(Object::set_type_meta);
     objects
+}
+
+/// The template run on the document `-o json` prints (the object, or a `List`).
+pub(crate) fn jsonpath(t: &super::jsonpath::Template, objects: &[Object], single: bool) -> String {
+    let items = typed(objects);
+    let value = match document(&items, single) {
+        Document::One(o) => serde_json::to_value(o),
+        Document::List(l) => serde_json::to_value(&l),
+    }
+    .expect("objects serialize to JSON");
+    // Evaluation cannot fail (missing keys print nothing).
+    t.render(&value).unwrap_or_default()
 }
 
 /// Pretty JSON (two-space indent) and a final newline.

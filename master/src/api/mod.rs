@@ -4,10 +4,16 @@
 //! - `delete`: deletes with kubectl's cascade choices.
 //! - [`status`]: the one mapping from store errors to gRPC statuses.
 //! - [`logs`]: container logs relayed from the pod's agent.
+//! - [`exec`]: a command run in a container, its input and output relayed.
+//! - [`top`]: CPU and memory of the nodes and pods, measured on demand by the agents.
+//! - [`target`]: the container a `logs` or `exec` names.
 pub mod apply;
 mod delete;
+mod exec;
 mod logs;
 pub mod status;
+mod target;
+mod top;
 
 use std::pin::Pin;
 use std::sync::Arc;
@@ -15,8 +21,9 @@ use std::sync::Arc;
 use bosun_proto::v1::api_client::ApiClient;
 use bosun_proto::v1::api_server::Api;
 use bosun_proto::v1::{
-    ApplyResponse, ListRequest, ListResponse, LogChunk, LogsRequest, ObjectRef, ObjectRequest,
-    ObjectResponse, RefRequest, VersionRequest, VersionResponse, WatchEvent, WatchRequest,
+    ApplyResponse, ExecInput, ExecOutput, ListRequest, ListResponse, LogChunk, LogsRequest,
+    ObjectRef, ObjectRequest, ObjectResponse, RefRequest, TopRequest, TopResponse, VersionRequest,
+    VersionResponse, WatchEvent, WatchRequest,
 };
 use bosun_shared::selector::LabelSelector;
 use bosun_shared::{Kind, Object};
@@ -270,6 +277,35 @@ impl Api for ApiService {
         }
         let stream = logs::open(&self.store, &self.registry, r)?;
         Ok(Response::new(Box::pin(stream)))
+    }
+
+    type ExecStream = BoxStream<ExecOutput>;
+
+    async fn exec(
+        &self,
+        req: Request<tonic::Streaming<ExecInput>>,
+    ) -> Result<Response<Self::ExecStream>, Status> {
+        // The input ends at the client's first transport error, as if it had hung up.
+        let input = req
+            .into_inner()
+            .take_while(|m| futures::future::ready(m.is_ok()))
+            .filter_map(|m| futures::future::ready(m.ok()));
+        if let Some(mut leader) = self.leader_api()? {
+            // Agents hold their sessions with the leader: it relays the exec.
+            let stream = leader.exec(input).await?.into_inner();
+            return Ok(Response::new(Box::pin(stream)));
+        }
+        let stream = exec::start(&self.store, &self.registry, Box::pin(input)).await?;
+        Ok(Response::new(Box::pin(stream)))
+    }
+
+    async fn top(&self, req: Request<TopRequest>) -> Result<Response<TopResponse>, Status> {
+        if let Some(mut leader) = self.leader_api()? {
+            return leader.top(req.into_inner()).await;
+        }
+        Ok(Response::new(
+            top::gather(&self.store, &self.registry).await?,
+        ))
     }
 
     async fn version(

@@ -1,17 +1,21 @@
-//! [`Registry`]: the agents connected to this master, their heartbeats, and log requests in flight.
+//! [`Registry`]: the agents connected to this master, their heartbeats, and requests to them in flight
+//! (logs, exec, metrics).
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Mutex;
 use std::time::Instant;
 
-use bosun_proto::v1::{master_message, LogCancel, LogChunk, LogRequest, MasterMessage};
+use bosun_proto::v1::{master_message, MasterMessage, StreamCancel, StreamData};
 use tokio::sync::mpsc;
 use tonic::Status;
 
-/// Chunks buffered per log stream before the agent's side waits.
-pub const LOG_STREAM_BUFFER: usize = 64;
-/// How long a log chunk waits for a client that stopped reading before its stream is dropped.
-pub const LOG_CLIENT_PATIENCE: std::time::Duration = std::time::Duration::from_secs(2);
+/// Answers buffered per stream (logs, exec, metrics) before the agent's side waits.
+pub const STREAM_BUFFER: usize = 64;
+/// How long an answer waits for a client that stopped reading before its stream is dropped.
+pub const CLIENT_PATIENCE: std::time::Duration = std::time::Duration::from_secs(2);
+
+/// One answer of an agent to a request of the master: its data, or why it failed.
+pub type StreamItem = Result<StreamData, Status>;
 
 struct Session {
     id: u64,
@@ -19,17 +23,18 @@ struct Session {
     last_heartbeat: Instant,
 }
 
-type LogRoute = (String, mpsc::Sender<Result<LogChunk, Status>>);
+type Route = (String, mpsc::Sender<StreamItem>);
 
-/// Shared by the dispatcher (sessions), the API (logs) and the node lifecycle controller.
+/// Shared by the dispatcher (sessions), the API (logs, exec, top) and the node lifecycle controller.
 #[derive(Default)]
 pub struct Registry {
     sessions: Mutex<HashMap<String, Session>>,
     /// The last heartbeat of nodes whose session ended: a node is judged by it, so an agent
     /// that restarts or reconnects within the grace period is never declared lost.
     departed: Mutex<HashMap<String, Instant>>,
-    /// Log requests in flight: request id -> (node, the client's stream).
-    logs: Mutex<HashMap<u64, LogRoute>>,
+    /// Requests to agents in flight (logs, exec, metrics): request id -> (node, the client's
+    /// stream).
+    routes: Mutex<HashMap<u64, Route>>,
     next_id: AtomicU64,
 }
 
@@ -44,8 +49,8 @@ impl Registry {
         self.departed.lock().expect("departed node lock")
     }
 
-    fn log_routes(&self) -> std::sync::MutexGuard<'_, HashMap<u64, LogRoute>> {
-        self.logs.lock().expect("log route lock")
+    fn routes(&self) -> std::sync::MutexGuard<'_, HashMap<u64, Route>> {
+        self.routes.lock().expect("stream route lock")
     }
 
     pub fn next_id(&self) -> u64 {
@@ -67,7 +72,7 @@ impl Registry {
         id
     }
 
-    /// Removes the session if it is still the one with `id`; log streams of that node end
+    /// Removes the session if it is still the one with `id`; streams from that node end
     /// with an error instead of hanging.
     pub fn unregister(&self, node: &str, id: u64) {
         let mut s = self.sessions();
@@ -77,12 +82,12 @@ impl Registry {
                     .insert(node.to_string(), gone.last_heartbeat);
             }
             drop(s);
-            self.log_routes().retain(|_, (n, tx)| {
+            self.routes().retain(|_, (n, tx)| {
                 if n != node {
                     return true;
                 }
                 let _ = tx.try_send(Err(Status::unavailable(format!(
-                    "node {node} disconnected; its logs stopped"
+                    "node {node} disconnected; the stream from it stopped"
                 ))));
                 false
             });
@@ -110,66 +115,131 @@ impl Registry {
         self.sessions().contains_key(node)
     }
 
-    /// Asks the agent of `node` for a container's logs; chunks arrive on the returned receiver.
-    pub fn request_logs(
+    /// Sends `request(id)` to the agent of `node`, with a fresh request id; what the agent
+    /// answers under that id (logs, exec output, metrics) arrives on the returned receiver.
+    pub fn open_stream(
         &self,
         node: &str,
-        mut req: LogRequest,
-    ) -> Result<(u64, mpsc::Receiver<Result<LogChunk, Status>>), Status> {
-        let tx = self
-            .sessions()
-            .get(node)
-            .map(|s| s.tx.clone())
-            .ok_or_else(|| Status::unavailable(format!("node {node} is not connected")))?;
+        request: impl FnOnce(u64) -> master_message::Msg,
+    ) -> Result<(u64, mpsc::Receiver<StreamItem>), Status> {
+        let tx = self.session_tx(node)?;
         let id = self.next_id();
-        req.request_id = id;
-        let (chunks_tx, chunks_rx) = mpsc::channel(LOG_STREAM_BUFFER);
-        self.log_routes().insert(id, (node.to_string(), chunks_tx));
-        let msg = MasterMessage {
-            msg: Some(master_message::Msg::LogRequest(req)),
-        };
-        if tx.try_send(msg).is_err() {
-            self.log_routes().remove(&id);
+        let (items_tx, items_rx) = mpsc::channel(STREAM_BUFFER);
+        self.routes().insert(id, (node.to_string(), items_tx));
+        if tx
+            .try_send(MasterMessage {
+                msg: Some(request(id)),
+            })
+            .is_err()
+        {
+            self.routes().remove(&id);
             return Err(Status::unavailable(format!(
                 "node {node} is not keeping up; try again"
             )));
         }
-        Ok((id, chunks_rx))
+        Ok((id, items_rx))
+    }
+
+    /// Sends `msg` to the agent of `node` (input of an exec in progress), waiting at most
+    /// [`CLIENT_PATIENCE`] for room in its session's queue.
+    pub async fn send(&self, node: &str, msg: master_message::Msg) -> Result<(), Status> {
+        let tx = self.session_tx(node)?;
+        match tokio::time::timeout(CLIENT_PATIENCE, tx.send(MasterMessage { msg: Some(msg) })).await
+        {
+            Ok(Ok(())) => Ok(()),
+            _ => Err(Status::unavailable(format!(
+                "node {node} is not keeping up"
+            ))),
+        }
+    }
+
+    fn session_tx(&self, node: &str) -> Result<mpsc::Sender<MasterMessage>, Status> {
+        self.sessions()
+            .get(node)
+            .map(|s| s.tx.clone())
+            .ok_or_else(|| Status::unavailable(format!("node {node} is not connected")))
     }
 
     /// The client went away: forget the route and tell the agent to stop.
-    pub fn cancel_logs(&self, node: &str, id: u64) {
-        self.log_routes().remove(&id);
+    pub fn cancel_stream(&self, node: &str, id: u64) {
+        self.routes().remove(&id);
         if let Some(s) = self.sessions().get(node) {
             let _ = s.tx.try_send(MasterMessage {
-                msg: Some(master_message::Msg::LogCancel(LogCancel { request_id: id })),
+                msg: Some(master_message::Msg::Cancel(StreamCancel { request_id: id })),
             });
         }
     }
 
-    /// Routes a chunk from an agent to the waiting client (`eof` ends its stream); false when
-    /// nobody waits anymore, or when the client did not take the chunk within
-    /// [`LOG_CLIENT_PATIENCE`] (its stream is then dropped: a stalled reader must not hold up
-    /// the node's session for long).
-    pub async fn deliver_logs(
-        &self,
-        id: u64,
-        chunk: Option<Result<LogChunk, Status>>,
-        eof: bool,
-    ) -> bool {
-        let Some(tx) = self.log_routes().get(&id).map(|(_, tx)| tx.clone()) else {
+    /// Routes an answer from an agent to the waiting client (`eof` ends its stream); false when
+    /// nobody waits anymore, or when the client did not take it within [`CLIENT_PATIENCE`]
+    /// (its stream is then dropped: a stalled reader must not hold up the node's session for
+    /// long).
+    pub async fn deliver(&self, id: u64, item: StreamItem, eof: bool) -> bool {
+        let Some(tx) = self.routes().get(&id).map(|(_, tx)| tx.clone()) else {
             return false;
         };
-        let delivered = match chunk {
-            Some(chunk) => matches!(
-                tokio::time::timeout(LOG_CLIENT_PATIENCE, tx.send(chunk)).await,
-                Ok(Ok(()))
-            ),
-            None => true,
-        };
+        let delivered = matches!(
+            tokio::time::timeout(CLIENT_PATIENCE, tx.send(item)).await,
+            Ok(Ok(()))
+        );
         if eof || !delivered {
-            self.log_routes().remove(&id);
+            self.routes().remove(&id);
         }
         delivered
+    }
+}
+
+/// The answers of an agent to one request; dropping it (the client went away) cancels the
+/// request at the agent.
+pub struct Answers {
+    rx: mpsc::Receiver<StreamItem>,
+    registry: std::sync::Arc<Registry>,
+    node: String,
+    id: u64,
+}
+
+impl Answers {
+    /// Sends `request(id)` to the agent of `node`; see [`Registry::open_stream`].
+    pub fn open(
+        registry: &std::sync::Arc<Registry>,
+        node: &str,
+        request: impl FnOnce(u64) -> master_message::Msg,
+    ) -> Result<Answers, Status> {
+        let (id, rx) = registry.open_stream(node, request)?;
+        Ok(Answers {
+            rx,
+            registry: registry.clone(),
+            node: node.to_string(),
+            id,
+        })
+    }
+
+    /// The request id the agent answers under.
+    pub fn id(&self) -> u64 {
+        self.id
+    }
+
+    pub fn node(&self) -> &str {
+        &self.node
+    }
+
+    pub async fn recv(&mut self) -> Option<StreamItem> {
+        self.rx.recv().await
+    }
+}
+
+impl futures::Stream for Answers {
+    type Item = StreamItem;
+    fn poll_next(
+        mut self: std::pin::Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<Option<StreamItem>> {
+        self.rx.poll_recv(cx)
+    }
+}
+
+impl Drop for Answers {
+    fn drop(&mut self) {
+        self.registry.cancel_stream(&self.node, self.id);
     }
 }

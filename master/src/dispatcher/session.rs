@@ -3,8 +3,8 @@ use std::collections::HashMap;
 use std::sync::Arc;
 
 use bosun_proto::v1::{
-    agent_message, master_message, AgentMessage, HeartbeatAck, Hello, LogChunk, MasterMessage,
-    PodAssignment, PodStatusReport, SessionConfig,
+    agent_message, master_message, AgentMessage, HeartbeatAck, Hello, MasterMessage, PodAssignment,
+    PodStatusReport, SessionConfig,
 };
 use bosun_shared::meta::set_condition;
 use bosun_shared::node::Node;
@@ -236,21 +236,15 @@ impl Session {
                     }
                 }
             }
-            Some(agent_message::Msg::Log(data)) => {
-                let chunk = if !data.error.is_empty() {
-                    Some(Err(Status::not_found(data.error)))
-                } else if !data.data.is_empty() {
-                    Some(Ok(LogChunk { data: data.data }))
+            Some(agent_message::Msg::Stream(data)) => {
+                let (id, eof) = (data.request_id, data.eof);
+                let item = if data.error.is_empty() {
+                    Ok(data)
                 } else {
-                    None
+                    Err(Status::not_found(data.error))
                 };
-                if !self
-                    .registry
-                    .deliver_logs(data.request_id, chunk, data.eof)
-                    .await
-                    && !data.eof
-                {
-                    self.registry.cancel_logs(node, data.request_id);
+                if !self.registry.deliver(id, item, eof).await && !eof {
+                    self.registry.cancel_stream(node, id);
                 }
             }
             Some(agent_message::Msg::Hello(_)) | None => {}

@@ -15,11 +15,14 @@ use bollard::Docker;
 use futures::{StreamExt, TryStreamExt};
 
 use super::{
-    with_default_tag, ContainerSpec, ExecOutput, LogStream, ObservedContainer, PortBinding,
-    RunState, Runtime, RuntimeError, RuntimeInfo,
+    with_default_tag, AttachedExec, ContainerSpec, ContainerUsage, ExecOutput, ExecSpec,
+    LogOptions, LogStream, ObservedContainer, PortBinding, RunState, Runtime, RuntimeError,
+    RuntimeInfo,
 };
 
+mod attach;
 mod exec;
+mod usage;
 
 /// How Docker writes "never" in its timestamps (Go's zero `time.Time`).
 const DOCKER_ZERO_TIME: &str = "0001-01-01T00:00:00Z";
@@ -199,21 +202,18 @@ impl Runtime for DockerRuntime {
         exec::exec(&self.docker, id, command, timeout).await
     }
 
-    async fn logs(
-        &self,
-        id: &str,
-        follow: bool,
-        tail: Option<u64>,
-    ) -> Result<LogStream, RuntimeError> {
+    async fn logs(&self, id: &str, o: &LogOptions) -> Result<LogStream, RuntimeError> {
         // The log stream reports a missing container only on its first item: ask up front.
         if self.inspect(id).await?.is_none() {
             return Err(RuntimeError::ContainerNotFound(id.to_string()));
         }
         let options = LogsOptions {
-            follow,
+            follow: o.follow,
             stdout: true,
             stderr: true,
-            tail: tail.map_or_else(|| "all".to_string(), |n| n.to_string()),
+            tail: o.tail.map_or_else(|| "all".to_string(), |n| n.to_string()),
+            since: o.since.map_or(0, |t| i32::try_from(t).unwrap_or(i32::MAX)),
+            timestamps: o.timestamps,
             ..Default::default()
         };
         let owned_id = id.to_string();
@@ -223,6 +223,22 @@ impl Runtime for DockerRuntime {
             .map_ok(LogOutput::into_bytes)
             .map_err(move |e| map_error(e, Subject::Container(&owned_id)));
         Ok(stream.boxed())
+    }
+
+    async fn exec_attach(&self, id: &str, spec: &ExecSpec) -> Result<AttachedExec, RuntimeError> {
+        attach::attach(&self.docker, id, spec).await
+    }
+
+    async fn exec_resize(&self, exec_id: &str, cols: u16, rows: u16) -> Result<(), RuntimeError> {
+        attach::resize(&self.docker, exec_id, cols, rows).await
+    }
+
+    async fn exec_exit_code(&self, exec_id: &str) -> Result<Option<i64>, RuntimeError> {
+        attach::exit_code(&self.docker, exec_id).await
+    }
+
+    async fn usage(&self, id: &str) -> Result<ContainerUsage, RuntimeError> {
+        usage::usage(&self.docker, id).await
     }
 }
 

@@ -13,8 +13,8 @@ use tokio::sync::watch;
 pub use exec::FakeExec;
 
 use super::{
-    with_default_tag, ContainerSpec, ExecOutput, LogStream, ObservedContainer, RunState, Runtime,
-    RuntimeError, RuntimeInfo,
+    with_default_tag, AttachedExec, ContainerSpec, ContainerUsage, ExecOutput, ExecSpec,
+    LogOptions, LogStream, ObservedContainer, RunState, Runtime, RuntimeError, RuntimeInfo,
 };
 
 /// Exit code a container reports after [`Runtime::stop`]: terminated by SIGTERM.
@@ -56,6 +56,8 @@ struct State {
     execs: BTreeMap<String, FakeExec>,
     /// Execs run so far, by command.
     exec_counts: BTreeMap<String, u64>,
+    /// Exit codes of attached execs, by exec id.
+    attached_exits: BTreeMap<String, i64>,
 }
 
 impl State {
@@ -148,6 +150,7 @@ impl FakeRuntime {
                 next_id: 1,
                 execs: BTreeMap::new(),
                 exec_counts: BTreeMap::new(),
+                attached_exits: BTreeMap::new(),
             })),
             changes: Arc::new(watch::channel(0).0),
         }
@@ -368,12 +371,8 @@ impl Runtime for FakeRuntime {
         self.run_exec(id, command, timeout).await
     }
 
-    async fn logs(
-        &self,
-        id: &str,
-        follow: bool,
-        tail: Option<u64>,
-    ) -> Result<LogStream, RuntimeError> {
+    async fn logs(&self, id: &str, options: &LogOptions) -> Result<LogStream, RuntimeError> {
+        let (follow, tail) = (options.follow, options.tail);
         let (id, name) = {
             let state = self.lock();
             let id = state.resolve(id)?;
@@ -397,6 +396,28 @@ impl Runtime for FakeRuntime {
         let end =
             stream::once(async move { fake.until_stopped(id).await }).filter_map(|()| ready(None));
         Ok(logs.chain(end).boxed())
+    }
+
+    async fn exec_attach(&self, id: &str, spec: &ExecSpec) -> Result<AttachedExec, RuntimeError> {
+        self.attach_exec(id, spec).await
+    }
+
+    async fn exec_resize(
+        &self,
+        _exec_id: &str,
+        _cols: u16,
+        _rows: u16,
+    ) -> Result<(), RuntimeError> {
+        Ok(())
+    }
+
+    async fn exec_exit_code(&self, exec_id: &str) -> Result<Option<i64>, RuntimeError> {
+        Ok(self.lock().attached_exits.get(exec_id).copied())
+    }
+
+    async fn usage(&self, id: &str) -> Result<ContainerUsage, RuntimeError> {
+        self.lock().resolve(id)?;
+        Ok(ContainerUsage::default())
     }
 }
 

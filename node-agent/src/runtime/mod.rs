@@ -123,6 +123,59 @@ pub enum RuntimeError {
 /// A byte stream of container output (stdout and stderr interleaved).
 pub type LogStream = BoxStream<'static, Result<bytes::Bytes, RuntimeError>>;
 
+/// Which part of a container's output [`Runtime::logs`] streams.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct LogOptions {
+    /// Keep the stream open until the container stops.
+    pub follow: bool,
+    /// Only the last this many lines.
+    pub tail: Option<u64>,
+    /// Only lines written at or after this Unix time (seconds).
+    pub since: Option<i64>,
+    /// Prefix each line with its RFC 3339 timestamp.
+    pub timestamps: bool,
+}
+
+/// A command to run attached in a container ([`Runtime::exec_attach`]), as `bosun exec` does.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct ExecSpec {
+    pub command: Vec<String>,
+    /// Give the command a terminal (its stdout and stderr are then one stream).
+    pub tty: bool,
+    /// Pass input to the command.
+    pub stdin: bool,
+    /// The terminal's size: columns, rows.
+    pub size: Option<(u16, u16)>,
+}
+
+/// A piece of an attached command's output.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ExecChunk {
+    /// From its standard error (never with a terminal).
+    pub stderr: bool,
+    pub data: bytes::Bytes,
+}
+
+/// A command running attached in a container.
+pub struct AttachedExec {
+    /// The engine's id of the exec instance (for [`Runtime::exec_resize`] and
+    /// [`Runtime::exec_exit_code`]).
+    pub id: String,
+    /// Its output; ends when the command exits.
+    pub output: BoxStream<'static, Result<ExecChunk, RuntimeError>>,
+    /// Its standard input; shutting it down closes the command's input.
+    pub input: std::pin::Pin<Box<dyn tokio::io::AsyncWrite + Send>>,
+}
+
+/// CPU and memory a container uses now.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct ContainerUsage {
+    /// CPU over the last second or so, in thousandths of a core.
+    pub cpu_millicores: u64,
+    /// Memory in use less the page cache the kernel can reclaim (the working set).
+    pub memory_bytes: u64,
+}
+
 /// A container engine. All methods are level-triggered building blocks for the reconciler.
 pub trait Runtime: Send + Sync + 'static {
     /// CPU, memory and version of the engine's machine.
@@ -163,9 +216,29 @@ pub trait Runtime: Send + Sync + 'static {
     fn logs(
         &self,
         id: &str,
-        follow: bool,
-        tail: Option<u64>,
+        options: &LogOptions,
     ) -> impl Future<Output = Result<LogStream, RuntimeError>> + Send;
+    /// Starts `spec` in the running container `id`, attached: its output and input are the
+    /// caller's until it exits.
+    fn exec_attach(
+        &self,
+        id: &str,
+        spec: &ExecSpec,
+    ) -> impl Future<Output = Result<AttachedExec, RuntimeError>> + Send;
+    /// Resizes the terminal of an attached command (`exec_id`: [`AttachedExec::id`]).
+    fn exec_resize(
+        &self,
+        exec_id: &str,
+        cols: u16,
+        rows: u16,
+    ) -> impl Future<Output = Result<(), RuntimeError>> + Send;
+    /// The exit code of an attached command that ended (`None` while it runs).
+    fn exec_exit_code(
+        &self,
+        exec_id: &str,
+    ) -> impl Future<Output = Result<Option<i64>, RuntimeError>> + Send;
+    /// What the running container `id` uses now (CPU measured over about a second).
+    fn usage(&self, id: &str) -> impl Future<Output = Result<ContainerUsage, RuntimeError>> + Send;
 }
 
 /// `image` with Docker's implicit `:latest` tag made explicit (`busybox` -> `busybox:latest`);

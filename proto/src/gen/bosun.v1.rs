@@ -114,12 +114,97 @@ pub struct LogsRequest {
     /// Negative: all lines.
     #[prost(int64, tag = "5")]
     pub tail_lines: i64,
+    /// The previous run of the container (the one before its last restart).
+    #[prost(bool, tag = "6")]
+    pub previous: bool,
+    /// Only lines written in the last this many seconds (0: all).
+    #[prost(int64, tag = "7")]
+    pub since_seconds: i64,
+    /// Prefix every line with its RFC 3339 timestamp.
+    #[prost(bool, tag = "8")]
+    pub timestamps: bool,
 }
 #[allow(clippy::all)]
 #[derive(Clone, PartialEq, Eq, Hash, ::prost::Message)]
 pub struct LogChunk {
     #[prost(bytes = "vec", tag = "1")]
     pub data: ::prost::alloc::vec::Vec<u8>,
+}
+/// `bosun exec`: the first message starts the command, the next ones carry its input.
+#[allow(clippy::all)]
+#[derive(Clone, PartialEq, Eq, Hash, ::prost::Message)]
+pub struct ExecInput {
+    #[prost(oneof = "exec_input::Msg", tags = "1, 2, 3, 4")]
+    pub msg: ::core::option::Option<exec_input::Msg>,
+}
+/// Nested message and enum types in `ExecInput`.
+pub mod exec_input {
+    #[allow(clippy::all)]
+    #[derive(Clone, PartialEq, Eq, Hash, ::prost::Oneof)]
+    pub enum Msg {
+        #[prost(message, tag = "1")]
+        Start(super::ExecStart),
+        #[prost(bytes, tag = "2")]
+        Stdin(::prost::alloc::vec::Vec<u8>),
+        /// The client's standard input ended.
+        #[prost(bool, tag = "3")]
+        StdinEof(bool),
+        #[prost(message, tag = "4")]
+        Resize(super::TerminalSize),
+    }
+}
+#[allow(clippy::all)]
+#[derive(Clone, PartialEq, Eq, Hash, ::prost::Message)]
+pub struct ExecStart {
+    #[prost(string, tag = "1")]
+    pub namespace: ::prost::alloc::string::String,
+    #[prost(string, tag = "2")]
+    pub pod: ::prost::alloc::string::String,
+    /// Empty: the pod's first container.
+    #[prost(string, tag = "3")]
+    pub container: ::prost::alloc::string::String,
+    #[prost(string, repeated, tag = "4")]
+    pub command: ::prost::alloc::vec::Vec<::prost::alloc::string::String>,
+    /// Allocate a terminal (stdout and stderr are then one stream).
+    #[prost(bool, tag = "5")]
+    pub tty: bool,
+    /// Pass the client's standard input.
+    #[prost(bool, tag = "6")]
+    pub stdin: bool,
+    #[prost(message, optional, tag = "7")]
+    pub size: ::core::option::Option<TerminalSize>,
+}
+#[allow(clippy::all)]
+#[derive(Clone, Copy, PartialEq, Eq, Hash, ::prost::Message)]
+pub struct TerminalSize {
+    #[prost(uint32, tag = "1")]
+    pub cols: u32,
+    #[prost(uint32, tag = "2")]
+    pub rows: u32,
+}
+#[allow(clippy::all)]
+#[derive(Clone, PartialEq, Eq, Hash, ::prost::Message)]
+pub struct ExecOutput {
+    #[prost(bytes = "vec", tag = "1")]
+    pub stdout: ::prost::alloc::vec::Vec<u8>,
+    #[prost(bytes = "vec", tag = "2")]
+    pub stderr: ::prost::alloc::vec::Vec<u8>,
+    /// Set on the last message: the command's exit code.
+    #[prost(int32, optional, tag = "3")]
+    pub exit_code: ::core::option::Option<i32>,
+}
+#[allow(clippy::all)]
+#[derive(Clone, Copy, PartialEq, Eq, Hash, ::prost::Message)]
+pub struct TopRequest {}
+#[allow(clippy::all)]
+#[derive(Clone, PartialEq, Eq, Hash, ::prost::Message)]
+pub struct TopResponse {
+    /// JSON of one NodeMetrics per connected node (CPU and memory of the node and its pods).
+    #[prost(bytes = "vec", repeated, tag = "1")]
+    pub nodes: ::prost::alloc::vec::Vec<::prost::alloc::vec::Vec<u8>>,
+    /// Nodes that did not answer in time.
+    #[prost(string, repeated, tag = "2")]
+    pub unreachable: ::prost::alloc::vec::Vec<::prost::alloc::string::String>,
 }
 #[allow(clippy::all)]
 #[derive(Clone, Copy, PartialEq, Eq, Hash, ::prost::Message)]
@@ -156,7 +241,7 @@ pub mod agent_message {
         #[prost(message, tag = "3")]
         Statuses(super::PodStatusBatch),
         #[prost(message, tag = "4")]
-        Log(super::LogData),
+        Stream(super::StreamData),
         #[prost(message, tag = "5")]
         Events(super::PodEventBatch),
     }
@@ -231,24 +316,31 @@ pub struct PodEventBatch {
     #[prost(message, repeated, tag = "1")]
     pub events: ::prost::alloc::vec::Vec<PodEvent>,
 }
+/// Data of a request the master made of the agent (logs, exec output, metrics), by request id.
 #[allow(clippy::all)]
 #[derive(Clone, PartialEq, Eq, Hash, ::prost::Message)]
-pub struct LogData {
+pub struct StreamData {
     #[prost(uint64, tag = "1")]
     pub request_id: u64,
     #[prost(bytes = "vec", tag = "2")]
     pub data: ::prost::alloc::vec::Vec<u8>,
-    /// The stream ended (container gone or not following).
+    /// The stream ended (container gone, not following, command exited, metrics sent).
     #[prost(bool, tag = "3")]
     pub eof: bool,
-    /// Set when the logs could not be read.
+    /// Set when the request failed.
     #[prost(string, tag = "4")]
     pub error: ::prost::alloc::string::String,
+    /// Exec: the data is the command's standard error, not its standard output.
+    #[prost(bool, tag = "5")]
+    pub stderr: bool,
+    /// Exec, with eof: the command's exit code.
+    #[prost(int32, optional, tag = "6")]
+    pub exit_code: ::core::option::Option<i32>,
 }
 #[allow(clippy::all)]
 #[derive(Clone, PartialEq, ::prost::Message)]
 pub struct MasterMessage {
-    #[prost(oneof = "master_message::Msg", tags = "1, 2, 3, 4, 5")]
+    #[prost(oneof = "master_message::Msg", tags = "1, 2, 3, 4, 5, 6, 7, 8")]
     pub msg: ::core::option::Option<master_message::Msg>,
 }
 /// Nested message and enum types in `MasterMessage`.
@@ -263,9 +355,15 @@ pub mod master_message {
         #[prost(message, tag = "3")]
         LogRequest(super::LogRequest),
         #[prost(message, tag = "4")]
-        LogCancel(super::LogCancel),
+        Cancel(super::StreamCancel),
         #[prost(message, tag = "5")]
         HeartbeatAck(super::HeartbeatAck),
+        #[prost(message, tag = "6")]
+        ExecRequest(super::ExecRequest),
+        #[prost(message, tag = "7")]
+        ExecInput(super::ExecInputData),
+        #[prost(message, tag = "8")]
+        StatsRequest(super::StatsRequest),
     }
 }
 /// The master's answer to every heartbeat. An agent that has had one expects them: a session
@@ -313,10 +411,56 @@ pub struct LogRequest {
     pub follow: bool,
     #[prost(int64, tag = "5")]
     pub tail_lines: i64,
+    #[prost(bool, tag = "6")]
+    pub previous: bool,
+    #[prost(int64, tag = "7")]
+    pub since_seconds: i64,
+    #[prost(bool, tag = "8")]
+    pub timestamps: bool,
 }
+/// The client went away: stop the request (logs, exec).
 #[allow(clippy::all)]
 #[derive(Clone, Copy, PartialEq, Eq, Hash, ::prost::Message)]
-pub struct LogCancel {
+pub struct StreamCancel {
+    #[prost(uint64, tag = "1")]
+    pub request_id: u64,
+}
+/// Run a command in a container of a pod of the node; its output comes back as StreamData.
+#[allow(clippy::all)]
+#[derive(Clone, PartialEq, Eq, Hash, ::prost::Message)]
+pub struct ExecRequest {
+    #[prost(uint64, tag = "1")]
+    pub request_id: u64,
+    #[prost(string, tag = "2")]
+    pub pod_uid: ::prost::alloc::string::String,
+    #[prost(string, tag = "3")]
+    pub container: ::prost::alloc::string::String,
+    #[prost(string, repeated, tag = "4")]
+    pub command: ::prost::alloc::vec::Vec<::prost::alloc::string::String>,
+    #[prost(bool, tag = "5")]
+    pub tty: bool,
+    #[prost(bool, tag = "6")]
+    pub stdin: bool,
+    #[prost(message, optional, tag = "7")]
+    pub size: ::core::option::Option<TerminalSize>,
+}
+/// Input for a running exec.
+#[allow(clippy::all)]
+#[derive(Clone, PartialEq, Eq, Hash, ::prost::Message)]
+pub struct ExecInputData {
+    #[prost(uint64, tag = "1")]
+    pub request_id: u64,
+    #[prost(bytes = "vec", tag = "2")]
+    pub stdin: ::prost::alloc::vec::Vec<u8>,
+    #[prost(bool, tag = "3")]
+    pub stdin_eof: bool,
+    #[prost(message, optional, tag = "4")]
+    pub resize: ::core::option::Option<TerminalSize>,
+}
+/// Measure CPU and memory now; the answer is one StreamData holding a NodeMetrics's JSON.
+#[allow(clippy::all)]
+#[derive(Clone, Copy, PartialEq, Eq, Hash, ::prost::Message)]
+pub struct StatsRequest {
     #[prost(uint64, tag = "1")]
     pub request_id: u64,
 }
@@ -701,6 +845,47 @@ pub mod api_client {
             req.extensions_mut().insert(GrpcMethod::new("bosun.v1.Api", "Logs"));
             self.inner.server_streaming(req, path, codec).await
         }
+        /// Run a command in a container; the first input message is an ExecStart.
+        pub async fn exec(
+            &mut self,
+            request: impl tonic::IntoStreamingRequest<Message = super::ExecInput>,
+        ) -> std::result::Result<
+            tonic::Response<tonic::codec::Streaming<super::ExecOutput>>,
+            tonic::Status,
+        > {
+            self.inner
+                .ready()
+                .await
+                .map_err(|e| {
+                    tonic::Status::unknown(
+                        format!("Service was not ready: {}", e.into()),
+                    )
+                })?;
+            let codec = tonic_prost::ProstCodec::default();
+            let path = http::uri::PathAndQuery::from_static("/bosun.v1.Api/Exec");
+            let mut req = request.into_streaming_request();
+            req.extensions_mut().insert(GrpcMethod::new("bosun.v1.Api", "Exec"));
+            self.inner.streaming(req, path, codec).await
+        }
+        /// CPU and memory of the nodes and their pods, measured now by their agents.
+        pub async fn top(
+            &mut self,
+            request: impl tonic::IntoRequest<super::TopRequest>,
+        ) -> std::result::Result<tonic::Response<super::TopResponse>, tonic::Status> {
+            self.inner
+                .ready()
+                .await
+                .map_err(|e| {
+                    tonic::Status::unknown(
+                        format!("Service was not ready: {}", e.into()),
+                    )
+                })?;
+            let codec = tonic_prost::ProstCodec::default();
+            let path = http::uri::PathAndQuery::from_static("/bosun.v1.Api/Top");
+            let mut req = request.into_request();
+            req.extensions_mut().insert(GrpcMethod::new("bosun.v1.Api", "Top"));
+            self.inner.unary(req, path, codec).await
+        }
         pub async fn version(
             &mut self,
             request: impl tonic::IntoRequest<super::VersionRequest>,
@@ -788,6 +973,22 @@ pub mod api_server {
             &self,
             request: tonic::Request<super::LogsRequest>,
         ) -> std::result::Result<tonic::Response<Self::LogsStream>, tonic::Status>;
+        /// Server streaming response type for the Exec method.
+        type ExecStream: tonic::codegen::tokio_stream::Stream<
+                Item = std::result::Result<super::ExecOutput, tonic::Status>,
+            >
+            + std::marker::Send
+            + 'static;
+        /// Run a command in a container; the first input message is an ExecStart.
+        async fn exec(
+            &self,
+            request: tonic::Request<tonic::Streaming<super::ExecInput>>,
+        ) -> std::result::Result<tonic::Response<Self::ExecStream>, tonic::Status>;
+        /// CPU and memory of the nodes and their pods, measured now by their agents.
+        async fn top(
+            &self,
+            request: tonic::Request<super::TopRequest>,
+        ) -> std::result::Result<tonic::Response<super::TopResponse>, tonic::Status>;
         async fn version(
             &self,
             request: tonic::Request<super::VersionRequest>,
@@ -1259,6 +1460,93 @@ pub mod api_server {
                                 max_encoding_message_size,
                             );
                         let res = grpc.server_streaming(method, req).await;
+                        Ok(res)
+                    };
+                    Box::pin(fut)
+                }
+                "/bosun.v1.Api/Exec" => {
+                    #[allow(non_camel_case_types)]
+                    struct ExecSvc<T: Api>(pub Arc<T>);
+                    impl<T: Api> tonic::server::StreamingService<super::ExecInput>
+                    for ExecSvc<T> {
+                        type Response = super::ExecOutput;
+                        type ResponseStream = T::ExecStream;
+                        type Future = BoxFuture<
+                            tonic::Response<Self::ResponseStream>,
+                            tonic::Status,
+                        >;
+                        fn call(
+                            &mut self,
+                            request: tonic::Request<tonic::Streaming<super::ExecInput>>,
+                        ) -> Self::Future {
+                            let inner = Arc::clone(&self.0);
+                            let fut = async move {
+                                <T as Api>::exec(&inner, request).await
+                            };
+                            Box::pin(fut)
+                        }
+                    }
+                    let accept_compression_encodings = self.accept_compression_encodings;
+                    let send_compression_encodings = self.send_compression_encodings;
+                    let max_decoding_message_size = self.max_decoding_message_size;
+                    let max_encoding_message_size = self.max_encoding_message_size;
+                    let inner = self.inner.clone();
+                    let fut = async move {
+                        let method = ExecSvc(inner);
+                        let codec = tonic_prost::ProstCodec::default();
+                        let mut grpc = tonic::server::Grpc::new(codec)
+                            .apply_compression_config(
+                                accept_compression_encodings,
+                                send_compression_encodings,
+                            )
+                            .apply_max_message_size_config(
+                                max_decoding_message_size,
+                                max_encoding_message_size,
+                            );
+                        let res = grpc.streaming(method, req).await;
+                        Ok(res)
+                    };
+                    Box::pin(fut)
+                }
+                "/bosun.v1.Api/Top" => {
+                    #[allow(non_camel_case_types)]
+                    struct TopSvc<T: Api>(pub Arc<T>);
+                    impl<T: Api> tonic::server::UnaryService<super::TopRequest>
+                    for TopSvc<T> {
+                        type Response = super::TopResponse;
+                        type Future = BoxFuture<
+                            tonic::Response<Self::Response>,
+                            tonic::Status,
+                        >;
+                        fn call(
+                            &mut self,
+                            request: tonic::Request<super::TopRequest>,
+                        ) -> Self::Future {
+                            let inner = Arc::clone(&self.0);
+                            let fut = async move {
+                                <T as Api>::top(&inner, request).await
+                            };
+                            Box::pin(fut)
+                        }
+                    }
+                    let accept_compression_encodings = self.accept_compression_encodings;
+                    let send_compression_encodings = self.send_compression_encodings;
+                    let max_decoding_message_size = self.max_decoding_message_size;
+                    let max_encoding_message_size = self.max_encoding_message_size;
+                    let inner = self.inner.clone();
+                    let fut = async move {
+                        let method = TopSvc(inner);
+                        let codec = tonic_prost::ProstCodec::default();
+                        let mut grpc = tonic::server::Grpc::new(codec)
+                            .apply_compression_config(
+                                accept_compression_encodings,
+                                send_compression_encodings,
+                            )
+                            .apply_max_message_size_config(
+                                max_decoding_message_size,
+                                max_encoding_message_size,
+                            );
+                        let res = grpc.unary(method, req).await;
                         Ok(res)
                     };
                     Box::pin(fut)

@@ -5,7 +5,9 @@
 use std::time::Duration;
 
 use super::FakeRuntime;
-use crate::runtime::{ExecOutput, RunState, RuntimeError};
+use futures::StreamExt;
+
+use crate::runtime::{AttachedExec, ExecChunk, ExecOutput, ExecSpec, RunState, RuntimeError};
 
 /// What running a command in a container of a [`FakeRuntime`] does ([`FakeRuntime::script_exec`]).
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -71,5 +73,32 @@ impl FakeRuntime {
                 })
             }
         }
+    }
+
+    /// An attached exec: runs as scripted, its output one chunk, its input discarded.
+    pub(super) async fn attach_exec(
+        &self,
+        id: &str,
+        spec: &ExecSpec,
+    ) -> Result<AttachedExec, RuntimeError> {
+        let out = self
+            .run_exec(id, &spec.command, Duration::from_secs(3600))
+            .await?;
+        let exec_id = {
+            let mut state = self.lock();
+            state.next_id += 1;
+            let exec_id = format!("fake-exec-{}", state.next_id);
+            state.attached_exits.insert(exec_id.clone(), out.exit_code);
+            exec_id
+        };
+        let chunk = ExecChunk {
+            stderr: false,
+            data: bytes::Bytes::from(out.output),
+        };
+        Ok(AttachedExec {
+            id: exec_id,
+            output: futures::stream::iter([Ok(chunk)]).boxed(),
+            input: Box::pin(tokio::io::sink()),
+        })
     }
 }

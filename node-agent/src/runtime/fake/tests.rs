@@ -185,7 +185,7 @@ async fn logs_return_a_line_and_follow_ends_on_stop() {
     let rt = runtime();
     let id = rt.create(&spec("web", None)).await.unwrap();
     let all: Vec<_> = rt
-        .logs(&id, false, None)
+        .logs(&id, &LogOptions::default())
         .await
         .unwrap()
         .try_collect()
@@ -193,7 +193,13 @@ async fn logs_return_a_line_and_follow_ends_on_stop() {
         .unwrap();
     assert_eq!(all, vec![bytes::Bytes::from("web: fake log line\n")]);
     let none: Vec<_> = rt
-        .logs(&id, false, Some(0))
+        .logs(
+            &id,
+            &LogOptions {
+                tail: Some(0),
+                ..Default::default()
+            },
+        )
         .await
         .unwrap()
         .try_collect()
@@ -201,12 +207,21 @@ async fn logs_return_a_line_and_follow_ends_on_stop() {
         .unwrap();
     assert!(none.is_empty());
     assert!(matches!(
-        rt.logs("nope", false, None).await,
+        rt.logs("nope", &LogOptions::default()).await,
         Err(RuntimeError::ContainerNotFound(_))
     ));
 
     rt.start(&id).await.unwrap();
-    let mut followed = rt.logs(&id, true, None).await.unwrap();
+    let mut followed = rt
+        .logs(
+            &id,
+            &LogOptions {
+                follow: true,
+                ..Default::default()
+            },
+        )
+        .await
+        .unwrap();
     assert!(followed.next().await.unwrap().is_ok());
     let stopper = rt.clone();
     let stop = tokio::spawn(async move { stopper.stop(&id, Duration::ZERO).await });
