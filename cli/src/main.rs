@@ -45,6 +45,10 @@ struct Cli {
 enum Command {
     /// Create or update objects from manifests (files, directories or - for stdin).
     Apply(commands::apply::Args),
+    /// Create objects: `bosun create namespace NAME`, or from manifests with -f.
+    Create(commands::create::Args),
+    /// Show what `apply -f` would change, as a unified diff.
+    Diff(commands::diff::Args),
     /// List objects, or show one.
     Get(commands::get::Args),
     /// Show details of an object.
@@ -65,6 +69,10 @@ enum Command {
     Rollout(commands::rollout::RolloutCommand),
     /// Print client and server versions.
     Version,
+    /// The kinds of object Bosun serves, with their short names.
+    ApiResources,
+    /// Shell completion script: `source <(bosun completion bash)`.
+    Completion(commands::completion::Args),
     /// Mark a node unschedulable: no new pods go there.
     Cordon(commands::node::NodeArgs),
     /// Mark a node schedulable again.
@@ -149,6 +157,10 @@ async fn main() -> ExitCode {
     init_tracing(if server_side { "info" } else { "warn" });
     let result = match cli.command {
         Command::Apply(a) => commands::apply::run(&ctx, a).await,
+        Command::Create(a) => commands::create::run(&ctx, a).await,
+        Command::Diff(a) => commands::diff::run(&ctx, a).await,
+        Command::ApiResources => commands::api_resources::run(),
+        Command::Completion(a) => commands::completion::run::<Cli>(a),
         Command::Get(a) => commands::get::run(&ctx, a).await,
         Command::Describe(a) => commands::describe::run(&ctx, a).await,
         Command::Delete(a) => commands::delete::run(&ctx, a).await,

@@ -376,6 +376,7 @@ async fn oversized_and_malformed_requests_get_clear_errors_and_the_master_keeps_
     let refused = api
         .create(ObjectRequest {
             object: vec![b' '; 65 * 1024 * 1024],
+            dry_run: false,
         })
         .await
         .unwrap_err();
@@ -389,6 +390,7 @@ async fn oversized_and_malformed_requests_get_clear_errors_and_the_master_keeps_
     let refused = api
         .create(ObjectRequest {
             object: b"{\"kind\": \"Pod\", \"metadata\": ".to_vec(),
+            dry_run: false,
         })
         .await
         .unwrap_err();

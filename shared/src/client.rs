@@ -167,11 +167,18 @@ impl Client {
     }
 
     pub async fn apply(&self, obj: &Object) -> Result<Applied, ClientError> {
+        self.apply_opts(obj, false).await
+    }
+
+    /// [`apply`](Self::apply); with `dry_run` the master answers what it would store and the
+    /// outcome, and writes nothing.
+    pub async fn apply_opts(&self, obj: &Object, dry_run: bool) -> Result<Applied, ClientError> {
         let r = self
             .api
             .clone()
             .apply(ObjectRequest {
                 object: obj.to_json(),
+                dry_run,
             })
             .await?
             .into_inner();
@@ -187,6 +194,7 @@ impl Client {
             .clone()
             .create(ObjectRequest {
                 object: obj.to_json(),
+                dry_run: false,
             })
             .await?;
         Ok(Object::from_json(&r.into_inner().object)?)
@@ -199,6 +207,7 @@ impl Client {
             .clone()
             .update(ObjectRequest {
                 object: obj.to_json(),
+                dry_run: false,
             })
             .await?;
         Ok(Object::from_json(&r.into_inner().object)?)
@@ -210,6 +219,7 @@ impl Client {
             .clone()
             .update_status(ObjectRequest {
                 object: obj.to_json(),
+                dry_run: false,
             })
             .await?;
         Ok(Object::from_json(&r.into_inner().object)?)

@@ -8,6 +8,7 @@
 //! - [`quantity`]: `500m`, `128Mi`, parsed exactly into integers.
 //! - [`strategy`]: a Deployment's update strategy (rolling update bounds, recreate).
 //! - [`selector`]: label selectors, structured and as `-l` strings.
+//! - [`namespace`]: Namespaces, and the built-in `default` and `bosun-system`.
 //! - [`names`]: DNS-1123 names and label keys.
 //! - [`validate`]: object validation with field paths.
 //! - [`manifest`]: multi-document YAML/JSON manifests into objects, with warnings for unknown fields.
@@ -32,6 +33,7 @@ pub mod manifest;
 pub mod meta;
 pub mod metrics;
 pub mod names;
+pub mod namespace;
 pub mod node;
 pub mod object;
 pub mod pki;

@@ -246,6 +246,7 @@ fn parse_object(value: &Value) -> Result<(Object, Vec<String>), Refusal> {
         Kind::Event => decode(value, Object::Event),
         Kind::Node => decode(value, Object::Node),
         Kind::Secret => decode(value, Object::Secret),
+        Kind::Namespace => decode(value, Object::Namespace),
     };
     let (mut warnings, mut errors) = (Vec::new(), Vec::new());
     for path in ignored {
@@ -379,7 +380,7 @@ fn classify(kind: Kind, path: &FieldPath, value: Option<&Value>) -> Verdict {
             Some("spec.template.spec.")
         }
         Kind::CronJob => Some("spec.jobTemplate.spec.template.spec."),
-        Kind::Event | Kind::Node | Kind::Secret => None,
+        Kind::Event | Kind::Node | Kind::Secret | Kind::Namespace => None,
     };
     if let Some(field) = pod_spec.and_then(|prefix| pattern.strip_prefix(prefix)) {
         if REFUSED.contains(&field) && !value.is_none_or(is_empty) {

@@ -14,6 +14,7 @@ use crate::deployment::Deployment;
 use crate::event::Event;
 use crate::job::Job;
 use crate::meta::ObjectMeta;
+use crate::namespace::Namespace;
 use crate::node::Node;
 use crate::pod::Pod;
 use crate::replicaset::ReplicaSet;
@@ -61,7 +62,7 @@ macro_rules! resource {
     )*};
 }
 
-resource!(Pod, Deployment, ReplicaSet, DaemonSet, Job, CronJob, Node);
+resource!(Pod, Deployment, ReplicaSet, DaemonSet, Job, CronJob, Node, Namespace);
 
 /// Generates [`Kind`], [`Object`] and their per-kind functions from one table.
 macro_rules! kinds {
@@ -108,6 +109,13 @@ macro_rules! kinds {
             pub fn namespaced(self) -> bool {
                 match self {
                     $(Kind::$variant => $ns,)*
+                }
+            }
+
+            /// Every name the CLI accepts for the kind (`pod`, `pods`, `po`).
+            pub fn cli_names(self) -> &'static [&'static str] {
+                match self {
+                    $(Kind::$variant => &[$($alias),*],)*
                 }
             }
 
@@ -228,6 +236,8 @@ kinds! {
     Event: Event, "v1", "events", "event", namespaced = true, cli = ["event", "events", "ev"];
     Node: Node, "v1", "nodes", "node", namespaced = false, cli = ["node", "nodes", "no"];
     Secret: Secret, "v1", "secrets", "secret", namespaced = true, cli = ["secret", "secrets"];
+    Namespace: Namespace, "v1", "namespaces", "namespace", namespaced = false,
+        cli = ["namespace", "namespaces", "ns"];
 }
 
 impl fmt::Display for Kind {

@@ -109,6 +109,11 @@ pub fn validate(obj: &Object) -> Vec<FieldError> {
         ),
         Object::Node(n) => crate::taint::validate_taints(&n.spec.taints, "spec.taints", &mut errs),
         Object::Secret(s) => crate::secret::validate_secret(s, &mut errs),
+        Object::Namespace(n) => {
+            if let Err(e) = crate::names::validate_dns1123_label(&n.metadata.name) {
+                errs.push(FieldError::invalid("metadata.name", &n.metadata.name, &e));
+            }
+        }
         Object::Event(e) => {
             if e.involved_object.name.is_empty() {
                 errs.push(FieldError::required("involvedObject.name"));

@@ -1,4 +1,4 @@
-//! `bosun apply -f FILE|DIR|-`.
+//! `bosun apply -f FILE|DIR|- [--dry-run[=client|server]] [--wait [--timeout D]]`.
 use std::path::{Path, PathBuf};
 
 use anyhow::Context as _;
@@ -11,6 +11,18 @@ pub struct Args {
     /// Manifest file, directory of manifests, or - for standard input.
     #[arg(short = 'f', long = "filename", required = true)]
     pub files: Vec<String>,
+    /// Only show what would happen: `client` or `server` (both ask the master, which
+    /// validates and compares, and stores nothing), or `none`.
+    #[arg(long, num_args = 0..=1, default_value = "none", default_missing_value = "client",
+          value_parser = ["none", "client", "server"])]
+    pub dry_run: String,
+    /// After applying, wait until the objects are ready (pods Ready, Deployments rolled out,
+    /// DaemonSets on every node, Jobs complete).
+    #[arg(long)]
+    pub wait: bool,
+    /// How long --wait waits (0: forever).
+    #[arg(long, default_value = "5m", value_parser = humantime::parse_duration)]
+    pub timeout: std::time::Duration,
 }
 
 /// Reads and parses every manifest named by `-f` (files, directories, `-`).
@@ -83,16 +95,27 @@ pub async fn run(ctx: &Context, args: Args) -> anyhow::Result<()> {
         }
     }
     let client = ctx.client().await?;
+    let dry_run = args.dry_run != "none";
+    let suffix = match args.dry_run.as_str() {
+        "client" => " (dry run)",
+        "server" => " (server dry run)",
+        _ => "",
+    };
     // Like kubectl: every object is tried; the command fails if any failed.
     let mut failed = 0;
+    let mut applied_targets = Vec::new();
     for p in objects {
-        match client.apply(&p.object).await {
-            Ok(applied) => println!(
-                "{}/{} {}",
-                p.object.kind().resource_name(),
-                p.object.meta().name,
-                applied.outcome
-            ),
+        match client.apply_opts(&p.object, dry_run).await {
+            Ok(applied) => {
+                let m = applied.object.meta();
+                applied_targets.push((p.object.kind(), m.namespace.clone(), m.name.clone()));
+                println!(
+                    "{}/{} {}{suffix}",
+                    p.object.kind().resource_name(),
+                    p.object.meta().name,
+                    applied.outcome
+                )
+            }
             Err(e) => {
                 eprintln!("{}", crate::commands::error_text(&anyhow::Error::new(e)));
                 failed += 1;
@@ -101,6 +124,9 @@ pub async fn run(ctx: &Context, args: Args) -> anyhow::Result<()> {
     }
     if failed > 0 {
         anyhow::bail!("{failed} object(s) could not be applied");
+    }
+    if args.wait && !dry_run {
+        crate::commands::wait::until_ready(&client, &applied_targets, args.timeout).await?;
     }
     Ok(())
 }

@@ -1,8 +1,9 @@
-//! `bosun delete KIND NAME...` and `bosun delete -f FILE`.
+//! `bosun delete KIND NAME...`, `bosun delete KIND -l SELECTOR | --all` and
+//! `bosun delete -f FILE`.
 use bosun_shared::client::ClientError;
 use bosun_shared::meta::Propagation;
 
-use crate::commands::{apply::read_manifests, namespace_for, split_kind_name};
+use crate::commands::{apply::read_manifests, namespace_for, split_kind_name, Usage};
 use crate::Context;
 
 #[derive(clap::Args)]
@@ -14,6 +15,12 @@ pub struct Args {
     /// Delete the objects of these manifests.
     #[arg(short = 'f', long = "filename")]
     pub files: Vec<String>,
+    /// Delete the objects of KIND this label selector matches.
+    #[arg(short = 'l', long)]
+    pub selector: Option<String>,
+    /// Delete every object of KIND in the namespace.
+    #[arg(long)]
+    pub all: bool,
     /// Do not fail when an object does not exist.
     #[arg(long)]
     pub ignore_not_found: bool,
@@ -36,15 +43,32 @@ pub async fn run(ctx: &Context, args: Args) -> anyhow::Result<()> {
         }
     } else {
         let kind = args.kind.as_deref().ok_or_else(|| {
-            anyhow::anyhow!("you must provide one or more resources by argument or filename")
+            Usage("you must provide one or more resources by argument or filename".into())
         })?;
         let (kind, first) = split_kind_name(kind, None)?;
-        let names: Vec<String> = first.into_iter().chain(args.names).collect();
-        if names.is_empty() {
-            anyhow::bail!("resource(s) were provided, but no name was specified");
+        let mut names: Vec<String> = first.into_iter().chain(args.names).collect();
+        let ns = namespace_for(kind, &ctx.namespace);
+        if args.selector.is_some() || args.all {
+            if !names.is_empty() {
+                return Err(Usage("names cannot be given with --selector or --all".into()).into());
+            }
+            let client = ctx.client().await?;
+            let namespace = kind.namespaced().then_some(ns.as_str());
+            let (found, _) = client
+                .list(kind, namespace, args.selector.as_deref())
+                .await?;
+            names = found.iter().map(|o| o.meta().name.clone()).collect();
+            if names.is_empty() {
+                eprintln!("No resources found");
+                return Ok(());
+            }
+        } else if names.is_empty() {
+            return Err(
+                Usage("resource(s) were provided, but no name was specified".into()).into(),
+            );
         }
         for n in names {
-            targets.push((kind, namespace_for(kind, &ctx.namespace), n));
+            targets.push((kind, ns.clone(), n));
         }
     }
     let client = ctx.client().await?;

@@ -1,9 +1,13 @@
 //! One file per verb, and the kubectl-style error text they share.
+pub mod api_resources;
 pub mod apply;
 pub mod cluster;
+pub mod completion;
 pub mod config;
+pub mod create;
 pub mod delete;
 pub mod describe;
+pub mod diff;
 pub mod exec;
 pub mod get;
 pub mod logs;
@@ -15,6 +19,7 @@ pub mod taint;
 pub mod token;
 pub mod top;
 pub mod version;
+pub mod wait;
 
 use bosun_shared::client::ClientError;
 use bosun_shared::Kind;
@@ -78,7 +83,7 @@ pub fn error_text(e: &anyhow::Error) -> String {
 /// Parses a kind as kubectl accepts it (`pods`, `po`, `deploy`, `deployment.apps`, ...).
 pub fn parse_kind(s: &str) -> anyhow::Result<Kind> {
     Kind::parse_cli(s).ok_or_else(|| {
-        anyhow::anyhow!("the server doesn't have a resource type \"{s}\" (Bosun knows pods, deployments, nodes)")
+        anyhow::anyhow!("the server doesn't have a resource type \"{s}\" (see bosun api-resources)")
     })
 }
 

@@ -189,7 +189,7 @@ async fn get(client: &Client, ns: &str, name: &str) -> anyhow::Result<Deployment
 
 /// Where a rollout stands: `Ok(Some(message))` while it moves, `Ok(None)` once done, and
 /// `Err` when it failed. The messages are kubectl's.
-fn progress(d: &Deployment) -> Result<Option<String>, String> {
+pub fn progress(d: &Deployment) -> Result<Option<String>, String> {
     let name = &d.metadata.name;
     let s = d.status.clone().unwrap_or_default();
     if s.observed_generation < d.metadata.generation {

@@ -53,6 +53,11 @@ pub(crate) fn render(
             Object::CronJob(cj) => cron_job_row(cj, wide, now),
             Object::Node(n) => node_row(n, wide, now),
             Object::Event(e) => event_row(e, wide, now),
+            Object::Namespace(n) => vec![
+                n.metadata.name.clone(),
+                super::describe::namespace_phase(n).to_string(),
+                age(n.metadata.creation_timestamp.as_deref(), now),
+            ],
             Object::Secret(s) => vec![
                 s.metadata.name.clone(),
                 s.type_.clone(),
@@ -127,6 +132,7 @@ fn headers(kind: Kind, wide: bool) -> Vec<&'static str> {
             &["SUBOBJECT", "SOURCE", "FIRST SEEN", "COUNT", "NAME"],
         ),
         Kind::Secret => (&["NAME", "TYPE", "DATA", "AGE"], &[]),
+        Kind::Namespace => (&["NAME", "STATUS", "AGE"], &[]),
         Kind::Node => (
             &["NAME", "STATUS", "ROLES", "AGE", "VERSION"],
             &["INTERNAL-IP", "OS-IMAGE", "CONTAINER-RUNTIME"],

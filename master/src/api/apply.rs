@@ -27,10 +27,29 @@ impl Outcome {
 const APPLY_RETRIES: usize = 5;
 
 /// Creates `desired` or brings the stored object's labels, annotations and spec in line with it.
-pub async fn apply(store: &Store, desired: Object) -> Result<(Arc<Object>, Outcome), StoreError> {
+/// With `dry_run`, answers what would be stored and the outcome, and writes nothing.
+pub async fn apply(
+    store: &Store,
+    desired: Object,
+    dry_run: bool,
+) -> Result<(Arc<Object>, Outcome), StoreError> {
     for _ in 0..APPLY_RETRIES {
         let m = desired.meta();
-        let Some(current) = store.get(desired.kind(), &m.namespace, &m.name) else {
+        let current = store.get(desired.kind(), &m.namespace, &m.name);
+        if dry_run {
+            return Ok(match current {
+                None => (Arc::new(desired), Outcome::Created),
+                Some(current) => {
+                    let merged = merge(&current, &desired)?;
+                    if same_managed_fields(&current, &merged) {
+                        (current, Outcome::Unchanged)
+                    } else {
+                        (Arc::new(merged), Outcome::Configured)
+                    }
+                }
+            });
+        }
+        let Some(current) = current else {
             match store.create(desired.clone()).await {
                 Ok(o) => return Ok((o, Outcome::Created)),
                 Err(StoreError::AlreadyExists(_)) => continue,

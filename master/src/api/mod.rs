@@ -59,6 +59,19 @@ impl ApiService {
         ))
     }
 
+    /// A namespaced object can be created only in a namespace that exists (or a built-in one,
+    /// which the leader creates if missing).
+    fn check_namespace(&self, obj: &Object) -> Result<(), Status> {
+        let ns = &obj.meta().namespace;
+        if !obj.kind().namespaced()
+            || bosun_shared::namespace::is_built_in(ns)
+            || self.store.get(Kind::Namespace, "", ns).is_some()
+        {
+            return Ok(());
+        }
+        Err(Status::not_found(format!("namespaces \"{ns}\" not found")))
+    }
+
     /// Unless `stale`, waits until this master has everything the leader had committed when
     /// the read arrived (ReadIndex), so the local answer is linearizable.
     async fn read_barrier(&self, stale: bool) -> Result<(), Status> {
@@ -127,7 +140,10 @@ impl Api for ApiService {
             return leader.apply(r).await;
         }
         let obj = decode(&r.object)?;
-        let (stored, outcome) = apply::apply(&self.store, obj).await.map_err(to_status)?;
+        self.check_namespace(&obj)?;
+        let (stored, outcome) = apply::apply(&self.store, obj, r.dry_run)
+            .await
+            .map_err(to_status)?;
         Ok(Response::new(ApplyResponse {
             object: stored.to_json(),
             outcome: outcome.as_str().to_string(),
@@ -144,6 +160,7 @@ impl Api for ApiService {
             return leader.create(r).await;
         }
         let obj = decode(&r.object)?;
+        self.check_namespace(&obj)?;
         self.store.create(obj).await.map(respond).map_err(to_status)
     }
 
@@ -196,6 +213,11 @@ impl Api for ApiService {
             )));
         }
         let (kind, ns, name) = parse_ref(r.r#ref)?;
+        if kind == Kind::Namespace && bosun_shared::namespace::is_built_in(&name) {
+            return Err(Status::permission_denied(format!(
+                "namespaces \"{name}\" is forbidden: this namespace may not be deleted"
+            )));
+        }
         delete::delete(&self.store, kind, &ns, &name, how, r.grace_period_seconds)
             .await
             .map(respond)

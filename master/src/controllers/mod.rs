@@ -1,6 +1,6 @@
 //! Leader-only loops: scheduler, Deployment, ReplicaSet, DaemonSet, Job and CronJob
-//! controllers, garbage
-//! collector, node lifecycle,
+//! controllers, garbage collector, namespaces (built-in ones, deleted ones' objects), node
+//! lifecycle,
 //! eviction from tainted nodes,
 //! and the promotion of caught-up learners.
 //!
@@ -12,6 +12,7 @@ pub mod deployment;
 pub mod eviction;
 pub mod gc;
 pub mod job;
+pub mod namespaces;
 pub mod node_lifecycle;
 pub mod pods;
 pub mod queue;
@@ -97,6 +98,12 @@ impl Manager {
             );
             tasks.spawn(
                 gc::GarbageCollector {
+                    store: self.store.clone(),
+                }
+                .run(leading.clone()),
+            );
+            tasks.spawn(
+                namespaces::NamespaceController {
                     store: self.store.clone(),
                 }
                 .run(leading.clone()),

@@ -27,8 +27,9 @@ pub enum StoreError {
 }
 
 impl StoreError {
-    pub fn not_found(kind: Kind, namespace: &str, name: &str) -> Self {
-        StoreError::NotFound(bosun_shared::object::object_name(kind, namespace, name))
+    /// kubectl's wording: `pods "web" not found`.
+    pub fn not_found(kind: Kind, _namespace: &str, name: &str) -> Self {
+        StoreError::NotFound(format!("{} \"{name}\"", kind.plural()))
     }
 }
 

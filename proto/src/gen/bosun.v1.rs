@@ -16,6 +16,10 @@ pub struct ObjectRequest {
     /// JSON of the object.
     #[prost(bytes = "vec", tag = "1")]
     pub object: ::prost::alloc::vec::Vec<u8>,
+    /// Apply only: validate and answer what would be stored and the outcome, writing nothing
+    /// (kubectl's --dry-run=server).
+    #[prost(bool, tag = "2")]
+    pub dry_run: bool,
 }
 #[allow(clippy::all)]
 #[derive(Clone, PartialEq, Eq, Hash, ::prost::Message)]

@@ -40,11 +40,29 @@ pub fn describe(
         Object::Node(n) => node::describe(&mut w, n, &pods, now),
         Object::Event(e) => events::describe(&mut w, e),
         Object::Secret(s) => describe_secret(&mut w, s),
+        Object::Namespace(n) => describe_namespace(&mut w, n),
     }
     if obj.kind() != bosun_shared::Kind::Event {
         events::section(&mut w, events, now);
     }
     w.finish()
+}
+
+/// `describe namespace`.
+fn describe_namespace(w: &mut Writer, n: &bosun_shared::namespace::Namespace) {
+    w.field(0, "Name", &n.metadata.name);
+    w.labels(0, "Labels", &n.metadata.labels);
+    w.annotations(0, "Annotations", &n.metadata.annotations);
+    w.field(0, "Status", namespace_phase(n));
+}
+
+/// A namespace's phase (`Active` when not reported).
+pub fn namespace_phase(n: &bosun_shared::namespace::Namespace) -> &str {
+    n.status
+        .as_ref()
+        .map(|s| s.phase.as_str())
+        .filter(|p| !p.is_empty())
+        .unwrap_or("Active")
 }
 
 /// `describe secret`: never the values, only their sizes (as kubectl).
