@@ -2,12 +2,14 @@
 //! `delete`, `logs`, `scale`, `version`) and the cluster itself (`master`, `agent`, `up`).
 //!
 //! - [`config`]: the client config file and default paths.
+//! - [`compose`]: Docker Compose files converted into manifests (`bosun compose`).
 //! - [`commands`]: one file per verb.
 //! - [`output`]: tables, `-o json|yaml|name|wide|jsonpath=`, `describe` text.
 //! - [`terminal`]: raw mode for `exec -it`, the terminal's size, whether to decorate.
 #![forbid(unsafe_code)]
 
 mod commands;
+mod compose;
 mod config;
 mod output;
 mod terminal;
@@ -49,6 +51,9 @@ enum Command {
     Create(commands::create::Args),
     /// Show what `apply -f` would change, as a unified diff.
     Diff(commands::diff::Args),
+    /// Run a Docker Compose file on the cluster: up, down, convert.
+    #[command(subcommand)]
+    Compose(commands::compose::ComposeCommand),
     /// List objects, or show one.
     Get(commands::get::Args),
     /// Show details of an object.
@@ -159,6 +164,7 @@ async fn main() -> ExitCode {
         Command::Apply(a) => commands::apply::run(&ctx, a).await,
         Command::Create(a) => commands::create::run(&ctx, a).await,
         Command::Diff(a) => commands::diff::run(&ctx, a).await,
+        Command::Compose(c) => commands::compose::run(&ctx, c).await,
         Command::ApiResources => commands::api_resources::run(),
         Command::Completion(a) => commands::completion::run::<Cli>(a),
         Command::Get(a) => commands::get::run(&ctx, a).await,

@@ -3,6 +3,7 @@ pub mod api_resources;
 pub mod apply;
 pub mod cluster;
 pub mod completion;
+pub mod compose;
 pub mod config;
 pub mod create;
 pub mod delete;
