@@ -76,6 +76,8 @@ enum Command {
     Version,
     /// The kinds of object Bosun serves, with their short names.
     ApiResources,
+    /// Documentation of a kind or field: `bosun explain pods.spec.containers`.
+    Explain(commands::explain::Args),
     /// Shell completion script: `source <(bosun completion bash)`.
     Completion(commands::completion::Args),
     /// Mark a node unschedulable: no new pods go there.
@@ -166,6 +168,7 @@ async fn main() -> ExitCode {
         Command::Diff(a) => commands::diff::run(&ctx, a).await,
         Command::Compose(c) => commands::compose::run(&ctx, c).await,
         Command::ApiResources => commands::api_resources::run(),
+        Command::Explain(a) => commands::explain::run(a),
         Command::Completion(a) => commands::completion::run::<Cli>(a),
         Command::Get(a) => commands::get::run(&ctx, a).await,
         Command::Describe(a) => commands::describe::run(&ctx, a).await,

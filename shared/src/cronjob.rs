@@ -15,7 +15,7 @@ use crate::meta::ObjectMeta;
 /// Annotation on a CronJob's Job: the time it was scheduled for.
 pub const SCHEDULED_AT_ANNOTATION: &str = "batch.kubernetes.io/cronjob-scheduled-timestamp";
 
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct CronJob {
     #[serde(default)]
@@ -30,7 +30,7 @@ pub struct CronJob {
     pub status: Option<CronJobStatus>,
 }
 
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct CronJobSpec {
     /// `*/5 * * * *`, `@hourly`, ...
@@ -56,7 +56,7 @@ pub struct CronJobSpec {
     pub job_template: JobTemplateSpec,
 }
 
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct JobTemplateSpec {
     #[serde(default)]
@@ -65,7 +65,9 @@ pub struct JobTemplateSpec {
     pub spec: JobSpec,
 }
 
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(
+    Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema,
+)]
 pub enum ConcurrencyPolicy {
     #[default]
     Allow,
@@ -73,7 +75,7 @@ pub enum ConcurrencyPolicy {
     Replace,
 }
 
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct CronJobStatus {
     /// Names of the Jobs still running.
@@ -86,7 +88,7 @@ pub struct CronJobStatus {
 }
 
 /// A reference to an active Job (Kubernetes' `ObjectReference`, the fields Bosun fills).
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct ActiveJob {
     pub kind: String,

@@ -10,7 +10,7 @@ use crate::strategy::IntOrPercent;
 /// Label with the hash of the template a DaemonSet's pod was made from.
 pub const REVISION_HASH_LABEL: &str = "controller-revision-hash";
 
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct DaemonSet {
     #[serde(default)]
@@ -25,7 +25,7 @@ pub struct DaemonSet {
     pub status: Option<DaemonSetStatus>,
 }
 
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct DaemonSetSpec {
     /// Must match the template's labels.
@@ -37,7 +37,7 @@ pub struct DaemonSetSpec {
     pub update_strategy: Option<DaemonSetUpdateStrategy>,
 }
 
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct DaemonSetUpdateStrategy {
     /// `RollingUpdate` (default) or `OnDelete` (a pod is replaced only once deleted).
@@ -47,7 +47,7 @@ pub struct DaemonSetUpdateStrategy {
     pub rolling_update: Option<RollingUpdateDaemonSet>,
 }
 
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct RollingUpdateDaemonSet {
     /// Nodes whose pod may be unavailable during an update (default 1).
@@ -55,7 +55,7 @@ pub struct RollingUpdateDaemonSet {
     pub max_unavailable: Option<IntOrPercent>,
 }
 
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct DaemonSetStatus {
     #[serde(default)]

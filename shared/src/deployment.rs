@@ -16,7 +16,7 @@ pub const DEADLINE_EXCEEDED: &str = "ProgressDeadlineExceeded";
 /// Kubernetes' default `progressDeadlineSeconds`.
 pub const DEFAULT_PROGRESS_DEADLINE_SECONDS: i32 = 600;
 
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct Deployment {
     #[serde(default)]
@@ -31,7 +31,7 @@ pub struct Deployment {
     pub status: Option<DeploymentStatus>,
 }
 
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct DeploymentSpec {
     /// Desired number of pods (default 1).
@@ -58,7 +58,7 @@ fn is_default<T: Default + PartialEq>(v: &T) -> bool {
 }
 
 /// The pods a controller creates.
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct PodTemplateSpec {
     #[serde(default)]
@@ -68,7 +68,7 @@ pub struct PodTemplateSpec {
 }
 
 /// The part of metadata a template may set.
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct TemplateMeta {
     #[serde(default, skip_serializing_if = "std::collections::BTreeMap::is_empty")]
@@ -77,7 +77,7 @@ pub struct TemplateMeta {
     pub annotations: std::collections::BTreeMap<String, String>,
 }
 
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct DeploymentStatus {
     #[serde(default)]

@@ -18,7 +18,7 @@ pub const COUNTED_ANNOTATION: &str = "batch.bosun.dev/counted";
 pub const COMPLETE: &str = "Complete";
 pub const FAILED: &str = "Failed";
 
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct Job {
     #[serde(default)]
@@ -33,7 +33,7 @@ pub struct Job {
     pub status: Option<JobStatus>,
 }
 
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct JobSpec {
     /// Pods that must succeed (default 1).
@@ -63,14 +63,16 @@ pub struct JobSpec {
     pub template: PodTemplateSpec,
 }
 
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(
+    Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema,
+)]
 pub enum CompletionMode {
     #[default]
     NonIndexed,
     Indexed,
 }
 
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct JobStatus {
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -97,7 +99,7 @@ pub struct JobStatus {
 
 /// Finished pods not yet in a Job's counts. Bosun counts a pod in the write that marks it, so
 /// the lists stay empty; the field's presence says how the Job is counted.
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct UncountedTerminatedPods {
     #[serde(default, skip_serializing_if = "Vec::is_empty")]

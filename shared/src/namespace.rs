@@ -1,5 +1,6 @@
 //! [`Namespace`]: core `v1` Namespace. Namespaced objects can be created only in a namespace
-//! that exists; deleting one deletes what it holds. `default` and `bosun-system` always
+//! that exists; deleting one deletes what it holds. `default`, `bosun-system` and
+//! `kube-system` (which manifests from the wild name) always
 //! exist (the leader creates them) and cannot be deleted.
 use serde::{Deserialize, Serialize};
 
@@ -7,14 +8,18 @@ use crate::meta::ObjectMeta;
 use crate::secret::SYSTEM_NAMESPACE;
 
 /// Namespaces that always exist.
-pub const BUILT_IN: [&str; 2] = [crate::meta::DEFAULT_NAMESPACE, SYSTEM_NAMESPACE];
+pub const BUILT_IN: [&str; 3] = [
+    crate::meta::DEFAULT_NAMESPACE,
+    SYSTEM_NAMESPACE,
+    "kube-system",
+];
 
 /// Whether `name` is one of the namespaces that always exist.
 pub fn is_built_in(name: &str) -> bool {
     BUILT_IN.contains(&name)
 }
 
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct Namespace {
     #[serde(default)]
@@ -29,7 +34,7 @@ pub struct Namespace {
     pub status: Option<NamespaceStatus>,
 }
 
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct NamespaceSpec {
     /// Accepted for compatibility; Bosun deletes a namespace's objects itself.
@@ -37,7 +42,7 @@ pub struct NamespaceSpec {
     pub finalizers: Vec<String>,
 }
 
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct NamespaceStatus {
     /// `Active`.

@@ -6,7 +6,7 @@ use serde::{Deserialize, Serialize};
 use crate::meta::{find_condition, Condition, ObjectMeta};
 use crate::quantity::Quantity;
 
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct Node {
     #[serde(default)]
@@ -21,7 +21,7 @@ pub struct Node {
     pub status: Option<NodeStatus>,
 }
 
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct NodeSpec {
     /// Cordoned: no new pods are scheduled here.
@@ -32,7 +32,7 @@ pub struct NodeSpec {
     pub taints: Vec<crate::taint::Taint>,
 }
 
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct NodeStatus {
     /// `cpu`, `memory`, `pods`.
@@ -48,7 +48,7 @@ pub struct NodeStatus {
     pub node_info: NodeInfo,
 }
 
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct NodeAddress {
     #[serde(rename = "type")]
@@ -56,7 +56,7 @@ pub struct NodeAddress {
     pub address: String,
 }
 
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct NodeInfo {
     #[serde(default)]

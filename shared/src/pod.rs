@@ -8,7 +8,7 @@ use crate::probe::Probe;
 use crate::quantity::Quantity;
 
 /// A Pod, as in Kubernetes' `v1`.
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct Pod {
     #[serde(default)]
@@ -24,7 +24,7 @@ pub struct Pod {
 }
 
 /// What a pod runs and where.
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct PodSpec {
     #[serde(default, deserialize_with = "crate::exact_vec::deserialize")]
@@ -56,7 +56,9 @@ pub const POD_READY: &str = "Ready";
 pub const CONTAINERS_READY: &str = "ContainersReady";
 
 /// Restart policy of a pod's containers.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(
+    Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema,
+)]
 pub enum RestartPolicy {
     #[default]
     Always,
@@ -65,7 +67,7 @@ pub enum RestartPolicy {
 }
 
 /// One container of a pod.
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct Container {
     pub name: String,
@@ -117,7 +119,7 @@ pub struct Container {
 }
 
 /// An environment variable with a literal value.
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct EnvVar {
     pub name: String,
@@ -126,7 +128,7 @@ pub struct EnvVar {
 }
 
 /// A port the container listens on, optionally published on the node.
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct ContainerPort {
     pub container_port: i32,
@@ -154,7 +156,7 @@ impl ContainerPort {
 }
 
 /// CPU and memory requests (for scheduling) and limits (enforced by the runtime).
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct ResourceRequirements {
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
@@ -170,7 +172,9 @@ impl ResourceRequirements {
 }
 
 /// Lifecycle phase of a pod.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(
+    Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema,
+)]
 pub enum PodPhase {
     #[default]
     Pending,
@@ -188,7 +192,7 @@ impl PodPhase {
 }
 
 /// What the agent (and the scheduler) observed of a pod.
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct PodStatus {
     #[serde(default)]
@@ -219,7 +223,7 @@ pub struct PodStatus {
 }
 
 /// Observed state of one container.
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct ContainerStatus {
     pub name: String,
@@ -256,7 +260,7 @@ pub struct ContainerStatus {
 }
 
 /// Exactly one of the three states is set.
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct ContainerState {
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -267,7 +271,7 @@ pub struct ContainerState {
     pub terminated: Option<StateTerminated>,
 }
 
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct StateWaiting {
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -276,14 +280,14 @@ pub struct StateWaiting {
     pub message: Option<String>,
 }
 
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct StateRunning {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub started_at: Option<String>,
 }
 
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct StateTerminated {
     pub exit_code: i32,

@@ -24,7 +24,7 @@ pub const DEFAULT_FAILURE_THRESHOLD: i32 = 3;
 pub const SCHEME_HTTP: &str = "HTTP";
 
 /// A check the agent runs against a container: one handler and its timing.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct Probe {
     /// Runs a command in the container; exit code 0 is success.
@@ -97,7 +97,7 @@ fn default_scheme() -> String {
 }
 
 /// `exec`: a command run in the container (not in a shell).
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct ExecAction {
     #[serde(default)]
@@ -105,7 +105,7 @@ pub struct ExecAction {
 }
 
 /// `httpGet`: a GET request to `http://<host or pod IP>:<port><path>`.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct HttpGetAction {
     /// Request path (default `/`).
@@ -125,7 +125,7 @@ pub struct HttpGetAction {
 }
 
 /// One header of an `httpGet` probe's request.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct HttpHeader {
     pub name: String,
@@ -134,7 +134,7 @@ pub struct HttpHeader {
 }
 
 /// `tcpSocket`: a TCP connection to `<host or pod IP>:<port>`.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct TcpSocketAction {
     /// A port number or the name of one of the container's ports.

@@ -15,7 +15,7 @@ pub const REVISION_ANNOTATION: &str = "deployment.kubernetes.io/revision";
 /// and shown by `rollout history`.
 pub const CHANGE_CAUSE_ANNOTATION: &str = "kubernetes.io/change-cause";
 
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct ReplicaSet {
     #[serde(default)]
@@ -30,7 +30,7 @@ pub struct ReplicaSet {
     pub status: Option<ReplicaSetStatus>,
 }
 
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct ReplicaSetSpec {
     /// Desired number of pods (default 1).
@@ -43,7 +43,7 @@ pub struct ReplicaSetSpec {
     pub template: PodTemplateSpec,
 }
 
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct ReplicaSetStatus {
     #[serde(default)]

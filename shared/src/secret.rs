@@ -17,7 +17,7 @@ pub const SYSTEM_NAMESPACE: &str = "bosun-system";
 /// `type` of a secret without a declared type.
 pub const OPAQUE: &str = "Opaque";
 
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct Secret {
     #[serde(default)]
@@ -34,6 +34,7 @@ pub struct Secret {
         serialize_with = "to_base64",
         deserialize_with = "from_base64"
     )]
+    #[schemars(with = "BTreeMap<String, String>")]
     pub data: BTreeMap<String, Vec<u8>>,
     /// Write-only convenience: merged into `data` (winning over it) before storing.
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]

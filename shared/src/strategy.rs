@@ -5,7 +5,7 @@ use std::fmt;
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
 /// `RollingUpdate` (the default) or `Recreate`.
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct DeploymentStrategy {
     #[serde(rename = "type", default, skip_serializing_if = "Option::is_none")]
@@ -14,7 +14,9 @@ pub struct DeploymentStrategy {
     pub rolling_update: Option<RollingUpdate>,
 }
 
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(
+    Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema,
+)]
 pub enum StrategyType {
     /// New pods replace old ones a few at a time, within `maxSurge` and `maxUnavailable`.
     #[default]
@@ -24,7 +26,7 @@ pub enum StrategyType {
 }
 
 /// Bounds of a rolling update: absolute numbers or percentages of `replicas`.
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct RollingUpdate {
     /// Pods above `replicas` during the update (default 25%, rounded up).

@@ -10,7 +10,7 @@ pub const UNSCHEDULABLE: &str = "node.kubernetes.io/unschedulable";
 
 /// A node's taint: pods that do not tolerate it are not scheduled there (`NoSchedule`), or are
 /// also evicted (`NoExecute`). `PreferNoSchedule` is a hint the scheduler may ignore.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct Taint {
     pub key: String,
@@ -36,7 +36,7 @@ impl Taint {
 }
 
 /// A pod's toleration of taints.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct Toleration {
     /// Empty with operator `Exists`: every taint.

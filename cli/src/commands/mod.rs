@@ -10,6 +10,7 @@ pub mod delete;
 pub mod describe;
 pub mod diff;
 pub mod exec;
+pub mod explain;
 pub mod get;
 pub mod logs;
 pub mod node;

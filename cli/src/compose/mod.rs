@@ -14,15 +14,26 @@
 //! - `value.rs`: typed reads of Compose values (string or list, list or map, ...) with errors
 //!   naming the key.
 //! - `names.rs`: project name normalization, DNS-1123 names, label values.
-//! - `service.rs`: one service into its objects (the container, its pod, its workload).
+//! - `service/`: one service into its objects (the container, its pod, its workload).
+//!   - `mod.rs`: the walk over the service's keys, and the container, pod and workload built.
+//!   - `container.rs`: the container's name, `command` and `entrypoint`, `environment` and
+//!     `pull_policy`.
+//!   - `unsupported.rs`: why each service key that is not converted is not.
+//!   - `fixtures.rs`: helpers for its tests.
 //! - `workload.rs`: `restart`, `deploy.mode` and `deploy.restart_policy` into a Deployment,
 //!   DaemonSet, Job or bare Pods.
 //! - `deploy.rs`: the `deploy` section.
 //! - `placement.rs`: `deploy.placement.constraints` into a `nodeSelector`.
 //! - `resources.rs`: CPU and memory in Docker's notations into Kubernetes quantities.
 //! - `ports.rs`: `ports`, short and long syntax.
-//! - `volumes.rs`: top-level `volumes`, a service's `volumes` and `tmpfs` into pod volumes,
+//! - `volumes/`: top-level `volumes`, a service's `volumes` and `tmpfs` into pod volumes,
 //!   mounts and PersistentVolumeClaims.
+//!   - `mod.rs`: a service's `volumes` and `tmpfs`, the entry points.
+//!   - `top_level.rs`: the top-level `volumes`, and the PersistentVolumeClaims of those in use.
+//!   - `mounts.rs`: one volume entry, short or long syntax, into a mount; host paths and
+//!     targets made absolute and clean.
+//!   - `pod.rs`: mounts into pod volumes and container mounts, one pod volume per source.
+//!   - `fixtures.rs`: helpers for its tests.
 //! - `healthcheck.rs`: `healthcheck` into liveness and readiness probes.
 //! - `duration.rs`: Go durations (`1m30s`) into whole seconds.
 //! - `shell.rs`: splitting a command string into words as a POSIX shell does.

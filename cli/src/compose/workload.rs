@@ -6,7 +6,7 @@
 //! |------------------|------------------------------------|-------------------------------|
 //! | replicated       | always, unless-stopped, any, unset | Deployment                    |
 //! | replicated       | no, none                           | Pod(s), `restartPolicy: Never`|
-//! | replicated       | on-failure[:N]                     | Job, `OnFailure`, backoff N   |
+//! | replicated       | `on-failure[:N]`                   | Job, `OnFailure`, backoff N   |
 //! | global           | any                                | DaemonSet                     |
 //! | replicated-job   | on-failure (default), none         | Job                           |
 use std::collections::BTreeMap;

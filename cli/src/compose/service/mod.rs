@@ -3,6 +3,13 @@
 //!
 //! Every key of the service is either converted, or listed as unsupported with a reason;
 //! `x-*` extension keys are ignored.
+//!
+//! This file walks the service's keys and puts the container, its pod and the workload
+//! together; the rest is:
+//! - `container.rs`: the container fields that take more than a copy: its name, `command` and
+//!   `entrypoint`, `environment`, `pull_policy`.
+//! - `unsupported.rs`: why each service key that is not converted is not.
+//! - `fixtures.rs`: helpers for the tests.
 use std::collections::BTreeMap;
 
 use serde_json::{json, Map, Value};
@@ -14,11 +21,18 @@ use super::healthcheck;
 use super::names;
 use super::ports;
 use super::resources::{cpu_quantity, memory_quantity, Resources};
-use super::shell;
-use super::value::{as_count, as_str, list_or_map, string_list, type_name};
+use super::value::{as_count, as_str, list_or_map, type_name};
 use super::volumes::{self, PodVolumes};
 use super::workload::{self, parse_restart, Meta, Restart};
 use super::{ComposeError, PROJECT_LABEL, SERVICE_LABEL};
+
+mod container;
+#[cfg(test)]
+mod fixtures;
+mod unsupported;
+
+use container::{container_name, environment, pull_policy, words};
+use unsupported::unsupported_reason;
 
 /// Most bare Pods written for one service (`restart: "no"` with replicas).
 const MAX_BARE_PODS: i64 = 1000;
@@ -229,170 +243,10 @@ pub(crate) fn convert(
     Ok(workload::build(kind, replicas, &meta, pod))
 }
 
-/// The container's name: the service's, as a DNS-1123 label.
-fn container_name(service: &str) -> String {
-    match names::dns_label(service) {
-        n if n.is_empty() => "app".to_string(),
-        n => n,
-    }
-}
-
-/// The words of a `command` or `entrypoint`: a list, or a string split as a shell does.
-/// `None` when empty (listed as unsupported: Kubernetes cannot clear the image's).
-fn words(v: &Value, path: &str, ctx: &mut Ctx) -> Result<Option<Vec<String>>, ComposeError> {
-    let words = match v {
-        Value::Null => return Ok(None),
-        Value::String(s) => shell::split(s)
-            .map_err(|why| ComposeError::new(path, format!("cannot split {s:?}: {why}")))?,
-        Value::Array(_) => string_list(v, path)?,
-        other => {
-            return Err(ComposeError::new(
-                path,
-                format!("must be a string or a list, not {}", type_name(other)),
-            ))
-        }
-    };
-    if words.is_empty() {
-        ctx.unsupported(
-            path,
-            "an empty value clears the image's setting, which Kubernetes cannot express: the \
-             image's is used",
-        );
-        return Ok(None);
-    }
-    Ok(Some(words))
-}
-
-/// `environment` into `env`: a later entry for the same name replaces an earlier one; a bare
-/// name takes its value from the environment, and is left out when it is not set there.
-fn environment(
-    v: &Value,
-    path: &str,
-    env: &mut Vec<(String, String)>,
-    ctx: &mut Ctx,
-) -> Result<(), ComposeError> {
-    for (name, value) in list_or_map(v, path)? {
-        let Some(value) = value.or_else(|| (ctx.env)(&name)) else {
-            continue;
-        };
-        match env.iter_mut().find(|(n, _)| *n == name) {
-            Some(slot) => slot.1 = value,
-            None => env.push((name, value)),
-        }
-    }
-    Ok(())
-}
-
-/// Kubernetes' `imagePullPolicy` for Compose's `pull_policy`.
-fn pull_policy(p: &str, path: &str, ctx: &mut Ctx) -> Result<Option<&'static str>, ComposeError> {
-    Ok(match p {
-        "always" => Some("Always"),
-        "never" => Some("Never"),
-        "missing" | "if_not_present" => Some("IfNotPresent"),
-        "build" => {
-            ctx.unsupported(path, "Bosun does not build images");
-            None
-        }
-        "daily" | "weekly" => {
-            ctx.unsupported(path, "Bosun does not pull images on a schedule");
-            None
-        }
-        p if p.starts_with("every_") => {
-            ctx.unsupported(path, "Bosun does not pull images on a schedule");
-            None
-        }
-        other => {
-            return Err(ComposeError::new(
-                path,
-                format!(
-                    "unknown pull policy {other:?}: expected always, never, missing, \
-                     if_not_present or build"
-                ),
-            ))
-        }
-    })
-}
-
-/// Why a service key is not converted.
-fn unsupported_reason(key: &str) -> &'static str {
-    match key {
-        "expose" => "no effect: pods share no network",
-        "depends_on" => "services start together; Bosun has no start order",
-        "env_file" => "environment files are not read; list the variables under environment",
-        "networks" => "Bosun has no networks: every pod is on its node's container network",
-        "network_mode" => "Bosun chooses the pod's network",
-        "links" | "external_links" => "Bosun has no links between containers",
-        "secrets" => "Bosun does not mount secrets into containers",
-        "configs" => "Bosun does not mount configs into containers",
-        "container_name" => "Bosun names containers after their pod",
-        "hostname" | "domainname" => "a pod's hostname is its name",
-        "user" | "group_add" => "Bosun's pods have no securityContext: the image's user runs",
-        "cap_add" | "cap_drop" => "Bosun does not change a container's capabilities",
-        "privileged" => "Bosun does not run privileged containers",
-        "security_opt" | "read_only" => {
-            "Bosun's pods have no securityContext (read-only root, security options)"
-        }
-        "logging" => "containers log with the node's Docker defaults",
-        "stop_signal" => "containers are stopped with SIGTERM",
-        "tty" | "stdin_open" | "attach" => "Bosun's containers have no terminal or input",
-        "extra_hosts" | "dns" | "dns_search" | "dns_opt" => {
-            "Bosun does not change a container's name resolution"
-        }
-        "ulimits" => "Bosun does not set ulimits",
-        "sysctls" => "Bosun does not set sysctls",
-        "init" => "Bosun runs no init process in containers",
-        "devices" | "gpus" | "device_cgroup_rules" => "Bosun does not give containers devices",
-        "shm_size" => "Bosun does not size /dev/shm",
-        "extends" => "extends is not resolved: write the service out in full",
-        "volumes_from" => "Bosun's pods cannot share another container's volumes",
-        "develop" => "development options (compose watch) have no effect",
-        "post_start" | "pre_stop" => "Bosun's containers have no lifecycle hooks",
-        "label_file" => "label files are not read; list the labels under labels",
-        "platform" => "images are pulled for the node's own platform",
-        "pid" | "ipc" | "uts" | "userns_mode" | "cgroup" | "cgroup_parent" | "isolation"
-        | "runtime" | "storage_opt" | "mac_address" | "oom_kill_disable" | "oom_score_adj"
-        | "mem_swappiness" | "memswap_limit" | "pids_limit" | "cpu_shares" | "cpu_quota"
-        | "cpu_period" | "cpuset" | "cpu_count" | "cpu_percent" | "cpu_rt_period"
-        | "cpu_rt_runtime" | "blkio_config" | "credential_spec" => {
-            "Bosun does not set this container option"
-        }
-        _ => "not a service attribute Bosun knows",
-    }
-}
-
 #[cfg(test)]
 mod tests {
+    use super::fixtures::{one, run};
     use super::*;
-    use std::path::Path;
-
-    fn env(name: &str) -> Option<String> {
-        match name {
-            "TZ" => Some("Europe/Paris".into()),
-            "SECRET" => Some("s3cret".into()),
-            _ => None,
-        }
-    }
-
-    /// The objects (or ports), the unsupported keys, the warnings.
-    type Outcome = (Vec<Value>, Vec<String>, Vec<String>);
-
-    fn run(spec: Value) -> Result<Outcome, ComposeError> {
-        let mut ctx = Ctx::new("lab", Path::new("/srv/lab"), &env);
-        let objects = convert("web", &spec, "lab-web", &mut ctx)?;
-        let unsupported = ctx.unsupported.iter().map(|u| u.path.clone()).collect();
-        Ok((objects, unsupported, ctx.warnings))
-    }
-
-    fn one(spec: Value) -> Value {
-        let (mut objects, _, _) = run(spec).unwrap();
-        assert_eq!(objects.len(), 1);
-        objects.remove(0)
-    }
-
-    fn container(spec: Value) -> Value {
-        let o = one(spec);
-        o["spec"]["template"]["spec"]["containers"][0].clone()
-    }
 
     #[test]
     fn a_plain_service_is_a_deployment() {
@@ -416,109 +270,6 @@ mod tests {
                 },
             })
         );
-    }
-
-    #[test]
-    fn command_and_entrypoint() {
-        let c = container(json!({"image": "a", "entrypoint": "/bin/sh -c",
-                                 "command": ["echo", "hi there"]}));
-        assert_eq!(c["command"], json!(["/bin/sh", "-c"]));
-        assert_eq!(c["args"], json!(["echo", "hi there"]));
-        let c = container(json!({"image": "a", "command": "sh -c 'sleep 5 && echo \"done\"'"}));
-        assert_eq!(c["args"], json!(["sh", "-c", "sleep 5 && echo \"done\""]));
-        assert!(c.get("command").is_none());
-        let (objects, unsupported, _) = run(json!({"image": "a", "entrypoint": []})).unwrap();
-        assert!(objects[0]["spec"]["template"]["spec"]["containers"][0]
-            .get("command")
-            .is_none());
-        assert_eq!(unsupported, ["services.web.entrypoint"]);
-        let e = run(json!({"image": "a", "command": "echo 'oops"})).unwrap_err();
-        assert_eq!(
-            e.to_string(),
-            "services.web.command: cannot split \"echo 'oops\": a single quote is not closed"
-        );
-        assert!(run(json!({"image": "a", "command": 5})).is_err());
-    }
-
-    #[test]
-    fn environment_as_list() {
-        let c = container(json!({"image": "a", "environment": [
-            "A=1", "B=x=y", "TZ", "UNSET", "EMPTY=", "A=2"]}));
-        assert_eq!(
-            c["env"],
-            json!([
-                {"name": "A", "value": "2"},
-                {"name": "B", "value": "x=y"},
-                {"name": "TZ", "value": "Europe/Paris"},
-                {"name": "EMPTY", "value": ""},
-            ])
-        );
-    }
-
-    #[test]
-    fn environment_as_map() {
-        let c = container(json!({"image": "a", "environment": {
-            "PORT": 8080, "DEBUG": false, "RATIO": 0.5, "SECRET": null, "UNSET": null,
-            "NAME": "app"}}));
-        assert_eq!(
-            c["env"],
-            json!([
-                {"name": "DEBUG", "value": "false"},
-                {"name": "NAME", "value": "app"},
-                {"name": "PORT", "value": "8080"},
-                {"name": "RATIO", "value": "0.5"},
-                {"name": "SECRET", "value": "s3cret"},
-            ])
-        );
-        assert!(run(json!({"image": "a", "environment": "A=1"})).is_err());
-    }
-
-    #[test]
-    fn container_fields() {
-        let (objects, unsupported, _) = run(json!({
-            "image": "a", "working_dir": "/app", "stop_grace_period": "1m",
-            "pull_policy": "always", "cpus": 0.5, "mem_limit": "256m", "mem_reservation": "128m",
-            "labels": {"com.example.team": "infra"}, "annotations": ["note=x"],
-            "deploy": {"labels": {"owner": "me"}},
-        }))
-        .unwrap();
-        assert!(unsupported.is_empty(), "{unsupported:?}");
-        let o = &objects[0];
-        let pod = &o["spec"]["template"]["spec"];
-        let c = &pod["containers"][0];
-        assert_eq!(c["workingDir"], "/app");
-        assert_eq!(c["imagePullPolicy"], "Always");
-        assert_eq!(
-            c["resources"],
-            json!({"limits": {"cpu": "500m", "memory": "256Mi"},
-                   "requests": {"memory": "128Mi"}})
-        );
-        assert_eq!(pod["terminationGracePeriodSeconds"], 60);
-        assert_eq!(
-            o["metadata"]["annotations"],
-            json!({"com.example.team": "infra", "owner": "me"})
-        );
-        assert_eq!(
-            o["spec"]["template"]["metadata"]["annotations"],
-            json!({"com.example.team": "infra", "note": "x"})
-        );
-        for (policy, expected) in [
-            ("never", "Never"),
-            ("missing", "IfNotPresent"),
-            ("if_not_present", "IfNotPresent"),
-        ] {
-            assert_eq!(
-                container(json!({"image": "a", "pull_policy": policy}))["imagePullPolicy"],
-                expected
-            );
-        }
-        let (_, unsupported, _) = run(json!({"image": "a", "pull_policy": "daily"})).unwrap();
-        assert_eq!(unsupported, ["services.web.pull_policy"]);
-        assert!(run(json!({"image": "a", "pull_policy": "sometimes"})).is_err());
-        let e =
-            run(json!({"image": "a", "cpus": 1, "deploy": {"resources": {"limits": {"cpus": 2}}}}))
-                .unwrap_err();
-        assert!(e.message.contains("differs"), "{e}");
     }
 
     #[test]
@@ -637,50 +388,6 @@ mod tests {
         assert_eq!(
             d["spec"]["template"]["spec"]["nodeSelector"],
             json!({"gpu": "yes", "kubernetes.io/hostname": "nas"})
-        );
-    }
-
-    #[test]
-    fn unsupported_keys_are_listed() {
-        let (_, unsupported, _) = run(json!({
-            "image": "a", "networks": ["front"], "depends_on": ["db"], "expose": [80],
-            "env_file": ".env", "user": "1000", "privileged": true, "x-custom": 1,
-            "profiles": ["debug"], "made_up": true,
-        }))
-        .unwrap();
-        assert_eq!(
-            unsupported,
-            [
-                "services.web.depends_on",
-                "services.web.env_file",
-                "services.web.expose",
-                "services.web.made_up",
-                "services.web.networks",
-                "services.web.privileged",
-                "services.web.user",
-            ]
-        );
-        assert_eq!(
-            unsupported_reason("depends_on"),
-            "services start together; Bosun has no start order"
-        );
-        assert_eq!(
-            unsupported_reason("expose"),
-            "no effect: pods share no network"
-        );
-    }
-
-    #[test]
-    fn names_are_sanitized() {
-        let mut ctx = Ctx::new("lab", Path::new("/"), &env);
-        let o = convert("My_Web", &json!({"image": "a"}), "lab-my-web", &mut ctx).unwrap();
-        assert_eq!(
-            o[0]["spec"]["template"]["spec"]["containers"][0]["name"],
-            "my-web"
-        );
-        assert_eq!(
-            o[0]["metadata"]["labels"]["bosun.dev/compose-service"],
-            "My_Web"
         );
     }
 }
