@@ -38,16 +38,18 @@ pub fn stdin_is_terminal() -> bool {
     std::io::stdin().is_terminal()
 }
 
-/// Spinners and colour only for a person watching: stderr is a terminal and `NO_COLOR` is
-/// unset or empty (<https://no-color.org>).
-pub fn decorate_stderr() -> bool {
-    std::io::stderr().is_terminal() && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty())
+/// Spinners and colour only for a person watching: stdout and stderr are a terminal and
+/// `NO_COLOR` is unset or empty (<https://no-color.org>).
+pub fn decorate() -> bool {
+    std::io::stdout().is_terminal()
+        && std::io::stderr().is_terminal()
+        && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty())
 }
 
 /// A spinner on stderr showing `message` while a command waits; hidden when nobody watches
-/// ([`decorate_stderr`]).
+/// ([`decorate`]).
 pub fn spinner(message: &str) -> indicatif::ProgressBar {
-    if !decorate_stderr() {
+    if !decorate() {
         return indicatif::ProgressBar::hidden();
     }
     let bar = indicatif::ProgressBar::new_spinner();

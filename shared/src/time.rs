@@ -22,15 +22,36 @@ pub fn age(ts: Option<&str>, now: SystemTime) -> String {
     format_duration(now.duration_since(t).unwrap_or(Duration::ZERO))
 }
 
+/// A duration as kubectl prints ages (apimachinery's `HumanDuration`): `45s`, `3m12s`,
+/// `42m`, `5h10m`, `20h`, `3d4h`, `30d`, `2y45d`.
 pub fn format_duration(d: Duration) -> String {
     let s = d.as_secs();
-    match s {
-        0..=119 => format!("{s}s"),
-        120..=599 if s.is_multiple_of(60) => format!("{}m", s / 60),
-        120..=599 => format!("{}m{}s", s / 60, s % 60),
-        600..=10799 => format!("{}m", s / 60),
-        10800..=172799 => format!("{}h", s / 3600),
-        _ => format!("{}d", s / 86400),
+    if s < 120 {
+        return format!("{s}s");
+    }
+    let minutes = s / 60;
+    if minutes < 10 {
+        return match s % 60 {
+            0 => format!("{minutes}m"),
+            rest => format!("{minutes}m{rest}s"),
+        };
+    }
+    if minutes < 180 {
+        return format!("{minutes}m");
+    }
+    let hours = s / 3600;
+    let days = hours / 24;
+    let with = |big: u64, unit: &str, small: u64, small_unit: &str| match small {
+        0 => format!("{big}{unit}"),
+        n => format!("{big}{unit}{n}{small_unit}"),
+    };
+    match hours {
+        0..=7 => with(hours, "h", minutes % 60, "m"),
+        8..=47 => format!("{hours}h"),
+        48..=191 => with(days, "d", hours % 24, "h"),
+        _ if days < 365 * 2 => format!("{days}d"),
+        _ if days < 365 * 8 => with(days / 365, "y", days % 365, "d"),
+        _ => format!("{}y", days / 365),
     }
 }
 
@@ -48,6 +69,15 @@ mod tests {
         assert_eq!(age(Some(&at(3600)), now), "60m");
         assert_eq!(age(Some(&at(5 * 3600)), now), "5h");
         assert_eq!(age(Some(&at(3 * 86400)), now), "3d");
+        assert_eq!(age(Some(&at(5 * 3600 + 600)), now), "5h10m");
+        assert_eq!(age(Some(&at(20 * 3600 + 600)), now), "20h");
+        assert_eq!(age(Some(&at(3 * 86400 + 4 * 3600)), now), "3d4h");
+        assert_eq!(format_duration(Duration::from_secs(30 * 86400)), "30d");
+        assert_eq!(
+            format_duration(Duration::from_secs((2 * 365 + 45) * 86400)),
+            "2y45d"
+        );
+        assert_eq!(format_duration(Duration::from_secs(9 * 365 * 86400)), "9y");
         assert_eq!(age(None, now), "<unknown>");
     }
 }

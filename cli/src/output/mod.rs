@@ -16,6 +16,8 @@ pub(crate) mod describe;
 #[cfg(test)]
 mod fixtures;
 mod format;
+#[cfg(test)]
+mod golden;
 pub(crate) mod jsonpath;
 mod serialize;
 pub(crate) mod table;
