@@ -454,7 +454,7 @@ mod tests {
             terminate_at: None,
         };
         let err = plan(&BTreeMap::new(), Command { ops: vec![op] }, 1).unwrap_err();
-        assert_eq!(err.to_string(), "Pod default/x not found");
+        assert_eq!(err.to_string(), "pods \"x\" not found");
     }
 
     #[test]
