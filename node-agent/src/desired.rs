@@ -34,6 +34,8 @@ pub struct DesiredPods {
     /// containers are gone. Kept in memory only: after an agent restart the pod's own grace
     /// applies.
     removal_grace: Mutex<HashMap<String, Duration>>,
+    /// The ConfigMaps and Secrets the pods use (memory only).
+    pub config: crate::assigned_config::AssignedConfig,
     pub changed: Notify,
 }
 
@@ -64,6 +66,7 @@ impl DesiredPods {
             pods: Mutex::new(pods),
             known: known.into(),
             removal_grace: Mutex::default(),
+            config: Default::default(),
             changed: Notify::new(),
         }
     }
@@ -71,6 +74,11 @@ impl DesiredPods {
     fn lock(&self) -> std::sync::MutexGuard<'_, BTreeMap<String, Assigned>> {
         // Only map operations happen under the lock.
         self.pods.lock().expect("assignments lock")
+    }
+
+    /// The agent's data directory (where the assignments are saved).
+    pub fn data_dir(&self) -> &Path {
+        self.path.parent().unwrap_or(Path::new("."))
     }
 
     pub fn snapshot(&self) -> BTreeMap<String, Assigned> {

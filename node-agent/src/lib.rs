@@ -4,6 +4,9 @@
 //! - [`session`]: the stream to the master: Hello, assignments, heartbeats, statuses.
 //! - [`requests`]: what the master asks during a session: logs, exec, CPU and memory.
 //! - [`desired`]: assigned pods, persisted so they survive restarts and master outages.
+//! - [`assigned_config`]: the ConfigMaps and Secrets the node's pods use (memory only).
+//! - [`env`]: a container's environment, resolved from literals, ConfigMaps, Secrets, the pod.
+//! - [`volumes`]: pod volumes on the node (emptyDir, hostPath, configMap, secret).
 //! - [`renew`]: the node certificate renewed at two thirds of its life.
 //! - [`reconciler`]: compares assigned pods with the engine's containers, one step at a time.
 //! - [`step`]: `next_step(desired, observed)`, the pure decision.
@@ -17,8 +20,10 @@
 #![forbid(unsafe_code)]
 
 pub mod agent;
+pub mod assigned_config;
 pub mod board;
 pub mod desired;
+pub mod env;
 pub mod events;
 pub mod join;
 pub mod labels;
@@ -30,3 +35,4 @@ pub mod runtime;
 pub mod session;
 pub mod status;
 pub mod step;
+pub mod volumes;

@@ -44,6 +44,10 @@ pub struct Reconciler<R: Runtime> {
     prober: Prober<R>,
     /// What happened to the pods, for the master.
     events: Arc<EventLog>,
+    /// The pods' volumes on this node.
+    volumes: Arc<crate::volumes::PodVolumes>,
+    /// [`crate::assigned_config::AssignedConfig::version`] the volumes were refreshed at.
+    config_seen: std::sync::atomic::AtomicU64,
     wake: Arc<Notify>,
 }
 
@@ -56,7 +60,10 @@ impl<R: Runtime> Reconciler<R> {
         board: Arc<StatusBoard>,
     ) -> Self {
         let wake = Arc::new(Notify::new());
+        let volumes = Arc::new(crate::volumes::PodVolumes::new(desired.data_dir(), &node));
         Reconciler {
+            volumes,
+            config_seen: Default::default(),
             node,
             host_ip,
             prober: Prober::new(runtime.clone(), wake.clone()),
@@ -193,6 +200,21 @@ impl<R: Runtime> Reconciler<R> {
             removing.contains(uid) || assigned.contains_key(uid) || inflight.contains(uid)
         });
         holding.extend(inflight);
+        // ConfigMap and Secret volumes follow their objects; a gone pod's volumes go with it.
+        let version = self.desired.config.version();
+        if self
+            .config_seen
+            .swap(version, std::sync::atomic::Ordering::AcqRel)
+            != version
+        {
+            for a in assigned.values() {
+                self.volumes.refresh(&a.pod, &self.desired.config);
+            }
+        }
+        if self.desired.known() {
+            self.volumes
+                .cleanup(|uid| assigned.contains_key(uid) || holding.contains(uid));
+        }
         self.board.set_holding(holding);
         self.board.retain(|uid| assigned.contains_key(uid));
         self.failures
@@ -299,6 +321,15 @@ impl<R: Runtime> Reconciler<R> {
         );
     }
 
+    /// The container's runtime spec with its environment and volumes resolved, or why it
+    /// cannot be created.
+    fn spec_for(&self, p: &Pod, c: &Container, attempt: u32) -> Result<ContainerSpec, String> {
+        let config = &self.desired.config;
+        let env = crate::env::resolve(p, c, &self.node, config)?;
+        let mounts = self.volumes.mounts(p, c, config)?;
+        Ok(container_spec(&self.node, p, c, attempt, env, mounts))
+    }
+
     /// Runs a step as a task unless one is already running for the container.
     fn execute(&self, tasks: &TaskTracker, key: Key, step: Step, pod: Option<(&Pod, &Container)>) {
         if matches!(step, Step::Idle | Step::WaitUntil(_)) {
@@ -313,9 +344,28 @@ impl<R: Runtime> Reconciler<R> {
             return;
         }
         let spec = match (&step, pod) {
-            (Step::Create { attempt }, Some((p, c))) => {
-                Some(container_spec(&self.node, p, c, *attempt))
-            }
+            (Step::Create { attempt }, Some((p, c))) => match self.spec_for(p, c, *attempt) {
+                Ok(spec) => Some(spec),
+                Err(message) => {
+                    // The kubelet's CreateContainerConfigError: retried with back-off.
+                    self.events
+                        .push(p, &c.name, WARNING, "Failed", format!("Error: {message}"));
+                    let mut f = self.failures.lock().expect("failures lock");
+                    let count = f.get(&key).map_or(0, |f| f.count) + 1;
+                    f.insert(
+                        key.clone(),
+                        Failure {
+                            reason: "CreateContainerConfigError".into(),
+                            message,
+                            at: SystemTime::now(),
+                            count,
+                        },
+                    );
+                    drop(f);
+                    self.inflight.lock().expect("inflight lock").remove(&key);
+                    return;
+                }
+            },
             _ => None,
         };
         let about = pod.map(|(p, c)| (p.clone(), c.name.clone()));
@@ -468,19 +518,23 @@ fn hostname(pod: &str) -> String {
     h
 }
 
-/// The runtime's view of one container of a pod.
-pub fn container_spec(node: &str, pod: &Pod, c: &Container, attempt: u32) -> ContainerSpec {
+/// The runtime's view of one container of a pod, with its resolved environment and mounts.
+pub fn container_spec(
+    node: &str,
+    pod: &Pod,
+    c: &Container,
+    attempt: u32,
+    env: Vec<(String, String)>,
+    mounts: Vec<crate::runtime::Mount>,
+) -> ContainerSpec {
     let limit = |name: &str| c.resources.limits.get(name);
     ContainerSpec {
         name: labels::container_name(pod, &c.name, attempt),
         image: c.image.clone(),
         command: c.command.clone(),
         args: c.args.clone(),
-        env: c
-            .env
-            .iter()
-            .map(|e| (e.name.clone(), e.value.clone()))
-            .collect(),
+        env,
+        mounts,
         ports: c
             .ports
             .iter()

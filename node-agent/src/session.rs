@@ -256,6 +256,14 @@ impl<R: Runtime> SessionClient<R> {
                                 })
                                 .collect();
                             self.desired.set_removal_grace(&a.removed_grace_seconds);
+                            let config: Vec<Object> = a
+                                .config
+                                .iter()
+                                .filter_map(|b| Object::from_json(b).ok())
+                                .collect();
+                            if self.desired.config.apply(a.full, config, &a.config_removed) {
+                                self.desired.changed.notify_one();
+                            }
                             if let Err(e) = self.desired.apply(a.full, pods, &a.removed_uids) {
                                 warn!(error = %e, "could not save assignments");
                             }

@@ -16,6 +16,9 @@
 //! - [`metrics`]: CPU and memory of nodes and pods (`bosun top`).
 //! - [`client`]: the typed client of a master's API.
 //! - [`client_config`]: the client config file (masters, administrator's credentials).
+//! - [`configmap`]: ConfigMaps (text and binary values).
+//! - [`env`]: a container's environment: literal, from ConfigMap and Secret keys, from the pod.
+//! - [`volume`]: pod volumes (emptyDir, hostPath, configMap, secret, persistentVolumeClaim) and mounts.
 //! - [`secret`]: Secrets (base64 `data`, `stringData`), also where Bosun keeps its CA and tokens.
 //! - [`taint`]: taints on nodes, tolerations on pods.
 //! - [`time`]: RFC 3339 timestamps and kubectl-style ages.
@@ -24,9 +27,11 @@
 
 pub mod client;
 pub mod client_config;
+pub mod configmap;
 pub mod cronjob;
 pub mod daemonset;
 pub mod deployment;
+pub mod env;
 pub mod event;
 pub mod exact_vec;
 pub mod job;
@@ -49,5 +54,6 @@ pub mod strategy;
 pub mod taint;
 pub mod time;
 pub mod validate;
+pub mod volume;
 
 pub use object::{Kind, Object};

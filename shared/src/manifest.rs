@@ -150,10 +150,14 @@ fn is_content(line: &str) -> bool {
 
 /// The document as JSON; `None` when it is empty (`~`, comments only).
 fn parse_yaml(doc: Document<'_>) -> Result<Option<Value>, String> {
-    serde_saphyr::from_str::<Option<Value>>(doc.text).map_err(|_| {
+    // Kubernetes reads manifests as YAML 1.1: `defaultMode: 0400` is octal (256).
+    let options = serde_saphyr::options! { legacy_octal_numbers: true };
+    let parse =
+        |text: &str| serde_saphyr::from_str_with_options::<Option<Value>>(text, options.clone());
+    parse(doc.text).map_err(|_| {
         // Parse again behind blank lines so the error names the line in the whole file.
         let padded = format!("{}{}", "\n".repeat(doc.first_line - 1), doc.text);
-        match serde_saphyr::from_str::<Option<Value>>(&padded) {
+        match parse(&padded) {
             // The hint is for programmers; a manifest's author just has a duplicate key.
             Err(e) => format!("yaml: {}", e.without_snippet())
                 .replace(", set DuplicateKeyPolicy in Options if acceptable", ""),
@@ -247,6 +251,7 @@ fn parse_object(value: &Value) -> Result<(Object, Vec<String>), Refusal> {
         Kind::Node => decode(value, Object::Node),
         Kind::Secret => decode(value, Object::Secret),
         Kind::Namespace => decode(value, Object::Namespace),
+        Kind::ConfigMap => decode(value, Object::ConfigMap),
     };
     let (mut warnings, mut errors) = (Vec::new(), Vec::new());
     for path in ignored {
@@ -334,13 +339,9 @@ enum Verdict {
 }
 
 /// Pod spec fields (relative to the pod spec) that change what runs if dropped.
-const REFUSED: [&str; 9] = [
-    "volumes",
+const REFUSED: [&str; 5] = [
     "initContainers",
     "hostNetwork",
-    "containers[*].volumeMounts",
-    "containers[*].envFrom",
-    "containers[*].env[*].valueFrom",
     // A probe without its handler would not check what its author meant.
     "containers[*].livenessProbe.grpc",
     "containers[*].readinessProbe.grpc",
@@ -380,7 +381,7 @@ fn classify(kind: Kind, path: &FieldPath, value: Option<&Value>) -> Verdict {
             Some("spec.template.spec.")
         }
         Kind::CronJob => Some("spec.jobTemplate.spec.template.spec."),
-        Kind::Event | Kind::Node | Kind::Secret | Kind::Namespace => None,
+        Kind::Event | Kind::Node | Kind::Secret | Kind::Namespace | Kind::ConfigMap => None,
     };
     if let Some(field) = pod_spec.and_then(|prefix| pattern.strip_prefix(prefix)) {
         if REFUSED.contains(&field) && !value.is_none_or(is_empty) {

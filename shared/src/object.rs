@@ -8,6 +8,7 @@ use std::str::FromStr;
 
 use serde::{Deserialize, Serialize};
 
+use crate::configmap::ConfigMap;
 use crate::cronjob::CronJob;
 use crate::daemonset::DaemonSet;
 use crate::deployment::Deployment;
@@ -238,6 +239,8 @@ kinds! {
     Secret: Secret, "v1", "secrets", "secret", namespaced = true, cli = ["secret", "secrets"];
     Namespace: Namespace, "v1", "namespaces", "namespace", namespaced = false,
         cli = ["namespace", "namespaces", "ns"];
+    ConfigMap: ConfigMap, "v1", "configmaps", "configmap", namespaced = true,
+        cli = ["configmap", "configmaps", "cm"];
 }
 
 impl fmt::Display for Kind {

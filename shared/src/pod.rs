@@ -48,6 +48,13 @@ pub struct PodSpec {
         skip_serializing_if = "Vec::is_empty"
     )]
     pub tolerations: Vec<crate::taint::Toleration>,
+    /// Volumes the containers can mount.
+    #[serde(
+        default,
+        deserialize_with = "crate::exact_vec::deserialize",
+        skip_serializing_if = "Vec::is_empty"
+    )]
+    pub volumes: Vec<crate::volume::Volume>,
 }
 
 /// The pod condition that says it can serve: every container is ready.
@@ -93,6 +100,20 @@ pub struct Container {
         skip_serializing_if = "Vec::is_empty"
     )]
     pub env: Vec<EnvVar>,
+    /// Every key of ConfigMaps or Secrets as variables.
+    #[serde(
+        default,
+        deserialize_with = "crate::exact_vec::deserialize",
+        skip_serializing_if = "Vec::is_empty"
+    )]
+    pub env_from: Vec<crate::env::EnvFromSource>,
+    /// The pod's volumes this container mounts.
+    #[serde(
+        default,
+        deserialize_with = "crate::exact_vec::deserialize",
+        skip_serializing_if = "Vec::is_empty"
+    )]
+    pub volume_mounts: Vec<crate::volume::VolumeMount>,
     #[serde(
         default,
         deserialize_with = "crate::exact_vec::deserialize",
@@ -118,14 +139,7 @@ pub struct Container {
     pub startup_probe: Option<Box<Probe>>,
 }
 
-/// An environment variable with a literal value.
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
-#[serde(rename_all = "camelCase")]
-pub struct EnvVar {
-    pub name: String,
-    #[serde(default)]
-    pub value: String,
-}
+pub use crate::env::EnvVar;
 
 /// A port the container listens on, optionally published on the node.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
@@ -302,6 +316,40 @@ pub struct StateTerminated {
 }
 
 impl Pod {
+    /// The ConfigMaps and Secrets (kind, name; in the pod's namespace) its containers use:
+    /// through `env[].valueFrom`, `envFrom` and volumes. What its node must be sent.
+    pub fn config_refs(&self) -> std::collections::BTreeSet<(crate::Kind, String)> {
+        use crate::Kind;
+        let mut refs = std::collections::BTreeSet::new();
+        for c in &self.spec.containers {
+            for e in c.env.iter().filter_map(|e| e.value_from.as_deref()) {
+                if let Some(r) = &e.config_map_key_ref {
+                    refs.insert((Kind::ConfigMap, r.name.clone()));
+                }
+                if let Some(r) = &e.secret_key_ref {
+                    refs.insert((Kind::Secret, r.name.clone()));
+                }
+            }
+            for f in &c.env_from {
+                if let Some(r) = &f.config_map_ref {
+                    refs.insert((Kind::ConfigMap, r.name.clone()));
+                }
+                if let Some(r) = &f.secret_ref {
+                    refs.insert((Kind::Secret, r.name.clone()));
+                }
+            }
+        }
+        for v in &self.spec.volumes {
+            if let Some(c) = &v.config_map {
+                refs.insert((Kind::ConfigMap, c.name.clone()));
+            }
+            if let Some(s) = &v.secret {
+                refs.insert((Kind::Secret, s.secret_name.clone()));
+            }
+        }
+        refs
+    }
+
     /// The phase, Pending when no status was reported yet.
     pub fn phase(&self) -> PodPhase {
         self.status.as_ref().map(|s| s.phase).unwrap_or_default()

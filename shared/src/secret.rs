@@ -123,6 +123,22 @@ impl Serialize for SerializeData<'_> {
     }
 }
 
+/// A key of a Secret or ConfigMap: letters, digits, `-`, `_`, `.`, at most 253 (it becomes a
+/// file name in volumes, so `.` and `..` are refused too).
+pub fn validate_key(k: &str) -> Result<(), &'static str> {
+    let ok = !k.is_empty()
+        && k.len() <= 253
+        && k != "."
+        && k != ".."
+        && k.bytes()
+            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.'));
+    if ok {
+        Ok(())
+    } else {
+        Err("a valid config key must consist of alphanumeric characters, '-', '_' or '.'")
+    }
+}
+
 /// Keys of `data` and `stringData` are what Kubernetes accepts: letters, digits, `-`, `_`, `.`.
 pub fn validate_secret(s: &Secret, errs: &mut Vec<FieldError>) {
     for (field, keys) in [
@@ -130,16 +146,8 @@ pub fn validate_secret(s: &Secret, errs: &mut Vec<FieldError>) {
         ("stringData", s.string_data.keys().collect()),
     ] {
         for k in keys {
-            let ok = !k.is_empty()
-                && k.len() <= 253
-                && k.bytes()
-                    .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.'));
-            if !ok {
-                errs.push(FieldError::invalid(
-                    format!("{field}[{k}]"),
-                    k,
-                    "a valid config key must consist of alphanumeric characters, '-', '_' or '.'",
-                ));
+            if let Err(rule) = validate_key(k) {
+                errs.push(FieldError::invalid(format!("{field}[{k}]"), k, rule));
             }
         }
     }

@@ -109,6 +109,7 @@ pub fn validate(obj: &Object) -> Vec<FieldError> {
         ),
         Object::Node(n) => crate::taint::validate_taints(&n.spec.taints, "spec.taints", &mut errs),
         Object::Secret(s) => crate::secret::validate_secret(s, &mut errs),
+        Object::ConfigMap(c) => crate::configmap::validate_config_map(c, &mut errs),
         Object::Namespace(n) => {
             if let Err(e) = crate::names::validate_dns1123_label(&n.metadata.name) {
                 errs.push(FieldError::invalid("metadata.name", &n.metadata.name, &e));
@@ -252,7 +253,9 @@ fn validate_pod_spec(spec: &PodSpec, path: &str, errs: &mut Vec<FieldError>) {
             errs.push(FieldError::duplicate(format!("{p}.name"), &c.name));
         }
         validate_container(c, &p, &mut host_ports, errs);
+        crate::volume::validate_mounts(&c.volume_mounts, &spec.volumes, &p, errs);
     }
+    crate::volume::validate_volumes(&spec.volumes, path, errs);
     if let Some(node) = spec.node_name.as_deref().filter(|n| !n.is_empty()) {
         if let Err(rule) = names::validate_dns1123_subdomain(node) {
             errs.push(FieldError::invalid(format!("{path}.nodeName"), node, rule));
@@ -316,6 +319,12 @@ fn validate_container(
         } else if let Err(rule) = names::validate_env_var_name(&env.name) {
             errs.push(FieldError::invalid(p, &env.name, rule));
         }
+        if let Some(from) = &env.value_from {
+            crate::env::validate_source(from, &format!("{path}.env[{i}].valueFrom"), errs);
+        }
+    }
+    for (i, from) in c.env_from.iter().enumerate() {
+        crate::env::validate_from(from, &format!("{path}.envFrom[{i}]"), errs);
     }
     validate_ports(c, path, host_ports, errs);
     validate_resources(&c.resources, &format!("{path}.resources"), errs);

@@ -50,7 +50,11 @@ pub async fn run(ctx: &Context, args: Args) -> anyhow::Result<()> {
                 })
             })
             .collect(),
-        Object::Pod(_) | Object::Event(_) | Object::Secret(_) | Object::Namespace(_) => vec![],
+        Object::Pod(_)
+        | Object::Event(_)
+        | Object::Secret(_)
+        | Object::Namespace(_)
+        | Object::ConfigMap(_) => vec![],
     };
     let now = SystemTime::now();
     let (events, _) = client

@@ -53,6 +53,11 @@ pub(crate) fn render(
             Object::CronJob(cj) => cron_job_row(cj, wide, now),
             Object::Node(n) => node_row(n, wide, now),
             Object::Event(e) => event_row(e, wide, now),
+            Object::ConfigMap(c) => vec![
+                c.metadata.name.clone(),
+                (c.data.len() + c.binary_data.len()).to_string(),
+                age(c.metadata.creation_timestamp.as_deref(), now),
+            ],
             Object::Namespace(n) => vec![
                 n.metadata.name.clone(),
                 super::describe::namespace_phase(n).to_string(),
@@ -133,6 +138,7 @@ fn headers(kind: Kind, wide: bool) -> Vec<&'static str> {
         ),
         Kind::Secret => (&["NAME", "TYPE", "DATA", "AGE"], &[]),
         Kind::Namespace => (&["NAME", "STATUS", "AGE"], &[]),
+        Kind::ConfigMap => (&["NAME", "DATA", "AGE"], &[]),
         Kind::Node => (
             &["NAME", "STATUS", "ROLES", "AGE", "VERSION"],
             &["INTERNAL-IP", "OS-IMAGE", "CONTAINER-RUNTIME"],

@@ -1,7 +1,9 @@
 //! The master's side of the agent `Session` stream (DESIGN.md section 5).
 //!
 //! - [`registry`]: connected agents, their heartbeats, and log requests in flight.
+//! - `assigned`: what a node's session was sent (pods, the ConfigMaps and Secrets they use).
 //! - [`session`]: one agent's session: registration, assignments, status reports, logs.
+mod assigned;
 pub mod registry;
 mod session;
 

@@ -1,5 +1,4 @@
 //! One agent's session: register the node, send its pods, take its reports.
-use std::collections::HashMap;
 use std::sync::Arc;
 
 use bosun_proto::v1::{
@@ -9,7 +8,7 @@ use bosun_proto::v1::{
 use bosun_shared::meta::set_condition;
 use bosun_shared::node::Node;
 use bosun_shared::pki::Identity;
-use bosun_shared::pod::{Pod, PodStatus};
+use bosun_shared::pod::PodStatus;
 use bosun_shared::{Kind, Object};
 use futures::StreamExt;
 use tokio::sync::mpsc;
@@ -17,8 +16,19 @@ use tokio_util::sync::CancellationToken;
 use tonic::{Status, Streaming};
 use tracing::{debug, info, warn};
 
+use super::assigned::{bound_to, Assigned};
 use super::{Registry, HEARTBEAT_INTERVAL};
-use crate::store::{Command, EventType, Op, Store, StoreError};
+
+/// The session's watches: pods, and ConfigMaps and Secrets together.
+type Watches = (
+    crate::store::WatchStream,
+    std::pin::Pin<
+        Box<
+            dyn futures::Stream<Item = <crate::store::WatchStream as futures::Stream>::Item> + Send,
+        >,
+    >,
+);
+use crate::store::{Command, Op, Store, StoreError};
 
 pub struct Session {
     pub store: Store,
@@ -103,8 +113,8 @@ impl Session {
             })))
             .await
             .map_err(|_| closed())?;
-        let mut sent: HashMap<String, i64> = HashMap::new();
-        let mut watch = self.send_full(node, &mut sent).await?;
+        let mut assigned = Assigned::default();
+        let (mut watch, mut config) = self.send_full(node, &mut assigned).await?;
         record_statuses(&self.store, node, initial).await;
         let mut leadership = self.store.status_changes();
         loop {
@@ -127,10 +137,26 @@ impl Session {
                     }
                 },
                 c = watch.next() => match c {
-                    Some(Ok(change)) => self.on_change(node, change, &mut sent).await?,
+                    Some(Ok(change)) => {
+                        if let Some(a) = assigned.on_pod(&self.store, node, &change) {
+                            self.send_assignment(a).await?;
+                        }
+                    }
                     Some(Err(e)) => {
                         debug!(node, error = %e, "pod watch fell behind; resending all pods");
-                        watch = self.send_full(node, &mut sent).await?;
+                        (watch, config) = self.send_full(node, &mut assigned).await?;
+                    }
+                    None => return Err(StoreError::Unavailable("store watch ended".into())),
+                },
+                c = config.next() => match c {
+                    Some(Ok(change)) => {
+                        if let Some(a) = assigned.on_config(&change) {
+                            self.send_assignment(a).await?;
+                        }
+                    }
+                    Some(Err(e)) => {
+                        debug!(node, error = %e, "config watch fell behind; resending all pods");
+                        (watch, config) = self.send_full(node, &mut assigned).await?;
                     }
                     None => return Err(StoreError::Unavailable("store watch ended".into())),
                 },
@@ -138,72 +164,22 @@ impl Session {
         }
     }
 
-    /// Sends every pod bound to `node` and starts watching pods from that revision.
-    async fn send_full(
-        &self,
-        node: &str,
-        sent: &mut HashMap<String, i64>,
-    ) -> Result<crate::store::WatchStream, StoreError> {
-        let (pods, revision) = self.store.list(Kind::Pod, None, None);
-        sent.clear();
-        let mut upsert = Vec::new();
-        for p in pods
-            .iter()
-            .filter_map(|o| o.as_pod())
-            .filter(|p| bound_to(p, node) && !p.is_terminating())
-        {
-            sent.insert(p.metadata.uid.clone(), p.metadata.generation);
-            upsert.push(Object::from(p.clone()).to_json());
-        }
-        self.tx
-            .send(msg(master_message::Msg::Assignment(PodAssignment {
-                full: true,
-                upsert,
-                removed_uids: vec![],
-                removed_grace_seconds: Default::default(),
-            })))
-            .await
-            .map_err(|_| StoreError::Unavailable("agent stream closed".into()))?;
-        self.store.watch(Some(Kind::Pod), None, revision)
+    /// Sends every pod bound to `node` (and the config they use) and starts watching pods,
+    /// ConfigMaps and Secrets from that revision.
+    async fn send_full(&self, node: &str, assigned: &mut Assigned) -> Result<Watches, StoreError> {
+        let (assignment, revision) = assigned.full(&self.store, node);
+        self.send_assignment(assignment).await?;
+        let pods = self.store.watch(Some(Kind::Pod), None, revision)?;
+        let config = futures::stream::select(
+            self.store.watch(Some(Kind::ConfigMap), None, revision)?,
+            self.store.watch(Some(Kind::Secret), None, revision)?,
+        );
+        Ok((pods, Box::pin(config)))
     }
 
-    async fn on_change(
-        &self,
-        node: &str,
-        change: crate::store::Change,
-        sent: &mut HashMap<String, i64>,
-    ) -> Result<(), StoreError> {
-        let Some(pod) = change.object.as_pod() else {
-            return Ok(());
-        };
-        let uid = pod.metadata.uid.clone();
-        let removed = change.event == EventType::Deleted || pod.is_terminating();
-        let assignment = if removed || !bound_to(pod, node) {
-            if sent.remove(&uid).is_none() {
-                return Ok(());
-            }
-            let grace = pod.metadata.deletion_grace_period_seconds;
-            PodAssignment {
-                full: false,
-                upsert: vec![],
-                removed_grace_seconds: grace.map(|g| (uid.clone(), g)).into_iter().collect(),
-                removed_uids: vec![uid],
-            }
-        } else {
-            // Status-only changes (often the agent's own reports) do not change the assignment.
-            if sent.get(&uid) == Some(&pod.metadata.generation) {
-                return Ok(());
-            }
-            sent.insert(uid, pod.metadata.generation);
-            PodAssignment {
-                full: false,
-                upsert: vec![change.object.to_json()],
-                removed_uids: vec![],
-                removed_grace_seconds: Default::default(),
-            }
-        };
+    async fn send_assignment(&self, a: PodAssignment) -> Result<(), StoreError> {
         self.tx
-            .send(msg(master_message::Msg::Assignment(assignment)))
+            .send(msg(master_message::Msg::Assignment(a)))
             .await
             .map_err(|_| StoreError::Unavailable("agent stream closed".into()))
     }
@@ -269,10 +245,6 @@ async fn remove_stopped(store: &Store, node: &str, held: impl Fn(&str) -> bool) 
     if let Err(e) = store.propose(Command { ops }).await {
         debug!(node, error = %e, "removing stopped pods failed; the next heartbeat retries");
     }
-}
-
-fn bound_to(p: &Pod, node: &str) -> bool {
-    p.spec.node_name.as_deref() == Some(node)
 }
 
 /// Creates the Node, or refreshes its labels and status, marking it Ready.

@@ -283,6 +283,16 @@ fn create_body(spec: &ContainerSpec) -> ContainerCreateBody {
             memory: spec.memory_limit_bytes,
             nano_cpus: spec.cpu_limit_millis.map(|m| m.saturating_mul(1_000_000)),
             port_bindings: (!port_bindings.is_empty()).then_some(port_bindings),
+            // `-v` binds: a missing source directory is created, as `hostPath` without a type.
+            binds: (!spec.mounts.is_empty()).then(|| {
+                spec.mounts
+                    .iter()
+                    .map(|m| {
+                        let ro = if m.read_only { ":ro" } else { "" };
+                        format!("{}:{}{ro}", m.source, m.target)
+                    })
+                    .collect()
+            }),
             ..Default::default()
         }),
         ..Default::default()

@@ -30,6 +30,16 @@ pub struct ContainerSpec {
     pub hostname: Option<String>,
     /// Labels put on the container; the agent finds its containers by them.
     pub labels: BTreeMap<String, String>,
+    /// Paths of the node bound into the container (the pod's volumes).
+    pub mounts: Vec<Mount>,
+}
+
+/// A path of the node bound at `target` in the container.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Mount {
+    pub source: String,
+    pub target: String,
+    pub read_only: bool,
 }
 
 /// A container port, optionally published on the host.

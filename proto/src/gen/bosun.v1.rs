@@ -401,6 +401,14 @@ pub struct PodAssignment {
         ::prost::alloc::string::String,
         i64,
     >,
+    /// JSON of the ConfigMaps and Secrets the node's pods use, new or changed (with `full`: all
+    /// of them, replacing what the agent had). Sent before the pods that use them; a node gets
+    /// only those its own pods use.
+    #[prost(bytes = "vec", repeated, tag = "5")]
+    pub config: ::prost::alloc::vec::Vec<::prost::alloc::vec::Vec<u8>>,
+    /// ConfigMaps and Secrets no longer used by the node's pods, or deleted: "Kind/namespace/name".
+    #[prost(string, repeated, tag = "6")]
+    pub config_removed: ::prost::alloc::vec::Vec<::prost::alloc::string::String>,
 }
 #[allow(clippy::all)]
 #[derive(Clone, PartialEq, Eq, Hash, ::prost::Message)]

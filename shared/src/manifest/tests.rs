@@ -141,15 +141,19 @@ fn errors_name_the_field() {
         ),
         (
             pod_with("volumeMounts:\n- {name: data, mountPath: /data}"),
-            format!("spec.containers[0].volumeMounts: {REFUSED}"),
+            "spec.containers[0].volumeMounts[0].name: Not found: \"data\"".into(),
         ),
         (
-            pod_with("env:\n- name: A\n  valueFrom: {secretKeyRef: {name: s, key: k}}"),
-            format!("spec.containers[0].env[0].valueFrom: {REFUSED}"),
+            pod_with("env:\n- name: A\n  valueFrom: {secretKeyRef: {name: s}}"),
+            "spec.containers[0].env[0].valueFrom.secretKeyRef.key: Required value".into(),
         ),
         (
-            pod_with("") + "  volumes:\n  - name: data\n    emptyDir: {}\n",
-            format!("spec.volumes: {REFUSED}"),
+            pod_with("") + "  volumes:\n  - name: data\n    nfs: {server: x, path: /}\n",
+            "spec.volumes[0]: must specify a volume type".into(),
+        ),
+        (
+            pod_with("") + "  initContainers:\n  - name: i\n    image: x\n",
+            format!("spec.initContainers: {REFUSED}"),
         ),
         (
             pod_with("").replace("apiVersion: v1", "apiVersion: apps/v1"),
@@ -312,4 +316,16 @@ fn harmless_and_default_fields_stay_quiet() {
     assert_eq!(parse_ok(&quiet)[0].warnings, Vec::<String>::new());
     let loud = pod_with("securityContext: {runAsUser: 1000}") + "  dnsPolicy: None\n";
     assert_eq!(parse_ok(&loud)[0].warnings.len(), 2);
+}
+
+#[test]
+fn modes_are_octal_as_kubernetes_reads_yaml() {
+    let text = pod_with("volumeMounts: [{name: s, mountPath: /s}]")
+        + "  volumes:\n  - name: s\n    secret: {secretName: x, defaultMode: 0400}\n";
+    let parsed = parse_ok(&text);
+    let crate::Object::Pod(p) = &parsed[0].object else {
+        panic!("not a pod")
+    };
+    let mode = p.spec.volumes[0].secret.as_ref().unwrap().default_mode;
+    assert_eq!(mode, Some(0o400));
 }

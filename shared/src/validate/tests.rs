@@ -64,6 +64,7 @@ fn valid_objects_pass() {
     c.env.push(EnvVar {
         name: "MODE".into(),
         value: "prod".into(),
+        value_from: None,
     });
     c.ports.push(ContainerPort {
         container_port: 80,

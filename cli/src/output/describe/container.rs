@@ -185,6 +185,7 @@ mod tests {
             env: vec![EnvVar {
                 name: "MODE".into(),
                 value: "prod".into(),
+                value_from: None,
             }],
             ports: vec![
                 ContainerPort {

@@ -41,11 +41,35 @@ pub fn describe(
         Object::Event(e) => events::describe(&mut w, e),
         Object::Secret(s) => describe_secret(&mut w, s),
         Object::Namespace(n) => describe_namespace(&mut w, n),
+        Object::ConfigMap(c) => describe_config_map(&mut w, c),
     }
     if obj.kind() != bosun_shared::Kind::Event {
         events::section(&mut w, events, now);
     }
     w.finish()
+}
+
+/// `describe configmap`: the values, as kubectl shows them.
+fn describe_config_map(w: &mut Writer, c: &bosun_shared::configmap::ConfigMap) {
+    w.field(0, "Name", &c.metadata.name);
+    w.field(0, "Namespace", &c.metadata.namespace);
+    w.labels(0, "Labels", &c.metadata.labels);
+    w.annotations(0, "Annotations", &c.metadata.annotations);
+    w.line(0, "");
+    w.line(0, "Data");
+    w.line(0, "====");
+    for (k, v) in &c.data {
+        w.line(0, &format!("{k}:"));
+        w.line(0, "----");
+        w.line(0, v);
+        w.line(0, "");
+    }
+    w.line(0, "");
+    w.line(0, "BinaryData");
+    w.line(0, "====");
+    for (k, v) in &c.binary_data {
+        w.field(0, k, format!("{} bytes", v.len()));
+    }
 }
 
 /// `describe namespace`.

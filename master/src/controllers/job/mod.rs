@@ -155,6 +155,7 @@ fn new_pod(job: &Job, index: Option<i32>) -> Pod {
                 c.env.push(EnvVar {
                     name: COMPLETION_INDEX_ENV.into(),
                     value: i.to_string(),
+                    value_from: None,
                 });
             }
             format!("{}-{i}-{}", job.metadata.name, random_suffix())

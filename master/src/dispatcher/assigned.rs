@@ -1,0 +1,162 @@
+//! [`Assigned`]: what one node's session has been sent — its pods (by uid, at which
+//! generation) and the ConfigMaps and Secrets they use — and the `PodAssignment` messages
+//! that bring the agent up to date after a change. A node is sent only the ConfigMaps and
+//! Secrets its own pods use, before the pods that use them.
+use std::collections::{BTreeSet, HashMap};
+
+use bosun_proto::v1::PodAssignment;
+use bosun_shared::pod::Pod;
+use bosun_shared::{Kind, Object};
+
+use crate::store::{Change, EventType, Store};
+
+/// A ConfigMap or Secret: kind, namespace, name.
+type ConfigKey = (Kind, String, String);
+
+#[derive(Default)]
+pub struct Assigned {
+    /// Pods sent, by uid: their generation and the config objects they use.
+    pods: HashMap<String, (i64, BTreeSet<ConfigKey>)>,
+    /// Config objects sent, with the revision sent.
+    config: HashMap<ConfigKey, String>,
+}
+
+/// `Kind/namespace/name`, as `PodAssignment.config_removed` names an object.
+fn key_text(k: &ConfigKey) -> String {
+    format!("{}/{}/{}", k.0, k.1, k.2)
+}
+
+fn refs_of(p: &Pod) -> BTreeSet<ConfigKey> {
+    p.config_refs()
+        .into_iter()
+        .map(|(kind, name)| (kind, p.metadata.namespace.clone(), name))
+        .collect()
+}
+
+/// Whether the pod runs on `node` (bound there and not being deleted).
+pub fn bound_to(p: &Pod, node: &str) -> bool {
+    p.spec.node_name.as_deref() == Some(node)
+}
+
+impl Assigned {
+    /// Everything `node` runs, replacing what was sent before; the revision to watch from.
+    pub fn full(&mut self, store: &Store, node: &str) -> (PodAssignment, u64) {
+        let (pods, revision) = store.list(Kind::Pod, None, None);
+        self.pods.clear();
+        self.config.clear();
+        let mut upsert = Vec::new();
+        for p in pods
+            .iter()
+            .filter_map(|o| o.as_pod())
+            .filter(|p| bound_to(p, node) && !p.is_terminating())
+        {
+            self.pods
+                .insert(p.metadata.uid.clone(), (p.metadata.generation, refs_of(p)));
+            upsert.push(Object::from(p.clone()).to_json());
+        }
+        let config = self.send_missing(store);
+        (
+            PodAssignment {
+                full: true,
+                upsert,
+                config,
+                ..Default::default()
+            },
+            revision,
+        )
+    }
+
+    /// The message a change of a pod calls for, if any.
+    pub fn on_pod(&mut self, store: &Store, node: &str, change: &Change) -> Option<PodAssignment> {
+        let pod = change.object.as_pod()?;
+        let uid = pod.metadata.uid.clone();
+        let removed = change.event == EventType::Deleted || pod.is_terminating();
+        if removed || !bound_to(pod, node) {
+            self.pods.remove(&uid)?;
+            let grace = pod.metadata.deletion_grace_period_seconds;
+            return Some(PodAssignment {
+                removed_grace_seconds: grace.map(|g| (uid.clone(), g)).into_iter().collect(),
+                removed_uids: vec![uid],
+                config_removed: self.forget_unused(),
+                ..Default::default()
+            });
+        }
+        // Status-only changes (often the agent's own reports) do not change the assignment.
+        if self.pods.get(&uid).map(|(g, _)| *g) == Some(pod.metadata.generation) {
+            return None;
+        }
+        self.pods
+            .insert(uid, (pod.metadata.generation, refs_of(pod)));
+        Some(PodAssignment {
+            config: self.send_missing(store),
+            upsert: vec![change.object.to_json()],
+            config_removed: self.forget_unused(),
+            ..Default::default()
+        })
+    }
+
+    /// The message a change of a ConfigMap or Secret calls for: only if a pod of the node
+    /// uses it.
+    pub fn on_config(&mut self, change: &Change) -> Option<PodAssignment> {
+        let m = change.object.meta();
+        let key = (change.object.kind(), m.namespace.clone(), m.name.clone());
+        if !self.used().contains(&key) {
+            return None;
+        }
+        if change.event == EventType::Deleted {
+            self.config.remove(&key)?;
+            return Some(PodAssignment {
+                config_removed: vec![key_text(&key)],
+                ..Default::default()
+            });
+        }
+        if self.config.get(&key) == Some(&m.resource_version) {
+            return None;
+        }
+        self.config.insert(key, m.resource_version.clone());
+        Some(PodAssignment {
+            config: vec![change.object.to_json()],
+            ..Default::default()
+        })
+    }
+
+    fn used(&self) -> BTreeSet<ConfigKey> {
+        self.pods
+            .values()
+            .flat_map(|(_, r)| r.iter().cloned())
+            .collect()
+    }
+
+    /// The used objects not sent yet (that exist), now recorded as sent.
+    fn send_missing(&mut self, store: &Store) -> Vec<Vec<u8>> {
+        let mut out = Vec::new();
+        for key in self.used() {
+            if self.config.contains_key(&key) {
+                continue;
+            }
+            if let Some(o) = store.get(key.0, &key.1, &key.2) {
+                self.config.insert(key, o.meta().resource_version.clone());
+                out.push(o.to_json());
+            }
+        }
+        out
+    }
+
+    /// Objects sent that no pod uses anymore: forgotten, and named for the agent.
+    fn forget_unused(&mut self) -> Vec<String> {
+        let used = self.used();
+        let unused: Vec<ConfigKey> = self
+            .config
+            .keys()
+            .filter(|k| !used.contains(*k))
+            .cloned()
+            .collect();
+        unused
+            .iter()
+            .map(|k| {
+                self.config.remove(k);
+                key_text(k)
+            })
+            .collect()
+    }
+}
