@@ -3,8 +3,8 @@
 //! (configMap and secret volumes, read-only, updated in the running pod when the ConfigMap
 //! changes); `emptyDir` on disk and in memory, `hostPath` with its type check, `subPath`;
 //! a missing ConfigMap holding a pod in CreateContainerConfigError until it exists; the
-//! Secret's value nowhere in plain text under the agent's data directory; a deleted pod's
-//! volumes removed.
+//! Secret's value nowhere in plain text (nor base64) under the master's or the agent's data
+//! directory; a deleted pod's volumes removed.
 use std::path::Path;
 use std::time::Duration;
 
@@ -167,12 +167,31 @@ fn config_and_secrets_reach_containers_as_env_and_files() -> anyhow::Result<()> 
         Ok((exec("cat /etc/app/app.conf").stdout == "color=green\n").then_some(()))
     })?;
 
-    // The Secret never reaches the agent's disk.
+    // The Secret is nowhere in plain text (nor base64) on disk: not in the master's Raft
+    // log, store or snapshots, not in the agent's data directory, not in the logs.
     let agent_dir = c.dir().join("up/agent");
-    assert!(agent_dir.is_dir(), "{}", agent_dir.display());
+    let master_dir = c.dir().join("up/master");
+    assert!(
+        agent_dir.is_dir() && master_dir.is_dir(),
+        "{}",
+        c.dir().display()
+    );
+    use base64::Engine as _;
+    let encoded = base64::engine::general_purpose::STANDARD.encode(SECRET);
+    for dir in [c.dir().join("up"), c.dir().join("logs")] {
+        for needle in [SECRET, encoded.as_str()] {
+            assert_eq!(
+                files_containing(&dir, needle.as_bytes()),
+                Vec::<String>::new(),
+                "{needle} under {}",
+                dir.display()
+            );
+        }
+    }
+    // It is stored sealed, and served in full to an administrator.
     assert_eq!(
-        files_containing(&agent_dir, SECRET.as_bytes()),
-        Vec::<String>::new()
+        c.bosun_ok(&["get", "secret", "db", "-o", "jsonpath={.data.password}"]),
+        encoded
     );
 
     // A deleted pod's volumes go with it.

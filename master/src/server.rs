@@ -13,6 +13,7 @@ use bosun_proto::v1::raft_server::RaftServer;
 use bosun_proto::v1::JoinRequest;
 use bosun_shared::pki::tls::Credentials;
 use bosun_shared::pki::JoinToken;
+use bosun_shared::seal::{DataKey, Keyring};
 use tokio::net::TcpListener;
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
@@ -88,6 +89,9 @@ impl MasterConfig {
 /// Why a master could not start.
 #[derive(Debug, thiserror::Error)]
 pub enum MasterError {
+    /// The cluster's data key (Secrets at rest) could not be read, made or received.
+    #[error("data key: {0}")]
+    DataKey(String),
     #[error("listen on {addr}: {source}")]
     Listen {
         addr: SocketAddr,
@@ -142,7 +146,7 @@ async fn join(
     name: &str,
     address: &str,
     credentials: &Credentials,
-) -> Result<Membership, MasterError> {
+) -> Result<(Membership, DataKey), MasterError> {
     let err = |message: String| MasterError::Join {
         targets: targets.join(","),
         message,
@@ -179,7 +183,9 @@ async fn join(
                             address: m.address,
                         })
                         .collect();
-                    return Ok(Membership::Joined { id: r.id, members });
+                    let key = DataKey::from_file_text(&r.data_key)
+                        .map_err(|e| err(format!("the cluster's data key from {target}: {e}")))?;
+                    return Ok((Membership::Joined { id: r.id, members }, key));
                 }
                 Err(e) => {
                     warn!(through = %target, error = %e, "join not accepted yet");
@@ -234,23 +240,43 @@ impl Master {
             }
         };
         let pki = Arc::new(pki);
-        let membership = match member {
-            true => None, // already a member: resume
-            false if config.join.is_empty() => Some(Membership::Bootstrap(Member {
-                id: 1,
-                name: config.name.clone(),
-                address: advertised.clone(),
-            })),
-            false => Some(
-                join(
+        let key_path = config.data_dir.join("pki").join("data.key");
+        let stored_key =
+            || DataKey::load_or_create(&key_path).map_err(|e| MasterError::DataKey(e.to_string()));
+        let (membership, data_key) = match member {
+            // Already a member: resume, with the key it has (a master from before data keys
+            // that joined a cluster has none, and must be given the others' file).
+            true if key_path.exists() || config.join.is_empty() => (None, stored_key()?),
+            true => {
+                return Err(MasterError::DataKey(format!(
+                    "{} is missing: copy pki/data.key from another master of the cluster",
+                    key_path.display()
+                )))
+            }
+            false if config.join.is_empty() => (
+                Some(Membership::Bootstrap(Member {
+                    id: 1,
+                    name: config.name.clone(),
+                    address: advertised.clone(),
+                })),
+                stored_key()?,
+            ),
+            false => {
+                let (m, key) = join(
                     &config.join,
                     &config.name,
                     &advertised,
                     &pki.credentials.get(),
                 )
-                .await?,
-            ),
+                .await?;
+                let key = key
+                    .save(&key_path)
+                    .map_err(|e| MasterError::DataKey(e.to_string()))?;
+                (Some(m), key)
+            }
         };
+        let data_key = Arc::new(data_key);
+        storage.set_keyring(Arc::new(Keyring::new((*data_key).clone())));
         let tasks = TaskTracker::new();
         let runtime = tokio::runtime::Handle::current();
         let (faults, transport_tasks, transport_shutdown) =
@@ -303,6 +329,7 @@ impl Master {
             store: store.clone(),
             peers: peers.clone(),
             join_lock: Arc::default(),
+            data_key: data_key.clone(),
         };
         let raft = RaftService {
             store: store.clone(),

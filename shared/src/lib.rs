@@ -5,6 +5,7 @@
 //!   the object kinds, with Kubernetes' field names.
 //! - [`probe`]: container probes (liveness, readiness, startup) and their validation.
 //! - [`object`]: [`Object`], any stored object, and [`Kind`].
+//! - [`seal`]: envelope encryption of Secrets at rest (the masters' data key).
 //! - [`schema`]: JSON Schemas of the kinds, from the types themselves (`bosun explain`).
 //! - [`quantity`]: `500m`, `128Mi`, parsed exactly into integers.
 //! - [`strategy`]: a Deployment's update strategy (rolling update bounds, recreate).
@@ -48,6 +49,7 @@ pub mod probe;
 pub mod quantity;
 pub mod replicaset;
 pub mod schema;
+pub mod seal;
 pub mod secret;
 pub mod selector;
 pub mod strategy;

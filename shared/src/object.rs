@@ -378,6 +378,13 @@ impl Object {
         }
     }
 
+    pub fn as_secret(&self) -> Option<&crate::secret::Secret> {
+        match self {
+            Object::Secret(s) => Some(s),
+            _ => None,
+        }
+    }
+
     pub fn as_node(&self) -> Option<&Node> {
         match self {
             Object::Node(n) => Some(n),

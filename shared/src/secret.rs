@@ -41,6 +41,11 @@ pub struct Secret {
     pub string_data: BTreeMap<String, String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub immutable: Option<bool>,
+    /// `data` encrypted with the cluster's data key: what the masters' log, store and
+    /// snapshots hold instead of `data` (never set in what the API serves).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(skip)]
+    pub sealed: Option<crate::seal::Sealed>,
 }
 
 fn to_base64<S: Serializer>(data: &BTreeMap<String, Vec<u8>>, s: S) -> Result<S::Ok, S::Error> {
@@ -78,6 +83,39 @@ impl Secret {
         for (k, v) in std::mem::take(&mut self.string_data) {
             self.data.insert(k, v.into_bytes());
         }
+    }
+
+    /// `namespace/name`: what a sealed value is bound to.
+    fn seal_aad(&self) -> String {
+        format!("{}/{}", self.metadata.namespace, self.metadata.name)
+    }
+
+    /// This secret with `data` (and `stringData`) replaced by their encryption under the
+    /// keyring's current key.
+    pub fn sealed_with(
+        &self,
+        keys: &crate::seal::Keyring,
+    ) -> Result<Secret, crate::seal::SealError> {
+        let mut data = self.data.clone();
+        for (k, v) in &self.string_data {
+            data.insert(k.clone(), v.clone().into_bytes());
+        }
+        let mut out = self.clone();
+        out.sealed = Some(keys.seal(&self.seal_aad(), &data)?);
+        out.data.clear();
+        out.string_data.clear();
+        Ok(out)
+    }
+
+    /// Decrypts a sealed secret's `data` in place (nothing to do if it is not sealed).
+    pub fn unseal_with(
+        &mut self,
+        keys: &crate::seal::Keyring,
+    ) -> Result<(), crate::seal::SealError> {
+        if let Some(sealed) = self.sealed.take() {
+            self.data = keys.unseal(&self.seal_aad(), &sealed)?;
+        }
+        Ok(())
     }
 
     /// A value as text (`None` if missing or not UTF-8).

@@ -95,6 +95,8 @@ fn decode(bytes: &[u8]) -> Result<Object, Status> {
     let errors = bosun_shared::validate::validate(&obj);
     if let Object::Secret(s) = &mut obj {
         s.merge_string_data();
+        // Only the store seals; a client cannot hand it ciphertext.
+        s.sealed = None;
     }
     if !errors.is_empty() {
         let list: Vec<String> = errors.iter().map(|e| e.to_string()).collect();

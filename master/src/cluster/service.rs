@@ -31,6 +31,8 @@ pub struct ClusterService {
     /// One join at a time: choosing a new id and adding the member must not interleave with
     /// another join (two masters would get the same id).
     pub join_lock: Arc<tokio::sync::Mutex<()>>,
+    /// The cluster's data key, handed to joining masters.
+    pub data_key: Arc<bosun_shared::seal::DataKey>,
 }
 
 pub fn to_pb(m: &Member) -> PbMember {
@@ -85,6 +87,7 @@ impl ClusterService {
         Ok(JoinResponse {
             id,
             members: self.store.members().all().values().map(to_pb).collect(),
+            data_key: self.data_key.to_file_text(),
         })
     }
 }

@@ -17,6 +17,7 @@ pub mod persist;
 mod raft_apply;
 pub mod raft_node;
 pub mod raft_types;
+pub mod sealing;
 pub mod state;
 mod wal;
 mod watch;
@@ -90,6 +91,9 @@ impl Store {
         shutdown: CancellationToken,
     ) -> Result<Store, StoreError> {
         let storage = SledStorage::open(data_dir)?;
+        let key = bosun_shared::seal::DataKey::load_or_create(&data_dir.join("data.key"))
+            .map_err(|e| StoreError::Internal(e.to_string()))?;
+        storage.set_keyring(Arc::new(bosun_shared::seal::Keyring::new(key)));
         let me = Member {
             id: 1,
             name: "master".into(),

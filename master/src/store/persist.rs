@@ -91,6 +91,8 @@ pub struct SledStorage {
     /// Applied writes to `objects` not yet durable in sled.
     pending: Arc<Mutex<Checkpoints>>,
     meta: Arc<Mutex<Meta>>,
+    /// The data key Secrets are sealed with on their way to disk.
+    keys: super::sealing::KeyCell,
 }
 
 fn pb<M: protobuf::Message>(m: &M) -> Vec<u8> {
@@ -125,6 +127,7 @@ impl SledStorage {
             objects,
             pending: Arc::new(Mutex::new(Checkpoints::new(durable))),
             meta: Arc::default(),
+            keys: Arc::default(),
         };
         let parse =
             |what: &str, e: protobuf::ProtobufError| StoreError::Internal(format!("{what}: {e}"));
@@ -193,6 +196,16 @@ impl SledStorage {
     }
 
     /// The objects, members and applied index of the last applied entry.
+    /// Sets the data key (once): from now on Secrets are sealed on their way to disk.
+    pub fn set_keyring(&self, keys: Arc<bosun_shared::seal::Keyring>) {
+        let _ = self.keys.set(keys);
+    }
+
+    /// The data key cell, for the Raft thread's commands.
+    pub fn keys(&self) -> &super::sealing::KeyCell {
+        &self.keys
+    }
+
     pub fn load(&self) -> Result<Loaded, StoreError> {
         let applied = self
             .get_applied(APPLIED_KEY)?
@@ -225,6 +238,7 @@ impl SledStorage {
             let key = String::from_utf8_lossy(&k).into_owned();
             let obj = Object::from_json(&v)
                 .map_err(|e| StoreError::Internal(format!("stored {key}: {e}")))?;
+            let obj = super::sealing::opened(&self.keys, obj)?;
             objects.insert(ObjectKey(key), obj);
         }
         Ok(Loaded {
@@ -301,7 +315,12 @@ impl SledStorage {
     ) -> Result<(), StoreError> {
         let mut pending = self.pending();
         for (k, o) in upserts {
-            pending.record(k.0.into_bytes(), Some(Value::Object(o)));
+            // Secrets are sealed now; everything else is serialized by the checkpoint thread.
+            let v = match &*o {
+                Object::Secret(_) => Value::Raw(super::sealing::sealed_json(&self.keys, &o)?),
+                _ => Value::Object(o),
+            };
+            pending.record(k.0.into_bytes(), Some(v));
         }
         for k in deletes {
             pending.record(k.0.into_bytes(), None);
@@ -430,8 +449,12 @@ impl SledStorage {
         let mut map = BTreeMap::new();
         let mut upserts = Vec::with_capacity(data.objects.len());
         for o in data.objects {
+            let o = super::sealing::opened(&self.keys, o)?;
             let key = super::key::key_of(&o);
-            upserts.push((key.0.clone().into_bytes(), o.to_json()));
+            upserts.push((
+                key.0.clone().into_bytes(),
+                super::sealing::sealed_json(&self.keys, &o)?,
+            ));
             map.insert(key, o);
         }
         let members_json =

@@ -11,7 +11,6 @@ use super::key::key_of;
 use super::members::ChangeContext;
 use super::raft_node::RaftLoop;
 use super::raft_types::{ProposalReply, Transport};
-use super::Command;
 use bosun_shared::Object;
 use std::sync::Arc;
 
@@ -59,7 +58,7 @@ impl<T: Transport> RaftLoop<T> {
         // This master's own proposal is applied as proposed, without decoding it again.
         let cmd = match proposal.as_mut().and_then(|p| p.command.take()) {
             Some(cmd) => cmd,
-            None => Command::decode(&entry.data)?,
+            None => super::sealing::decode(self.storage.keys(), &entry.data)?,
         };
         let reply = proposal.map(|p| p.reply);
         let planned = {

@@ -211,7 +211,14 @@ impl<T: Transport> RaftLoop<T> {
         let id = self.next();
         let mut ctx = self.id().to_be_bytes().to_vec();
         ctx.extend_from_slice(&id.to_be_bytes());
-        match self.node.propose(ctx, cmd.encode()) {
+        let bytes = match super::sealing::encode(self.storage.keys(), &cmd) {
+            Ok(b) => b,
+            Err(e) => {
+                let _ = reply.send(Err(e));
+                return;
+            }
+        };
+        match self.node.propose(ctx, bytes) {
             Ok(()) => {
                 let command = Some(cmd);
                 self.pending.insert(id, Pending { reply, command });

@@ -552,6 +552,9 @@ pub struct JoinResponse {
     pub id: u64,
     #[prost(message, repeated, tag = "2")]
     pub members: ::prost::alloc::vec::Vec<Member>,
+    /// The cluster's data key (the key file's text), which Secrets are sealed with at rest.
+    #[prost(string, tag = "3")]
+    pub data_key: ::prost::alloc::string::String,
 }
 #[allow(clippy::all)]
 #[derive(Clone, PartialEq, Eq, Hash, ::prost::Message)]

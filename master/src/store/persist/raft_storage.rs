@@ -71,8 +71,14 @@ impl raft::Storage for SledStorage {
                 StorageError::SnapshotTemporarilyUnavailable,
             ));
         }
+        let objects = loaded
+            .objects
+            .into_values()
+            .map(|o| super::super::sealing::sealed(&self.keys, &o).map(|c| c.into_owned()))
+            .collect::<Result<Vec<_>, _>>()
+            .map_err(storage_err)?;
         let data = SnapshotData {
-            objects: loaded.objects.into_values().collect(),
+            objects,
             members: loaded.members.into_values().collect(),
         };
         let mut snap = Snapshot {
