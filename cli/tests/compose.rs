@@ -42,6 +42,9 @@ services:
         constraints: ["node.hostname == ${NODE}"]
     labels:
       com.example.description: "Home lab web"
+    volumes:
+      - webdata:/srv/data
+      - ./shared:/shared:ro
   worker:
     image: ${IMAGE}
     entrypoint: /bin/busybox sh -c
@@ -62,6 +65,8 @@ services:
     depends_on: [web]
 networks:
   back: {}
+volumes:
+  webdata: {}
 "#;
 
 fn docker_inspect(format: &str, label: &str) -> anyhow::Result<String> {
@@ -171,6 +176,31 @@ fn a_home_lab_compose_file_runs_on_the_cluster_and_comes_down() -> anyhow::Resul
         "jsonpath={.spec.containers[0].livenessProbe.periodSeconds}",
     ]);
     assert_eq!(probe, "2");
+    // The named volume is a claim bound to the pod's node; the bind mount is the host's
+    // directory, read-only.
+    let claim = c.bosun_ok(&[
+        "get",
+        "pvc",
+        "lab-webdata",
+        "-o",
+        "jsonpath={.status.phase}",
+    ]);
+    assert_eq!(claim, "Bound");
+    let write = [
+        "exec",
+        &web,
+        "--",
+        "/bin/busybox",
+        "sh",
+        "-c",
+        "echo kept > /srv/data/f",
+    ];
+    assert!(c.bosun(&write).success());
+    std::fs::write(c.dir().join("files/shared/hello"), "from the host\n")?;
+    let shared = c.bosun_ok(&["exec", &web, "--", "/bin/busybox", "cat", "/shared/hello"]);
+    assert_eq!(shared, "from the host\n");
+    let ro = c.bosun(&["exec", &web, "--", "/bin/busybox", "touch", "/shared/x"]);
+    assert!(!ro.success(), "{ro}");
     let label = "bosun.pod.name=".to_string() + &web;
     assert_eq!(
         docker_inspect("{{.HostConfig.Memory}}", &label)?,
@@ -196,7 +226,11 @@ fn a_home_lab_compose_file_runs_on_the_cluster_and_comes_down() -> anyhow::Resul
         |o| o == "Succeeded",
     )?;
 
-    let down = c.bosun_ok(&["compose", "down", "-f", &file]);
+    let down = c.bosun_ok(&["compose", "down", "-f", &file, "--volumes"]);
+    assert!(
+        down.contains("persistentvolumeclaim \"lab-webdata\" deleted"),
+        "{down}"
+    );
     assert!(
         down.contains("deployment.apps \"lab-web\" deleted"),
         "{down}"

@@ -15,6 +15,8 @@ pub struct AssignedConfig {
     objects: Mutex<HashMap<ConfigKey, Arc<Object>>>,
     /// Bumped on every change, so volumes know when to be rewritten.
     version: AtomicU64,
+    /// Set by the first full assignment: from then on, an object missing here is gone.
+    known: std::sync::atomic::AtomicBool,
 }
 
 impl AssignedConfig {
@@ -31,6 +33,7 @@ impl AssignedConfig {
         let mut changed = full && !objects.is_empty();
         if full {
             objects.clear();
+            self.known.store(true, Ordering::Release);
         }
         for r in removed {
             let mut parts = r.splitn(3, '/');
@@ -59,9 +62,22 @@ impl AssignedConfig {
             .cloned()
     }
 
+    /// Whether a master has sent the complete set (see the field).
+    pub fn known(&self) -> bool {
+        self.known.load(Ordering::Acquire)
+    }
+
     /// Changes with every update ([`AssignedConfig::apply`] that changed something).
     pub fn version(&self) -> u64 {
         self.version.load(Ordering::Acquire)
+    }
+
+    /// The uids of the PersistentVolumeClaims the node has (those bound to it).
+    pub fn claim_uids(&self) -> std::collections::HashSet<String> {
+        self.lock()
+            .values()
+            .filter_map(|o| o.as_claim().map(|c| c.metadata.uid.clone()))
+            .collect()
     }
 
     /// The values of a ConfigMap or Secret (text and binary alike), if the node has it.

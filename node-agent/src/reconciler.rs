@@ -45,7 +45,7 @@ pub struct Reconciler<R: Runtime> {
     /// What happened to the pods, for the master.
     events: Arc<EventLog>,
     /// The pods' volumes on this node.
-    volumes: Arc<crate::volumes::PodVolumes>,
+    volumes: Arc<crate::volumes::PodVolumes<R>>,
     /// [`crate::assigned_config::AssignedConfig::version`] the volumes were refreshed at.
     config_seen: std::sync::atomic::AtomicU64,
     wake: Arc<Notify>,
@@ -60,7 +60,11 @@ impl<R: Runtime> Reconciler<R> {
         board: Arc<StatusBoard>,
     ) -> Self {
         let wake = Arc::new(Notify::new());
-        let volumes = Arc::new(crate::volumes::PodVolumes::new(desired.data_dir(), &node));
+        let volumes = Arc::new(crate::volumes::PodVolumes::new(
+            desired.data_dir(),
+            &node,
+            runtime.clone(),
+        ));
         Reconciler {
             volumes,
             config_seen: Default::default(),
@@ -214,6 +218,7 @@ impl<R: Runtime> Reconciler<R> {
         if self.desired.known() {
             self.volumes
                 .cleanup(|uid| assigned.contains_key(uid) || holding.contains(uid));
+            self.volumes.collect_claims(&self.desired.config).await;
         }
         self.board.set_holding(holding);
         self.board.retain(|uid| assigned.contains_key(uid));
@@ -321,15 +326,6 @@ impl<R: Runtime> Reconciler<R> {
         );
     }
 
-    /// The container's runtime spec with its environment and volumes resolved, or why it
-    /// cannot be created.
-    fn spec_for(&self, p: &Pod, c: &Container, attempt: u32) -> Result<ContainerSpec, String> {
-        let config = &self.desired.config;
-        let env = crate::env::resolve(p, c, &self.node, config)?;
-        let mounts = self.volumes.mounts(p, c, config)?;
-        Ok(container_spec(&self.node, p, c, attempt, env, mounts))
-    }
-
     /// Runs a step as a task unless one is already running for the container.
     fn execute(&self, tasks: &TaskTracker, key: Key, step: Step, pod: Option<(&Pod, &Container)>) {
         if matches!(step, Step::Idle | Step::WaitUntil(_)) {
@@ -343,29 +339,9 @@ impl<R: Runtime> Reconciler<R> {
         {
             return;
         }
-        let spec = match (&step, pod) {
-            (Step::Create { attempt }, Some((p, c))) => match self.spec_for(p, c, *attempt) {
-                Ok(spec) => Some(spec),
-                Err(message) => {
-                    // The kubelet's CreateContainerConfigError: retried with back-off.
-                    self.events
-                        .push(p, &c.name, WARNING, "Failed", format!("Error: {message}"));
-                    let mut f = self.failures.lock().expect("failures lock");
-                    let count = f.get(&key).map_or(0, |f| f.count) + 1;
-                    f.insert(
-                        key.clone(),
-                        Failure {
-                            reason: "CreateContainerConfigError".into(),
-                            message,
-                            at: SystemTime::now(),
-                            count,
-                        },
-                    );
-                    drop(f);
-                    self.inflight.lock().expect("inflight lock").remove(&key);
-                    return;
-                }
-            },
+        // A container to create has its environment and volumes resolved first, in the task.
+        let prepare = match (&step, pod) {
+            (Step::Create { attempt }, Some((p, c))) => Some((p.clone(), c.clone(), *attempt)),
             _ => None,
         };
         let about = pod.map(|(p, c)| (p.clone(), c.name.clone()));
@@ -374,6 +350,11 @@ impl<R: Runtime> Reconciler<R> {
         let inflight = self.inflight.clone();
         let failures = self.failures.clone();
         let wake = self.wake.clone();
+        let (volumes, desired, node) = (
+            self.volumes.clone(),
+            self.desired.clone(),
+            self.node.clone(),
+        );
         tasks.spawn(async move {
             let report = |type_: &str, reason: &str, message: String| {
                 if let Some((pod, container)) = &about {
@@ -381,7 +362,21 @@ impl<R: Runtime> Reconciler<R> {
                 }
             };
             let container = about.as_ref().map_or("", |(_, c)| c.as_str());
-            let result = run_step(&*runtime, &step, spec.as_ref(), container, &report).await;
+            let result = async {
+                let spec = match &prepare {
+                    Some((p, c, attempt)) => {
+                        let spec = spec_for(&volumes, &desired, &node, p, c, *attempt).await;
+                        Some(spec.map_err(|message| {
+                            // The kubelet's CreateContainerConfigError: retried with back-off.
+                            report(WARNING, "Failed", format!("Error: {message}"));
+                            ("CreateContainerConfigError", RuntimeError::Config(message))
+                        })?)
+                    }
+                    None => None,
+                };
+                run_step(&*runtime, &step, spec.as_ref(), container, &report).await
+            }
+            .await;
             {
                 let mut f = failures.lock().expect("failures lock");
                 match result {
@@ -407,6 +402,22 @@ impl<R: Runtime> Reconciler<R> {
             wake.notify_one();
         });
     }
+}
+
+/// The container's runtime spec with its environment and volumes resolved, or why it cannot
+/// be created.
+async fn spec_for<R: Runtime>(
+    volumes: &crate::volumes::PodVolumes<R>,
+    desired: &DesiredPods,
+    node: &str,
+    p: &Pod,
+    c: &Container,
+    attempt: u32,
+) -> Result<ContainerSpec, String> {
+    let config = &desired.config;
+    let env = crate::env::resolve(p, c, node, config)?;
+    let mounts = volumes.mounts(p, c, config).await?;
+    Ok(container_spec(node, p, c, attempt, env, mounts))
 }
 
 /// What one pass found of one container of an assigned pod.

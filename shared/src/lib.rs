@@ -3,6 +3,7 @@
 //! - [`meta`]: `metadata`, owner references, conditions.
 //! - [`pod`], [`deployment`], [`replicaset`], [`daemonset`], [`job`], [`cronjob`], [`node`]:
 //!   the object kinds, with Kubernetes' field names.
+//! - [`pvc`]: PersistentVolumeClaims, bound to a local volume on the node of their first pod.
 //! - [`probe`]: container probes (liveness, readiness, startup) and their validation.
 //! - [`object`]: [`Object`], any stored object, and [`Kind`].
 //! - [`seal`]: envelope encryption of Secrets at rest (the masters' data key).
@@ -46,6 +47,7 @@ pub mod object;
 pub mod pki;
 pub mod pod;
 pub mod probe;
+pub mod pvc;
 pub mod quantity;
 pub mod replicaset;
 pub mod schema;

@@ -252,6 +252,7 @@ fn parse_object(value: &Value) -> Result<(Object, Vec<String>), Refusal> {
         Kind::Secret => decode(value, Object::Secret),
         Kind::Namespace => decode(value, Object::Namespace),
         Kind::ConfigMap => decode(value, Object::ConfigMap),
+        Kind::PersistentVolumeClaim => decode(value, Object::PersistentVolumeClaim),
     };
     let (mut warnings, mut errors) = (Vec::new(), Vec::new());
     for path in ignored {
@@ -381,7 +382,12 @@ fn classify(kind: Kind, path: &FieldPath, value: Option<&Value>) -> Verdict {
             Some("spec.template.spec.")
         }
         Kind::CronJob => Some("spec.jobTemplate.spec.template.spec."),
-        Kind::Event | Kind::Node | Kind::Secret | Kind::Namespace | Kind::ConfigMap => None,
+        Kind::Event
+        | Kind::Node
+        | Kind::Secret
+        | Kind::Namespace
+        | Kind::ConfigMap
+        | Kind::PersistentVolumeClaim => None,
     };
     if let Some(field) = pod_spec.and_then(|prefix| pattern.strip_prefix(prefix)) {
         if REFUSED.contains(&field) && !value.is_none_or(is_empty) {

@@ -18,6 +18,7 @@ use crate::meta::ObjectMeta;
 use crate::namespace::Namespace;
 use crate::node::Node;
 use crate::pod::Pod;
+use crate::pvc::PersistentVolumeClaim;
 use crate::replicaset::ReplicaSet;
 use crate::secret::Secret;
 
@@ -63,7 +64,17 @@ macro_rules! resource {
     )*};
 }
 
-resource!(Pod, Deployment, ReplicaSet, DaemonSet, Job, CronJob, Node, Namespace);
+resource!(
+    Pod,
+    Deployment,
+    ReplicaSet,
+    DaemonSet,
+    Job,
+    CronJob,
+    Node,
+    Namespace,
+    PersistentVolumeClaim
+);
 
 /// Generates [`Kind`], [`Object`] and their per-kind functions from one table.
 macro_rules! kinds {
@@ -241,6 +252,9 @@ kinds! {
         cli = ["namespace", "namespaces", "ns"];
     ConfigMap: ConfigMap, "v1", "configmaps", "configmap", namespaced = true,
         cli = ["configmap", "configmaps", "cm"];
+    PersistentVolumeClaim: PersistentVolumeClaim, "v1", "persistentvolumeclaims",
+        "persistentvolumeclaim", namespaced = true,
+        cli = ["persistentvolumeclaim", "persistentvolumeclaims", "pvc"];
 }
 
 impl fmt::Display for Kind {
@@ -374,6 +388,13 @@ impl Object {
     pub fn as_cron_job(&self) -> Option<&CronJob> {
         match self {
             Object::CronJob(c) => Some(c),
+            _ => None,
+        }
+    }
+
+    pub fn as_claim(&self) -> Option<&PersistentVolumeClaim> {
+        match self {
+            Object::PersistentVolumeClaim(c) => Some(c),
             _ => None,
         }
     }

@@ -316,8 +316,8 @@ pub struct StateTerminated {
 }
 
 impl Pod {
-    /// The ConfigMaps and Secrets (kind, name; in the pod's namespace) its containers use:
-    /// through `env[].valueFrom`, `envFrom` and volumes. What its node must be sent.
+    /// The ConfigMaps, Secrets and PersistentVolumeClaims (kind, name; in the pod's namespace)
+    /// it uses: through `env[].valueFrom`, `envFrom` and volumes. What its node must be sent.
     pub fn config_refs(&self) -> std::collections::BTreeSet<(crate::Kind, String)> {
         use crate::Kind;
         let mut refs = std::collections::BTreeSet::new();
@@ -345,6 +345,9 @@ impl Pod {
             }
             if let Some(s) = &v.secret {
                 refs.insert((Kind::Secret, s.secret_name.clone()));
+            }
+            if let Some(c) = &v.persistent_volume_claim {
+                refs.insert((Kind::PersistentVolumeClaim, c.claim_name.clone()));
             }
         }
         refs

@@ -23,6 +23,7 @@ pub fn of_kind(kind: Kind) -> Value {
         Kind::Secret => schemars::schema_for!(secret::Secret),
         Kind::Namespace => schemars::schema_for!(namespace::Namespace),
         Kind::ConfigMap => schemars::schema_for!(configmap::ConfigMap),
+        Kind::PersistentVolumeClaim => schemars::schema_for!(pvc::PersistentVolumeClaim),
     };
     let mut v = schema.to_value();
     if let Some(props) = v.get_mut("properties").and_then(Value::as_object_mut) {

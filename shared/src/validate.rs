@@ -110,6 +110,7 @@ pub fn validate(obj: &Object) -> Vec<FieldError> {
         Object::Node(n) => crate::taint::validate_taints(&n.spec.taints, "spec.taints", &mut errs),
         Object::Secret(s) => crate::secret::validate_secret(s, &mut errs),
         Object::ConfigMap(c) => crate::configmap::validate_config_map(c, &mut errs),
+        Object::PersistentVolumeClaim(c) => crate::pvc::validate_claim(c, &mut errs),
         Object::Namespace(n) => {
             if let Err(e) = crate::names::validate_dns1123_label(&n.metadata.name) {
                 errs.push(FieldError::invalid("metadata.name", &n.metadata.name, &e));

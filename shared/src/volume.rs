@@ -220,11 +220,6 @@ pub fn validate_volumes(volumes: &[Volume], path: &str, errs: &mut Vec<FieldErro
                     "{p}.persistentVolumeClaim.claimName"
                 )));
             }
-            // Until claims are bound to local volumes (issue 8, in progress).
-            errs.push(FieldError::forbidden(
-                format!("{p}.persistentVolumeClaim"),
-                "PersistentVolumeClaims are not implemented yet",
-            ));
         }
     }
 }

@@ -143,8 +143,18 @@ pub fn docker_kill(id: &str) -> anyhow::Result<()> {
     docker(&["kill", id]).map(drop)
 }
 
-/// Force-removes every container carrying `label`; returns how many there were.
+/// Force-removes every container carrying `label`, then every named volume carrying it (the
+/// volumes of PersistentVolumeClaims); returns how many containers there were.
 pub fn remove_by_label(label: &str) -> anyhow::Result<usize> {
+    let removed = remove_containers_by_label(label)?;
+    let volumes = docker(&["volume", "ls", "-q", "--filter", &format!("label={label}")])?;
+    for v in volumes.lines().filter(|l| !l.trim().is_empty()) {
+        let _ = docker(&["volume", "rm", "-f", v.trim()]);
+    }
+    Ok(removed)
+}
+
+fn remove_containers_by_label(label: &str) -> anyhow::Result<usize> {
     let ids = ids_with_label(label)?;
     if ids.is_empty() {
         return Ok(0);

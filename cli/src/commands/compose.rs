@@ -16,8 +16,8 @@ use crate::Context;
 pub enum ComposeCommand {
     /// Create or update the project's objects on the cluster.
     Up(UpArgs),
-    /// Delete the project's objects.
-    Down(FileArgs),
+    /// Delete the project's objects (its named volumes too with --volumes).
+    Down(DownArgs),
     /// Print the manifests the file converts to.
     Convert(FileArgs),
 }
@@ -31,6 +31,15 @@ pub struct FileArgs {
     /// Project name [default: the file's `name:`, else its directory's name].
     #[arg(short = 'p', long = "project-name")]
     pub project: Option<String>,
+}
+
+#[derive(clap::Args)]
+pub struct DownArgs {
+    #[command(flatten)]
+    pub file: FileArgs,
+    /// Also delete the named volumes (PersistentVolumeClaims, and so their data).
+    #[arg(short = 'v', long)]
+    pub volumes: bool,
 }
 
 #[derive(clap::Args)]
@@ -104,13 +113,15 @@ async fn up(ctx: &Context, a: UpArgs) -> anyhow::Result<()> {
 /// Kinds a conversion makes, owners before what they own.
 const PROJECT_KINDS: [Kind; 4] = [Kind::Deployment, Kind::DaemonSet, Kind::Job, Kind::Pod];
 
-async fn down(ctx: &Context, a: FileArgs) -> anyhow::Result<()> {
-    let (path, text) = read(&a)?;
-    let project = project(&a, &path, &text)?;
+async fn down(ctx: &Context, d: DownArgs) -> anyhow::Result<()> {
+    let a = &d.file;
+    let (path, text) = read(a)?;
+    let project = project(a, &path, &text)?;
     let client = ctx.client().await?;
     let selector = format!("{PROJECT_LABEL}={project}");
     let mut deleted = 0;
-    for kind in PROJECT_KINDS {
+    let claims = d.volumes.then_some(Kind::PersistentVolumeClaim);
+    for kind in PROJECT_KINDS.into_iter().chain(claims) {
         let (found, _) = client
             .list(kind, Some(&ctx.namespace), Some(&selector))
             .await?;

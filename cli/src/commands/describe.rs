@@ -54,7 +54,8 @@ pub async fn run(ctx: &Context, args: Args) -> anyhow::Result<()> {
         | Object::Event(_)
         | Object::Secret(_)
         | Object::Namespace(_)
-        | Object::ConfigMap(_) => vec![],
+        | Object::ConfigMap(_)
+        | Object::PersistentVolumeClaim(_) => vec![],
     };
     let now = SystemTime::now();
     let (events, _) = client

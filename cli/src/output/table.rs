@@ -53,6 +53,44 @@ pub(crate) fn render(
             Object::CronJob(cj) => cron_job_row(cj, wide, now),
             Object::Node(n) => node_row(n, wide, now),
             Object::Event(e) => event_row(e, wide, now),
+            Object::PersistentVolumeClaim(c) => {
+                let bound = c.node().is_some();
+                let size = c
+                    .spec
+                    .resources
+                    .requests
+                    .get("storage")
+                    .map(|q| q.0.clone());
+                let mut row = vec![
+                    c.metadata.name.clone(),
+                    c.phase().to_string(),
+                    c.spec.volume_name.clone().unwrap_or_default(),
+                    if bound {
+                        size.unwrap_or_default()
+                    } else {
+                        String::new()
+                    },
+                    if bound {
+                        access_modes(&c.spec.access_modes)
+                    } else {
+                        String::new()
+                    },
+                    c.spec
+                        .storage_class_name
+                        .clone()
+                        .unwrap_or_else(|| "<unset>".into()),
+                    age(c.metadata.creation_timestamp.as_deref(), now),
+                ];
+                if wide {
+                    row.push(
+                        c.spec
+                            .volume_mode
+                            .clone()
+                            .unwrap_or_else(|| "Filesystem".into()),
+                    );
+                }
+                row
+            }
             Object::ConfigMap(c) => vec![
                 c.metadata.name.clone(),
                 (c.data.len() + c.binary_data.len()).to_string(),
@@ -76,6 +114,21 @@ pub(crate) fn render(
         rows.push(row);
     }
     align(&rows)
+}
+
+/// kubectl's short access modes: `RWO,ROX`.
+pub fn access_modes(modes: &[String]) -> String {
+    modes
+        .iter()
+        .map(|m| match m.as_str() {
+            "ReadWriteOnce" => "RWO",
+            "ReadOnlyMany" => "ROX",
+            "ReadWriteMany" => "RWX",
+            "ReadWriteOncePod" => "RWOP",
+            other => other,
+        })
+        .collect::<Vec<_>>()
+        .join(",")
 }
 
 /// Aligns rows as `get` does: columns three spaces apart, no trailing spaces.
@@ -139,6 +192,18 @@ fn headers(kind: Kind, wide: bool) -> Vec<&'static str> {
         Kind::Secret => (&["NAME", "TYPE", "DATA", "AGE"], &[]),
         Kind::Namespace => (&["NAME", "STATUS", "AGE"], &[]),
         Kind::ConfigMap => (&["NAME", "DATA", "AGE"], &[]),
+        Kind::PersistentVolumeClaim => (
+            &[
+                "NAME",
+                "STATUS",
+                "VOLUME",
+                "CAPACITY",
+                "ACCESS MODES",
+                "STORAGECLASS",
+                "AGE",
+            ],
+            &["VOLUMEMODE"],
+        ),
         Kind::Node => (
             &["NAME", "STATUS", "ROLES", "AGE", "VERSION"],
             &["INTERNAL-IP", "OS-IMAGE", "CONTAINER-RUNTIME"],

@@ -98,6 +98,27 @@ fn merge(current: &Object, desired: &Object) -> Result<Object, StoreError> {
                 });
             }
         }
+        (Object::PersistentVolumeClaim(cur), Object::PersistentVolumeClaim(new)) => {
+            // The binding is the scheduler's; a manifest without it keeps it, and a bound
+            // claim's size and modes stay (its volume exists).
+            if let Some(node) = cur.node() {
+                new.metadata
+                    .annotations
+                    .entry(bosun_shared::pvc::SELECTED_NODE.into())
+                    .or_insert_with(|| node.to_string());
+                if new.spec.volume_name.is_none() {
+                    new.spec.volume_name = cur.spec.volume_name.clone();
+                }
+                if new.spec.resources != cur.spec.resources
+                    || new.spec.access_modes != cur.spec.access_modes
+                {
+                    return Err(StoreError::Invalid {
+                        object: current.describe(),
+                        message: "spec is immutable after creation except resources.requests for bound claims; Bosun's local volumes cannot be resized".into(),
+                    });
+                }
+            }
+        }
         (Object::Node(cur), Object::Node(new)) => {
             // Labels the agent registered stay unless the manifest sets them.
             for (k, v) in &cur.metadata.labels {

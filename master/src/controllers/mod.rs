@@ -6,6 +6,7 @@
 //!
 //! [`Manager`] starts them when this master becomes the Raft leader and cancels them when it
 //! steps down; they are level-triggered, so a new leader simply picks up where the old one was.
+pub mod claims;
 pub mod cronjob;
 pub mod daemonset;
 pub mod deployment;

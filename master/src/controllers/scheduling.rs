@@ -29,7 +29,8 @@ impl SchedulerLoop {
         // changes, or a bound pod stops holding resources (deleted or finished); the status
         // updates of running pods, the bulk of all changes, need none.
         let relevant = |c: &Change| match &*c.object {
-            bosun_shared::Object::Node(_) => true,
+            // A node, or a claim a waiting pod may need (made, or bound by the last pass).
+            bosun_shared::Object::Node(_) | bosun_shared::Object::PersistentVolumeClaim(_) => true,
             bosun_shared::Object::Pod(p) => {
                 p.spec.node_name.is_none()
                     || c.event == EventType::Deleted
@@ -80,7 +81,10 @@ impl SchedulerLoop {
             .map(|p| ((p.metadata.namespace.as_str(), p.metadata.name.as_str()), p))
             .collect();
         let mut events = Vec::new();
-        for outcome in schedule(&pending, &nodes, &bound) {
+        let claims = super::claims::ClaimPlan::new(&self.store, pending.clone());
+        let mut outcomes = schedule(&claims.pods, &nodes, &bound);
+        outcomes.extend(claims.blocked.iter().cloned());
+        for outcome in outcomes {
             let (ns, name) = match &outcome {
                 Outcome::Bind {
                     namespace, name, ..
@@ -99,6 +103,7 @@ impl SchedulerLoop {
                 Outcome::Bind { node, .. } => {
                     pod.spec.node_name = Some(node.clone());
                     bound_count += 1;
+                    ops.extend(claims.bind_ops(ns, name, node));
                     ops.push(Op::Update {
                         object: pod.clone().into(),
                         expected_revision: Some(rv),

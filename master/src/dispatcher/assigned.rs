@@ -1,7 +1,9 @@
 //! [`Assigned`]: what one node's session has been sent — its pods (by uid, at which
-//! generation) and the ConfigMaps and Secrets they use — and the `PodAssignment` messages
-//! that bring the agent up to date after a change. A node is sent only the ConfigMaps and
-//! Secrets its own pods use, before the pods that use them.
+//! generation), the ConfigMaps and Secrets they use, and the PersistentVolumeClaims bound to
+//! the node — and the `PodAssignment` messages that bring the agent up to date after a
+//! change. A node is sent only the ConfigMaps and Secrets its own pods use, before the pods
+//! that use them; it is sent every claim bound to it (so it can remove the volumes of claims
+//! no longer there).
 use std::collections::{BTreeSet, HashMap};
 
 use bosun_proto::v1::PodAssignment;
@@ -19,6 +21,8 @@ pub struct Assigned {
     pods: HashMap<String, (i64, BTreeSet<ConfigKey>)>,
     /// Config objects sent, with the revision sent.
     config: HashMap<ConfigKey, String>,
+    /// Claims bound to the node.
+    claims: BTreeSet<ConfigKey>,
 }
 
 /// `Kind/namespace/name`, as `PodAssignment.config_removed` names an object.
@@ -44,6 +48,13 @@ impl Assigned {
         let (pods, revision) = store.list(Kind::Pod, None, None);
         self.pods.clear();
         self.config.clear();
+        let (claims, _) = store.select(Kind::PersistentVolumeClaim, None, |o| {
+            o.as_claim().is_some_and(|c| c.node() == Some(node))
+        });
+        self.claims = claims
+            .iter()
+            .map(|o| (o.kind(), o.meta().namespace.clone(), o.meta().name.clone()))
+            .collect();
         let mut upsert = Vec::new();
         for p in pods
             .iter()
@@ -95,15 +106,20 @@ impl Assigned {
         })
     }
 
-    /// The message a change of a ConfigMap or Secret calls for: only if a pod of the node
-    /// uses it.
-    pub fn on_config(&mut self, change: &Change) -> Option<PodAssignment> {
+    /// The message a change of a ConfigMap, Secret or claim calls for: only if a pod of the
+    /// node uses it (or, for a claim, it is bound to the node).
+    pub fn on_config(&mut self, node: &str, change: &Change) -> Option<PodAssignment> {
         let m = change.object.meta();
         let key = (change.object.kind(), m.namespace.clone(), m.name.clone());
-        if !self.used().contains(&key) {
-            return None;
+        let deleted = change.event == EventType::Deleted;
+        if let Some(c) = change.object.as_claim() {
+            if !deleted && c.node() == Some(node) {
+                self.claims.insert(key.clone());
+            } else {
+                self.claims.remove(&key);
+            }
         }
-        if change.event == EventType::Deleted {
+        if deleted || !self.used().contains(&key) {
             self.config.remove(&key)?;
             return Some(PodAssignment {
                 config_removed: vec![key_text(&key)],
@@ -121,10 +137,13 @@ impl Assigned {
     }
 
     fn used(&self) -> BTreeSet<ConfigKey> {
-        self.pods
+        let mut used: BTreeSet<ConfigKey> = self
+            .pods
             .values()
             .flat_map(|(_, r)| r.iter().cloned())
-            .collect()
+            .collect();
+        used.extend(self.claims.iter().cloned());
+        used
     }
 
     /// The used objects not sent yet (that exist), now recorded as sent.

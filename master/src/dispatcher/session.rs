@@ -19,7 +19,7 @@ use tracing::{debug, info, warn};
 use super::assigned::{bound_to, Assigned};
 use super::{Registry, HEARTBEAT_INTERVAL};
 
-/// The session's watches: pods, and ConfigMaps and Secrets together.
+/// The session's watches: pods, and ConfigMaps, Secrets and claims together.
 type Watches = (
     crate::store::WatchStream,
     std::pin::Pin<
@@ -150,7 +150,7 @@ impl Session {
                 },
                 c = config.next() => match c {
                     Some(Ok(change)) => {
-                        if let Some(a) = assigned.on_config(&change) {
+                        if let Some(a) = assigned.on_config(node, &change) {
                             self.send_assignment(a).await?;
                         }
                     }
@@ -172,7 +172,11 @@ impl Session {
         let pods = self.store.watch(Some(Kind::Pod), None, revision)?;
         let config = futures::stream::select(
             self.store.watch(Some(Kind::ConfigMap), None, revision)?,
-            self.store.watch(Some(Kind::Secret), None, revision)?,
+            futures::stream::select(
+                self.store.watch(Some(Kind::Secret), None, revision)?,
+                self.store
+                    .watch(Some(Kind::PersistentVolumeClaim), None, revision)?,
+            ),
         );
         Ok((pods, Box::pin(config)))
     }

@@ -23,6 +23,7 @@ use super::{
 mod attach;
 mod exec;
 mod usage;
+mod volumes;
 
 /// How Docker writes "never" in its timestamps (Go's zero `time.Time`).
 const DOCKER_ZERO_TIME: &str = "0001-01-01T00:00:00Z";
@@ -239,6 +240,25 @@ impl Runtime for DockerRuntime {
 
     async fn usage(&self, id: &str) -> Result<ContainerUsage, RuntimeError> {
         usage::usage(&self.docker, id).await
+    }
+
+    async fn ensure_volume(
+        &self,
+        name: &str,
+        labels: &BTreeMap<String, String>,
+    ) -> Result<String, RuntimeError> {
+        volumes::ensure(&self.docker, name, labels).await
+    }
+
+    async fn remove_volume(&self, name: &str) -> Result<(), RuntimeError> {
+        volumes::remove(&self.docker, name).await
+    }
+
+    async fn list_volumes(
+        &self,
+        labels: &BTreeMap<String, String>,
+    ) -> Result<Vec<crate::runtime::NamedVolume>, RuntimeError> {
+        volumes::list(&self.docker, labels).await
     }
 }
 

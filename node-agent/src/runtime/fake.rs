@@ -58,6 +58,8 @@ struct State {
     exec_counts: BTreeMap<String, u64>,
     /// Exit codes of attached execs, by exec id.
     attached_exits: BTreeMap<String, i64>,
+    /// Named volumes: labels and a directory standing for them.
+    volumes: BTreeMap<String, (BTreeMap<String, String>, std::path::PathBuf)>,
 }
 
 impl State {
@@ -151,6 +153,7 @@ impl FakeRuntime {
                 execs: BTreeMap::new(),
                 exec_counts: BTreeMap::new(),
                 attached_exits: BTreeMap::new(),
+                volumes: BTreeMap::new(),
             })),
             changes: Arc::new(watch::channel(0).0),
         }
@@ -418,6 +421,44 @@ impl Runtime for FakeRuntime {
     async fn usage(&self, id: &str) -> Result<ContainerUsage, RuntimeError> {
         self.lock().resolve(id)?;
         Ok(ContainerUsage::default())
+    }
+
+    async fn ensure_volume(
+        &self,
+        name: &str,
+        labels: &BTreeMap<String, String>,
+    ) -> Result<String, RuntimeError> {
+        let mut state = self.lock();
+        let dir = std::env::temp_dir().join("bosun-fake-volumes").join(name);
+        let (_, path) = state
+            .volumes
+            .entry(name.to_string())
+            .or_insert_with(|| (labels.clone(), dir));
+        std::fs::create_dir_all(&*path).map_err(|e| RuntimeError::Engine(e.to_string()))?;
+        Ok(path.display().to_string())
+    }
+
+    async fn remove_volume(&self, name: &str) -> Result<(), RuntimeError> {
+        match self.lock().volumes.remove(name) {
+            Some((_, path)) => {
+                let _ = std::fs::remove_dir_all(path);
+                Ok(())
+            }
+            None => Err(RuntimeError::Engine(format!("no such volume: {name}"))),
+        }
+    }
+
+    async fn list_volumes(
+        &self,
+        labels: &BTreeMap<String, String>,
+    ) -> Result<Vec<crate::runtime::NamedVolume>, RuntimeError> {
+        Ok(self
+            .lock()
+            .volumes
+            .iter()
+            .filter(|(_, (l, _))| labels.iter().all(|(k, v)| l.get(k) == Some(v)))
+            .map(|(n, (l, _))| (n.clone(), l.clone()))
+            .collect())
     }
 }
 

@@ -34,6 +34,9 @@ pub struct ContainerSpec {
     pub mounts: Vec<Mount>,
 }
 
+/// A named volume of the engine: its name and labels.
+pub type NamedVolume = (String, BTreeMap<String, String>);
+
 /// A path of the node bound at `target` in the container.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Mount {
@@ -121,6 +124,10 @@ pub enum RuntimeError {
     Container { name: String, message: String },
     #[error("container engine: {0}")]
     Engine(String),
+    /// What the container needs is not there (a ConfigMap, a Secret, a volume): the
+    /// kubelet's CreateContainerConfigError, worded as it words it.
+    #[error("{0}")]
+    Config(String),
     /// A command run in the container did not finish in time (it may still be running).
     #[error("container {name:?}: command {command:?} timed out after {}s", after.as_secs_f64())]
     ExecTimeout {
@@ -249,6 +256,19 @@ pub trait Runtime: Send + Sync + 'static {
     ) -> impl Future<Output = Result<Option<i64>, RuntimeError>> + Send;
     /// What the running container `id` uses now (CPU measured over about a second).
     fn usage(&self, id: &str) -> impl Future<Output = Result<ContainerUsage, RuntimeError>> + Send;
+    /// Makes the named volume (with `labels`) if it does not exist; its path on the node.
+    fn ensure_volume(
+        &self,
+        name: &str,
+        labels: &BTreeMap<String, String>,
+    ) -> impl Future<Output = Result<String, RuntimeError>> + Send;
+    /// Removes the named volume (refused while a container uses it).
+    fn remove_volume(&self, name: &str) -> impl Future<Output = Result<(), RuntimeError>> + Send;
+    /// Named volumes carrying all of `labels`.
+    fn list_volumes(
+        &self,
+        labels: &BTreeMap<String, String>,
+    ) -> impl Future<Output = Result<Vec<NamedVolume>, RuntimeError>> + Send;
 }
 
 /// `image` with Docker's implicit `:latest` tag made explicit (`busybox` -> `busybox:latest`);

@@ -7,6 +7,9 @@
 //! - `configMap`: the keys as files in `<data dir>/pods/<uid>/volumes/<name>`, rewritten
 //!   atomically when the ConfigMap changes ([`files`]).
 //! - `secret`: the same, but in the tmpfs: a Secret never touches the node's disk.
+//! - `persistentVolumeClaim`: the claim's Docker named volume (made on first use, labelled
+//!   with the claim's uid and reclaim policy), on the node the claim is bound to; removed once
+//!   the master no longer lists the claim for this node, unless its policy is `Retain`.
 //!
 //! `subPath` mounts a path inside the volume (created as a directory if missing). ConfigMap
 //! and Secret volumes are read-only, as in Kubernetes.
@@ -15,6 +18,7 @@ mod host_path;
 
 use std::collections::{BTreeMap, HashMap};
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 
 use bosun_shared::pod::{Container, Pod};
 use bosun_shared::volume::{KeyToPath, Volume, DEFAULT_FILE_MODE};
@@ -22,28 +26,113 @@ use bosun_shared::Kind;
 use tracing::warn;
 
 use crate::assigned_config::AssignedConfig;
-use crate::runtime::Mount;
+use crate::runtime::{Mount, Runtime};
 
-pub struct PodVolumes {
+/// Labels of a claim's volume: it is one, of this node, of this claim, with this policy.
+const CLAIM_LABEL: &str = "bosun.claim.uid";
+const CLAIM_NAME_LABEL: &str = "bosun.claim";
+const RECLAIM_LABEL: &str = "bosun.reclaim-policy";
+const KIND_LABEL: &str = "bosun.volume";
+
+pub struct PodVolumes<R> {
     /// `<data dir>/pods`.
     disk: PathBuf,
     /// A directory of this node in a tmpfs.
     memory: PathBuf,
+    node: String,
+    runtime: Arc<R>,
 }
 
 /// Where a volume is on the node, and whether mounts of it are read-only.
 struct Prepared {
     path: PathBuf,
+    /// A Docker named volume: mounted by name (so the engine knows it is in use and refuses
+    /// to remove it), except below a `subPath`, which the engine's API (1.41) cannot mount.
+    volume: Option<String>,
     read_only: bool,
 }
 
-impl PodVolumes {
-    pub fn new(data_dir: &Path, node: &str) -> Self {
+impl<R: Runtime> PodVolumes<R> {
+    pub fn new(data_dir: &Path, node: &str, runtime: Arc<R>) -> Self {
         let shm = Path::new("/dev/shm");
         let tmpfs = if shm.is_dir() { shm } else { Path::new("/run") };
         PodVolumes {
             disk: data_dir.join("pods"),
             memory: tmpfs.join(format!("bosun-{node}")),
+            node: node.to_string(),
+            runtime,
+        }
+    }
+
+    /// Labels every claim volume of this node carries.
+    fn node_labels(&self) -> BTreeMap<String, String> {
+        let mut l = crate::labels::node_selector(&self.node);
+        l.insert(KIND_LABEL.into(), "persistentvolumeclaim".into());
+        l
+    }
+
+    /// The claim's volume on this node (made if missing), or why the pod cannot use it.
+    async fn claim_volume(
+        &self,
+        pod: &Pod,
+        name: &str,
+        config: &AssignedConfig,
+    ) -> Result<(String, PathBuf), String> {
+        let ns = &pod.metadata.namespace;
+        let claim = config.get(Kind::PersistentVolumeClaim, ns, name);
+        let Some(c) = claim.as_deref().and_then(bosun_shared::Object::as_claim) else {
+            return Err(format!("persistentvolumeclaim \"{name}\" not found"));
+        };
+        match c.node() {
+            Some(n) if n == self.node => {}
+            Some(n) => {
+                return Err(format!(
+                    "persistentvolumeclaim \"{name}\" is bound to node {n}"
+                ))
+            }
+            None => return Err(format!("persistentvolumeclaim \"{name}\" is not bound yet")),
+        }
+        let mut labels = self.node_labels();
+        labels.insert(CLAIM_LABEL.into(), c.metadata.uid.clone());
+        labels.insert(CLAIM_NAME_LABEL.into(), format!("{ns}/{name}"));
+        let policy = if c.retained() { "Retain" } else { "Delete" };
+        labels.insert(RECLAIM_LABEL.into(), policy.into());
+        let volume = c.volume_name();
+        self.runtime
+            .ensure_volume(&volume, &labels)
+            .await
+            .map(|path| (volume, PathBuf::from(path)))
+            .map_err(|e| format!("volume of persistentvolumeclaim \"{name}\": {e}"))
+    }
+
+    /// Removes the volumes of claims the master no longer lists for this node (deleted, or
+    /// bound elsewhere), unless their policy is `Retain`; one still in use is tried again on
+    /// a later pass.
+    pub async fn collect_claims(&self, config: &AssignedConfig) {
+        // Only what a master sent in full counts: a restarted agent knows no claim yet.
+        if !config.known() {
+            return;
+        }
+        let Ok(volumes) = self.runtime.list_volumes(&self.node_labels()).await else {
+            return;
+        };
+        let live = config.claim_uids();
+        for (name, labels) in volumes {
+            let Some(uid) = labels.get(CLAIM_LABEL) else {
+                continue;
+            };
+            if live.contains(uid) || labels.get(RECLAIM_LABEL).map(String::as_str) == Some("Retain")
+            {
+                continue;
+            }
+            match self.runtime.remove_volume(&name).await {
+                Ok(()) => {
+                    tracing::info!(volume = %name, claim = ?labels.get(CLAIM_NAME_LABEL), "removed the volume of a deleted claim")
+                }
+                Err(e) => {
+                    tracing::debug!(volume = %name, error = %e, "claim volume not removed yet")
+                }
+            }
         }
     }
 
@@ -57,7 +146,7 @@ impl PodVolumes {
 
     /// Makes every volume of `pod` ready and returns the mounts of container `c`, or why
     /// the container cannot start.
-    pub fn mounts(
+    pub async fn mounts(
         &self,
         pod: &Pod,
         c: &Container,
@@ -66,7 +155,19 @@ impl PodVolumes {
         let mut prepared: HashMap<&str, Prepared> = HashMap::new();
         for v in &pod.spec.volumes {
             if c.volume_mounts.iter().any(|m| m.name == v.name) {
-                prepared.insert(&v.name, self.prepare(pod, v, config)?);
+                let p = match &v.persistent_volume_claim {
+                    Some(claim) => {
+                        let (volume, path) =
+                            self.claim_volume(pod, &claim.claim_name, config).await?;
+                        Prepared {
+                            path,
+                            volume: Some(volume),
+                            read_only: claim.read_only == Some(true),
+                        }
+                    }
+                    None => self.prepare(pod, v, config)?,
+                };
+                prepared.insert(&v.name, p);
             }
         }
         c.volume_mounts
@@ -76,15 +177,20 @@ impl PodVolumes {
                     .get(m.name.as_str())
                     .ok_or_else(|| format!("volume {} is not in the pod", m.name))?;
                 let mut source = p.path.clone();
-                if let Some(sub) = m.sub_path.as_deref().filter(|s| !s.is_empty()) {
+                let sub = m.sub_path.as_deref().filter(|s| !s.is_empty());
+                if let Some(sub) = sub {
                     source = source.join(sub);
                     if std::fs::symlink_metadata(&source).is_err() {
                         std::fs::create_dir_all(&source)
                             .map_err(|e| format!("subPath {sub} of volume {}: {e}", m.name))?;
                     }
                 }
+                let source = match (&p.volume, sub) {
+                    (Some(name), None) => name.clone(),
+                    _ => source.display().to_string(),
+                };
                 Ok(Mount {
-                    source: source.display().to_string(),
+                    source,
                     target: m.mount_path.clone(),
                     read_only: p.read_only || m.read_only == Some(true),
                 })
@@ -99,6 +205,7 @@ impl PodVolumes {
                 .map_err(|e| format!("volume {}: {}: {e}", v.name, path.display()))?;
             Ok(Prepared {
                 path,
+                volume: None,
                 read_only: false,
             })
         };
@@ -113,6 +220,7 @@ impl PodVolumes {
             host_path::check(&h.path, h.type_.as_deref().unwrap_or_default())?;
             return Ok(Prepared {
                 path: PathBuf::from(&h.path),
+                volume: None,
                 read_only: false,
             });
         }
@@ -121,6 +229,7 @@ impl PodVolumes {
             self.write_object(pod, v, config)?;
             return Ok(Prepared {
                 path,
+                volume: None,
                 read_only: true,
             });
         }
@@ -255,18 +364,20 @@ mod tests {
         .unwrap()
     }
 
-    #[test]
-    fn volumes_are_prepared_mounted_updated_and_removed() {
+    #[tokio::test]
+    async fn volumes_are_prepared_mounted_updated_and_removed() {
         let dir = tempfile::tempdir().unwrap();
         let vols = PodVolumes {
             disk: dir.path().join("pods"),
             memory: dir.path().join("shm"),
+            node: "n1".into(),
+            runtime: Arc::new(crate::runtime::fake::FakeRuntime::new(1000, 1 << 30)),
         };
         let config = AssignedConfig::default();
         let p = pod();
         let c = p.spec.containers[0].clone();
         assert_eq!(
-            vols.mounts(&p, &c, &config).unwrap_err(),
+            vols.mounts(&p, &c, &config).await.unwrap_err(),
             "configmap \"settings\" not found"
         );
         let cm = |a: &str| {
@@ -277,7 +388,7 @@ mod tests {
         let secret = Object::from_value(serde_json::json!({"apiVersion": "v1", "kind": "Secret",
             "metadata": {"name": "db", "namespace": "default"}, "data": {"password": "aHVudGVyMg=="}})).unwrap();
         config.apply(true, vec![cm("1"), secret], &[]);
-        let mounts = vols.mounts(&p, &c, &config).unwrap();
+        let mounts = vols.mounts(&p, &c, &config).await.unwrap();
         let by_target: HashMap<&str, &Mount> =
             mounts.iter().map(|m| (m.target.as_str(), m)).collect();
         assert!(!by_target["/scratch"].read_only);

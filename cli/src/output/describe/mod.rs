@@ -42,6 +42,7 @@ pub fn describe(
         Object::Secret(s) => describe_secret(&mut w, s),
         Object::Namespace(n) => describe_namespace(&mut w, n),
         Object::ConfigMap(c) => describe_config_map(&mut w, c),
+        Object::PersistentVolumeClaim(c) => describe_claim(&mut w, c),
     }
     if obj.kind() != bosun_shared::Kind::Event {
         events::section(&mut w, events, now);
@@ -70,6 +71,40 @@ fn describe_config_map(w: &mut Writer, c: &bosun_shared::configmap::ConfigMap) {
     for (k, v) in &c.binary_data {
         w.field(0, k, format!("{} bytes", v.len()));
     }
+}
+
+/// `describe pvc`.
+fn describe_claim(w: &mut Writer, c: &bosun_shared::pvc::PersistentVolumeClaim) {
+    w.field(0, "Name", &c.metadata.name);
+    w.field(0, "Namespace", &c.metadata.namespace);
+    w.field(
+        0,
+        "StorageClass",
+        c.spec.storage_class_name.as_deref().unwrap_or(""),
+    );
+    w.field(0, "Status", c.phase());
+    w.field(0, "Volume", c.spec.volume_name.as_deref().unwrap_or(""));
+    w.field(0, "Node", c.node().unwrap_or("<none>"));
+    w.labels(0, "Labels", &c.metadata.labels);
+    w.annotations(0, "Annotations", &c.metadata.annotations);
+    let size = c
+        .spec
+        .resources
+        .requests
+        .get("storage")
+        .map(|q| q.0.as_str())
+        .unwrap_or("");
+    w.field(0, "Capacity", size);
+    w.field(
+        0,
+        "Access Modes",
+        super::table::access_modes(&c.spec.access_modes),
+    );
+    w.field(
+        0,
+        "VolumeMode",
+        c.spec.volume_mode.as_deref().unwrap_or("Filesystem"),
+    );
 }
 
 /// `describe namespace`.
