@@ -244,3 +244,60 @@ fn errors_exit_codes_and_the_offline_verbs() -> anyhow::Result<()> {
     }
     Ok(())
 }
+
+#[test]
+fn manifests_warn_about_unknown_fields_and_refuse_bad_values_with_their_path() -> anyhow::Result<()>
+{
+    let image = busybox_image()?;
+    let c = TestCluster::start_up(bin())?;
+    c.wait_node_ready(DEADLINE)?;
+    // Several documents, one field Bosun does not implement: applied, with a warning naming
+    // the field.
+    let multi = format!(
+        "{}---\n# a comment-only document\n---\n{}",
+        pod(&image, "first", "a").replace("spec:\n", "spec:\n  priorityClassName: high\n"),
+        pod(&image, "second", "a")
+    );
+    let file = c.write_file("multi.yaml", &multi)?;
+    let out = c.bosun(&["apply", "-f", &file]);
+    assert!(out.success(), "{out}");
+    assert_eq!(out.stdout, "pod/first created\npod/second created\n");
+    assert!(
+        out.stderr.contains("spec.priorityClassName") && out.stderr.contains("ignored"),
+        "{out}"
+    );
+    // A bad quantity or a bad name anywhere refuses the whole file, naming the field, and
+    // nothing of it is stored.
+    let bad = format!(
+        "{}---\n{}",
+        pod(&image, "third", "a"),
+        pod(&image, "fourth", "a").replace(
+            "    command:",
+            "    resources: {limits: {memory: 12XB}}\n    command:"
+        )
+    );
+    let file = c.write_file("bad.yaml", &bad)?;
+    let out = c.bosun(&["apply", "-f", &file]);
+    assert_eq!(out.code(), Some(1), "{out}");
+    assert!(
+        out.stderr
+            .contains("spec.containers[0].resources.limits.memory: Invalid value: \"12XB\""),
+        "{out}"
+    );
+    assert!(out.stderr.contains("(document 2)"), "{out}");
+    let out = c.bosun(&["get", "pod", "third"]);
+    assert_eq!(
+        out.code(),
+        Some(1),
+        "nothing of a refused file is stored: {out}"
+    );
+    let file = c.write_file("name.yaml", &pod(&image, "Bad_Name", "a"))?;
+    let out = c.bosun(&["apply", "-f", &file]);
+    assert_eq!(out.code(), Some(1), "{out}");
+    assert!(
+        out.stderr
+            .contains("metadata.name: Invalid value: \"Bad_Name\""),
+        "{out}"
+    );
+    Ok(())
+}
