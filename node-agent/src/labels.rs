@@ -17,6 +17,8 @@ pub const CONTAINER: &str = "bosun.container";
 pub const ATTEMPT: &str = "bosun.attempt";
 /// Seconds between SIGTERM and SIGKILL, kept on the container for when the pod is gone.
 pub const GRACE: &str = "bosun.grace-seconds";
+/// The container's preStop hook (JSON).
+pub const PRE_STOP: &str = "bosun.pre-stop";
 /// Grace period when a pod does not set one.
 pub const DEFAULT_GRACE_SECONDS: u64 = 30;
 
@@ -46,7 +48,28 @@ pub fn container_labels(
         .termination_grace_period_seconds
         .map_or(DEFAULT_GRACE_SECONDS, |g| g.max(0) as u64);
     l.insert(GRACE.into(), grace.to_string());
+    let pre_stop = pod
+        .spec
+        .containers
+        .iter()
+        .find(|c| c.name == container)
+        .and_then(|c| c.lifecycle.as_ref()?.pre_stop.as_ref());
+    if let Some(h) = pre_stop {
+        // Plain data always serializes.
+        l.insert(
+            PRE_STOP.into(),
+            serde_json::to_string(h).expect("hook serializes"),
+        );
+    }
     l
+}
+
+/// The container's preStop hook, recorded at creation: a removed pod's spec is gone by the
+/// time its containers stop.
+pub fn pre_stop_of(
+    labels: &BTreeMap<String, String>,
+) -> Option<bosun_shared::lifecycle::LifecycleHandler> {
+    serde_json::from_str(labels.get(PRE_STOP)?).ok()
 }
 
 /// The grace period recorded on a container.

@@ -13,6 +13,7 @@
 //! - [`probe`]: liveness, readiness and startup probes of running containers.
 //! - [`status`]: pod status from observed containers and probe findings.
 //! - [`board`]: latest pod statuses, versioned for the session.
+//! - [`hooks`]: postStart and preStop hooks.
 //! - [`events`]: what happened to the pods (pulls, starts, crashes, probe kills), for the master.
 //! - [`join`]: the node's certificate: kept in the data directory, or got with a join token.
 //! - [`labels`]: labels and names of the containers the agent owns.
@@ -25,6 +26,7 @@ pub mod board;
 pub mod desired;
 pub mod env;
 pub mod events;
+pub mod hooks;
 pub mod join;
 pub mod labels;
 pub mod probe;

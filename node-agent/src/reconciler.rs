@@ -374,7 +374,14 @@ impl<R: Runtime> Reconciler<R> {
                     }
                     None => None,
                 };
-                run_step(&*runtime, &step, spec.as_ref(), container, &report).await
+                let post_start = prepare
+                    .as_ref()
+                    .and_then(|(_, c, _)| c.lifecycle.as_ref()?.post_start.clone());
+                let hooks = Hooks {
+                    node: &node,
+                    post_start: post_start.as_ref(),
+                };
+                run_step(&*runtime, &step, spec.as_ref(), container, &hooks, &report).await
             }
             .await;
             {
@@ -458,11 +465,18 @@ fn kill_order(
 /// Executes one step; on failure, the Kubernetes-style reason and the error.
 /// Executes one step, reporting what happened (type, reason, message) as kubelet's events
 /// do; on failure, the Kubernetes-style reason and the error.
+/// What a step needs for the container's lifecycle hooks.
+struct Hooks<'a> {
+    node: &'a str,
+    post_start: Option<&'a bosun_shared::lifecycle::LifecycleHandler>,
+}
+
 async fn run_step<R: Runtime>(
     runtime: &R,
     step: &Step,
     spec: Option<&ContainerSpec>,
     container: &str,
+    hooks: &Hooks<'_>,
     report: &(dyn Fn(&str, &str, String) + Send + Sync),
 ) -> Result<(), (&'static str, RuntimeError)> {
     let failed = |reason: &'static str, what: String| {
@@ -502,14 +516,18 @@ async fn run_step<R: Runtime>(
                 .await
                 .map_err(failed("RunContainerError", "Error".into()))?;
             report(NORMAL, "Started", format!("Started container {container}"));
+            if let Some(h) = hooks.post_start {
+                crate::hooks::post_start(runtime, &id, h, report)
+                    .await
+                    .map_err(|e| ("PostStartHookError", e))?;
+            }
             Ok(())
         }
         (Step::Start { id }, _) => runtime
             .start(id)
             .await
             .map_err(failed("RunContainerError", "Error".into())),
-        (Step::Stop { id, grace }, _) => runtime
-            .stop(id, *grace)
+        (Step::Stop { id, grace }, _) => crate::hooks::stop(runtime, hooks.node, id, *grace)
             .await
             .map_err(|e| ("KillContainerError", e)),
         (Step::Remove { id }, _) => runtime

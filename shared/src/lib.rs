@@ -4,6 +4,7 @@
 //! - [`pod`], [`deployment`], [`replicaset`], [`daemonset`], [`job`], [`cronjob`], [`node`]:
 //!   the object kinds, with Kubernetes' field names.
 //! - [`pvc`]: PersistentVolumeClaims, bound to a local volume on the node of their first pod.
+//! - [`lifecycle`]: postStart and preStop hooks.
 //! - [`probe`]: container probes (liveness, readiness, startup) and their validation.
 //! - [`object`]: [`Object`], any stored object, and [`Kind`].
 //! - [`seal`]: envelope encryption of Secrets at rest (the masters' data key).
@@ -37,6 +38,7 @@ pub mod env;
 pub mod event;
 pub mod exact_vec;
 pub mod job;
+pub mod lifecycle;
 pub mod manifest;
 pub mod meta;
 pub mod metrics;

@@ -137,6 +137,9 @@ pub struct Container {
     /// Until it succeeds the other probes wait; failing it kills the container.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub startup_probe: Option<Box<Probe>>,
+    /// Hooks run after the container starts and before it is stopped.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub lifecycle: Option<Box<crate::lifecycle::Lifecycle>>,
 }
 
 pub use crate::env::EnvVar;

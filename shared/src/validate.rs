@@ -327,6 +327,9 @@ fn validate_container(
     for (i, from) in c.env_from.iter().enumerate() {
         crate::env::validate_from(from, &format!("{path}.envFrom[{i}]"), errs);
     }
+    if let Some(l) = &c.lifecycle {
+        crate::lifecycle::validate(l, &format!("{path}.lifecycle"), errs);
+    }
     validate_ports(c, path, host_ports, errs);
     validate_resources(&c.resources, &format!("{path}.resources"), errs);
     crate::probe::validate_probes(c, path, errs);
