@@ -127,16 +127,13 @@ fn bad_manifests_are_refused_with_the_field_and_nothing_is_stored() -> anyhow::R
 
     let unknown = c.write_file(
         "probe.yaml",
-        &pod(
-            "probed",
-            &image,
-            "    lifecycle:\n      preStop: {exec: {command: [true]}}\n",
-        ),
+        &pod("probed", &image, "    terminationMessagePath: /tmp/why\n"),
     )?;
     let out = c.bosun(&["apply", "-f", &unknown]);
     assert!(out.success(), "{out}");
     assert!(
-        out.stderr.contains("spec.containers[0].lifecycle"),
+        out.stderr
+            .contains("spec.containers[0].terminationMessagePath"),
         "a warning names the field: {out}"
     );
 

@@ -380,6 +380,10 @@ impl<R: Runtime> Reconciler<R> {
                 let hooks = Hooks {
                     node: &node,
                     post_start: post_start.as_ref(),
+                    pull_policy: prepare.as_ref().and_then(|(_, c, _)| c.image_pull_policy.clone()),
+                    auth: prepare
+                        .as_ref()
+                        .and_then(|(p, c, _)| registry_auth(p, &c.image, &desired.config)),
                 };
                 run_step(&*runtime, &step, spec.as_ref(), container, &hooks, &report).await
             }
@@ -409,6 +413,18 @@ impl<R: Runtime> Reconciler<R> {
             wake.notify_one();
         });
     }
+}
+
+/// Credentials for `image` from the pod's `imagePullSecrets`, the first that has some.
+fn registry_auth(
+    pod: &Pod,
+    image: &str,
+    config: &crate::assigned_config::AssignedConfig,
+) -> Option<bosun_shared::registry_auth::RegistryAuth> {
+    pod.spec.image_pull_secrets.iter().find_map(|r| {
+        let s = config.get(bosun_shared::Kind::Secret, &pod.metadata.namespace, &r.name)?;
+        bosun_shared::registry_auth::credentials_for(image, s.as_secret()?)
+    })
 }
 
 /// The container's runtime spec with its environment and volumes resolved, or why it cannot
@@ -465,10 +481,13 @@ fn kill_order(
 /// Executes one step; on failure, the Kubernetes-style reason and the error.
 /// Executes one step, reporting what happened (type, reason, message) as kubelet's events
 /// do; on failure, the Kubernetes-style reason and the error.
-/// What a step needs for the container's lifecycle hooks.
+/// What a step needs beyond the runtime spec: the node (preStop hooks of its containers),
+/// the container's postStart hook, pull policy and registry credentials.
 struct Hooks<'a> {
     node: &'a str,
     post_start: Option<&'a bosun_shared::lifecycle::LifecycleHandler>,
+    pull_policy: Option<String>,
+    auth: Option<bosun_shared::registry_auth::RegistryAuth>,
 }
 
 async fn run_step<R: Runtime>(
@@ -492,13 +511,23 @@ async fn run_step<R: Runtime>(
                 "ErrImagePull",
                 format!("Failed to inspect image {image:?}"),
             ))?;
-            if !present {
-                info!(image = %spec.image, "pulling image");
+            let policy = hooks.pull_policy.as_deref().unwrap_or("IfNotPresent");
+            if !present && policy == "Never" {
+                let message =
+                    format!("Container image {image:?} is not present with pull policy of Never");
+                report(WARNING, "ErrImageNeverPull", message.clone());
+                return Err(("ErrImageNeverPull", RuntimeError::Config(message)));
+            }
+            if !present || policy == "Always" {
+                info!(image = %spec.image, policy, "pulling image");
                 report(NORMAL, "Pulling", format!("Pulling image {image:?}"));
-                runtime.pull(image).await.map_err(failed(
-                    "ErrImagePull",
-                    format!("Failed to pull image {image:?}"),
-                ))?;
+                runtime
+                    .pull(image, hooks.auth.as_ref())
+                    .await
+                    .map_err(failed(
+                        "ErrImagePull",
+                        format!("Failed to pull image {image:?}"),
+                    ))?;
                 report(
                     NORMAL,
                     "Pulled",

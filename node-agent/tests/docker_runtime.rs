@@ -350,7 +350,7 @@ async fn missing_images_are_not_found() {
     let (runtime, _cleanup) = setup(case).await;
     let missing = "bosun-test/does-not-exist:never";
     assert!(!runtime.image_present(missing).await.unwrap());
-    match runtime.pull(missing).await {
+    match runtime.pull(missing, None).await {
         Err(RuntimeError::ImageNotFound { image, message }) => {
             assert_eq!(image, missing);
             assert!(!message.is_empty());

@@ -8,6 +8,7 @@
 //! - [`probe`]: container probes (liveness, readiness, startup) and their validation.
 //! - [`object`]: [`Object`], any stored object, and [`Kind`].
 //! - [`seal`]: envelope encryption of Secrets at rest (the masters' data key).
+//! - [`registry_auth`]: private registry credentials from `imagePullSecrets`.
 //! - [`schema`]: JSON Schemas of the kinds, from the types themselves (`bosun explain`).
 //! - [`quantity`]: `500m`, `128Mi`, parsed exactly into integers.
 //! - [`strategy`]: a Deployment's update strategy (rolling update bounds, recreate).
@@ -51,6 +52,7 @@ pub mod pod;
 pub mod probe;
 pub mod pvc;
 pub mod quantity;
+pub mod registry_auth;
 pub mod replicaset;
 pub mod schema;
 pub mod seal;

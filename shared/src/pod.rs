@@ -48,6 +48,13 @@ pub struct PodSpec {
         skip_serializing_if = "Vec::is_empty"
     )]
     pub tolerations: Vec<crate::taint::Toleration>,
+    /// Secrets (`kubernetes.io/dockerconfigjson`) with credentials for private registries.
+    #[serde(
+        default,
+        deserialize_with = "crate::exact_vec::deserialize",
+        skip_serializing_if = "Vec::is_empty"
+    )]
+    pub image_pull_secrets: Vec<crate::env::ObjectRef>,
     /// Volumes the containers can mount.
     #[serde(
         default,
@@ -124,7 +131,8 @@ pub struct Container {
     pub resources: ResourceRequirements,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub working_dir: Option<String>,
-    /// `IfNotPresent` (the only behaviour so far: images are pulled only when missing).
+    /// `IfNotPresent` (the default, whatever the tag), `Always` (pull before every start) or
+    /// `Never` (only an image already on the node).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub image_pull_policy: Option<String>,
     /// Failing it (past its `failureThreshold`) kills the container, which is then restarted
@@ -352,6 +360,9 @@ impl Pod {
             if let Some(c) = &v.persistent_volume_claim {
                 refs.insert((Kind::PersistentVolumeClaim, c.claim_name.clone()));
             }
+        }
+        for s in &self.spec.image_pull_secrets {
+            refs.insert((Kind::Secret, s.name.clone()));
         }
         refs
     }

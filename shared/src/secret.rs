@@ -189,6 +189,13 @@ pub fn validate_secret(s: &Secret, errs: &mut Vec<FieldError>) {
             }
         }
     }
+    if s.type_ == crate::registry_auth::DOCKER_CONFIG_JSON {
+        let mut checked = s.clone();
+        checked.merge_string_data();
+        if let Err(e) = crate::registry_auth::validate(&checked) {
+            errs.push(FieldError::new("", e));
+        }
+    }
     let size: usize = s.data.values().map(Vec::len).sum::<usize>()
         + s.string_data.values().map(String::len).sum::<usize>();
     if size > MAX_BYTES {

@@ -119,13 +119,23 @@ impl Runtime for DockerRuntime {
         }
     }
 
-    async fn pull(&self, image: &str) -> Result<(), RuntimeError> {
+    async fn pull(
+        &self,
+        image: &str,
+        auth: Option<&bosun_shared::registry_auth::RegistryAuth>,
+    ) -> Result<(), RuntimeError> {
         let options = CreateImageOptions {
             // Without a tag the engine would pull every tag of the repository.
             from_image: Some(with_default_tag(image)),
             ..Default::default()
         };
-        let mut progress = self.docker.create_image(Some(options), None, None);
+        let credentials = auth.map(|a| bollard::auth::DockerCredentials {
+            username: Some(a.username.clone()),
+            password: Some(a.password.clone()),
+            serveraddress: Some(a.server.clone()),
+            ..Default::default()
+        });
+        let mut progress = self.docker.create_image(Some(options), None, credentials);
         while let Some(step) = progress.next().await {
             step.map_err(|e| map_error(e, Subject::Pull(image)))?;
         }

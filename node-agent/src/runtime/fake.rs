@@ -246,7 +246,11 @@ impl Runtime for FakeRuntime {
         Ok(self.lock().images.contains(&with_default_tag(image)))
     }
 
-    async fn pull(&self, image: &str) -> Result<(), RuntimeError> {
+    async fn pull(
+        &self,
+        image: &str,
+        _auth: Option<&bosun_shared::registry_auth::RegistryAuth>,
+    ) -> Result<(), RuntimeError> {
         let reference = with_default_tag(image);
         let mut state = self.lock();
         if !state.images.contains(&reference) && !state.pullable.contains(&reference) {

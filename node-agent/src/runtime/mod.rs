@@ -205,8 +205,13 @@ pub trait Runtime: Send + Sync + 'static {
     /// Whether the image is present locally.
     fn image_present(&self, image: &str)
         -> impl Future<Output = Result<bool, RuntimeError>> + Send;
-    /// Pulls the image; `ImageNotFound` when no registry has it.
-    fn pull(&self, image: &str) -> impl Future<Output = Result<(), RuntimeError>> + Send;
+    /// Pulls the image (with `auth` for a private registry); `ImageNotFound` when no registry
+    /// has it.
+    fn pull(
+        &self,
+        image: &str,
+        auth: Option<&bosun_shared::registry_auth::RegistryAuth>,
+    ) -> impl Future<Output = Result<(), RuntimeError>> + Send;
     /// Creates (does not start) a container; returns its id.
     fn create(
         &self,

@@ -61,12 +61,12 @@ fn kubectl_get_output_warns_only_about_real_features() {
 
 #[test]
 fn unknown_fields_are_warnings_with_their_path() {
-    let objects = parse_ok(&pod_with(
-        "lifecycle:\n  preStop: {exec: {command: [true]}}",
-    ));
+    let objects = parse_ok(&pod_with("securityContext: {privileged: false}"));
     assert_eq!(
         objects[0].warnings,
-        vec!["unknown field spec.containers[0].lifecycle (not implemented by Bosun, ignored)"]
+        vec![
+            "unknown field spec.containers[0].securityContext (not implemented by Bosun, ignored)"
+        ]
     );
 }
 

@@ -127,12 +127,12 @@ async fn images_must_be_present_or_pullable() {
         Err(RuntimeError::ImageNotFound { image, .. }) if image == "nginx"
     ));
     assert!(matches!(
-        rt.pull("nginx").await,
+        rt.pull("nginx", None).await,
         Err(RuntimeError::ImageNotFound { image, .. }) if image == "nginx"
     ));
 
     rt.add_pullable_image("nginx:latest");
-    rt.pull("nginx").await.unwrap();
+    rt.pull("nginx", None).await.unwrap();
     assert!(rt.image_present("nginx").await.unwrap());
     rt.create(&nginx).await.unwrap();
 }
