@@ -4,7 +4,7 @@ use std::collections::BTreeMap;
 
 use base64::engine::general_purpose::STANDARD;
 use base64::Engine;
-use serde::{Deserialize, Deserializer, Serialize, Serializer};
+use serde::{Deserialize, Serialize};
 
 use crate::meta::ObjectMeta;
 use crate::object::Resource;
@@ -26,8 +26,7 @@ pub struct ConfigMap {
     #[serde(
         default,
         skip_serializing_if = "BTreeMap::is_empty",
-        serialize_with = "to_base64",
-        deserialize_with = "from_base64"
+        with = "crate::base64_map"
     )]
     #[schemars(with = "BTreeMap<String, String>")]
     pub binary_data: BTreeMap<String, Vec<u8>>,
@@ -58,22 +57,6 @@ impl ConfigMap {
         out.extend(self.binary_data.clone());
         out
     }
-}
-
-fn to_base64<S: Serializer>(data: &BTreeMap<String, Vec<u8>>, s: S) -> Result<S::Ok, S::Error> {
-    s.collect_map(data.iter().map(|(k, v)| (k, STANDARD.encode(v))))
-}
-
-fn from_base64<'de, D: Deserializer<'de>>(d: D) -> Result<BTreeMap<String, Vec<u8>>, D::Error> {
-    let text = BTreeMap::<String, String>::deserialize(d)?;
-    text.into_iter()
-        .map(|(k, v)| {
-            STANDARD
-                .decode(v.trim())
-                .map(|bytes| (k.clone(), bytes))
-                .map_err(|e| serde::de::Error::custom(format!("binaryData.{k}: not base64: {e}")))
-        })
-        .collect()
 }
 
 impl Resource for ConfigMap {

@@ -29,6 +29,7 @@
 //! - [`pki`]: the cluster CA, certificates with roles, join tokens, TLS settings of clients.
 #![forbid(unsafe_code)]
 
+pub mod base64_map;
 pub mod client;
 pub mod client_config;
 pub mod configmap;

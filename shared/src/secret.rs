@@ -4,9 +4,7 @@
 //! join tokens (only hashes of their secrets).
 use std::collections::BTreeMap;
 
-use base64::engine::general_purpose::STANDARD;
-use base64::Engine;
-use serde::{Deserialize, Deserializer, Serialize, Serializer};
+use serde::{Deserialize, Serialize, Serializer};
 
 use crate::meta::ObjectMeta;
 use crate::object::Resource;
@@ -31,8 +29,7 @@ pub struct Secret {
     #[serde(
         default,
         skip_serializing_if = "BTreeMap::is_empty",
-        serialize_with = "to_base64",
-        deserialize_with = "from_base64"
+        with = "crate::base64_map"
     )]
     #[schemars(with = "BTreeMap<String, String>")]
     pub data: BTreeMap<String, Vec<u8>>,
@@ -46,22 +43,6 @@ pub struct Secret {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     #[schemars(skip)]
     pub sealed: Option<crate::seal::Sealed>,
-}
-
-fn to_base64<S: Serializer>(data: &BTreeMap<String, Vec<u8>>, s: S) -> Result<S::Ok, S::Error> {
-    s.collect_map(data.iter().map(|(k, v)| (k, STANDARD.encode(v))))
-}
-
-fn from_base64<'de, D: Deserializer<'de>>(d: D) -> Result<BTreeMap<String, Vec<u8>>, D::Error> {
-    let text = BTreeMap::<String, String>::deserialize(d)?;
-    text.into_iter()
-        .map(|(k, v)| {
-            STANDARD
-                .decode(v.trim())
-                .map(|bytes| (k.clone(), bytes))
-                .map_err(|e| serde::de::Error::custom(format!("data.{k}: not base64: {e}")))
-        })
-        .collect()
 }
 
 impl Secret {
@@ -157,7 +138,7 @@ struct SerializeData<'a>(&'a BTreeMap<String, Vec<u8>>);
 
 impl Serialize for SerializeData<'_> {
     fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        to_base64(self.0, s)
+        crate::base64_map::serialize(self.0, s)
     }
 }
 
@@ -228,7 +209,7 @@ mod tests {
 
         let bad = r#"{"metadata":{"name":"s"},"data":{"a":"%%%"}}"#;
         let e = serde_json::from_str::<Secret>(bad).unwrap_err().to_string();
-        assert!(e.contains("data.a: not base64"), "{e}");
+        assert!(e.contains("a: not base64"), "{e}");
 
         let mut errs = Vec::new();
         s.data.insert("no/slash".into(), vec![]);
