@@ -3,6 +3,16 @@
 //!
 //! Steps run as tracked tasks, at most one per container at a time, so a slow stop (grace
 //! period) never holds up other pods.
+//!
+//! - `run`: one step on the engine (pull by policy, create, start and postStart, stop after
+//!   preStop, remove).
+//! - `spec`: a container's runtime spec, its environment and volumes resolved.
+mod run;
+mod spec;
+
+use run::{run_step, Hooks};
+pub use spec::container_spec;
+use spec::{registry_auth, spec_for};
 use std::collections::{BTreeMap, HashMap, HashSet};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, SystemTime};
@@ -12,16 +22,14 @@ use bosun_shared::pod::{Container, Pod};
 use tokio::sync::Notify;
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
-use tracing::{debug, info, warn};
+use tracing::warn;
 
 use crate::board::StatusBoard;
 use crate::desired::{Assigned, DesiredPods};
 use crate::events::EventLog;
 use crate::labels;
 use crate::probe::{ProbeView, Prober};
-use crate::runtime::{
-    ContainerSpec, ObservedContainer, PortBinding, RunState, Runtime, RuntimeError,
-};
+use crate::runtime::{ObservedContainer, RunState, Runtime, RuntimeError};
 use crate::status::{pod_status, ContainerView};
 use crate::step::{next_step, Desired, Failure, ProbeKill, Step};
 use bosun_shared::event::{NORMAL, WARNING};
@@ -415,34 +423,6 @@ impl<R: Runtime> Reconciler<R> {
     }
 }
 
-/// Credentials for `image` from the pod's `imagePullSecrets`, the first that has some.
-fn registry_auth(
-    pod: &Pod,
-    image: &str,
-    config: &crate::assigned_config::AssignedConfig,
-) -> Option<bosun_shared::registry_auth::RegistryAuth> {
-    pod.spec.image_pull_secrets.iter().find_map(|r| {
-        let s = config.get(bosun_shared::Kind::Secret, &pod.metadata.namespace, &r.name)?;
-        bosun_shared::registry_auth::credentials_for(image, s.as_secret()?)
-    })
-}
-
-/// The container's runtime spec with its environment and volumes resolved, or why it cannot
-/// be created.
-async fn spec_for<R: Runtime>(
-    volumes: &crate::volumes::PodVolumes<R>,
-    desired: &DesiredPods,
-    node: &str,
-    p: &Pod,
-    c: &Container,
-    attempt: u32,
-) -> Result<ContainerSpec, String> {
-    let config = &desired.config;
-    let env = crate::env::resolve(p, c, node, config)?;
-    let mounts = volumes.mounts(p, c, config).await?;
-    Ok(container_spec(node, p, c, attempt, env, mounts))
-}
-
 /// What one pass found of one container of an assigned pod.
 struct Seen<'a> {
     container: &'a Container,
@@ -476,137 +456,4 @@ fn kill_order(
         id: current?.id.clone(),
         grace: failed.grace.unwrap_or(pod_grace),
     })
-}
-
-/// Executes one step; on failure, the Kubernetes-style reason and the error.
-/// Executes one step, reporting what happened (type, reason, message) as kubelet's events
-/// do; on failure, the Kubernetes-style reason and the error.
-/// What a step needs beyond the runtime spec: the node (preStop hooks of its containers),
-/// the container's postStart hook, pull policy and registry credentials.
-struct Hooks<'a> {
-    node: &'a str,
-    post_start: Option<&'a bosun_shared::lifecycle::LifecycleHandler>,
-    pull_policy: Option<String>,
-    auth: Option<bosun_shared::registry_auth::RegistryAuth>,
-}
-
-async fn run_step<R: Runtime>(
-    runtime: &R,
-    step: &Step,
-    spec: Option<&ContainerSpec>,
-    container: &str,
-    hooks: &Hooks<'_>,
-    report: &(dyn Fn(&str, &str, String) + Send + Sync),
-) -> Result<(), (&'static str, RuntimeError)> {
-    let failed = |reason: &'static str, what: String| {
-        move |e: RuntimeError| {
-            report(WARNING, "Failed", format!("{what}: {e}"));
-            (reason, e)
-        }
-    };
-    match (step, spec) {
-        (Step::Create { .. }, Some(spec)) => {
-            let image = &spec.image;
-            let present = runtime.image_present(image).await.map_err(failed(
-                "ErrImagePull",
-                format!("Failed to inspect image {image:?}"),
-            ))?;
-            let policy = hooks.pull_policy.as_deref().unwrap_or("IfNotPresent");
-            if !present && policy == "Never" {
-                let message =
-                    format!("Container image {image:?} is not present with pull policy of Never");
-                report(WARNING, "ErrImageNeverPull", message.clone());
-                return Err(("ErrImageNeverPull", RuntimeError::Config(message)));
-            }
-            if !present || policy == "Always" {
-                info!(image = %spec.image, policy, "pulling image");
-                report(NORMAL, "Pulling", format!("Pulling image {image:?}"));
-                runtime
-                    .pull(image, hooks.auth.as_ref())
-                    .await
-                    .map_err(failed(
-                        "ErrImagePull",
-                        format!("Failed to pull image {image:?}"),
-                    ))?;
-                report(
-                    NORMAL,
-                    "Pulled",
-                    format!("Successfully pulled image {image:?}"),
-                );
-            }
-            let id = runtime
-                .create(spec)
-                .await
-                .map_err(failed("CreateContainerError", "Error".into()))?;
-            debug!(container = %spec.name, %id, "created container");
-            report(NORMAL, "Created", format!("Created container {container}"));
-            runtime
-                .start(&id)
-                .await
-                .map_err(failed("RunContainerError", "Error".into()))?;
-            report(NORMAL, "Started", format!("Started container {container}"));
-            if let Some(h) = hooks.post_start {
-                crate::hooks::post_start(runtime, &id, h, report)
-                    .await
-                    .map_err(|e| ("PostStartHookError", e))?;
-            }
-            Ok(())
-        }
-        (Step::Start { id }, _) => runtime
-            .start(id)
-            .await
-            .map_err(failed("RunContainerError", "Error".into())),
-        (Step::Stop { id, grace }, _) => crate::hooks::stop(runtime, hooks.node, id, *grace)
-            .await
-            .map_err(|e| ("KillContainerError", e)),
-        (Step::Remove { id }, _) => runtime
-            .remove(id)
-            .await
-            .map_err(|e| ("RemoveContainerError", e)),
-        _ => Ok(()),
-    }
-}
-
-/// A pod's name as a hostname: at most 63 characters, no trailing `-` or `.`.
-fn hostname(pod: &str) -> String {
-    let mut h: String = pod.chars().take(63).collect();
-    while h.ends_with(['-', '.']) {
-        h.pop();
-    }
-    h
-}
-
-/// The runtime's view of one container of a pod, with its resolved environment and mounts.
-pub fn container_spec(
-    node: &str,
-    pod: &Pod,
-    c: &Container,
-    attempt: u32,
-    env: Vec<(String, String)>,
-    mounts: Vec<crate::runtime::Mount>,
-) -> ContainerSpec {
-    let limit = |name: &str| c.resources.limits.get(name);
-    ContainerSpec {
-        name: labels::container_name(pod, &c.name, attempt),
-        image: c.image.clone(),
-        command: c.command.clone(),
-        args: c.args.clone(),
-        env,
-        mounts,
-        ports: c
-            .ports
-            .iter()
-            .map(|p| PortBinding {
-                container_port: p.container_port.clamp(0, 65535) as u16,
-                host_port: p.host_port.map(|h| h.clamp(0, 65535) as u16),
-                protocol: p.protocol_lower(),
-                host_ip: p.host_ip.clone(),
-            })
-            .collect(),
-        memory_limit_bytes: limit("memory").and_then(|q| q.value().ok()),
-        cpu_limit_millis: limit("cpu").and_then(|q| q.millis().ok()),
-        working_dir: c.working_dir.clone(),
-        hostname: Some(hostname(&pod.metadata.name)),
-        labels: labels::container_labels(node, pod, &c.name, attempt),
-    }
 }
