@@ -91,6 +91,12 @@ fn exec_logs_and_top_reach_the_containers() -> anyhow::Result<()> {
     let out = c.bosun_stdin(&["exec", "-i", pod, "--", "cat"], "hello through stdin\n");
     assert!(out.success(), "{out}");
     assert_eq!(out.stdout, "hello through stdin\n");
+    // A mebibyte through `cat`: input and output flow at once (the agent writes the
+    // command's input from a task of its own, so a full output pipe cannot stall it).
+    let big = "0123456789abcdef\n".repeat(64 * 1024);
+    let out = c.bosun_stdin(&["exec", "-i", pod, "--", "cat"], &big);
+    assert!(out.success(), "exit {:?}: {}", out.code(), out.stderr);
+    assert_eq!(out.stdout.len(), big.len());
     // A container the pod does not have is refused with the choices.
     let out = c.bosun(&["exec", pod, "-c", "nope", "--", "true"]);
     assert_eq!(out.code(), Some(1), "{out}");

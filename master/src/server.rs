@@ -244,14 +244,20 @@ impl Master {
         let stored_key =
             || DataKey::load_or_create(&key_path).map_err(|e| MasterError::DataKey(e.to_string()));
         let (membership, data_key) = match member {
-            // Already a member: resume, with the key it has (a master from before data keys
-            // that joined a cluster has none, and must be given the others' file).
-            true if key_path.exists() || config.join.is_empty() => (None, stored_key()?),
+            // Already a member: resume, with the key it has. One from before data keys makes
+            // one only if it is its group's only master; with others, they must all share one
+            // key, so it must be given theirs.
+            true if key_path.exists() => (None, stored_key()?),
             true => {
-                return Err(MasterError::DataKey(format!(
-                    "{} is missing: copy pki/data.key from another master of the cluster",
-                    key_path.display()
-                )))
+                let members = storage.load()?.members.len();
+                if members > 1 {
+                    return Err(MasterError::DataKey(format!(
+                        "{} is missing and this master has {} peers: copy pki/data.key from one of them",
+                        key_path.display(),
+                        members - 1
+                    )));
+                }
+                (None, stored_key()?)
             }
             false if config.join.is_empty() => (
                 Some(Membership::Bootstrap(Member {
@@ -269,10 +275,18 @@ impl Master {
                     &pki.credentials.get(),
                 )
                 .await?;
-                let key = key
+                let saved = key
                     .save(&key_path)
                     .map_err(|e| MasterError::DataKey(e.to_string()))?;
-                (Some(m), key)
+                if saved.id() != key.id() {
+                    return Err(MasterError::DataKey(format!(
+                        "{} holds key {} but the cluster's is {}: remove the file or this data directory",
+                        key_path.display(),
+                        saved.id(),
+                        key.id()
+                    )));
+                }
+                (Some(m), saved)
             }
         };
         let data_key = Arc::new(data_key);

@@ -72,11 +72,11 @@ impl AssignedConfig {
         self.version.load(Ordering::Acquire)
     }
 
-    /// The uids of the PersistentVolumeClaims the node has (those bound to it).
-    pub fn claim_uids(&self) -> std::collections::HashSet<String> {
+    /// The PersistentVolumeClaims the node has (those bound to it): uid -> Retain policy.
+    pub fn claim_policies(&self) -> HashMap<String, bool> {
         self.lock()
             .values()
-            .filter_map(|o| o.as_claim().map(|c| c.metadata.uid.clone()))
+            .filter_map(|o| o.as_claim().map(|c| (c.metadata.uid.clone(), c.retained())))
             .collect()
     }
 

@@ -17,6 +17,8 @@ pub const CONTAINER: &str = "bosun.container";
 pub const ATTEMPT: &str = "bosun.attempt";
 /// Seconds between SIGTERM and SIGKILL, kept on the container for when the pod is gone.
 pub const GRACE: &str = "bosun.grace-seconds";
+/// Uids of the PersistentVolumeClaims the container mounts, comma-separated.
+pub const CLAIMS: &str = "bosun.claims";
 /// The container's preStop hook (JSON).
 pub const PRE_STOP: &str = "bosun.pre-stop";
 /// Grace period when a pod does not set one.

@@ -72,6 +72,20 @@ pub async fn apply(
     )))
 }
 
+/// A bound claim stays bound where it is: its node and volume are the scheduler's, whatever
+/// a client writes (moving them would orphan the data on the old node).
+pub fn keep_claim_binding(
+    current: &bosun_shared::pvc::PersistentVolumeClaim,
+    new: &mut bosun_shared::pvc::PersistentVolumeClaim,
+) {
+    if let Some(node) = current.node() {
+        new.metadata
+            .annotations
+            .insert(bosun_shared::pvc::SELECTED_NODE.into(), node.to_string());
+        new.spec.volume_name = current.spec.volume_name.clone();
+    }
+}
+
 /// The desired object with the server-managed fields of `current` kept.
 fn merge(current: &Object, desired: &Object) -> Result<Object, StoreError> {
     let mut out = desired.clone();
@@ -98,25 +112,19 @@ fn merge(current: &Object, desired: &Object) -> Result<Object, StoreError> {
                 });
             }
         }
-        (Object::PersistentVolumeClaim(cur), Object::PersistentVolumeClaim(new)) => {
-            // The binding is the scheduler's; a manifest without it keeps it, and a bound
-            // claim's size and modes stay (its volume exists).
-            if let Some(node) = cur.node() {
-                new.metadata
-                    .annotations
-                    .entry(bosun_shared::pvc::SELECTED_NODE.into())
-                    .or_insert_with(|| node.to_string());
-                if new.spec.volume_name.is_none() {
-                    new.spec.volume_name = cur.spec.volume_name.clone();
-                }
-                if new.spec.resources != cur.spec.resources
-                    || new.spec.access_modes != cur.spec.access_modes
-                {
-                    return Err(StoreError::Invalid {
-                        object: current.describe(),
-                        message: "spec is immutable after creation except resources.requests for bound claims; Bosun's local volumes cannot be resized".into(),
-                    });
-                }
+        // The binding is the scheduler's and stays; a bound claim's size and modes stay too
+        // (its volume exists).
+        (Object::PersistentVolumeClaim(cur), Object::PersistentVolumeClaim(new))
+            if cur.node().is_some() =>
+        {
+            keep_claim_binding(cur, new);
+            if new.spec.resources != cur.spec.resources
+                || new.spec.access_modes != cur.spec.access_modes
+            {
+                return Err(StoreError::Invalid {
+                    object: current.describe(),
+                    message: "a bound claim's size and access modes cannot change: Bosun's local volumes cannot be resized".into(),
+                });
             }
         }
         (Object::Node(cur), Object::Node(new)) => {

@@ -174,7 +174,17 @@ impl Api for ApiService {
         if let Some(mut leader) = self.leader_api()? {
             return leader.update(r).await;
         }
-        let obj = decode(&r.object)?;
+        let mut obj = decode(&r.object)?;
+        if let Object::PersistentVolumeClaim(new) = &mut obj {
+            let current = self.store.get(
+                Kind::PersistentVolumeClaim,
+                &new.metadata.namespace,
+                &new.metadata.name,
+            );
+            if let Some(cur) = current.as_deref().and_then(Object::as_claim) {
+                apply::keep_claim_binding(cur, new);
+            }
+        }
         let expected = Some(obj.meta().revision()).filter(|r| *r > 0);
         self.store
             .update(obj, expected)

@@ -31,7 +31,14 @@ pub(super) async fn spec_for<R: Runtime>(
     let config = &desired.config;
     let env = crate::env::resolve(p, c, node, config)?;
     let mounts = volumes.mounts(p, c, config).await?;
-    Ok(container_spec(node, p, c, attempt, env, mounts))
+    let mut spec = container_spec(node, p, c, attempt, env, mounts);
+    // The claims it mounts, so their volumes stay while the container exists (a subPath
+    // mount is by path, which the engine does not count as a use of the volume).
+    let claims = volumes.claim_uids_of(p, c, config);
+    if !claims.is_empty() {
+        spec.labels.insert(labels::CLAIMS.into(), claims.join(","));
+    }
+    Ok(spec)
 }
 
 /// A pod's name as a hostname: at most 63 characters, no trailing `-` or `.`.

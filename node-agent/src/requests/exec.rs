@@ -35,34 +35,51 @@ pub async fn run<R: Runtime>(
         stdin: r.stdin,
         size: r.size.map(|s| (clamp(s.cols), clamp(s.rows))),
     };
-    let mut exec = match runtime.exec_attach(&container, &spec).await {
+    let exec = match runtime.exec_attach(&container, &spec).await {
         Ok(e) => e,
         Err(e) => {
             let _ = tx.send(data(id, vec![], true, e.to_string())).await;
             return;
         }
     };
+    // Input is written by a task of its own: a command that does not read its input (or
+    // whose output nobody drains yet) must not stop this loop from draining its output or
+    // from noticing a cancel. It ends with this function (aborted on drop).
+    let (exec_id, mut output, mut stdin) = (exec.id, exec.output, exec.input);
+    let (to_stdin, mut stdin_rx) = mpsc::channel::<Option<Vec<u8>>>(STDIN_QUEUE);
+    let writer = AbortOnDrop(tokio::spawn(async move {
+        while let Some(chunk) = stdin_rx.recv().await {
+            let written = match chunk {
+                Some(bytes) => stdin.write_all(&bytes).await,
+                None => stdin.shutdown().await,
+            };
+            if written.is_err() {
+                return;
+            }
+        }
+    }));
     let mut stdin_open = r.stdin;
     let mut output_open = true;
     while output_open {
         tokio::select! {
             _ = cancel.cancelled() => return,
-            m = input.recv(), if stdin_open => match m {
+            // Taken only while the writer has room: input then waits in the session's queue.
+            m = input.recv(), if stdin_open && to_stdin.capacity() > 0 => match m {
                 None => stdin_open = false,
                 Some(m) => {
                     if let Some(size) = m.resize {
-                        let _ = runtime.exec_resize(&exec.id, clamp(size.cols), clamp(size.rows)).await;
+                        let _ = runtime.exec_resize(&exec_id, clamp(size.cols), clamp(size.rows)).await;
                     }
-                    if !m.stdin.is_empty() && exec.input.write_all(&m.stdin).await.is_err() {
+                    if !m.stdin.is_empty() && to_stdin.try_send(Some(m.stdin)).is_err() {
                         stdin_open = false;
                     }
                     if m.stdin_eof {
-                        let _ = exec.input.shutdown().await;
+                        let _ = to_stdin.try_send(None);
                         stdin_open = false;
                     }
                 }
             },
-            chunk = exec.output.next() => match chunk {
+            chunk = output.next() => match chunk {
                 Some(Ok(c)) => {
                     let msg = AgentMessage {
                         msg: Some(agent_message::Msg::Stream(StreamData {
@@ -84,7 +101,8 @@ pub async fn run<R: Runtime>(
             },
         }
     }
-    let code = exit_code(&*runtime, &exec.id, &cancel).await;
+    drop(writer);
+    let code = exit_code(&*runtime, &exec_id, &cancel).await;
     let _ = tx
         .send(AgentMessage {
             msg: Some(agent_message::Msg::Stream(StreamData {
@@ -95,6 +113,18 @@ pub async fn run<R: Runtime>(
             })),
         })
         .await;
+}
+
+/// Input chunks queued for the command's stdin.
+const STDIN_QUEUE: usize = 64;
+
+/// Aborts the task when dropped, however the exec ends.
+struct AbortOnDrop(tokio::task::JoinHandle<()>);
+
+impl Drop for AbortOnDrop {
+    fn drop(&mut self) {
+        self.0.abort();
+    }
 }
 
 fn clamp(v: u32) -> u16 {

@@ -41,6 +41,9 @@ pub struct PodVolumes<R> {
     memory: PathBuf,
     node: String,
     runtime: Arc<R>,
+    /// The reclaim policy each claim had when last seen (true: Retain), by uid: a claim
+    /// switched to Retain after its volume was made keeps it.
+    retained: std::sync::Mutex<HashMap<String, bool>>,
 }
 
 /// Where a volume is on the node, and whether mounts of it are read-only.
@@ -61,7 +64,26 @@ impl<R: Runtime> PodVolumes<R> {
             memory: tmpfs.join(format!("bosun-{node}")),
             node: node.to_string(),
             runtime,
+            retained: Default::default(),
         }
+    }
+
+    /// Uids of the claims container `c` of `pod` mounts.
+    pub fn claim_uids_of(&self, pod: &Pod, c: &Container, config: &AssignedConfig) -> Vec<String> {
+        pod.spec
+            .volumes
+            .iter()
+            .filter(|v| c.volume_mounts.iter().any(|m| m.name == v.name))
+            .filter_map(|v| v.persistent_volume_claim.as_ref())
+            .filter_map(|claim| {
+                let o = config.get(
+                    Kind::PersistentVolumeClaim,
+                    &pod.metadata.namespace,
+                    &claim.claim_name,
+                )?;
+                Some(o.as_claim()?.metadata.uid.clone())
+            })
+            .collect()
     }
 
     /// Labels every claim volume of this node carries.
@@ -116,13 +138,37 @@ impl<R: Runtime> PodVolumes<R> {
         let Ok(volumes) = self.runtime.list_volumes(&self.node_labels()).await else {
             return;
         };
-        let live = config.claim_uids();
+        // The policy a claim has now wins over the one its volume was made with.
+        let live = config.claim_policies();
+        let policies = {
+            let mut retained = self.retained.lock().expect("retained claims lock");
+            for (uid, retain) in &live {
+                retained.insert(uid.clone(), *retain);
+            }
+            retained.clone()
+        };
+        // Claims mounted by a container that still exists (running or not).
+        let Ok(containers) = self
+            .runtime
+            .list(&crate::labels::node_selector(&self.node))
+            .await
+        else {
+            return;
+        };
+        let in_use: std::collections::HashSet<&str> = containers
+            .iter()
+            .filter_map(|c| c.labels.get(crate::labels::CLAIMS))
+            .flat_map(|l| l.split(','))
+            .collect();
         for (name, labels) in volumes {
             let Some(uid) = labels.get(CLAIM_LABEL) else {
                 continue;
             };
-            if live.contains(uid) || labels.get(RECLAIM_LABEL).map(String::as_str) == Some("Retain")
-            {
+            let retain = policies
+                .get(uid)
+                .copied()
+                .unwrap_or_else(|| labels.get(RECLAIM_LABEL).map(String::as_str) == Some("Retain"));
+            if live.contains_key(uid) || retain || in_use.contains(uid.as_str()) {
                 continue;
             }
             match self.runtime.remove_volume(&name).await {
@@ -372,6 +418,7 @@ mod tests {
             memory: dir.path().join("shm"),
             node: "n1".into(),
             runtime: Arc::new(crate::runtime::fake::FakeRuntime::new(1000, 1 << 30)),
+            retained: Default::default(),
         };
         let config = AssignedConfig::default();
         let p = pod();
