@@ -22,16 +22,28 @@ pub async fn run(ctx: &Context, args: Args) -> anyhow::Result<()> {
     let mut changed = false;
     for p in objects {
         let (kind, m) = (p.object.kind(), p.object.meta().clone());
-        let live = match client.get(kind, &m.namespace, &m.name).await {
-            Ok(o) => Some(o),
-            Err(ClientError::NotFound(_)) => None,
-            Err(e) => return Err(errors_exit(e.into())),
+        // The live object and the dry run must see the same version: a controller writing
+        // in between (the scheduler binding a new pod) would show as a difference.
+        let mut attempts = 0;
+        let (live, merged) = loop {
+            let live = match client.get(kind, &m.namespace, &m.name).await {
+                Ok(o) => Some(o),
+                Err(ClientError::NotFound(_)) => None,
+                Err(e) => return Err(errors_exit(e.into())),
+            };
+            let merged = client
+                .apply_opts(&p.object, true)
+                .await
+                .map_err(|e| errors_exit(e.into()))?
+                .object;
+            attempts += 1;
+            let same_version = live
+                .as_ref()
+                .is_none_or(|l| l.meta().resource_version == merged.meta().resource_version);
+            if same_version || attempts == 5 {
+                break (live, merged);
+            }
         };
-        let merged = client
-            .apply_opts(&p.object, true)
-            .await
-            .map_err(|e| errors_exit(e.into()))?
-            .object;
         let name = format!(
             "{}.{}.{}.{}",
             kind.api_version().replace('/', "."),
