@@ -57,11 +57,12 @@ impl Registry {
         self.next_id.fetch_add(1, Ordering::Relaxed) + 1
     }
 
-    /// Registers the session of `node`, replacing an older one; returns the session id.
+    /// Registers the session of `node`, replacing an older one (whose streams end with an
+    /// error: the new session will never answer them); returns the session id.
     pub fn register(&self, node: &str, tx: mpsc::Sender<MasterMessage>) -> u64 {
         let id = self.next_id();
         self.departed().remove(node);
-        self.sessions().insert(
+        let replaced = self.sessions().insert(
             node.to_string(),
             Session {
                 id,
@@ -69,7 +70,23 @@ impl Registry {
                 last_heartbeat: Instant::now(),
             },
         );
+        if replaced.is_some() {
+            self.fail_routes(node, "reconnected");
+        }
         id
+    }
+
+    /// Ends every stream from `node` with an error saying it `happened`.
+    fn fail_routes(&self, node: &str, happened: &str) {
+        self.routes().retain(|_, (n, tx)| {
+            if n != node {
+                return true;
+            }
+            let _ = tx.try_send(Err(Status::unavailable(format!(
+                "node {node} {happened}; the stream from it stopped"
+            ))));
+            false
+        });
     }
 
     /// Removes the session if it is still the one with `id`; streams from that node end
@@ -82,15 +99,7 @@ impl Registry {
                     .insert(node.to_string(), gone.last_heartbeat);
             }
             drop(s);
-            self.routes().retain(|_, (n, tx)| {
-                if n != node {
-                    return true;
-                }
-                let _ = tx.try_send(Err(Status::unavailable(format!(
-                    "node {node} disconnected; the stream from it stopped"
-                ))));
-                false
-            });
+            self.fail_routes(node, "disconnected");
         }
     }
 
@@ -241,5 +250,28 @@ impl futures::Stream for Answers {
 impl Drop for Answers {
     fn drop(&mut self) {
         self.registry.cancel_stream(&self.node, self.id);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use bosun_proto::v1::StatsRequest;
+
+    #[tokio::test]
+    async fn streams_of_a_replaced_session_end_with_an_error() {
+        let registry = Registry::default();
+        let (old_tx, _old_rx) = mpsc::channel(8);
+        registry.register("n1", old_tx);
+        let (_, mut answers) = registry
+            .open_stream("n1", |id| {
+                master_message::Msg::StatsRequest(StatsRequest { request_id: id })
+            })
+            .unwrap();
+        let (new_tx, _new_rx) = mpsc::channel(8);
+        registry.register("n1", new_tx);
+        let ended = answers.recv().await.expect("an error, not silence");
+        let e = ended.unwrap_err();
+        assert!(e.message().contains("node n1 reconnected"), "{e:?}");
     }
 }
