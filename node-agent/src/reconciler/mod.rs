@@ -56,6 +56,9 @@ pub struct Reconciler<R: Runtime> {
     volumes: Arc<crate::volumes::PodVolumes<R>>,
     /// [`crate::assigned_config::AssignedConfig::version`] the volumes were refreshed at.
     config_seen: std::sync::atomic::AtomicU64,
+    /// The config version and container count claim volumes were last checked at: they
+    /// need another look only when a claim or a container came or went.
+    claims_checked: Mutex<(u64, usize)>,
     wake: Arc<Notify>,
 }
 
@@ -76,6 +79,7 @@ impl<R: Runtime> Reconciler<R> {
         Reconciler {
             volumes,
             config_seen: Default::default(),
+            claims_checked: Mutex::new((u64::MAX, 0)),
             node,
             host_ip,
             prober: Prober::new(runtime.clone(), wake.clone()),
@@ -226,7 +230,16 @@ impl<R: Runtime> Reconciler<R> {
         if self.desired.known() {
             self.volumes
                 .cleanup(|uid| assigned.contains_key(uid) || holding.contains(uid));
-            self.volumes.collect_claims(&self.desired.config).await;
+            let now = (version, observed.len());
+            let changed = std::mem::replace(
+                &mut *self.claims_checked.lock().expect("claims check lock"),
+                now,
+            ) != now;
+            if changed {
+                self.volumes
+                    .collect_claims(&self.desired.config, &observed)
+                    .await;
+            }
         }
         self.board.set_holding(holding);
         self.board.retain(|uid| assigned.contains_key(uid));

@@ -130,7 +130,11 @@ impl<R: Runtime> PodVolumes<R> {
     /// Removes the volumes of claims the master no longer lists for this node (deleted, or
     /// bound elsewhere), unless their policy is `Retain`; one still in use is tried again on
     /// a later pass.
-    pub async fn collect_claims(&self, config: &AssignedConfig) {
+    pub async fn collect_claims(
+        &self,
+        config: &AssignedConfig,
+        containers: &[crate::runtime::ObservedContainer],
+    ) {
         // Only what a master sent in full counts: a restarted agent knows no claim yet.
         if !config.known() {
             return;
@@ -148,13 +152,6 @@ impl<R: Runtime> PodVolumes<R> {
             retained.clone()
         };
         // Claims mounted by a container that still exists (running or not).
-        let Ok(containers) = self
-            .runtime
-            .list(&crate::labels::node_selector(&self.node))
-            .await
-        else {
-            return;
-        };
         let in_use: std::collections::HashSet<&str> = containers
             .iter()
             .filter_map(|c| c.labels.get(crate::labels::CLAIMS))
