@@ -33,7 +33,7 @@ impl EventLog {
             r#type: type_.into(),
             reason: reason.into(),
             message,
-            field_path: format!("spec.containers{{{container}}}"),
+            field_path: field_path(pod, container),
         };
         let mut q = self.queue.lock().expect("event queue lock");
         if q.len() >= CAPACITY {
@@ -61,6 +61,18 @@ impl EventLog {
             .expect("event queue lock")
             .drain(..)
             .collect()
+    }
+}
+
+/// Where in the pod an event points: `spec.containers{web}`, `spec.initContainers{setup}`,
+/// or nowhere for the pod's sandbox.
+fn field_path(pod: &Pod, container: &str) -> String {
+    if container == crate::sandbox::CONTAINER {
+        String::new()
+    } else if pod.spec.init_containers.iter().any(|c| c.name == container) {
+        format!("spec.initContainers{{{container}}}")
+    } else {
+        format!("spec.containers{{{container}}}")
     }
 }
 

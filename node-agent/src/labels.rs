@@ -21,6 +21,8 @@ pub const GRACE: &str = "bosun.grace-seconds";
 pub const CLAIMS: &str = "bosun.claims";
 /// The container's preStop hook (JSON).
 pub const PRE_STOP: &str = "bosun.pre-stop";
+/// The engine's id of the pod sandbox the container joined ([`crate::sandbox`]).
+pub const SANDBOX: &str = "bosun.sandbox";
 /// Grace period when a pod does not set one.
 pub const DEFAULT_GRACE_SECONDS: u64 = 30;
 

@@ -9,7 +9,10 @@
 //! - [`volumes`]: pod volumes on the node (emptyDir, hostPath, configMap, secret).
 //! - [`renew`]: the node certificate renewed at two thirds of its life.
 //! - [`reconciler`]: compares assigned pods with the engine's containers, one step at a time.
-//! - [`step`]: `next_step(desired, observed)`, the pure decision.
+//! - [`step`]: `next_step(desired, observed)`, the pure decision for one container.
+//! - [`pod_plan`]: the steps of a pod's sandbox, init containers and containers, in order.
+//! - [`sandbox`]: the pod sandbox (a `pause` container) whose namespaces a pod's containers
+//!   share.
 //! - [`probe`]: liveness, readiness and startup probes of running containers.
 //! - [`status`]: pod status from observed containers and probe findings.
 //! - [`board`]: latest pod statuses, versioned for the session.
@@ -29,6 +32,7 @@ pub mod events;
 pub mod hooks;
 pub mod join;
 pub mod labels;
+pub mod pod_plan;
 pub mod probe;
 pub mod reconciler;
 pub mod renew;
@@ -36,5 +40,6 @@ pub mod requests;
 pub mod runtime;
 pub mod session;
 pub mod status;
+pub mod sandbox;
 pub mod step;
 pub mod volumes;

@@ -3,8 +3,8 @@ use std::time::SystemTime;
 
 use bosun_shared::meta::Condition;
 use bosun_shared::pod::{
-    ContainerState, ContainerStatus, Pod, PodPhase, PodStatus, StateRunning, StateTerminated,
-    StateWaiting, CONTAINERS_READY, POD_READY,
+    ContainerState, ContainerStatus, Pod, PodPhase, PodStatus, RestartPolicy, StateRunning,
+    StateTerminated, StateWaiting, CONTAINERS_READY, INITIALIZED, POD_READY,
 };
 use bosun_shared::time::to_rfc3339;
 
@@ -27,6 +27,20 @@ pub struct ContainerView<'a> {
     pub probes: Option<&'a ProbeView>,
     /// What the probes of the previous attempt found (a liveness failure names why it ended).
     pub previous_probes: Option<&'a ProbeView>,
+}
+
+/// What the agent knows of a pod: its init containers, containers and sandbox, and where the
+/// plan ([`crate::pod_plan`]) stands.
+pub struct PodView<'a> {
+    pub init: Vec<ContainerView<'a>>,
+    pub containers: Vec<ContainerView<'a>>,
+    /// The sandbox's current attempt (a pod of several containers): its address and
+    /// published ports are the pod's.
+    pub sandbox: Option<&'a ObservedContainer>,
+    /// Every init container has completed.
+    pub initialized: bool,
+    /// An init container failed for good.
+    pub init_failed: bool,
 }
 
 fn ts(t: Option<SystemTime>) -> Option<String> {
@@ -56,18 +70,12 @@ fn terminated_state(c: &ObservedContainer, probes: Option<&ProbeView>) -> StateT
     }
 }
 
-fn container_status(v: &ContainerView<'_>, pod: &Pod) -> ContainerStatus {
+/// A container's status; `policy` says whether an exited one restarts.
+fn container_status(v: &ContainerView<'_>, policy: RestartPolicy) -> ContainerStatus {
     let mut s = ContainerStatus {
         name: v.name.to_string(),
         image: v.image.to_string(),
         started: Some(false),
-        ..Default::default()
-    };
-    let waiting = |reason: &str, message: Option<String>| ContainerState {
-        waiting: Some(StateWaiting {
-            reason: Some(reason.to_string()),
-            message,
-        }),
         ..Default::default()
     };
     let Some(c) = v.current else {
@@ -78,17 +86,7 @@ fn container_status(v: &ContainerView<'_>, pod: &Pod) -> ContainerStatus {
         return s;
     };
     s.container_id = Some(format!("docker://{}", c.id));
-    s.published_ports = c
-        .published
-        .iter()
-        .map(|p| bosun_shared::pod::ContainerPort {
-            container_port: i32::from(p.container_port),
-            host_port: p.host_port.map(i32::from),
-            protocol: Some(p.protocol.to_ascii_uppercase()),
-            host_ip: p.host_ip.clone(),
-            name: None,
-        })
-        .collect();
+    s.published_ports = c.published.iter().map(published_port).collect();
     s.restart_count = crate::labels::attempt_of(&c.labels) as i32;
     let terminated = || terminated_state(c, v.probes);
     s.last_state = v
@@ -117,7 +115,7 @@ fn container_status(v: &ContainerView<'_>, pod: &Pod) -> ContainerStatus {
         },
         RunState::Exited | RunState::Dead => {
             let killed = v.probes.is_some_and(|p| p.failed.is_some());
-            if restarts(pod.restart_policy(), c.exit_code, killed) {
+            if restarts(policy, c.exit_code, killed) {
                 s.last_state = Some(ContainerState {
                     terminated: Some(terminated()),
                     ..Default::default()
@@ -143,21 +141,65 @@ fn container_status(v: &ContainerView<'_>, pod: &Pod) -> ContainerStatus {
     s
 }
 
-/// The status of `pod` from its containers' views. `start_time` is when the agent took the pod.
+/// The status of `pod` from the views of its parts. `start_time` is when the agent took the
+/// pod.
 pub fn pod_status(
     pod: &Pod,
-    views: &[ContainerView<'_>],
+    view: &PodView<'_>,
     start_time: Option<&str>,
     host_ip: &str,
 ) -> PodStatus {
-    let statuses: Vec<ContainerStatus> = views.iter().map(|v| container_status(v, pod)).collect();
+    let policy = pod.restart_policy();
+    let waiting_for_init = |mut s: ContainerStatus, v: &ContainerView<'_>| {
+        if v.current.is_none() && v.failure.is_none() {
+            s.state = waiting("PodInitializing", None);
+        }
+        s
+    };
+    let mut statuses: Vec<ContainerStatus> = view
+        .containers
+        .iter()
+        .map(|v| {
+            let s = container_status(v, policy);
+            if view.initialized {
+                s
+            } else {
+                waiting_for_init(s, v)
+            }
+        })
+        .collect();
+    // Init containers restart on failure only (never, under `Never`); one that completed
+    // counts as ready.
+    let init_policy = match policy {
+        RestartPolicy::Never => RestartPolicy::Never,
+        _ => RestartPolicy::OnFailure,
+    };
+    let init_statuses: Vec<ContainerStatus> = view
+        .init
+        .iter()
+        .map(|v| {
+            let mut s = waiting_for_init(container_status(v, init_policy), v);
+            s.ready = s.state.terminated.as_ref().is_some_and(|t| t.exit_code == 0);
+            s
+        })
+        .collect();
+    if let Some(sandbox) = view.sandbox {
+        for s in &mut statuses {
+            s.published_ports = sandbox_ports(pod, &s.name, sandbox);
+        }
+    }
     let any_running = statuses.iter().any(|s| s.state.running.is_some());
     let all_terminated =
         !statuses.is_empty() && statuses.iter().all(|s| s.state.terminated.is_some());
-    let ever_started = views
+    let ever_started = view
+        .containers
         .iter()
         .any(|v| v.current.is_some_and(|c| c.started_at.is_some()));
-    let phase = if all_terminated {
+    let phase = if view.init_failed {
+        PodPhase::Failed
+    } else if !view.initialized {
+        PodPhase::Pending
+    } else if all_terminated {
         if statuses.iter().all(|s| {
             s.state
                 .terminated
@@ -173,22 +215,97 @@ pub fn pod_status(
     } else {
         PodPhase::Pending
     };
-    let problem = statuses
+    let problem = init_statuses
         .iter()
+        .chain(&statuses)
         .find_map(|s| s.state.waiting.as_ref())
         .filter(|w| w.message.is_some());
-    let conditions = readiness_conditions(phase, &statuses);
+    let mut conditions = vec![initialized_condition(&init_statuses)];
+    conditions.extend(readiness_conditions(phase, &statuses));
+    let pod_ip = match view.sandbox {
+        Some(sandbox) => sandbox.ip.clone(),
+        None => view
+            .containers
+            .iter()
+            .find_map(|v| v.current.and_then(|c| c.ip.clone())),
+    };
     PodStatus {
         phase,
         conditions,
         message: problem.and_then(|w| w.message.clone()),
         reason: problem.and_then(|w| w.reason.clone()),
         host_ip: Some(host_ip.to_string()),
-        pod_ip: views
-            .iter()
-            .find_map(|v| v.current.and_then(|c| c.ip.clone())),
+        pod_ip,
         start_time: start_time.map(str::to_string),
         container_statuses: statuses,
+        init_container_statuses: init_statuses,
+    }
+}
+
+/// A waiting state.
+fn waiting(reason: &str, message: Option<String>) -> ContainerState {
+    ContainerState {
+        waiting: Some(StateWaiting {
+            reason: Some(reason.to_string()),
+            message,
+        }),
+        ..Default::default()
+    }
+}
+
+/// The ports the sandbox publishes for container `name`: those its spec declares.
+fn sandbox_ports(
+    pod: &Pod,
+    name: &str,
+    sandbox: &ObservedContainer,
+) -> Vec<bosun_shared::pod::ContainerPort> {
+    let Some(c) = pod.spec.all_containers().find(|c| c.name == name) else {
+        return Vec::new();
+    };
+    sandbox
+        .published
+        .iter()
+        .filter(|p| {
+            c.ports.iter().any(|d| {
+                i32::from(p.container_port) == d.container_port
+                    && p.protocol.eq_ignore_ascii_case(&d.protocol_lower())
+            })
+        })
+        .map(published_port)
+        .collect()
+}
+
+/// A port the engine published, as the status shows it.
+fn published_port(p: &crate::runtime::PortBinding) -> bosun_shared::pod::ContainerPort {
+    bosun_shared::pod::ContainerPort {
+        container_port: i32::from(p.container_port),
+        host_port: p.host_port.map(i32::from),
+        protocol: Some(p.protocol.to_ascii_uppercase()),
+        host_ip: p.host_ip.clone(),
+        name: None,
+    }
+}
+
+/// `Initialized`: true once every init container has completed (at once without any);
+/// otherwise false, naming the others as Kubernetes does.
+fn initialized_condition(init: &[ContainerStatus]) -> Condition {
+    let incomplete: Vec<&str> = init
+        .iter()
+        .filter(|s| !s.ready)
+        .map(|s| s.name.as_str())
+        .collect();
+    let done = incomplete.is_empty();
+    Condition {
+        type_: INITIALIZED.to_string(),
+        status: if done { "True" } else { "False" }.to_string(),
+        reason: (!done).then(|| "ContainersNotInitialized".to_string()),
+        message: (!done).then(|| {
+            format!(
+                "containers with incomplete status: [{}]",
+                incomplete.join(" ")
+            )
+        }),
+        ..Default::default()
     }
 }
 

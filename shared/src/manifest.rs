@@ -341,7 +341,8 @@ enum Verdict {
 
 /// Pod spec fields (relative to the pod spec) that change what runs if dropped.
 const REFUSED: [&str; 5] = [
-    "initContainers",
+    // A sidecar (an init container that keeps running) would hold up the pod forever.
+    "initContainers[*].restartPolicy",
     "hostNetwork",
     // A probe without its handler would not check what its author meant.
     "containers[*].livenessProbe.grpc",

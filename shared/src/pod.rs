@@ -29,6 +29,14 @@ pub struct Pod {
 pub struct PodSpec {
     #[serde(default, deserialize_with = "crate::exact_vec::deserialize")]
     pub containers: Vec<Container>,
+    /// Run one after another, each to completion, before the containers start; rerun when
+    /// the pod's sandbox is re-created.
+    #[serde(
+        default,
+        deserialize_with = "crate::exact_vec::deserialize",
+        skip_serializing_if = "Vec::is_empty"
+    )]
+    pub init_containers: Vec<Container>,
     /// `Always` (default), `OnFailure` or `Never`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub restart_policy: Option<RestartPolicy>,
@@ -64,10 +72,37 @@ pub struct PodSpec {
     pub volumes: Vec<crate::volume::Volume>,
 }
 
+impl PodSpec {
+    /// Init containers, then containers.
+    pub fn all_containers(&self) -> impl Iterator<Item = &Container> {
+        self.init_containers.iter().chain(&self.containers)
+    }
+
+    /// Whether the containers share a sandbox: a pod of more than one container (init
+    /// containers included). A pod of one container is that container alone.
+    pub fn sandboxed(&self) -> bool {
+        self.init_containers.len() + self.containers.len() > 1
+    }
+
+    /// The container `logs` and `exec` use when none is named: the one the
+    /// `kubectl.kubernetes.io/default-container` annotation names, else the first.
+    pub fn default_container<'a>(&'a self, meta: &'a ObjectMeta) -> Option<&'a str> {
+        meta.annotations
+            .get(DEFAULT_CONTAINER_ANNOTATION)
+            .filter(|n| self.all_containers().any(|c| &c.name == *n))
+            .map(String::as_str)
+            .or_else(|| self.containers.first().map(|c| c.name.as_str()))
+    }
+}
+
 /// The pod condition that says it can serve: every container is ready.
 pub const POD_READY: &str = "Ready";
 /// The pod condition that says every container is ready.
 pub const CONTAINERS_READY: &str = "ContainersReady";
+/// The pod condition that says every init container has completed.
+pub const INITIALIZED: &str = "Initialized";
+/// The pod annotation naming the container `logs` and `exec` use when none is given.
+pub const DEFAULT_CONTAINER_ANNOTATION: &str = "kubectl.kubernetes.io/default-container";
 
 /// Restart policy of a pod's containers.
 #[derive(
@@ -245,6 +280,12 @@ pub struct PodStatus {
         skip_serializing_if = "Vec::is_empty"
     )]
     pub container_statuses: Vec<ContainerStatus>,
+    #[serde(
+        default,
+        deserialize_with = "crate::exact_vec::deserialize",
+        skip_serializing_if = "Vec::is_empty"
+    )]
+    pub init_container_statuses: Vec<ContainerStatus>,
 }
 
 /// Observed state of one container.
@@ -332,7 +373,7 @@ impl Pod {
     pub fn config_refs(&self) -> std::collections::BTreeSet<(crate::Kind, String)> {
         use crate::Kind;
         let mut refs = std::collections::BTreeSet::new();
-        for c in &self.spec.containers {
+        for c in self.spec.all_containers() {
             for e in c.env.iter().filter_map(|e| e.value_from.as_deref()) {
                 if let Some(r) = &e.config_map_key_ref {
                     refs.insert((Kind::ConfigMap, r.name.clone()));
@@ -415,29 +456,28 @@ impl Pod {
                 .is_some_and(|c| c.status == "True")
     }
 
-    /// Sum of container CPU requests in millicores (limits stand in for missing requests).
+    /// CPU the pod requests in millicores: the sum over its containers, or more if an init
+    /// container asks more (init containers run alone), as Kubernetes computes it. Limits
+    /// stand in for missing requests.
     pub fn cpu_request_millis(&self) -> i64 {
-        self.spec
-            .containers
-            .iter()
-            .map(|c| resource(&c.resources, "cpu").map_or(0, |q| q.millis().unwrap_or(0)))
-            .sum()
+        self.effective_request(|r| resource(r, "cpu").map_or(0, |q| q.millis().unwrap_or(0)))
     }
 
-    /// Sum of container memory requests in bytes (limits stand in for missing requests).
+    /// Memory the pod requests in bytes, computed as [`Pod::cpu_request_millis`].
     pub fn memory_request_bytes(&self) -> i64 {
-        self.spec
-            .containers
-            .iter()
-            .map(|c| resource(&c.resources, "memory").map_or(0, |q| q.value().unwrap_or(0)))
-            .sum()
+        self.effective_request(|r| resource(r, "memory").map_or(0, |q| q.value().unwrap_or(0)))
+    }
+
+    fn effective_request(&self, of: impl Fn(&ResourceRequirements) -> i64) -> i64 {
+        let sum: i64 = self.spec.containers.iter().map(|c| of(&c.resources)).sum();
+        let init = self.spec.init_containers.iter().map(|c| of(&c.resources));
+        init.fold(sum, i64::max)
     }
 
     /// Every host port the pod publishes, as (protocol, port).
     pub fn host_ports(&self) -> Vec<(String, i32)> {
         self.spec
-            .containers
-            .iter()
+            .all_containers()
             .flat_map(|c| c.ports.iter())
             .filter_map(|p| {
                 p.host_port

@@ -235,25 +235,26 @@ fn labels_string(labels: &BTreeMap<String, String>) -> String {
 
 fn validate_pod_spec(spec: &PodSpec, path: &str, errs: &mut Vec<FieldError>) {
     let containers = format!("{path}.containers");
-    match spec.containers.len() {
-        0 => errs.push(FieldError::required(&containers)),
-        1 => {}
-        n => errs.push(FieldError::new(
-            &containers,
-            format!(
-                "Too many: {n}: Bosun runs one container per pod until multi-container pods \
-                 (shared network namespace) land; split into separate pods"
-            ),
-        )),
+    if spec.containers.is_empty() {
+        errs.push(FieldError::required(&containers));
     }
+    // Names are unique across init containers and containers; host ports across the pod.
     let mut names = BTreeSet::new();
     let mut host_ports = BTreeSet::new();
-    for (i, c) in spec.containers.iter().enumerate() {
-        let p = format!("{containers}[{i}]");
+    let init = spec.init_containers.iter().map(|c| (c, "initContainers"));
+    let apps = spec.containers.iter().map(|c| (c, "containers"));
+    let mut index = BTreeMap::<&str, usize>::new();
+    for (c, list) in init.chain(apps) {
+        let i = index.entry(list).or_default();
+        let p = format!("{path}.{list}[{i}]");
+        *i += 1;
         if !c.name.is_empty() && !names.insert(c.name.as_str()) {
             errs.push(FieldError::duplicate(format!("{p}.name"), &c.name));
         }
         validate_container(c, &p, &mut host_ports, errs);
+        if list == "initContainers" {
+            validate_init_container(c, &p, errs);
+        }
         crate::volume::validate_mounts(&c.volume_mounts, &spec.volumes, &p, errs);
     }
     crate::volume::validate_volumes(&spec.volumes, path, errs);
@@ -270,6 +271,25 @@ fn validate_pod_spec(spec: &PodSpec, path: &str, errs: &mut Vec<FieldError>) {
             grace,
             "must be greater than or equal to 0",
         ));
+    }
+}
+
+/// What an init container may not have: it runs to completion, so nothing probes it and it
+/// has no hooks (Kubernetes' rules).
+fn validate_init_container(c: &Container, path: &str, errs: &mut Vec<FieldError>) {
+    let fields = [
+        ("lifecycle", c.lifecycle.is_some()),
+        ("livenessProbe", c.liveness_probe.is_some()),
+        ("readinessProbe", c.readiness_probe.is_some()),
+        ("startupProbe", c.startup_probe.is_some()),
+    ];
+    for (field, set) in fields {
+        if set {
+            errs.push(FieldError::forbidden(
+                format!("{path}.{field}"),
+                "may not be set for init containers",
+            ));
+        }
     }
 }
 

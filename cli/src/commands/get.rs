@@ -31,6 +31,9 @@ pub struct Args {
     /// After listing, print each change as it happens (until interrupted).
     #[arg(short = 'w', long)]
     pub watch: bool,
+    /// Tables without their header line.
+    #[arg(long)]
+    pub no_headers: bool,
 }
 
 pub async fn run(ctx: &Context, args: Args) -> anyhow::Result<()> {
@@ -57,14 +60,8 @@ pub async fn run(ctx: &Context, args: Args) -> anyhow::Result<()> {
             .resource_version
             .parse::<u64>()
             .unwrap_or_default();
-        emit(&render(
-            kind,
-            &[obj],
-            &format,
-            true,
-            false,
-            SystemTime::now(),
-        ))?;
+        let text = render(kind, &[obj], &format, true, false, SystemTime::now());
+        emit(rows(&text, &format, args.no_headers))?;
         (Vec::new(), rev)
     } else {
         let namespace = (!all).then_some(ns.as_str());
@@ -84,14 +81,9 @@ pub async fn run(ctx: &Context, args: Args) -> anyhow::Result<()> {
                 eprintln!("No resources found in {ns} namespace.");
             }
         } else {
-            emit(&render(
-                kind,
-                &objects,
-                &format,
-                false,
-                show_namespace,
-                SystemTime::now(),
-            ))?;
+            let now = SystemTime::now();
+            let text = render(kind, &objects, &format, false, show_namespace, now);
+            emit(rows(&text, &format, args.no_headers))?;
         }
     }
     if !args.watch {
@@ -119,13 +111,19 @@ pub async fn run(ctx: &Context, args: Args) -> anyhow::Result<()> {
             SystemTime::now(),
         );
         // Rows only: the header was printed with the list.
-        let text = match format {
-            Format::Table | Format::Wide => text.split_once('\n').map_or("", |(_, rows)| rows),
-            _ => text.as_str(),
-        };
-        emit(text)?;
+        emit(rows(&text, &format, true))?;
     }
     Ok(())
+}
+
+/// `text` as rendered, without a table's header line when `no_headers`.
+fn rows<'a>(text: &'a str, format: &Format, no_headers: bool) -> &'a str {
+    match format {
+        Format::Table | Format::Wide if no_headers => {
+            text.split_once('\n').map_or("", |(_, rows)| rows)
+        }
+        _ => text,
+    }
 }
 
 /// Sorts by the first value `expr` selects in each object: numbers by value, everything

@@ -94,9 +94,9 @@ async fn pods(
     let container_of = |o: &Object| -> String {
         args.container.clone().unwrap_or_else(|| {
             o.as_pod()
-                .and_then(|p| p.spec.containers.first())
-                .map(|c| c.name.clone())
+                .and_then(|p| p.spec.default_container(&p.metadata))
                 .unwrap_or_default()
+                .to_string()
         })
     };
     let selector = match (&args.pod, &args.selector) {

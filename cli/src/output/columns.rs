@@ -38,9 +38,14 @@ pub(crate) fn pod_status(pod: &Pod) -> String {
     let pod_reason = status.and_then(|s| non_empty(s.reason.as_deref()));
     let mut reason = pod_reason.unwrap_or(phase_str(pod.phase())).to_string();
     let mut has_running = false;
+    let initializing = init_reason(pod);
+    if let Some(init) = &initializing {
+        reason = init.clone();
+    }
     // Last to first, so the first container with something to say has the last word.
     for c in status
         .iter()
+        .filter(|_| initializing.is_none())
         .flat_map(|s| s.container_statuses.iter().rev())
     {
         let state = &c.state;
@@ -80,6 +85,27 @@ pub(crate) fn pod_status(pod: &Pod) -> String {
 pub(crate) fn pod_ready(pod: &Pod) -> String {
     let (ready, total) = pod.ready_count();
     format!("{ready}/{total}")
+}
+
+/// While init containers have not all completed, what kubectl shows of them: `Init:1/2`,
+/// `Init:Error`, `Init:CrashLoopBackOff`.
+fn init_reason(pod: &Pod) -> Option<String> {
+    let statuses = &pod.status.as_ref()?.init_container_statuses;
+    let total = pod.spec.init_containers.len();
+    for (i, c) in statuses.iter().enumerate() {
+        let state = &c.state;
+        let waiting = state.waiting.as_ref().and_then(|w| non_empty(w.reason.as_deref()));
+        return Some(match (&state.terminated, waiting) {
+            (Some(t), _) if t.exit_code == 0 => continue,
+            (Some(t), _) => match non_empty(t.reason.as_deref()) {
+                Some(r) => format!("Init:{r}"),
+                None => format!("Init:ExitCode:{}", t.exit_code),
+            },
+            (None, Some(w)) if w != "PodInitializing" => format!("Init:{w}"),
+            _ => format!("Init:{i}/{total}"),
+        });
+    }
+    None
 }
 
 /// A pod's RESTARTS column: `0`, or `3 (45s ago)` when the last restart's time is known.
@@ -261,6 +287,14 @@ mod tests {
         }
     }
 
+    /// A pending pod with two init containers, and these statuses of them.
+    fn initializing(init: Vec<ContainerStatus>) -> Pod {
+        let mut pod = with(PodPhase::Pending, vec![]);
+        pod.spec.init_containers = pod.spec.containers.clone();
+        pod.status.as_mut().unwrap().init_container_statuses = init;
+        pod
+    }
+
     fn with(phase: PodPhase, containers: Vec<ContainerStatus>) -> Pod {
         let mut pod = fixtures::pod("web-1", &["a", "b"]);
         let status = pod.status.get_or_insert_with(Default::default);
@@ -412,6 +446,46 @@ mod tests {
                 "NotReady",
             ),
             ("pod reason", evicted, "Evicted"),
+            (
+                "second init container running",
+                initializing(vec![
+                    container("i1", true, terminated(Some("Completed"), 0)),
+                    container("i2", false, running()),
+                ]),
+                "Init:1/2",
+            ),
+            (
+                "init container not started",
+                initializing(vec![
+                    container("i1", false, waiting("PodInitializing")),
+                    container("i2", false, waiting("PodInitializing")),
+                ]),
+                "Init:0/2",
+            ),
+            (
+                "init container failed",
+                initializing(vec![container("i1", false, terminated(Some("Error"), 1))]),
+                "Init:Error",
+            ),
+            (
+                "init container in back-off",
+                initializing(vec![container("i1", false, waiting("CrashLoopBackOff"))]),
+                "Init:CrashLoopBackOff",
+            ),
+            (
+                "initialized: the containers speak",
+                {
+                    let mut p = initializing(vec![container(
+                        "i1",
+                        true,
+                        terminated(Some("Completed"), 0),
+                    )]);
+                    let s = p.status.as_mut().unwrap();
+                    s.container_statuses = vec![container("a", false, waiting("PodInitializing"))];
+                    p
+                },
+                "PodInitializing",
+            ),
             ("deleting", deleting, "Terminating"),
             ("deleting a finished pod", deleting_done, "Error"),
             ("node lost", lost, "Unknown"),

@@ -14,7 +14,7 @@ pub struct Target {
 
 impl Target {
     /// Finds pod `name` of namespace `ns` (empty: `default`) and its container `container`
-    /// (empty: the first), as kubectl does; errors name the pod and the container.
+    /// (empty: the default one, else the first), as kubectl does; errors name the pod and the container.
     pub fn find(store: &Store, ns: &str, name: &str, container: &str) -> Result<Target, Status> {
         let ns = if ns.is_empty() { "default" } else { ns };
         let pod = match store.get(Kind::Pod, ns, name).as_deref() {
@@ -26,18 +26,18 @@ impl Target {
         })?;
         let container = if container.is_empty() {
             pod.spec
-                .containers
-                .first()
-                .map(|c| c.name.clone())
+                .default_container(&pod.metadata)
                 .unwrap_or_default()
-        } else if pod.spec.containers.iter().any(|c| c.name == container) {
+                .to_string()
+        } else if pod.spec.all_containers().any(|c| c.name == container) {
             container.to_string()
         } else {
-            let names: Vec<&str> = pod
+            let names: Vec<String> = pod
                 .spec
                 .containers
                 .iter()
-                .map(|c| c.name.as_str())
+                .map(|c| c.name.clone())
+                .chain(pod.spec.init_containers.iter().map(|c| format!("{} (init)", c.name)))
                 .collect();
             return Err(Status::invalid_argument(format!(
                 "container {container} is not valid for pod {name}: choose one of [{}]",

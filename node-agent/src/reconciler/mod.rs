@@ -12,6 +12,7 @@ mod spec;
 
 use run::{run_step, Hooks};
 pub use spec::container_spec;
+pub(crate) use spec::{hostname, port_binding};
 use spec::{registry_auth, spec_for};
 use std::collections::{BTreeMap, HashMap, HashSet};
 use std::sync::{Arc, Mutex};
@@ -30,8 +31,10 @@ use crate::events::EventLog;
 use crate::labels;
 use crate::probe::{ProbeView, Prober};
 use crate::runtime::{ObservedContainer, RunState, Runtime, RuntimeError};
-use crate::status::{pod_status, ContainerView};
-use crate::step::{next_step, Desired, Failure, ProbeKill, Step};
+use crate::pod_plan::{self, ContainerInput, PodInput};
+use crate::sandbox;
+use crate::status::{pod_status, ContainerView, PodView};
+use crate::step::{next_step, Failure, ProbeKill, Step};
 use bosun_shared::event::{NORMAL, WARNING};
 
 /// Passes happen at least this often (the engine is observed by polling).
@@ -149,41 +152,72 @@ impl<R: Runtime> Reconciler<R> {
         let failures = self.failures.lock().expect("failures lock").clone();
         let mut probed = ProbedIds::default();
         for (uid, a) in &assigned {
+            let pod = &a.pod;
             let grace = Duration::from_secs(
-                a.pod
-                    .spec
+                pod.spec
                     .termination_grace_period_seconds
                     .map_or(labels::DEFAULT_GRACE_SECONDS, |g| g.max(0) as u64),
             );
-            let mut seen = Vec::new();
-            for c in &a.pod.spec.containers {
-                let key = (uid.clone(), c.name.clone());
-                let obs = by_key.remove(&key).unwrap_or_default();
+            let mut take = |name: &str| {
+                let key = (uid.clone(), name.to_string());
+                let attempts = by_key.remove(&key).unwrap_or_default();
                 let failure = failures.get(&key);
-                let mut attempts = obs.clone();
-                attempts.sort_by_key(|o| labels::attempt_of(&o.labels));
-                let (current, previous) = (attempts.pop(), attempts.pop());
-                let (probes, previous_probes) =
-                    self.probe(&a.pod, c, current, previous, &mut probed);
-                let desired = Desired {
-                    restart_policy: a.pod.restart_policy(),
-                    grace,
-                    killed: kill_order(current, probes.as_ref(), grace),
-                };
-                let step = next_step(Some(&desired), &obs, failure, now);
-                self.note(&a.pod, c, current, probes.as_ref(), &step);
-                self.execute(tasks, key.clone(), step.clone(), Some((&a.pod, c)));
-                seen.push(Seen {
-                    container: c,
-                    current,
-                    previous,
+                ContainerInput {
+                    attempts,
                     failure,
-                    step,
-                    probes,
-                    previous_probes,
-                });
+                    killed: None,
+                }
+            };
+            let sandbox = pod.spec.sandboxed().then(|| take(sandbox::CONTAINER));
+            let init: Vec<ContainerInput<'_>> = pod
+                .spec
+                .init_containers
+                .iter()
+                .map(|c| take(&c.name))
+                .collect();
+            let mut containers: Vec<ContainerInput<'_>> =
+                pod.spec.containers.iter().map(|c| take(&c.name)).collect();
+            // Probes watch the containers' running attempts; what they found decides kills.
+            let mut probes = Vec::with_capacity(containers.len());
+            for (c, input) in pod.spec.containers.iter().zip(&mut containers) {
+                let (current, previous) = current_and_previous(&input.attempts);
+                let found = self.probe(pod, c, current, previous, &mut probed);
+                input.killed = kill_order(current, found.0.as_ref(), grace);
+                probes.push(found);
             }
-            self.report(uid, a, &seen);
+            let input = PodInput {
+                restart_policy: pod.restart_policy(),
+                grace,
+                sandbox,
+                init,
+                containers,
+            };
+            let plan = pod_plan::plan(&input, now);
+            if input.sandbox.is_some() {
+                let key = (uid.clone(), sandbox::CONTAINER.to_string());
+                self.execute(tasks, key, plan.sandbox.clone(), What::Sandbox(pod));
+            }
+            let join = plan.sandbox_id.as_deref();
+            let mut seen = Vec::new();
+            let init = pod.spec.init_containers.iter().zip(&input.init).zip(&plan.init);
+            for ((c, i), step) in init {
+                let key = (uid.clone(), c.name.clone());
+                self.execute(tasks, key, step.clone(), What::Container(pod, c, join));
+                seen.push(Seen::new(c, i, step.clone(), (None, None)));
+            }
+            let apps = pod.spec.containers.iter().zip(&input.containers);
+            for (((c, i), step), found) in apps.zip(&plan.containers).zip(probes) {
+                let current = current_and_previous(&i.attempts).0;
+                self.note(pod, c, current, found.0.as_ref(), step);
+                let key = (uid.clone(), c.name.clone());
+                self.execute(tasks, key, step.clone(), What::Container(pod, c, join));
+                seen.push(Seen::new(c, i, step.clone(), found));
+            }
+            let sandbox = input.sandbox.as_ref().map(|s| SandboxSeen {
+                current: current_and_previous(&s.attempts).0,
+                failure: s.failure,
+            });
+            self.report(uid, a, &seen, sandbox, &plan);
         }
         self.prober.retain(&probed.probing, &probed.remembered);
         // Containers of pods no longer assigned (or of containers no longer in the pod), once
@@ -192,7 +226,19 @@ impl<R: Runtime> Reconciler<R> {
             by_key.clear();
         }
         let removing: HashSet<String> = by_key.keys().map(|(uid, _)| uid.clone()).collect();
+        // A pod's sandbox is stopped last, so its containers keep their network while they
+        // stop (a preStop hook may need it).
+        let sheltering: HashSet<String> = by_key
+            .iter()
+            .filter(|((_, name), obs)| {
+                name != sandbox::CONTAINER && obs.iter().any(|c| c.state == RunState::Running)
+            })
+            .map(|((uid, _), _)| uid.clone())
+            .collect();
         for (key, obs) in by_key {
+            if key.1 == sandbox::CONTAINER && sheltering.contains(&key.0) {
+                continue;
+            }
             let mut step = next_step(None, &obs, None, now);
             // A grace period chosen at deletion (`--grace-period`) replaces the pod's own.
             if let (Step::Stop { grace, .. }, Some(chosen)) =
@@ -200,7 +246,7 @@ impl<R: Runtime> Reconciler<R> {
             {
                 *grace = chosen;
             }
-            self.execute(tasks, key, step, None);
+            self.execute(tasks, key, step, What::Gone);
         }
         // Kept while the pod's containers exist, while it is still assigned (the removal may
         // have landed after this pass read the assignments) and while a step of it runs (a
@@ -320,21 +366,25 @@ impl<R: Runtime> Reconciler<R> {
     }
 
     /// Puts the status of pod `uid` on the board (which sends it when it changed).
-    fn report(&self, uid: &str, a: &Assigned, seen: &[Seen<'_>]) {
-        let views: Vec<ContainerView<'_>> = seen
-            .iter()
-            .map(|s| ContainerView {
-                name: &s.container.name,
-                image: &s.container.image,
-                current: s.current,
-                previous: s.previous,
-                failure: s.failure,
-                step: &s.step,
-                probes: s.probes.as_ref(),
-                previous_probes: s.previous_probes.as_ref(),
-            })
-            .collect();
-        let status = pod_status(&a.pod, &views, Some(&a.start_time), &self.host_ip);
+    fn report(
+        &self,
+        uid: &str,
+        a: &Assigned,
+        seen: &[Seen<'_>],
+        sandbox: Option<SandboxSeen<'_>>,
+        plan: &pod_plan::Plan,
+    ) {
+        let init_count = a.pod.spec.init_containers.len();
+        let sandbox_failure = sandbox.as_ref().and_then(|b| b.failure);
+        let view = |s| container_view(s, sandbox_failure);
+        let pod = PodView {
+            init: seen[..init_count].iter().map(view).collect(),
+            containers: seen[init_count..].iter().map(view).collect(),
+            sandbox: sandbox.and_then(|s| s.current),
+            initialized: plan.initialized,
+            init_failed: plan.init_failed,
+        };
+        let status = pod_status(&a.pod, &pod, Some(&a.start_time), &self.host_ip);
         self.board.set(
             uid,
             PodStatusReport {
@@ -348,7 +398,7 @@ impl<R: Runtime> Reconciler<R> {
     }
 
     /// Runs a step as a task unless one is already running for the container.
-    fn execute(&self, tasks: &TaskTracker, key: Key, step: Step, pod: Option<(&Pod, &Container)>) {
+    fn execute(&self, tasks: &TaskTracker, key: Key, step: Step, what: What<'_>) {
         if matches!(step, Step::Idle | Step::WaitUntil(_)) {
             return;
         }
@@ -361,11 +411,23 @@ impl<R: Runtime> Reconciler<R> {
             return;
         }
         // A container to create has its environment and volumes resolved first, in the task.
-        let prepare = match (&step, pod) {
-            (Step::Create { attempt }, Some((p, c))) => Some((p.clone(), c.clone(), *attempt)),
+        let prepare = match (&step, &what) {
+            (Step::Create { attempt }, What::Container(p, c, join)) => Some(Prepare::Container(
+                (*p).clone(),
+                (*c).clone(),
+                *attempt,
+                join.map(str::to_string),
+            )),
+            (Step::Create { attempt }, What::Sandbox(p)) => {
+                Some(Prepare::Sandbox((*p).clone(), *attempt))
+            }
             _ => None,
         };
-        let about = pod.map(|(p, c)| (p.clone(), c.name.clone()));
+        let about = match what {
+            What::Container(p, c, _) => Some((p.clone(), c.name.clone())),
+            What::Sandbox(p) => Some((p.clone(), sandbox::CONTAINER.to_string())),
+            What::Gone => None,
+        };
         let events = self.events.clone();
         let runtime = self.runtime.clone();
         let inflight = self.inflight.clone();
@@ -385,26 +447,33 @@ impl<R: Runtime> Reconciler<R> {
             let container = about.as_ref().map_or("", |(_, c)| c.as_str());
             let result = async {
                 let spec = match &prepare {
-                    Some((p, c, attempt)) => {
+                    Some(Prepare::Container(p, c, attempt, join)) => {
                         let spec = spec_for(&volumes, &desired, &node, p, c, *attempt).await;
-                        Some(spec.map_err(|message| {
+                        let mut spec = spec.map_err(|message| {
                             // The kubelet's CreateContainerConfigError: retried with back-off.
                             report(WARNING, "Failed", format!("Error: {message}"));
                             ("CreateContainerConfigError", RuntimeError::Config(message))
-                        })?)
+                        })?;
+                        if let Some(id) = join {
+                            sandbox::join(&mut spec, id);
+                        }
+                        Some(spec)
+                    }
+                    Some(Prepare::Sandbox(p, attempt)) => {
+                        sandbox::ensure_image(&*runtime).await.map_err(|e| {
+                            report(WARNING, "FailedCreatePodSandBox", e.to_string());
+                            ("CreateContainerConfigError", e)
+                        })?;
+                        Some(sandbox::spec(&node, p, *attempt))
                     }
                     None => None,
                 };
-                let post_start = prepare
-                    .as_ref()
-                    .and_then(|(_, c, _)| c.lifecycle.as_ref()?.post_start.clone());
+                let of = prepare.as_ref().and_then(Prepare::container);
                 let hooks = Hooks {
                     node: &node,
-                    post_start: post_start.as_ref(),
-                    pull_policy: prepare.as_ref().and_then(|(_, c, _)| c.image_pull_policy.clone()),
-                    auth: prepare
-                        .as_ref()
-                        .and_then(|(p, c, _)| registry_auth(p, &c.image, &desired.config)),
+                    post_start: of.and_then(|(_, c)| c.lifecycle.as_ref()?.post_start.as_ref()),
+                    pull_policy: of.and_then(|(_, c)| c.image_pull_policy.clone()),
+                    auth: of.and_then(|(p, c)| registry_auth(p, &c.image, &desired.config)),
                 };
                 run_step(&*runtime, &step, spec.as_ref(), container, &hooks, &report).await
             }
@@ -446,6 +515,86 @@ struct Seen<'a> {
     step: Step,
     probes: Option<ProbeView>,
     previous_probes: Option<ProbeView>,
+}
+
+impl<'a> Seen<'a> {
+    /// `container` as `input` shows it, with the step planned and what its probes found (of
+    /// its current and previous attempts).
+    fn new(
+        container: &'a Container,
+        input: &ContainerInput<'a>,
+        step: Step,
+        (probes, previous_probes): (Option<ProbeView>, Option<ProbeView>),
+    ) -> Self {
+        let (current, previous) = current_and_previous(&input.attempts);
+        Seen {
+            container,
+            current,
+            previous,
+            failure: input.failure,
+            step,
+            probes,
+            previous_probes,
+        }
+    }
+}
+
+/// What a pass found of a pod's sandbox.
+struct SandboxSeen<'a> {
+    current: Option<&'a ObservedContainer>,
+    failure: Option<&'a Failure>,
+}
+
+/// What a step is about.
+enum What<'a> {
+    /// A container of an assigned pod, and the sandbox it joins if it has one.
+    Container(&'a Pod, &'a Container, Option<&'a str>),
+    /// The sandbox of an assigned pod.
+    Sandbox(&'a Pod),
+    /// A container of a pod no longer assigned.
+    Gone,
+}
+
+/// What a container to create needs, owned by the step's task.
+enum Prepare {
+    Container(Pod, Container, u32, Option<String>),
+    Sandbox(Pod, u32),
+}
+
+impl Prepare {
+    /// The pod and container, unless it is a sandbox.
+    fn container(&self) -> Option<(&Pod, &Container)> {
+        match self {
+            Prepare::Container(p, c, ..) => Some((p, c)),
+            Prepare::Sandbox(..) => None,
+        }
+    }
+}
+
+/// What the status shows of a container: what the pass saw; until it has an attempt, the
+/// failure of its sandbox if it has none of its own.
+fn container_view<'a>(s: &'a Seen<'a>, sandbox_failure: Option<&'a Failure>) -> ContainerView<'a> {
+    ContainerView {
+        name: &s.container.name,
+        image: &s.container.image,
+        current: s.current,
+        previous: s.previous,
+        failure: s
+            .failure
+            .or_else(|| sandbox_failure.filter(|_| s.current.is_none())),
+        step: &s.step,
+        probes: s.probes.as_ref(),
+        previous_probes: s.previous_probes.as_ref(),
+    }
+}
+
+/// The highest attempt and the one before it.
+fn current_and_previous<'a>(
+    attempts: &[&'a ObservedContainer],
+) -> (Option<&'a ObservedContainer>, Option<&'a ObservedContainer>) {
+    let mut sorted = attempts.to_vec();
+    sorted.sort_by_key(|o| labels::attempt_of(&o.labels));
+    (sorted.pop(), sorted.pop())
 }
 
 /// Attempts a pass saw, for [`Prober::retain`].

@@ -4,7 +4,7 @@ use bosun_shared::pod::{Container, Pod};
 
 use crate::desired::DesiredPods;
 use crate::labels;
-use crate::runtime::{ContainerSpec, PortBinding, Runtime};
+use crate::runtime::{ContainerSpec, Namespaces, PortBinding, Runtime};
 
 /// Credentials for `image` from the pod's `imagePullSecrets`, the first that has some.
 pub(super) fn registry_auth(
@@ -42,7 +42,7 @@ pub(super) async fn spec_for<R: Runtime>(
 }
 
 /// A pod's name as a hostname: at most 63 characters, no trailing `-` or `.`.
-fn hostname(pod: &str) -> String {
+pub(crate) fn hostname(pod: &str) -> String {
     let mut h: String = pod.chars().take(63).collect();
     while h.ends_with(['-', '.']) {
         h.pop();
@@ -67,20 +67,22 @@ pub fn container_spec(
         args: c.args.clone(),
         env,
         mounts,
-        ports: c
-            .ports
-            .iter()
-            .map(|p| PortBinding {
-                container_port: p.container_port.clamp(0, 65535) as u16,
-                host_port: p.host_port.map(|h| h.clamp(0, 65535) as u16),
-                protocol: p.protocol_lower(),
-                host_ip: p.host_ip.clone(),
-            })
-            .collect(),
+        ports: c.ports.iter().map(port_binding).collect(),
         memory_limit_bytes: limit("memory").and_then(|q| q.value().ok()),
         cpu_limit_millis: limit("cpu").and_then(|q| q.millis().ok()),
         working_dir: c.working_dir.clone(),
         hostname: Some(hostname(&pod.metadata.name)),
         labels: labels::container_labels(node, pod, &c.name, attempt),
+        namespaces: Namespaces::Own,
+    }
+}
+
+/// How the engine publishes a container port.
+pub(crate) fn port_binding(p: &bosun_shared::pod::ContainerPort) -> PortBinding {
+    PortBinding {
+        container_port: p.container_port.clamp(0, 65535) as u16,
+        host_port: p.host_port.map(|h| h.clamp(0, 65535) as u16),
+        protocol: p.protocol_lower(),
+        host_ip: p.host_ip.clone(),
     }
 }

@@ -42,6 +42,10 @@ async fn metrics<R: Runtime>(runtime: &R, node: &str) -> Result<NodeMetrics, Str
     let running: Vec<_> = containers
         .into_iter()
         .filter(|c| c.state == RunState::Running)
+        // A pod sandbox only holds namespaces; its use is nil, as `kubectl top` leaves it out.
+        .filter(|c| {
+            c.labels.get(labels::CONTAINER).map(String::as_str) != Some(crate::sandbox::CONTAINER)
+        })
         .collect();
     let usages: Vec<_> = futures::stream::iter(running)
         .map(|c| async move {

@@ -16,7 +16,7 @@ use futures::{StreamExt, TryStreamExt};
 
 use super::{
     with_default_tag, AttachedExec, ContainerSpec, ContainerUsage, ExecOutput, ExecSpec,
-    LogOptions, LogStream, ObservedContainer, PortBinding, RunState, Runtime, RuntimeError,
+    LogOptions, LogStream, Namespaces, ObservedContainer, PortBinding, RunState, Runtime, RuntimeError,
     RuntimeInfo,
 };
 
@@ -138,6 +138,22 @@ impl Runtime for DockerRuntime {
         let mut progress = self.docker.create_image(Some(options), None, credentials);
         while let Some(step) = progress.next().await {
             step.map_err(|e| map_error(e, Subject::Pull(image)))?;
+        }
+        Ok(())
+    }
+
+    async fn import_image(&self, reference: &str, rootfs: bytes::Bytes) -> Result<(), RuntimeError> {
+        let (repo, tag) = reference.rsplit_once(':').unwrap_or((reference, "latest"));
+        let options = CreateImageOptions {
+            from_src: Some("-".into()),
+            repo: Some(repo.into()),
+            tag: Some(tag.into()),
+            ..Default::default()
+        };
+        let body = bollard::body_full(rootfs);
+        let mut progress = self.docker.create_image(Some(options), Some(body), None);
+        while let Some(step) = progress.next().await {
+            step.map_err(|e| map_error(e, Subject::Pull(reference)))?;
         }
         Ok(())
     }
@@ -300,6 +316,11 @@ fn create_body(spec: &ContainerSpec) -> ContainerCreateBody {
     }
     port_bindings.retain(|_, bindings| bindings.as_ref().is_some_and(|b| !b.is_empty()));
     let exposed_ports: Vec<String> = spec.ports.iter().map(port_key).collect();
+    let (network_mode, ipc_mode) = match &spec.namespaces {
+        Namespaces::Own => (None, None),
+        Namespaces::Sandbox => (None, Some("shareable".to_string())),
+        Namespaces::Join(id) => (Some(format!("container:{id}")), Some(format!("container:{id}"))),
+    };
     ContainerCreateBody {
         image: Some(spec.image.clone()),
         entrypoint: non_empty(&spec.command),
@@ -313,6 +334,8 @@ fn create_body(spec: &ContainerSpec) -> ContainerCreateBody {
             memory: spec.memory_limit_bytes,
             nano_cpus: spec.cpu_limit_millis.map(|m| m.saturating_mul(1_000_000)),
             port_bindings: (!port_bindings.is_empty()).then_some(port_bindings),
+            network_mode,
+            ipc_mode,
             // `-v` binds: a missing source directory is created, as `hostPath` without a type.
             binds: (!spec.mounts.is_empty()).then(|| {
                 spec.mounts

@@ -116,6 +116,21 @@ impl State {
     }
 }
 
+impl State {
+    /// The engine's refusal to start a container that joins a sandbox which is not running.
+    fn join_refusal(&self, namespaces: &super::Namespaces) -> Option<String> {
+        let super::Namespaces::Join(sandbox) = namespaces else {
+            return None;
+        };
+        let running = self
+            .resolve(sandbox)
+            .ok()
+            .and_then(|id| self.containers.get(&id))
+            .is_some_and(|c| c.observed.state == RunState::Running);
+        (!running).then(|| format!("cannot join network of a non running container: {sandbox}"))
+    }
+}
+
 /// Whether a container in `state` holds its published host ports.
 fn holds_ports(state: RunState) -> bool {
     matches!(
@@ -266,6 +281,11 @@ impl Runtime for FakeRuntime {
         Ok(())
     }
 
+    async fn import_image(&self, reference: &str, _rootfs: bytes::Bytes) -> Result<(), RuntimeError> {
+        self.add_image(reference);
+        Ok(())
+    }
+
     async fn create(&self, spec: &ContainerSpec) -> Result<String, RuntimeError> {
         self.mutate(|state| {
             if !state.images.contains(&with_default_tag(&spec.image)) {
@@ -323,10 +343,11 @@ impl Runtime for FakeRuntime {
     async fn start(&self, id: &str) -> Result<(), RuntimeError> {
         self.mutate(|state| {
             let resolved = state.resolve(id)?;
-            let conflict = state
-                .containers
-                .get(&resolved)
-                .and_then(|c| state.port_conflict(c));
+            let conflict = state.containers.get(&resolved).and_then(|c| {
+                state
+                    .port_conflict(c)
+                    .or_else(|| state.join_refusal(&c.spec.namespaces))
+            });
             let observed = &mut state.container_mut(&resolved)?.observed;
             if observed.state == RunState::Running {
                 return Ok(());

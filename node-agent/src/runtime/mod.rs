@@ -32,6 +32,21 @@ pub struct ContainerSpec {
     pub labels: BTreeMap<String, String>,
     /// Paths of the node bound into the container (the pod's volumes).
     pub mounts: Vec<Mount>,
+    /// Its own namespaces, or its pod sandbox's.
+    pub namespaces: Namespaces,
+}
+
+/// The network, IPC and UTS namespaces of a container.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub enum Namespaces {
+    /// Its own (a pod of one container).
+    #[default]
+    Own,
+    /// Its own, and others may join them: a pod sandbox ([`crate::sandbox`]).
+    Sandbox,
+    /// Those of the sandbox container with this id: the pod's address, ports and hostname
+    /// are the sandbox's, so a container that sets `ports` or `hostname` with this is refused.
+    Join(String),
 }
 
 /// A named volume of the engine: its name and labels.
@@ -211,6 +226,12 @@ pub trait Runtime: Send + Sync + 'static {
         &self,
         image: &str,
         auth: Option<&bosun_shared::registry_auth::RegistryAuth>,
+    ) -> impl Future<Output = Result<(), RuntimeError>> + Send;
+    /// Makes image `reference` from a tar of its root file system (Docker's import).
+    fn import_image(
+        &self,
+        reference: &str,
+        rootfs: bytes::Bytes,
     ) -> impl Future<Output = Result<(), RuntimeError>> + Send;
     /// Creates (does not start) a container; returns its id.
     fn create(

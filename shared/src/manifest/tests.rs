@@ -152,8 +152,8 @@ fn errors_name_the_field() {
             "spec.volumes[0]: must specify a volume type".into(),
         ),
         (
-            pod_with("") + "  initContainers:\n  - name: i\n    image: x\n",
-            format!("spec.initContainers: {REFUSED}"),
+            pod_with("") + "  initContainers:\n  - name: i\n    image: x\n    restartPolicy: Always\n",
+            format!("spec.initContainers[0].restartPolicy: {REFUSED}"),
         ),
         (
             pod_with("").replace("apiVersion: v1", "apiVersion: apps/v1"),

@@ -222,14 +222,52 @@ fn pod_rules() {
 }
 
 #[test]
-fn one_container_per_pod_and_unique_names() {
+fn container_names_are_unique_across_init_containers() {
     let mut p = pod();
-    p.spec.containers.push(p.spec.containers[0].clone());
-    let errs = validate(&p.into());
-    let text: Vec<String> = errs.iter().map(ToString::to_string).collect();
-    assert_eq!(errs.len(), 2, "{text:?}");
-    assert!(text[0].starts_with("spec.containers: Too many: 2: Bosun runs one container per pod"));
-    assert_eq!(text[1], "spec.containers[1].name: Duplicate value: \"web\"");
+    let web = p.spec.containers[0].clone();
+    p.spec.containers.push(crate::pod::Container {
+        name: "sidecar".into(),
+        ..web.clone()
+    });
+    assert!(validate(&p.clone().into()).is_empty(), "two containers");
+    p.spec.init_containers.push(web.clone());
+    p.spec.init_containers.push(crate::pod::Container {
+        name: "sidecar".into(),
+        ..web
+    });
+    let text: Vec<String> = validate(&p.into()).iter().map(ToString::to_string).collect();
+    assert_eq!(
+        text,
+        [
+            "spec.containers[0].name: Duplicate value: \"web\"",
+            "spec.containers[1].name: Duplicate value: \"sidecar\"",
+        ],
+    );
+}
+
+#[test]
+fn init_containers_have_no_probes_nor_hooks() {
+    let mut p = pod();
+    let mut init = crate::pod::Container {
+        name: "init".into(),
+        ..p.spec.containers[0].clone()
+    };
+    init.liveness_probe = Some(Box::new(crate::probe::Probe {
+        exec: Some(crate::probe::ExecAction {
+            command: vec!["true".into()],
+        }),
+        ..Default::default()
+    }));
+    init.lifecycle = Some(Default::default());
+    p.spec.init_containers.push(init);
+    let text: Vec<String> = validate(&p.into()).iter().map(ToString::to_string).collect();
+    assert_eq!(
+        text,
+        [
+            "spec.initContainers[0].lifecycle: Forbidden: may not be set for init containers",
+            "spec.initContainers[0].livenessProbe: Forbidden: may not be set for init containers",
+        ],
+    );
 }
 
 #[test]

@@ -6,16 +6,17 @@ use bosun_shared::quantity::Quantity;
 use super::timestamp::rfc1123z_or_unknown;
 use super::{clean, Writer};
 
-/// `{space}Containers:` and each container; `statuses` are matched by container name. `space`
-/// is `""` for a pod and `"  "` inside `Pod Template:`, where names get one more space, as in
-/// kubectl's `describeContainers`.
+/// `{space}{title}:` (`Containers` or `Init Containers`) and each container; `statuses` are
+/// matched by container name. `space` is `""` for a pod and `"  "` inside `Pod Template:`,
+/// where names get one more space, as in kubectl's `describeContainers`.
 pub(super) fn containers(
     w: &mut Writer,
+    title: &str,
     containers: &[Container],
     statuses: &[ContainerStatus],
     space: &str,
 ) {
-    w.line(0, &format!("{space}Containers:"));
+    w.line(0, &format!("{space}{title}:"));
     let name_indent = if space.is_empty() { "" } else { " " };
     for c in containers {
         let status = statuses.iter().find(|s| s.name == c.name);
@@ -233,7 +234,7 @@ mod tests {
             ..Default::default()
         };
         let mut w = Writer::default();
-        containers(&mut w, &[c], &[status], "");
+        containers(&mut w, "Containers", &[c], &[status], "");
         assert_eq!(
             w.finish(),
             "Containers:
@@ -280,7 +281,7 @@ mod tests {
             ..Default::default()
         };
         let mut w = Writer::default();
-        containers(&mut w, &[c], &[], "  ");
+        containers(&mut w, "Containers", &[c], &[], "  ");
         assert_eq!(
             w.finish(),
             "  Containers:\n   nginx:\n    Image:        nginx:1.25\n    Port:         80/TCP\n    Environment:  <none>\n"

@@ -148,7 +148,11 @@ pub(super) fn pod_template(w: &mut Writer, template: &PodTemplateSpec) {
     if !template.metadata.annotations.is_empty() {
         w.annotations(1, "Annotations", &template.metadata.annotations);
     }
-    container::containers(w, &template.spec.containers, &[], "  ");
+    if !template.spec.init_containers.is_empty() {
+        let init = &template.spec.init_containers;
+        container::containers(w, "Init Containers", init, &[], "  ");
+    }
+    container::containers(w, "Containers", &template.spec.containers, &[], "  ");
     if !template.spec.node_selector.is_empty() {
         w.labels(1, "Node-Selectors", &template.spec.node_selector);
     }

@@ -45,7 +45,12 @@ pub(super) fn describe(w: &mut Writer, pod: &Pod, now: SystemTime) {
     if let Some(owner) = meta.controller() {
         w.field(0, "Controlled By", format!("{}/{}", owner.kind, owner.name));
     }
-    container::containers(w, &pod.spec.containers, &status.container_statuses, "");
+    let spec = &pod.spec;
+    if !spec.init_containers.is_empty() {
+        let statuses = &status.init_container_statuses;
+        container::containers(w, "Init Containers", &spec.init_containers, statuses, "");
+    }
+    container::containers(w, "Containers", &spec.containers, &status.container_statuses, "");
     w.conditions(&status.conditions, &[]);
     w.field(0, "QoS Class", qos_class(pod));
     w.labels(0, "Node-Selectors", &pod.spec.node_selector);
@@ -55,7 +60,8 @@ pub(super) fn describe(w: &mut Writer, pod: &Pod, now: SystemTime) {
 /// `BestEffort` (no requests or limits at all) or `Burstable`.
 fn qos_class(pod: &Pod) -> &'static str {
     const RESOURCES: [&str; 2] = ["cpu", "memory"];
-    let containers = &pod.spec.containers;
+    // Init containers count, as in Kubernetes' `GetPodQOS`.
+    let containers: Vec<_> = pod.spec.all_containers().collect();
     let sets_any = |r: &ResourceRequirements| {
         RESOURCES
             .iter()

@@ -151,7 +151,7 @@ fn new_pod(job: &Job, index: Option<i32>) -> Pod {
     let name = match index {
         Some(i) => {
             annotations.insert(COMPLETION_INDEX_ANNOTATION.into(), i.to_string());
-            for c in &mut spec.containers {
+            for c in spec.init_containers.iter_mut().chain(&mut spec.containers) {
                 c.env.push(EnvVar {
                     name: COMPLETION_INDEX_ENV.into(),
                     value: i.to_string(),
