@@ -94,6 +94,9 @@ enum Command {
     Agent(commands::run::AgentArgs),
     /// Run a master and an agent in one process: a one-machine cluster.
     Up(commands::run::UpArgs),
+    /// Simulate nodes in one process, for scale tests (only pods selecting
+    /// bosun.dev/hollow=true run on them).
+    Hollow(commands::hollow::HollowArgs),
     /// The masters: status, removal.
     #[command(subcommand)]
     Cluster(commands::cluster::ClusterCommand),
@@ -186,6 +189,7 @@ async fn main() -> ExitCode {
         Command::Master(a) => commands::run::master(&ctx, a).await,
         Command::Agent(a) => commands::run::agent(a).await,
         Command::Up(a) => commands::run::up(&ctx, a).await,
+        Command::Hollow(a) => commands::hollow::run(a).await,
         Command::Cluster(c) => commands::cluster::run(&ctx, c).await,
         Command::Token(c) => commands::token::run(&ctx, c).await,
         Command::Config(c) => commands::config::run(&ctx, c),

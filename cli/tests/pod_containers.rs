@@ -82,11 +82,17 @@ spec:
     // The port belongs to the pod: published once, by its sandbox, reachable from the node.
     let pod = pod_json(&c, "duo")?;
     let status = &pod["status"];
-    assert!(status["podIP"].as_str().is_some_and(|ip| !ip.is_empty()), "{status}");
+    assert!(
+        status["podIP"].as_str().is_some_and(|ip| !ip.is_empty()),
+        "{status}"
+    );
     let host_port = status["containerStatuses"][0]["publishedPorts"][0]["hostPort"]
         .as_u64()
         .with_context(|| format!("web's published port: {status}"))?;
-    assert!(status["containerStatuses"][1]["publishedPorts"].is_null(), "{status}");
+    assert!(
+        status["containerStatuses"][1]["publishedPorts"].is_null(),
+        "{status}"
+    );
     let addr = format!("127.0.0.1:{host_port}");
     let (code, body) = wait_for_blocking("the pod's published port", DEADLINE, || {
         Ok(http_get(&addr, "/index.html", Duration::from_secs(5)).ok())
@@ -98,10 +104,19 @@ spec:
     assert!(names.contains(&"POD"), "{engine:?}");
 
     // The sandbox dies: the pod gets a new one, and both containers restart in it.
-    let sandbox = engine.iter().find(|(n, ..)| n == "POD").map(|(.., id)| id.clone());
+    let sandbox = engine
+        .iter()
+        .find(|(n, ..)| n == "POD")
+        .map(|(.., id)| id.clone());
     docker_kill(&sandbox.context("the sandbox")?)?;
     c.wait_for_output(
-        &["get", "pod", "duo", "-o", "jsonpath={.status.containerStatuses[*].restartCount}"],
+        &[
+            "get",
+            "pod",
+            "duo",
+            "-o",
+            "jsonpath={.status.containerStatuses[*].restartCount}",
+        ],
         "both containers restarted",
         DEADLINE,
         |o| o.split_whitespace().all(|n| n != "0") && o.split_whitespace().count() == 2,
@@ -235,7 +250,10 @@ spec:
         |o| o == "Running",
     )?;
     let status = &pod_json(&c, "flaky")?["status"];
-    assert_eq!(status["initContainerStatuses"][0]["restartCount"], 1, "{status}");
+    assert_eq!(
+        status["initContainerStatuses"][0]["restartCount"], 1,
+        "{status}"
+    );
     let initialized = status["conditions"]
         .as_array()
         .and_then(|cs| cs.iter().find(|c| c["type"] == "Initialized"))

@@ -38,7 +38,10 @@ pub async fn ensure_image<R: Runtime>(runtime: &R) -> Result<(), RuntimeError> {
         return Err(RuntimeError::Config(NOT_BUILT.to_string()));
     }
     runtime
-        .import_image(IMAGE, bytes::Bytes::from(single_file_tar(PAUSE_PATH, PAUSE)))
+        .import_image(
+            IMAGE,
+            bytes::Bytes::from(single_file_tar(PAUSE_PATH, PAUSE)),
+        )
         .await
 }
 
@@ -118,10 +121,17 @@ mod tests {
             .arg(&archive)
             .output()
             .unwrap();
-        assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
         let listing = String::from_utf8_lossy(&out.stdout);
         assert!(listing.starts_with("-rwxr-xr-x root/root"), "{listing}");
-        assert!(listing.contains(" 12 ") && listing.trim_end().ends_with("pause"), "{listing}");
+        assert!(
+            listing.contains(" 12 ") && listing.trim_end().ends_with("pause"),
+            "{listing}"
+        );
     }
 
     #[test]

@@ -179,7 +179,11 @@ pub fn pod_status(
         .iter()
         .map(|v| {
             let mut s = waiting_for_init(container_status(v, init_policy), v);
-            s.ready = s.state.terminated.as_ref().is_some_and(|t| t.exit_code == 0);
+            s.ready = s
+                .state
+                .terminated
+                .as_ref()
+                .is_some_and(|t| t.exit_code == 0);
             s
         })
         .collect();

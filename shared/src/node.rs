@@ -109,3 +109,45 @@ impl Node {
             .map(|a| a.address.as_str())
     }
 }
+
+/// The label of a simulated node (`bosun hollow`): `"true"`.
+pub const HOLLOW_LABEL: &str = "bosun.dev/hollow";
+
+impl Node {
+    /// Whether a pod with node selector `selector` may run here: every label it names
+    /// matches, and a hollow node is taken only by a pod that selects it
+    /// (`bosun.dev/hollow: "true"`), so simulated nodes never run real work.
+    pub fn selected_by(&self, selector: &BTreeMap<String, String>) -> bool {
+        let labels = &self.metadata.labels;
+        let hollow = labels.get(HOLLOW_LABEL).is_some_and(|v| v == "true");
+        selector.iter().all(|(k, v)| labels.get(k) == Some(v))
+            && (!hollow || selector.contains_key(HOLLOW_LABEL))
+    }
+}
+
+#[cfg(test)]
+mod selector_tests {
+    use super::*;
+
+    #[test]
+    fn a_hollow_node_runs_only_the_pods_that_select_it() {
+        let mut node = Node::default();
+        node.metadata.labels.insert("zone".into(), "a".into());
+        let sel = |pairs: &[(&str, &str)]| -> BTreeMap<String, String> {
+            pairs
+                .iter()
+                .map(|(k, v)| (k.to_string(), v.to_string()))
+                .collect()
+        };
+        assert!(node.selected_by(&sel(&[])));
+        assert!(node.selected_by(&sel(&[("zone", "a")])));
+        assert!(!node.selected_by(&sel(&[("zone", "b")])));
+        node.metadata
+            .labels
+            .insert(HOLLOW_LABEL.into(), "true".into());
+        assert!(!node.selected_by(&sel(&[])));
+        assert!(!node.selected_by(&sel(&[("zone", "a")])));
+        assert!(node.selected_by(&sel(&[(HOLLOW_LABEL, "true")])));
+        assert!(!node.selected_by(&sel(&[(HOLLOW_LABEL, "true"), ("zone", "b")])));
+    }
+}

@@ -12,6 +12,7 @@ pub mod diff;
 pub mod exec;
 pub mod explain;
 pub mod get;
+pub mod hollow;
 pub mod logs;
 pub mod node;
 pub mod rollout;

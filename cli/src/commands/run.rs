@@ -78,7 +78,7 @@ pub struct UpArgs {
     pub labels: Vec<(String, String)>,
 }
 
-fn parse_label(s: &str) -> Result<(String, String), String> {
+pub(crate) fn parse_label(s: &str) -> Result<(String, String), String> {
     let (k, v) = s
         .split_once('=')
         .ok_or_else(|| format!("label {s:?}: expected key=value"))?;
@@ -103,7 +103,7 @@ fn check_name(what: &str, name: &str) -> anyhow::Result<()> {
 }
 
 /// Cancels `token` on SIGINT or SIGTERM.
-fn cancel_on_signal(token: CancellationToken) {
+pub(crate) fn cancel_on_signal(token: CancellationToken) {
     tokio::spawn(async move {
         let mut term =
             tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()).ok();

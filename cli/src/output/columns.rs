@@ -94,7 +94,10 @@ fn init_reason(pod: &Pod) -> Option<String> {
     let total = pod.spec.init_containers.len();
     for (i, c) in statuses.iter().enumerate() {
         let state = &c.state;
-        let waiting = state.waiting.as_ref().and_then(|w| non_empty(w.reason.as_deref()));
+        let waiting = state
+            .waiting
+            .as_ref()
+            .and_then(|w| non_empty(w.reason.as_deref()));
         return Some(match (&state.terminated, waiting) {
             (Some(t), _) if t.exit_code == 0 => continue,
             (Some(t), _) => match non_empty(t.reason.as_deref()) {

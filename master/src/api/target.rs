@@ -37,7 +37,12 @@ impl Target {
                 .containers
                 .iter()
                 .map(|c| c.name.clone())
-                .chain(pod.spec.init_containers.iter().map(|c| format!("{} (init)", c.name)))
+                .chain(
+                    pod.spec
+                        .init_containers
+                        .iter()
+                        .map(|c| format!("{} (init)", c.name)),
+                )
                 .collect();
             return Err(Status::invalid_argument(format!(
                 "container {container} is not valid for pod {name}: choose one of [{}]",

@@ -199,10 +199,7 @@ fn eligible(ds: &DaemonSet, tolerations: &[Toleration], n: &Node, running: bool)
     } else {
         &["NoSchedule", "NoExecute"]
     };
-    selector
-        .iter()
-        .all(|(k, v)| n.metadata.labels.get(k) == Some(v))
-        && untolerated(&n.spec.taints, tolerations, effects).is_none()
+    n.selected_by(selector) && untolerated(&n.spec.taints, tolerations, effects).is_none()
 }
 
 /// A pod of the DaemonSet bound to `node`: `<daemonset>-<5 random>`.

@@ -68,13 +68,7 @@ pub(super) fn check(
     {
         return Err(Reason::UntoleratedTaint);
     }
-    let labels = &node.metadata.labels;
-    if !pod
-        .spec
-        .node_selector
-        .iter()
-        .all(|(k, v)| labels.get(k) == Some(v))
-    {
+    if !node.selected_by(&pod.spec.node_selector) {
         return Err(Reason::NodeSelectorMismatch);
     }
     if !fits(usage.cpu_millis, demand.cpu_millis, node.cpu_millis()) {

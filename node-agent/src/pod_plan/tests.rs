@@ -7,7 +7,13 @@ fn t(secs: u64) -> SystemTime {
 }
 
 /// Attempt `attempt` of a container, in sandbox `sandbox` (empty: none).
-fn c(id: &str, attempt: u32, sandbox: &str, state: RunState, exit: Option<i64>) -> ObservedContainer {
+fn c(
+    id: &str,
+    attempt: u32,
+    sandbox: &str,
+    state: RunState,
+    exit: Option<i64>,
+) -> ObservedContainer {
     let mut labels = BTreeMap::from([(labels::ATTEMPT.to_string(), attempt.to_string())]);
     if !sandbox.is_empty() {
         labels.insert(labels::SANDBOX.into(), sandbox.into());
@@ -84,7 +90,10 @@ fn the_sandbox_comes_first_then_the_containers_together() {
     let got = plan(&p, t(20));
     assert_eq!(got.sandbox, Step::Idle);
     assert_eq!(got.sandbox_id.as_deref(), Some("s0"));
-    assert_eq!(got.containers, [Step::Create { attempt: 0 }, Step::Create { attempt: 0 }]);
+    assert_eq!(
+        got.containers,
+        [Step::Create { attempt: 0 }, Step::Create { attempt: 0 }]
+    );
 }
 
 #[test]
@@ -97,7 +106,12 @@ fn init_containers_run_one_after_another() {
     assert!(!got.initialized);
 
     let running = c("i0", 0, "s0", Running, None);
-    let p = pod(RestartPolicy::Always, Some(&[&s]), &[&[&running], &[]], &[&[]]);
+    let p = pod(
+        RestartPolicy::Always,
+        Some(&[&s]),
+        &[&[&running], &[]],
+        &[&[]],
+    );
     let got = plan(&p, t(20));
     assert_eq!(got.init, [Step::Idle, Step::Idle], "the first still runs");
 
@@ -108,7 +122,12 @@ fn init_containers_run_one_after_another() {
     assert_eq!(got.containers, [Step::Idle]);
 
     let done1 = c("i1", 0, "s0", Exited, Some(0));
-    let p = pod(RestartPolicy::Always, Some(&[&s]), &[&[&done], &[&done1]], &[&[]]);
+    let p = pod(
+        RestartPolicy::Always,
+        Some(&[&s]),
+        &[&[&done], &[&done1]],
+        &[&[]],
+    );
     let got = plan(&p, t(20));
     assert!(got.initialized);
     assert_eq!(got.containers, [Step::Create { attempt: 0 }]);
@@ -142,7 +161,12 @@ fn a_new_sandbox_runs_the_init_containers_again_and_restarts_the_containers() {
     let dead = c("s0", 0, "", Exited, Some(137));
     let init = c("i0", 0, "s0", Exited, Some(0));
     let app = c("a0", 0, "s0", Running, None);
-    let p = pod(RestartPolicy::Always, Some(&[&dead]), &[&[&init]], &[&[&app]]);
+    let p = pod(
+        RestartPolicy::Always,
+        Some(&[&dead]),
+        &[&[&init]],
+        &[&[&app]],
+    );
     let got = plan(&p, t(30));
     assert_eq!(got.sandbox, Step::Create { attempt: 1 });
     assert!(matches!(got.containers[0], Step::Stop { ref id, .. } if id == "a0"));
@@ -151,7 +175,12 @@ fn a_new_sandbox_runs_the_init_containers_again_and_restarts_the_containers() {
     // The new sandbox runs: the init container runs again, the stopped container waits.
     let new = c("s1", 1, "", Running, None);
     let stopped = c("a0", 0, "s0", Exited, Some(137));
-    let p = pod(RestartPolicy::Always, Some(&[&dead, &new]), &[&[&init]], &[&[&stopped]]);
+    let p = pod(
+        RestartPolicy::Always,
+        Some(&[&dead, &new]),
+        &[&[&init]],
+        &[&[&stopped]],
+    );
     let got = plan(&p, t(30));
     assert_eq!(got.init, [Step::Create { attempt: 1 }]);
     assert_eq!(got.containers, [Step::Idle]);
@@ -159,14 +188,24 @@ fn a_new_sandbox_runs_the_init_containers_again_and_restarts_the_containers() {
 
     // Initialized again: the container restarts (its back-off has passed) in the new one.
     let init1 = c("i1", 1, "s1", Exited, Some(0));
-    let p = pod(RestartPolicy::Always, Some(&[&dead, &new]), &[&[&init, &init1]], &[&[&stopped]]);
+    let p = pod(
+        RestartPolicy::Always,
+        Some(&[&dead, &new]),
+        &[&[&init, &init1]],
+        &[&[&stopped]],
+    );
     let got = plan(&p, t(30));
     assert!(got.initialized);
     assert_eq!(got.containers, [Step::Create { attempt: 1 }]);
 
     // A container created in the old sandbox but never started is removed.
     let created = c("a1", 1, "s0", Created, None);
-    let p = pod(RestartPolicy::Always, Some(&[&new]), &[], &[&[&created], &[]]);
+    let p = pod(
+        RestartPolicy::Always,
+        Some(&[&new]),
+        &[],
+        &[&[&created], &[]],
+    );
     let got = plan(&p, t(30));
     assert_eq!(got.containers[0], Step::Remove { id: "a1".into() });
 }
@@ -176,14 +215,24 @@ fn a_finished_pod_stops_its_sandbox_and_keeps_it() {
     let s = running_sandbox();
     let init = c("i0", 0, "s0", Exited, Some(0));
     let main = c("m0", 0, "s0", Exited, Some(0));
-    let p = pod(RestartPolicy::OnFailure, Some(&[&s]), &[&[&init]], &[&[&main]]);
+    let p = pod(
+        RestartPolicy::OnFailure,
+        Some(&[&s]),
+        &[&[&init]],
+        &[&[&main]],
+    );
     let got = plan(&p, t(30));
     assert!(matches!(got.sandbox, Step::Stop { ref id, .. } if id == "s0"));
     assert_eq!(got.containers, [Step::Idle]);
 
     // Stopped, it stays: the init container completed in it, so nothing runs again.
     let stopped = c("s0", 0, "", Exited, Some(0));
-    let p = pod(RestartPolicy::OnFailure, Some(&[&stopped]), &[&[&init]], &[&[&main]]);
+    let p = pod(
+        RestartPolicy::OnFailure,
+        Some(&[&stopped]),
+        &[&[&init]],
+        &[&[&main]],
+    );
     let got = plan(&p, t(30));
     assert_eq!(got.sandbox, Step::Idle);
     assert_eq!(got.init, [Step::Idle]);
@@ -192,6 +241,11 @@ fn a_finished_pod_stops_its_sandbox_and_keeps_it() {
 
     // One container still to restart: the pod is not finished.
     let failed = c("m0", 0, "s0", Exited, Some(1));
-    let p = pod(RestartPolicy::OnFailure, Some(&[&s]), &[], &[&[&main], &[&failed]]);
+    let p = pod(
+        RestartPolicy::OnFailure,
+        Some(&[&s]),
+        &[],
+        &[&[&main], &[&failed]],
+    );
     assert_eq!(plan(&p, t(30)).sandbox, Step::Idle);
 }

@@ -29,9 +29,9 @@ use crate::board::StatusBoard;
 use crate::desired::{Assigned, DesiredPods};
 use crate::events::EventLog;
 use crate::labels;
+use crate::pod_plan::{self, ContainerInput, PodInput};
 use crate::probe::{ProbeView, Prober};
 use crate::runtime::{ObservedContainer, RunState, Runtime, RuntimeError};
-use crate::pod_plan::{self, ContainerInput, PodInput};
 use crate::sandbox;
 use crate::status::{pod_status, ContainerView, PodView};
 use crate::step::{next_step, Failure, ProbeKill, Step};
@@ -199,7 +199,12 @@ impl<R: Runtime> Reconciler<R> {
             }
             let join = plan.sandbox_id.as_deref();
             let mut seen = Vec::new();
-            let init = pod.spec.init_containers.iter().zip(&input.init).zip(&plan.init);
+            let init = pod
+                .spec
+                .init_containers
+                .iter()
+                .zip(&input.init)
+                .zip(&plan.init);
             for ((c, i), step) in init {
                 let key = (uid.clone(), c.name.clone());
                 self.execute(tasks, key, step.clone(), What::Container(pod, c, join));
@@ -413,13 +418,12 @@ impl<R: Runtime> Reconciler<R> {
         // A container to create has its environment and volumes resolved first, in the task.
         let prepare = match (&step, &what) {
             (Step::Create { attempt }, What::Container(p, c, join)) => Some(Prepare::Container(
-                (*p).clone(),
-                (*c).clone(),
+                Box::new(((*p).clone(), (*c).clone())),
                 *attempt,
                 join.map(str::to_string),
             )),
             (Step::Create { attempt }, What::Sandbox(p)) => {
-                Some(Prepare::Sandbox((*p).clone(), *attempt))
+                Some(Prepare::Sandbox(Box::new((*p).clone()), *attempt))
             }
             _ => None,
         };
@@ -447,7 +451,8 @@ impl<R: Runtime> Reconciler<R> {
             let container = about.as_ref().map_or("", |(_, c)| c.as_str());
             let result = async {
                 let spec = match &prepare {
-                    Some(Prepare::Container(p, c, attempt, join)) => {
+                    Some(Prepare::Container(pc, attempt, join)) => {
+                        let (p, c) = &**pc;
                         let spec = spec_for(&volumes, &desired, &node, p, c, *attempt).await;
                         let mut spec = spec.map_err(|message| {
                             // The kubelet's CreateContainerConfigError: retried with back-off.
@@ -557,15 +562,15 @@ enum What<'a> {
 
 /// What a container to create needs, owned by the step's task.
 enum Prepare {
-    Container(Pod, Container, u32, Option<String>),
-    Sandbox(Pod, u32),
+    Container(Box<(Pod, Container)>, u32, Option<String>),
+    Sandbox(Box<Pod>, u32),
 }
 
 impl Prepare {
     /// The pod and container, unless it is a sandbox.
     fn container(&self) -> Option<(&Pod, &Container)> {
         match self {
-            Prepare::Container(p, c, ..) => Some((p, c)),
+            Prepare::Container(pc, ..) => Some((&pc.0, &pc.1)),
             Prepare::Sandbox(..) => None,
         }
     }

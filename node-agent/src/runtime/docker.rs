@@ -16,8 +16,8 @@ use futures::{StreamExt, TryStreamExt};
 
 use super::{
     with_default_tag, AttachedExec, ContainerSpec, ContainerUsage, ExecOutput, ExecSpec,
-    LogOptions, LogStream, Namespaces, ObservedContainer, PortBinding, RunState, Runtime, RuntimeError,
-    RuntimeInfo,
+    LogOptions, LogStream, Namespaces, ObservedContainer, PortBinding, RunState, Runtime,
+    RuntimeError, RuntimeInfo,
 };
 
 mod attach;
@@ -142,7 +142,11 @@ impl Runtime for DockerRuntime {
         Ok(())
     }
 
-    async fn import_image(&self, reference: &str, rootfs: bytes::Bytes) -> Result<(), RuntimeError> {
+    async fn import_image(
+        &self,
+        reference: &str,
+        rootfs: bytes::Bytes,
+    ) -> Result<(), RuntimeError> {
         let (repo, tag) = reference.rsplit_once(':').unwrap_or((reference, "latest"));
         let options = CreateImageOptions {
             from_src: Some("-".into()),
@@ -319,7 +323,10 @@ fn create_body(spec: &ContainerSpec) -> ContainerCreateBody {
     let (network_mode, ipc_mode) = match &spec.namespaces {
         Namespaces::Own => (None, None),
         Namespaces::Sandbox => (None, Some("shareable".to_string())),
-        Namespaces::Join(id) => (Some(format!("container:{id}")), Some(format!("container:{id}"))),
+        Namespaces::Join(id) => (
+            Some(format!("container:{id}")),
+            Some(format!("container:{id}")),
+        ),
     };
     ContainerCreateBody {
         image: Some(spec.image.clone()),

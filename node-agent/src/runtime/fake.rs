@@ -40,10 +40,25 @@ pub struct FakeContainer {
     pub observed: ObservedContainer,
 }
 
+/// How the containers of a simulated node behave (`bosun hollow`).
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Behaviour {
+    /// Every image is present: nothing is pulled.
+    pub any_image: bool,
+    /// How long starting a container takes.
+    pub start_delay: Duration,
+    /// Containers exit on their own this long after they start (`None`: they run until
+    /// stopped).
+    pub run_for: Option<Duration>,
+    /// The code they exit with then.
+    pub exit_code: i64,
+}
+
 #[derive(Debug)]
 struct State {
     /// What [`Runtime::info`] reports.
     info: RuntimeInfo,
+    behaviour: Behaviour,
     /// Images present locally, with their tag made explicit.
     images: BTreeSet<String>,
     /// Images a registry would serve, with their tag made explicit.
@@ -117,6 +132,24 @@ impl State {
 }
 
 impl State {
+    /// Ends the containers whose [`Behaviour::run_for`] is over, as of `now` (lazily: no timer
+    /// per container).
+    fn settle(&mut self, now: SystemTime) {
+        let Some(run_for) = self.behaviour.run_for else {
+            return;
+        };
+        let code = self.behaviour.exit_code;
+        for c in self.containers.values_mut() {
+            let o = &mut c.observed;
+            let end = o.started_at.map(|s| s + run_for);
+            if o.state == RunState::Running && end.is_some_and(|e| e <= now) {
+                o.state = RunState::Exited;
+                o.exit_code = Some(code);
+                o.finished_at = end;
+            }
+        }
+    }
+
     /// The engine's refusal to start a container that joins a sandbox which is not running.
     fn join_refusal(&self, namespaces: &super::Namespaces) -> Option<String> {
         let super::Namespaces::Join(sandbox) = namespaces else {
@@ -161,6 +194,7 @@ impl FakeRuntime {
         FakeRuntime {
             state: Arc::new(Mutex::new(State {
                 info,
+                behaviour: Behaviour::default(),
                 images: BTreeSet::new(),
                 pullable: BTreeSet::new(),
                 containers: BTreeMap::new(),
@@ -172,6 +206,12 @@ impl FakeRuntime {
             })),
             changes: Arc::new(watch::channel(0).0),
         }
+    }
+
+    /// An engine whose containers behave as `behaviour` says.
+    pub fn with_behaviour(self, behaviour: Behaviour) -> FakeRuntime {
+        self.lock().behaviour = behaviour;
+        self
     }
 
     /// Makes `image` present locally, as if pulled or imported.
@@ -243,7 +283,8 @@ impl Runtime for FakeRuntime {
         &self,
         labels: &BTreeMap<String, String>,
     ) -> Result<Vec<ObservedContainer>, RuntimeError> {
-        let state = self.lock();
+        let mut state = self.lock();
+        state.settle(SystemTime::now());
         let matches = |c: &&FakeContainer| {
             labels
                 .iter()
@@ -258,7 +299,8 @@ impl Runtime for FakeRuntime {
     }
 
     async fn image_present(&self, image: &str) -> Result<bool, RuntimeError> {
-        Ok(self.lock().images.contains(&with_default_tag(image)))
+        let state = self.lock();
+        Ok(state.behaviour.any_image || state.images.contains(&with_default_tag(image)))
     }
 
     async fn pull(
@@ -281,14 +323,19 @@ impl Runtime for FakeRuntime {
         Ok(())
     }
 
-    async fn import_image(&self, reference: &str, _rootfs: bytes::Bytes) -> Result<(), RuntimeError> {
+    async fn import_image(
+        &self,
+        reference: &str,
+        _rootfs: bytes::Bytes,
+    ) -> Result<(), RuntimeError> {
         self.add_image(reference);
         Ok(())
     }
 
     async fn create(&self, spec: &ContainerSpec) -> Result<String, RuntimeError> {
         self.mutate(|state| {
-            if !state.images.contains(&with_default_tag(&spec.image)) {
+            if !state.behaviour.any_image && !state.images.contains(&with_default_tag(&spec.image))
+            {
                 return Err(RuntimeError::ImageNotFound {
                     image: spec.image.clone(),
                     message: format!("No such image: {}", spec.image),
@@ -341,6 +388,10 @@ impl Runtime for FakeRuntime {
     }
 
     async fn start(&self, id: &str) -> Result<(), RuntimeError> {
+        let delay = self.lock().behaviour.start_delay;
+        if !delay.is_zero() {
+            tokio::time::sleep(delay).await;
+        }
         self.mutate(|state| {
             let resolved = state.resolve(id)?;
             let conflict = state.containers.get(&resolved).and_then(|c| {

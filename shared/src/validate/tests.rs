@@ -235,7 +235,10 @@ fn container_names_are_unique_across_init_containers() {
         name: "sidecar".into(),
         ..web
     });
-    let text: Vec<String> = validate(&p.into()).iter().map(ToString::to_string).collect();
+    let text: Vec<String> = validate(&p.into())
+        .iter()
+        .map(ToString::to_string)
+        .collect();
     assert_eq!(
         text,
         [
@@ -260,7 +263,10 @@ fn init_containers_have_no_probes_nor_hooks() {
     }));
     init.lifecycle = Some(Default::default());
     p.spec.init_containers.push(init);
-    let text: Vec<String> = validate(&p.into()).iter().map(ToString::to_string).collect();
+    let text: Vec<String> = validate(&p.into())
+        .iter()
+        .map(ToString::to_string)
+        .collect();
     assert_eq!(
         text,
         [

@@ -50,7 +50,13 @@ pub(super) fn describe(w: &mut Writer, pod: &Pod, now: SystemTime) {
         let statuses = &status.init_container_statuses;
         container::containers(w, "Init Containers", &spec.init_containers, statuses, "");
     }
-    container::containers(w, "Containers", &spec.containers, &status.container_statuses, "");
+    container::containers(
+        w,
+        "Containers",
+        &spec.containers,
+        &status.container_statuses,
+        "",
+    );
     w.conditions(&status.conditions, &[]);
     w.field(0, "QoS Class", qos_class(pod));
     w.labels(0, "Node-Selectors", &pod.spec.node_selector);

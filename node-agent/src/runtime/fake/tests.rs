@@ -241,3 +241,56 @@ async fn clones_share_one_engine() {
     assert_eq!(rt.containers().len(), 1);
     assert_eq!(rt.containers()[0].spec, spec("web", None));
 }
+
+#[tokio::test]
+async fn hollow_behaviour_runs_any_image_and_exits_on_its_own() {
+    let rt = FakeRuntime::new(4000, 8 << 30).with_behaviour(super::Behaviour {
+        any_image: true,
+        start_delay: Duration::from_millis(20),
+        run_for: Some(Duration::from_millis(50)),
+        exit_code: 3,
+    });
+    let mut s = spec("job", None);
+    s.image = "never-pulled:1".into();
+    assert!(rt.image_present(&s.image).await.unwrap());
+    let id = rt.create(&s).await.unwrap();
+    let started = std::time::Instant::now();
+    rt.start(&id).await.unwrap();
+    assert!(
+        started.elapsed() >= Duration::from_millis(20),
+        "the start delay"
+    );
+    let state = |rt: &FakeRuntime| {
+        let rt = rt.clone();
+        async move { rt.list(&BTreeMap::new()).await.unwrap()[0].clone() }
+    };
+    assert_eq!(state(&rt).await.state, RunState::Running);
+    tokio::time::sleep(Duration::from_millis(60)).await;
+    let ended = state(&rt).await;
+    assert_eq!((ended.state, ended.exit_code), (RunState::Exited, Some(3)));
+    let ran = ended
+        .finished_at
+        .unwrap()
+        .duration_since(ended.started_at.unwrap());
+    assert_eq!(
+        ran.unwrap(),
+        Duration::from_millis(50),
+        "ended when its run was over"
+    );
+}
+
+#[tokio::test]
+async fn a_container_cannot_join_a_sandbox_that_is_not_running() {
+    let rt = runtime();
+    let sandbox = rt.create(&spec("pod", None)).await.unwrap();
+    let mut s = spec("app", None);
+    s.namespaces = crate::runtime::Namespaces::Join(sandbox.clone());
+    let app = rt.create(&s).await.unwrap();
+    let refused = rt.start(&app).await.unwrap_err().to_string();
+    assert!(
+        refused.contains("cannot join network of a non running container"),
+        "{refused}"
+    );
+    rt.start(&sandbox).await.unwrap();
+    rt.start(&app).await.unwrap();
+}
