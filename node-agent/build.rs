@@ -31,6 +31,8 @@ fn main() {
             "cargo:warning=the pod sandbox binary was not built ({why}): this agent refuses \
              pods of several containers"
         );
+        // Never there, so the next build tries again (the library may be installed by then).
+        println!("cargo:rerun-if-changed=pause/.try-again");
         // An empty file keeps `include_bytes!` compiling.
         std::fs::write(&binary, b"").expect("OUT_DIR is writable");
     }

@@ -1,7 +1,7 @@
 //! End to end with `bosun up` and the real Docker engine: pods of several containers and init
 //! containers.
 //! - Two containers of one pod reach each other on `localhost`, share the pod's hostname, and
-//!   the pod's port is published once for the pod. When the pod's sandbox dies, the pod gets
+//!   the pod's port is published once for the pod; an HTTP readiness probe reaches the pod. When the pod's sandbox dies, the pod gets
 //!   a new one and its containers restart in it. Deleting the pod removes every container.
 //! - An Indexed Job's init container writes its task into an `emptyDir` the main container
 //!   reads.
@@ -55,6 +55,8 @@ spec:
     image: {image}
     command: ["/bin/busybox", "httpd", "-f", "-p", "8080", "-h", "/www"]
     ports: [{{containerPort: 8080, hostPort: 0}}]
+    # Probed at the pod's address, which is its sandbox's.
+    readinessProbe: {{httpGet: {{path: /index.html, port: 8080}}, periodSeconds: 1}}
   - name: client
     image: {image}
     # Fetches from its neighbour on localhost, once per start, then stays.

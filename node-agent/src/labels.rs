@@ -21,6 +21,8 @@ pub const GRACE: &str = "bosun.grace-seconds";
 pub const CLAIMS: &str = "bosun.claims";
 /// The container's preStop hook (JSON).
 pub const PRE_STOP: &str = "bosun.pre-stop";
+/// `"true"` on an init container.
+pub const INIT: &str = "bosun.init";
 /// The engine's id of the pod sandbox the container joined ([`crate::sandbox`]).
 pub const SANDBOX: &str = "bosun.sandbox";
 /// Grace period when a pod does not set one.
@@ -52,6 +54,9 @@ pub fn container_labels(
         .termination_grace_period_seconds
         .map_or(DEFAULT_GRACE_SECONDS, |g| g.max(0) as u64);
     l.insert(GRACE.into(), grace.to_string());
+    if pod.spec.init_containers.iter().any(|c| c.name == container) {
+        l.insert(INIT.into(), "true".into());
+    }
     let pre_stop = pod
         .spec
         .containers

@@ -55,6 +55,8 @@ pub struct Plan {
     /// The running sandbox new containers join.
     pub sandbox_id: Option<String>,
     pub init: Vec<Step>,
+    /// Which init containers have completed in the current sandbox.
+    pub init_done: Vec<bool>,
     pub containers: Vec<Step>,
     /// Every init container completed (in the current sandbox).
     pub initialized: bool,
@@ -82,45 +84,80 @@ pub fn plan(pod: &PodInput<'_>, now: SystemTime) -> Plan {
         // `Always` would restart a completed init container: they restart on failure only.
         _ => RestartPolicy::OnFailure,
     };
+    let desired = Desired {
+        restart_policy: init_policy,
+        grace: pod.grace,
+        killed: None,
+    };
+    // A container of the pod has run in this sandbox: the pod is initialized, even if the
+    // completed init containers were removed since (`docker container prune`), as the
+    // kubelet decides.
+    let containers_ran = pod.sandbox.is_some()
+        && pod
+            .containers
+            .iter()
+            .any(|c| c.attempts.iter().any(|a| home.holds(a)));
+    // Under `Never`, a pod whose sandbox is gone after something ran in it has failed: it
+    // does not get another sandbox (nor rerun its init containers).
+    let anything_ran = pod
+        .init
+        .iter()
+        .chain(&pod.containers)
+        .any(|c| !c.attempts.is_empty());
+    let sandbox_lost = match home {
+        Home::Sandbox(_, state) => !is_live_state(state),
+        Home::Missing => true,
+        Home::Own => false,
+    };
+    let lost = pod.restart_policy == RestartPolicy::Never && sandbox_lost && anything_ran;
     let mut init = Vec::with_capacity(pod.init.len());
+    let mut init_done = Vec::with_capacity(pod.init.len());
     let mut initialized = true;
     let mut init_failed = false;
     for c in &pod.init {
         let current = c.current();
         let belongs = current.is_some_and(|cur| home.holds(cur));
+        let completed = |cur: &ObservedContainer| {
+            matches!(cur.state, RunState::Exited | RunState::Dead) && cur.exit_code == Some(0)
+        };
+        let done = containers_ran || current.is_some_and(|cur| belongs && completed(cur));
+        init_done.push(done && initialized);
         if !initialized {
             // Waits for the ones before it; only a leftover of an old sandbox is stopped.
             init.push(leftover(current, home));
             continue;
         }
-        let completed = |cur: &ObservedContainer| {
-            matches!(cur.state, RunState::Exited | RunState::Dead) && cur.exit_code == Some(0)
-        };
-        if current.is_some_and(|cur| belongs && completed(cur)) {
-            init.push(Step::Idle);
+        // Older attempts go first, as for any container.
+        let tidy = next_step(Some(&desired), &c.attempts, c.failure, now);
+        if done {
+            init.push(match tidy {
+                Step::Stop { .. } | Step::Remove { .. } => tidy,
+                _ => Step::Idle,
+            });
             continue;
         }
         initialized = false;
         let step = match current {
-            // Completed in an old sandbox: it runs again in this one.
-            Some(cur) if !belongs && completed(cur) => Step::Create {
-                attempt: labels::attempt_of(&cur.labels) + 1,
-            },
             Some(cur) if !home.shelters(cur) => leftover(Some(cur), home),
+            // Completed in an old sandbox: it runs again in this one.
+            Some(cur) if !belongs && completed(cur) => match tidy {
+                Step::Stop { .. } | Step::Remove { .. } => tidy,
+                _ => Step::Create {
+                    attempt: labels::attempt_of(&cur.labels) + 1,
+                },
+            },
             _ => {
-                if let Some(cur) = current.filter(|c| matches!(c.state, RunState::Exited)) {
+                let ended =
+                    current.filter(|c| matches!(c.state, RunState::Exited | RunState::Dead));
+                if let Some(cur) = ended {
                     init_failed |= !restarts(init_policy, cur.exit_code, false);
                 }
-                let desired = Desired {
-                    restart_policy: init_policy,
-                    grace: pod.grace,
-                    killed: None,
-                };
-                next_step(Some(&desired), &c.attempts, c.failure, now)
+                tidy
             }
         };
-        init.push(gate(step, runnable));
+        init.push(gate(step, runnable && !lost));
     }
+    init_failed |= lost && !initialized;
 
     // Containers: together, once the pod is initialized.
     let mut containers = Vec::with_capacity(pod.containers.len());
@@ -150,16 +187,16 @@ pub fn plan(pod: &PodInput<'_>, now: SystemTime) -> Plan {
                 && !restarts(pod.restart_policy, cur.exit_code, killed)
         });
         all_done &= done;
-        containers.push(gate(step, runnable));
+        containers.push(gate(step, runnable && !lost));
     }
-    finished |= initialized && all_done && !pod.containers.is_empty();
+    finished |= lost || (initialized && all_done && !pod.containers.is_empty());
 
     let sandbox = match &pod.sandbox {
         None => Step::Idle,
         // A finished pod's sandbox is stopped, and kept: it is what the completed init
         // containers belong to, so they do not run again.
         Some(_) if finished => match sandbox_current {
-            Some(s) if is_live(s) => Step::Stop {
+            Some(s) if is_live(s) && s.state != RunState::Created => Step::Stop {
                 id: s.id.clone(),
                 grace: SANDBOX_GRACE,
             },
@@ -181,6 +218,7 @@ pub fn plan(pod: &PodInput<'_>, now: SystemTime) -> Plan {
             _ => None,
         },
         init,
+        init_done,
         containers,
         initialized,
         init_failed,

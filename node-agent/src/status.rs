@@ -39,6 +39,8 @@ pub struct PodView<'a> {
     pub sandbox: Option<&'a ObservedContainer>,
     /// Every init container has completed.
     pub initialized: bool,
+    /// Which init containers have completed in the pod's current sandbox.
+    pub init_done: Vec<bool>,
     /// An init container failed for good.
     pub init_failed: bool,
 }
@@ -168,8 +170,8 @@ pub fn pod_status(
             }
         })
         .collect();
-    // Init containers restart on failure only (never, under `Never`); one that completed
-    // counts as ready.
+    // Init containers restart on failure only (never, under `Never`); one that completed in
+    // the current sandbox counts as ready.
     let init_policy = match policy {
         RestartPolicy::Never => RestartPolicy::Never,
         _ => RestartPolicy::OnFailure,
@@ -177,13 +179,10 @@ pub fn pod_status(
     let init_statuses: Vec<ContainerStatus> = view
         .init
         .iter()
-        .map(|v| {
+        .zip(view.init_done.iter().chain(std::iter::repeat(&false)))
+        .map(|(v, done)| {
             let mut s = waiting_for_init(container_status(v, init_policy), v);
-            s.ready = s
-                .state
-                .terminated
-                .as_ref()
-                .is_some_and(|t| t.exit_code == 0);
+            s.ready = *done;
             s
         })
         .collect();

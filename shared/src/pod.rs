@@ -427,12 +427,20 @@ impl Pod {
         self.spec.restart_policy.unwrap_or_default()
     }
 
-    /// Sum of container restarts.
+    /// Sum of container restarts; while the pod initializes, of its init containers' (as
+    /// kubectl counts them).
     pub fn restarts(&self) -> i32 {
-        self.status
-            .as_ref()
-            .map(|s| s.container_statuses.iter().map(|c| c.restart_count).sum())
-            .unwrap_or(0)
+        let Some(s) = self.status.as_ref() else {
+            return 0;
+        };
+        let initialized =
+            find_condition(&s.conditions, INITIALIZED).is_none_or(|c| c.status == "True");
+        let counted = if initialized {
+            &s.container_statuses
+        } else {
+            &s.init_container_statuses
+        };
+        counted.iter().map(|c| c.restart_count).sum()
     }
 
     /// Containers ready / total, as `get pods` shows it.

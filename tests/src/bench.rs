@@ -113,6 +113,12 @@ fn workspace() -> std::path::PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("..")
 }
 
+/// Today's date, `YYYY-MM-DD` (UTC).
+pub fn today() -> String {
+    let now = bosun_shared::time::to_rfc3339(std::time::SystemTime::now());
+    now.get(..10).unwrap_or(&now).to_string()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -76,6 +76,8 @@ pub async fn run(args: HollowArgs) -> anyhow::Result<()> {
         start_delay: Duration::from_millis(args.start_delay_ms),
         run_for: exit_after,
         exit_code: args.exit_code,
+        // Init containers complete at once, so pods that have them run.
+        init_run_for: Some(Duration::ZERO),
     };
     let data_dir = args
         .data_dir

@@ -90,7 +90,12 @@ pub(crate) fn pod_ready(pod: &Pod) -> String {
 /// While init containers have not all completed, what kubectl shows of them: `Init:1/2`,
 /// `Init:Error`, `Init:CrashLoopBackOff`.
 fn init_reason(pod: &Pod) -> Option<String> {
-    let statuses = &pod.status.as_ref()?.init_container_statuses;
+    let status = pod.status.as_ref()?;
+    let initialized = find_condition(&status.conditions, "Initialized");
+    if initialized.is_some_and(|c| c.status == "True") {
+        return None;
+    }
+    let statuses = &status.init_container_statuses;
     let total = pod.spec.init_containers.len();
     for (i, c) in statuses.iter().enumerate() {
         let state = &c.state;

@@ -170,7 +170,7 @@ fn a_new_sandbox_runs_the_init_containers_again_and_restarts_the_containers() {
     let got = plan(&p, t(30));
     assert_eq!(got.sandbox, Step::Create { attempt: 1 });
     assert!(matches!(got.containers[0], Step::Stop { ref id, .. } if id == "a0"));
-    assert_eq!(got.init, [Step::Idle], "nowhere to run it yet");
+    assert_eq!(got.init, [Step::Idle], "completed in this sandbox");
 
     // The new sandbox runs: the init container runs again, the stopped container waits.
     let new = c("s1", 1, "", Running, None);
@@ -248,4 +248,64 @@ fn a_finished_pod_stops_its_sandbox_and_keeps_it() {
         &[&[&main], &[&failed]],
     );
     assert_eq!(plan(&p, t(30)).sandbox, Step::Idle);
+}
+
+#[test]
+fn a_pod_whose_containers_ran_stays_initialized_when_init_containers_are_pruned() {
+    // `docker container prune` removed the completed init container.
+    let s = running_sandbox();
+    let app = c("a0", 0, "s0", Running, None);
+    let p = pod(RestartPolicy::Always, Some(&[&s]), &[&[]], &[&[&app]]);
+    let got = plan(&p, t(30));
+    assert!(got.initialized);
+    assert_eq!(got.init, [Step::Idle]);
+    assert_eq!(got.init_done, [true]);
+    assert_eq!(got.containers, [Step::Idle]);
+}
+
+#[test]
+fn old_attempts_of_an_init_container_are_removed() {
+    let s = running_sandbox();
+    let a0 = c("i0", 0, "s0", Exited, Some(1));
+    let a1 = c("i1", 1, "s0", Exited, Some(1));
+    let a2 = c("i2", 2, "s0", Exited, Some(0));
+    let p = pod(
+        RestartPolicy::Always,
+        Some(&[&s]),
+        &[&[&a0, &a1, &a2]],
+        &[&[]],
+    );
+    let got = plan(&p, t(30));
+    assert_eq!(got.init, [Step::Remove { id: "i0".into() }]);
+    assert!(got.initialized, "the last attempt completed");
+    assert_eq!(got.containers, [Step::Create { attempt: 0 }]);
+}
+
+#[test]
+fn under_never_a_lost_sandbox_fails_the_pod() {
+    // The sandbox was removed (`docker rm -f`) while the init container ran.
+    let init = c("i0", 0, "s0", Exited, Some(137));
+    let p = pod(RestartPolicy::Never, Some(&[]), &[&[&init]], &[&[]]);
+    let got = plan(&p, t(30));
+    assert_eq!(got.sandbox, Step::Idle, "no new sandbox");
+    assert!(got.init_failed);
+    assert_eq!(got.containers, [Step::Idle]);
+
+    // It died while the container ran: the container is stopped, nothing is made again.
+    let dead = c("s0", 0, "", Exited, Some(137));
+    let done = c("i0", 0, "s0", Exited, Some(0));
+    let app = c("a0", 0, "s0", Running, None);
+    let p = pod(
+        RestartPolicy::Never,
+        Some(&[&dead]),
+        &[&[&done]],
+        &[&[&app]],
+    );
+    let got = plan(&p, t(30));
+    assert_eq!(got.sandbox, Step::Idle);
+    assert!(matches!(got.containers[0], Step::Stop { ref id, .. } if id == "a0"));
+    assert!(
+        !got.init_failed,
+        "it had initialized; the container's exit decides"
+    );
 }

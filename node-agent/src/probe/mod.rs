@@ -92,9 +92,16 @@ impl<R: Runtime> Prober<R> {
         self.probed.lock().expect("prober lock")
     }
 
-    /// Makes sure the probes of `container` run against `observed`, a running attempt of it:
-    /// starts them for a new attempt, restarts them when the container's probes changed.
-    pub fn sync(&self, pod: &Pod, container: &Container, observed: &ObservedContainer) {
+    /// Makes sure the probes of `container` run against `observed`, a running attempt of it,
+    /// reached at `pod_ip` (its own address, or its pod sandbox's): starts them for a new
+    /// attempt, restarts them when the container's probes changed.
+    pub fn sync(
+        &self,
+        pod: &Pod,
+        container: &Container,
+        observed: &ObservedContainer,
+        pod_ip: Option<String>,
+    ) {
         let spec: Vec<(ProbeKind, Probe)> = ProbeKind::ALL
             .into_iter()
             .filter_map(|kind| kind.of(container).map(|p| (kind, p.clone())))
@@ -124,7 +131,7 @@ impl<R: Runtime> Prober<R> {
             pod: pod.key(),
             container: container.name.clone(),
             container_id: observed.id.clone(),
-            pod_ip: observed.ip.clone(),
+            pod_ip,
             ports: container.ports.clone(),
         };
         debug!(pod = %target.pod, container = %target.container, id = %observed.id, "starting probes");

@@ -178,10 +178,13 @@ impl<R: Runtime> Reconciler<R> {
             let mut containers: Vec<ContainerInput<'_>> =
                 pod.spec.containers.iter().map(|c| take(&c.name)).collect();
             // Probes watch the containers' running attempts; what they found decides kills.
+            let sandbox_now = sandbox
+                .as_ref()
+                .and_then(|s| current_and_previous(&s.attempts).0);
             let mut probes = Vec::with_capacity(containers.len());
             for (c, input) in pod.spec.containers.iter().zip(&mut containers) {
                 let (current, previous) = current_and_previous(&input.attempts);
-                let found = self.probe(pod, c, current, previous, &mut probed);
+                let found = self.probe(pod, c, current, previous, sandbox_now, &mut probed);
                 input.killed = kill_order(current, found.0.as_ref(), grace);
                 probes.push(found);
             }
@@ -206,6 +209,8 @@ impl<R: Runtime> Reconciler<R> {
                 .zip(&input.init)
                 .zip(&plan.init);
             for ((c, i), step) in init {
+                let current = current_and_previous(&i.attempts).0;
+                self.note(pod, c, current, None, step);
                 let key = (uid.clone(), c.name.clone());
                 self.execute(tasks, key, step.clone(), What::Container(pod, c, join));
                 seen.push(Seen::new(c, i, step.clone(), (None, None)));
@@ -236,7 +241,13 @@ impl<R: Runtime> Reconciler<R> {
         let sheltering: HashSet<String> = by_key
             .iter()
             .filter(|((_, name), obs)| {
-                name != sandbox::CONTAINER && obs.iter().any(|c| c.state == RunState::Running)
+                let live = |c: &&ObservedContainer| {
+                    !matches!(
+                        c.state,
+                        RunState::Created | RunState::Exited | RunState::Dead
+                    )
+                };
+                name != sandbox::CONTAINER && obs.iter().any(live)
             })
             .map(|((uid, _), _)| uid.clone())
             .collect();
@@ -309,10 +320,16 @@ impl<R: Runtime> Reconciler<R> {
         c: &Container,
         current: Option<&ObservedContainer>,
         previous: Option<&ObservedContainer>,
+        sandbox: Option<&ObservedContainer>,
         probed: &mut ProbedIds,
     ) -> (Option<ProbeView>, Option<ProbeView>) {
         if let Some(cur) = current.filter(|o| o.state == RunState::Running) {
-            self.prober.sync(pod, c, cur);
+            // A container of a sandbox has no address of its own: the pod's is the sandbox's.
+            let ip = match sandbox {
+                Some(s) => s.ip.clone(),
+                None => cur.ip.clone(),
+            };
+            self.prober.sync(pod, c, cur, ip);
             probed.probing.insert(cur.id.clone());
         }
         let ids = current.iter().chain(previous.iter()).map(|o| o.id.clone());
@@ -387,6 +404,7 @@ impl<R: Runtime> Reconciler<R> {
             containers: seen[init_count..].iter().map(view).collect(),
             sandbox: sandbox.and_then(|s| s.current),
             initialized: plan.initialized,
+            init_done: plan.init_done.clone(),
             init_failed: plan.init_failed,
         };
         let status = pod_status(&a.pod, &pod, Some(&a.start_time), &self.host_ip);

@@ -52,6 +52,8 @@ pub struct Behaviour {
     pub run_for: Option<Duration>,
     /// The code they exit with then.
     pub exit_code: i64,
+    /// Init containers complete (exit 0) this long after they start (`None`: as others).
+    pub init_run_for: Option<Duration>,
 }
 
 #[derive(Debug)]
@@ -134,13 +136,22 @@ impl State {
 impl State {
     /// Ends the containers whose [`Behaviour::run_for`] is over, as of `now` (lazily: no timer
     /// per container).
+    /// A pod sandbox never ends on its own.
     fn settle(&mut self, now: SystemTime) {
-        let Some(run_for) = self.behaviour.run_for else {
+        let b = &self.behaviour;
+        if b.run_for.is_none() && b.init_run_for.is_none() {
             return;
-        };
-        let code = self.behaviour.exit_code;
+        }
         for c in self.containers.values_mut() {
             let o = &mut c.observed;
+            let label = |k: &str| o.labels.get(k).map(String::as_str);
+            let (run_for, code) =
+                match (label(crate::labels::CONTAINER), label(crate::labels::INIT)) {
+                    (Some(crate::sandbox::CONTAINER), _) => continue,
+                    (_, Some("true")) if b.init_run_for.is_some() => (b.init_run_for, 0),
+                    _ => (b.run_for, b.exit_code),
+                };
+            let Some(run_for) = run_for else { continue };
             let end = o.started_at.map(|s| s + run_for);
             if o.state == RunState::Running && end.is_some_and(|e| e <= now) {
                 o.state = RunState::Exited;
@@ -341,6 +352,11 @@ impl Runtime for FakeRuntime {
                     message: format!("No such image: {}", spec.image),
                 });
             }
+            if let super::Namespaces::Join(sandbox) = &spec.namespaces {
+                if state.resolve(sandbox).is_err() {
+                    return Err(RuntimeError::ContainerNotFound(sandbox.clone()));
+                }
+            }
             let id = format!("fake{:012}", state.next_id);
             let name = if spec.name.is_empty() {
                 format!("fake_{}", state.next_id)
@@ -422,6 +438,7 @@ impl Runtime for FakeRuntime {
 
     async fn stop(&self, id: &str, _grace: Duration) -> Result<(), RuntimeError> {
         self.mutate(|state| {
+            state.settle(SystemTime::now());
             let observed = &mut state.container_mut(id)?.observed;
             if holds_ports(observed.state) {
                 observed.state = RunState::Exited;

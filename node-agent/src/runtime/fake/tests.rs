@@ -249,6 +249,7 @@ async fn hollow_behaviour_runs_any_image_and_exits_on_its_own() {
         start_delay: Duration::from_millis(20),
         run_for: Some(Duration::from_millis(50)),
         exit_code: 3,
+        init_run_for: None,
     });
     let mut s = spec("job", None);
     s.image = "never-pulled:1".into();
