@@ -52,6 +52,7 @@ async fn node_certificates_renew_under_load_without_dropping_the_session() {
             address: "10.0.0.1".into(),
             token: Some(token),
             credentials: None,
+            simulated: false,
         },
         runtime: engine,
     };

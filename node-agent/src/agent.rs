@@ -33,6 +33,8 @@ pub struct AgentConfig {
     pub address: String,
     /// Join token, for a node without a certificate yet.
     pub token: Option<JoinToken>,
+    /// A simulated node (`bosun hollow`): its assignments are written without `fsync`.
+    pub simulated: bool,
     /// Credentials handed over directly (`bosun up`: the master in the same process issued
     /// them); otherwise they are read from the data directory or made by joining.
     pub credentials: Option<Credentials>,
@@ -79,10 +81,14 @@ impl<R: Runtime> Agent<R> {
         };
         let credentials = bosun_shared::pki::tls::CurrentCredentials::new(credentials);
         let node = self.node_object().await?;
-        let desired = Arc::new(DesiredPods::load(&self.config.data_dir));
+        let desired = Arc::new(DesiredPods::load_with(
+            &self.config.data_dir,
+            !self.config.simulated,
+        ));
         let board = Arc::new(StatusBoard::default());
         info!(node = %self.config.name, masters = ?self.config.masters, pods = desired.snapshot().len(), "agent started");
         let tasks = TaskTracker::new();
+        tasks.spawn(desired.clone().run_saver(shutdown.clone()));
         let reconciler = Reconciler::new(
             self.config.name.clone(),
             self.config.address.clone(),

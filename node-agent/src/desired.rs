@@ -1,5 +1,11 @@
 //! [`DesiredPods`]: the pods the masters assigned to this node, kept on disk so that a restarted
 //! agent (or one that cannot reach any master) keeps running exactly them.
+//!
+//! Assignments arrive one pod at a time; each is recorded in memory at once ([`DesiredPods::stage`])
+//! and a saver task writes the latest state, coalescing what arrived while it wrote, off the
+//! runtime's threads. A pod's containers are created only once its assignment is on disk
+//! ([`DesiredPods::is_saved`]), so a restarted agent never finds containers of pods it does not
+//! know.
 use std::collections::{BTreeMap, HashMap};
 use std::path::{Path, PathBuf};
 use std::sync::Mutex;
@@ -25,7 +31,15 @@ struct OnDisk {
 /// Assigned pods by uid; every change is written to `assignments.json` and wakes the reconciler.
 pub struct DesiredPods {
     path: PathBuf,
+    /// `fsync` each save (not for simulated nodes, which have nothing to keep).
+    durable: bool,
     pods: Mutex<BTreeMap<String, Assigned>>,
+    /// Bumped by every change of `pods`.
+    version: std::sync::atomic::AtomicU64,
+    /// The version on disk, and the uids it holds.
+    saved: Mutex<(u64, std::collections::HashSet<String>)>,
+    /// Wakes the saver.
+    dirty: Notify,
     /// False until the assignments are known: read from the file, or received in full from a
     /// master. Until then nothing is removed: an agent whose file was lost must not stop
     /// containers a master still wants.
@@ -50,6 +64,11 @@ pub struct SaveError {
 impl DesiredPods {
     /// Loads the assignments saved in `data_dir` (none if the file is missing or unreadable).
     pub fn load(data_dir: &Path) -> Self {
+        Self::load_with(data_dir, true)
+    }
+
+    /// [`DesiredPods::load`]; `durable: false` skips `fsync` (simulated nodes).
+    pub fn load_with(data_dir: &Path, durable: bool) -> Self {
         let path = data_dir.join("assignments.json");
         let (pods, known) = match std::fs::read(&path) {
             Ok(bytes) => match serde_json::from_slice::<OnDisk>(&bytes) {
@@ -61,8 +80,13 @@ impl DesiredPods {
             },
             Err(_) => (BTreeMap::new(), false),
         };
+        let saved = pods.keys().cloned().collect();
         DesiredPods {
             path,
+            durable,
+            version: Default::default(),
+            saved: Mutex::new((0, saved)),
+            dirty: Notify::new(),
             pods: Mutex::new(pods),
             known: known.into(),
             removal_grace: Mutex::default(),
@@ -119,10 +143,18 @@ impl DesiredPods {
         self.known.load(std::sync::atomic::Ordering::Acquire)
     }
 
-    /// Applies an assignment from the master: `full` replaces everything.
+    /// Applies an assignment from the master (`full` replaces everything) and saves it before
+    /// returning.
     pub fn apply(&self, full: bool, upsert: Vec<Pod>, removed: &[String]) -> Result<(), SaveError> {
+        self.stage(full, upsert, removed);
+        self.save_now().map(|_| ())
+    }
+
+    /// Applies an assignment in memory and wakes the reconciler and the saver
+    /// ([`DesiredPods::run_saver`]).
+    pub fn stage(&self, full: bool, upsert: Vec<Pod>, removed: &[String]) {
         let now = bosun_shared::time::now_rfc3339();
-        let data = {
+        {
             let mut pods = self.lock();
             let before = pods.clone();
             if full {
@@ -142,14 +174,71 @@ impl DesiredPods {
                 self.known.store(true, std::sync::atomic::Ordering::Release);
             }
             if *pods == before {
-                return Ok(());
+                return;
+            }
+            self.version
+                .fetch_add(1, std::sync::atomic::Ordering::AcqRel);
+        }
+        self.dirty.notify_one();
+        self.changed.notify_one();
+    }
+
+    /// Whether pod `uid`'s assignment is on disk: only then are its containers created.
+    pub fn is_saved(&self, uid: &str) -> bool {
+        self.saved.lock().expect("saved lock").1.contains(uid)
+    }
+
+    /// Writes the latest assignments if they changed since the last save; whether it wrote.
+    /// Blocking: the saver runs it off the runtime's threads.
+    pub fn save_now(&self) -> Result<bool, SaveError> {
+        let (data, version, uids) = {
+            let pods = self.lock();
+            let version = self.version.load(std::sync::atomic::Ordering::Acquire);
+            if self.saved.lock().expect("saved lock").0 == version && version != 0 {
+                return Ok(false);
             }
             // Plain data always serializes.
-            serde_json::to_vec(&OnDisk { pods: pods.clone() }).expect("assignments serialize")
+            let data =
+                serde_json::to_vec(&OnDisk { pods: pods.clone() }).expect("assignments serialize");
+            (data, version, pods.keys().cloned().collect())
         };
         self.save(&data)?;
+        let mut saved = self.saved.lock().expect("saved lock");
+        if saved.0 <= version {
+            *saved = (version, uids);
+        }
+        drop(saved);
         self.changed.notify_one();
-        Ok(())
+        Ok(true)
+    }
+
+    /// Saves what [`DesiredPods::stage`] recorded, coalescing changes that arrive while it
+    /// writes; retries a failed save every second; saves once more at `shutdown`.
+    pub async fn run_saver(
+        self: std::sync::Arc<Self>,
+        shutdown: tokio_util::sync::CancellationToken,
+    ) {
+        loop {
+            let stop = tokio::select! {
+                _ = shutdown.cancelled() => true,
+                _ = self.dirty.notified() => false,
+            };
+            let me = self.clone();
+            match tokio::task::spawn_blocking(move || me.save_now()).await {
+                Ok(Ok(_)) => {}
+                Ok(Err(e)) => {
+                    warn!(error = %e, "could not save assignments; retrying");
+                    if !stop {
+                        tokio::time::sleep(Duration::from_secs(1)).await;
+                        self.dirty.notify_one();
+                    }
+                }
+                Err(e) => warn!(error = %e, "the assignment saver failed"),
+            }
+            if stop {
+                return;
+            }
+        }
     }
 
     /// Writes atomically: a crash leaves either the old or the new file.
@@ -161,10 +250,12 @@ impl DesiredPods {
         let tmp = self.path.with_extension("json.tmp");
         let mut f = std::fs::File::create(&tmp).map_err(err)?;
         std::io::Write::write_all(&mut f, data).map_err(err)?;
-        f.sync_all().map_err(err)?;
+        if self.durable {
+            f.sync_all().map_err(err)?;
+        }
         std::fs::rename(&tmp, &self.path).map_err(err)?;
         // The rename itself is durable once the directory is synced.
-        if let Some(dir) = self.path.parent() {
+        if let Some(dir) = self.path.parent().filter(|_| self.durable) {
             std::fs::File::open(dir)
                 .and_then(|d| d.sync_all())
                 .map_err(err)?;
@@ -200,5 +291,19 @@ mod tests {
                 .collect::<Vec<_>>(),
             ["c"]
         );
+    }
+
+    #[test]
+    fn staged_pods_run_only_once_saved() {
+        let dir = tempfile::tempdir().unwrap();
+        let d = DesiredPods::load_with(dir.path(), false);
+        d.stage(true, vec![pod("a")], &[]);
+        d.stage(false, vec![pod("b")], &[]);
+        assert_eq!(d.snapshot().len(), 2, "known at once");
+        assert!(!d.is_saved("a") && !d.is_saved("b"), "not on disk yet");
+        assert!(d.save_now().unwrap(), "both in one write");
+        assert!(d.is_saved("a") && d.is_saved("b"));
+        assert!(!d.save_now().unwrap(), "nothing new to write");
+        assert_eq!(DesiredPods::load(dir.path()).snapshot().len(), 2);
     }
 }

@@ -264,9 +264,7 @@ impl<R: Runtime> SessionClient<R> {
                             if self.desired.config.apply(a.full, config, &a.config_removed) {
                                 self.desired.changed.notify_one();
                             }
-                            if let Err(e) = self.desired.apply(a.full, pods, &a.removed_uids) {
-                                warn!(error = %e, "could not save assignments");
-                            }
+                            self.desired.stage(a.full, pods, &a.removed_uids);
                         }
                         Some(master_message::Msg::LogRequest(r)) => requests.logs(r),
                         Some(master_message::Msg::ExecRequest(r)) => requests.exec(r),

@@ -102,6 +102,7 @@ pub async fn run(args: HollowArgs) -> anyhow::Result<()> {
             address: "127.0.0.1".into(),
             token: args.token.clone(),
             credentials: None,
+            simulated: true,
         };
         let runtime = FakeRuntime::new(cpu_millis, memory_bytes).with_behaviour(behaviour.clone());
         let agent = Agent {

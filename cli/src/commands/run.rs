@@ -215,6 +215,7 @@ pub async fn agent(args: AgentArgs) -> anyhow::Result<()> {
         address,
         token: args.token,
         credentials: None,
+        simulated: false,
     };
     run_agent(config, shutdown).await
 }
@@ -254,6 +255,7 @@ pub async fn up(ctx: &Context, args: UpArgs) -> anyhow::Result<()> {
         address: master.addr.ip().to_string(),
         token: None,
         credentials: Some(credentials),
+        simulated: false,
     };
     println!("bosun agent running node {name} on the local Docker engine");
     println!(

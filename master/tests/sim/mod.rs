@@ -110,6 +110,7 @@ impl Sim {
                 name,
                 token: Some(self.token.clone()),
                 credentials: None,
+                simulated: false,
             },
             runtime: engine,
         }

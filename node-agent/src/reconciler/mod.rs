@@ -152,6 +152,11 @@ impl<R: Runtime> Reconciler<R> {
         let failures = self.failures.lock().expect("failures lock").clone();
         let mut probed = ProbedIds::default();
         for (uid, a) in &assigned {
+            if !self.desired.is_saved(uid) {
+                // Not on disk yet: nothing of it runs before it is (the saver wakes us).
+                by_key.retain(|(u, _), _| u != uid);
+                continue;
+            }
             let pod = &a.pod;
             let grace = Duration::from_secs(
                 pod.spec

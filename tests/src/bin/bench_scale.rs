@@ -211,8 +211,22 @@ async fn schedule(client: &Client, o: &Options) -> anyhow::Result<(f64, f64, f64
     let mut running = HashSet::new();
     let mut all_bound = None;
     let mut created_at = None;
+    let mut report = tokio::time::interval(Duration::from_secs(1));
     let waiting = async {
-        while let Some(event) = changes.next().await {
+        loop {
+            let event = tokio::select! {
+                e = changes.next() => e,
+                _ = report.tick() => {
+                    eprintln!(
+                        "  {:>5.1} s: {} bound, {} running",
+                        start.elapsed().as_secs_f64(),
+                        bound.len(),
+                        running.len()
+                    );
+                    continue;
+                }
+            };
+            let Some(event) = event else { break };
             let event = event?;
             let Some(p) = event.object.as_pod() else {
                 continue;
