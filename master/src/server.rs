@@ -332,9 +332,12 @@ impl Master {
             name: config.name.clone(),
             peers: peers.clone(),
         };
+        let hub = crate::dispatcher::hub::Hub::default();
+        tasks.spawn(hub.clone().run(store.clone(), shutdown.clone()));
         let dispatcher = DispatcherService {
             store: store.clone(),
             registry: registry.clone(),
+            hub,
             events: events.clone(),
             tasks: tasks.clone(),
             shutdown: shutdown.clone(),

@@ -23,6 +23,9 @@ pub struct Assigned {
     config: HashMap<ConfigKey, String>,
     /// Claims bound to the node.
     claims: BTreeSet<ConfigKey>,
+    /// Pods of the node being deleted, by uid (namespace, name): the agent is stopping them,
+    /// and they are removed once it no longer holds them.
+    terminating: HashMap<String, (String, String)>,
 }
 
 /// `Kind/namespace/name`, as `PodAssignment.config_removed` names an object.
@@ -56,6 +59,10 @@ impl Assigned {
             .map(|o| (o.kind(), o.meta().namespace.clone(), o.meta().name.clone()))
             .collect();
         let mut upsert = Vec::new();
+        self.terminating.clear();
+        for p in pods.iter().filter_map(|o| o.as_pod()) {
+            self.note_terminating(p, node, false);
+        }
         for p in pods
             .iter()
             .filter_map(|o| o.as_pod())
@@ -81,7 +88,9 @@ impl Assigned {
     pub fn on_pod(&mut self, store: &Store, node: &str, change: &Change) -> Option<PodAssignment> {
         let pod = change.object.as_pod()?;
         let uid = pod.metadata.uid.clone();
-        let removed = change.event == EventType::Deleted || pod.is_terminating();
+        let deleted = change.event == EventType::Deleted;
+        self.note_terminating(pod, node, deleted);
+        let removed = deleted || pod.is_terminating();
         if removed || !bound_to(pod, node) {
             self.pods.remove(&uid)?;
             let grace = pod.metadata.deletion_grace_period_seconds;
@@ -134,6 +143,22 @@ impl Assigned {
             config: vec![change.object.to_json()],
             ..Default::default()
         })
+    }
+
+    /// The node's pods being deleted, by uid: (namespace, name).
+    pub fn terminating(&self) -> &HashMap<String, (String, String)> {
+        &self.terminating
+    }
+
+    /// Tracks whether `pod` is one of the node's terminating pods.
+    fn note_terminating(&mut self, pod: &Pod, node: &str, deleted: bool) {
+        let uid = &pod.metadata.uid;
+        if !deleted && bound_to(pod, node) && pod.is_terminating() {
+            let key = (pod.metadata.namespace.clone(), pod.metadata.name.clone());
+            self.terminating.insert(uid.clone(), key);
+        } else if !self.terminating.is_empty() {
+            self.terminating.remove(uid);
+        }
     }
 
     fn used(&self) -> BTreeSet<ConfigKey> {

@@ -2,8 +2,10 @@
 //!
 //! - [`registry`]: connected agents, their heartbeats, and log requests in flight.
 //! - `assigned`: what a node's session was sent (pods, the ConfigMaps and Secrets they use).
+//! - [`hub`]: one store watch for all sessions, each change routed to the sessions it concerns.
 //! - [`session`]: one agent's session: registration, assignments, status reports, logs.
 mod assigned;
+pub mod hub;
 pub mod registry;
 mod session;
 
@@ -34,6 +36,8 @@ pub const SESSION_BUFFER: usize = 256;
 pub struct DispatcherService {
     pub store: Store,
     pub registry: Arc<Registry>,
+    /// Routes the store's changes to the sessions (its task runs beside the service).
+    pub hub: hub::Hub,
     /// Records what agents report as Events.
     pub events: crate::events::Recorder,
     pub tasks: TaskTracker,
@@ -63,6 +67,7 @@ impl Dispatcher for DispatcherService {
         let s = session::Session {
             store: self.store.clone(),
             registry: self.registry.clone(),
+            hub: self.hub.clone(),
             events: self.events.clone(),
             tx,
             shutdown: self.shutdown.child_token(),

@@ -1,4 +1,5 @@
 //! One agent's session: register the node, send its pods, take its reports.
+use std::collections::HashMap;
 use std::sync::Arc;
 
 use bosun_proto::v1::{
@@ -19,20 +20,12 @@ use tracing::{debug, info, warn};
 use super::assigned::{bound_to, Assigned};
 use super::{Registry, HEARTBEAT_INTERVAL};
 
-/// The session's watches: pods, and ConfigMaps, Secrets and claims together.
-type Watches = (
-    crate::store::WatchStream,
-    std::pin::Pin<
-        Box<
-            dyn futures::Stream<Item = <crate::store::WatchStream as futures::Stream>::Item> + Send,
-        >,
-    >,
-);
 use crate::store::{Command, Op, Store, StoreError};
 
 pub struct Session {
     pub store: Store,
     pub registry: Arc<Registry>,
+    pub hub: super::hub::Hub,
     pub events: crate::events::Recorder,
     pub tx: mpsc::Sender<MasterMessage>,
     pub shutdown: CancellationToken,
@@ -114,7 +107,7 @@ impl Session {
             .await
             .map_err(|_| closed())?;
         let mut assigned = Assigned::default();
-        let (mut watch, mut config) = self.send_full(node, &mut assigned).await?;
+        let (mut changes, mut sent_at) = self.send_full(node, &mut assigned).await?;
         record_statuses(&self.store, node, initial).await;
         let mut leadership = self.store.status_changes();
         loop {
@@ -133,52 +126,42 @@ impl Session {
                             warn!(node, "ending the session of a removed node");
                             return Err(StoreError::Unavailable(format!("node {node} was removed from the cluster")));
                         }
-                        self.on_agent_message(node, m).await
+                        self.on_agent_message(node, m, &assigned).await
                     }
                 },
-                c = watch.next() => match c {
-                    Some(Ok(change)) => {
-                        if let Some(a) = assigned.on_pod(&self.store, node, &change) {
+                c = changes.next() => match c {
+                    // What the full assignment already held.
+                    Some(change) if change.revision <= sent_at => {}
+                    Some(change) => {
+                        let a = if change.object.kind() == Kind::Pod {
+                            assigned.on_pod(&self.store, node, &change)
+                        } else {
+                            assigned.on_config(node, &change)
+                        };
+                        if let Some(a) = a {
                             self.send_assignment(a).await?;
                         }
                     }
-                    Some(Err(e)) => {
-                        debug!(node, error = %e, "pod watch fell behind; resending all pods");
-                        (watch, config) = self.send_full(node, &mut assigned).await?;
+                    None => {
+                        debug!(node, "fell behind the store's changes; resending all pods");
+                        (changes, sent_at) = self.send_full(node, &mut assigned).await?;
                     }
-                    None => return Err(StoreError::Unavailable("store watch ended".into())),
-                },
-                c = config.next() => match c {
-                    Some(Ok(change)) => {
-                        if let Some(a) = assigned.on_config(node, &change) {
-                            self.send_assignment(a).await?;
-                        }
-                    }
-                    Some(Err(e)) => {
-                        debug!(node, error = %e, "config watch fell behind; resending all pods");
-                        (watch, config) = self.send_full(node, &mut assigned).await?;
-                    }
-                    None => return Err(StoreError::Unavailable("store watch ended".into())),
                 },
             }
         }
     }
 
-    /// Sends every pod bound to `node` (and the config they use) and starts watching pods,
-    /// ConfigMaps and Secrets from that revision.
-    async fn send_full(&self, node: &str, assigned: &mut Assigned) -> Result<Watches, StoreError> {
+    /// Sends every pod bound to `node` (and the config they use); the subscription to what
+    /// changes after, taken before the list, and the list's revision.
+    async fn send_full(
+        &self,
+        node: &str,
+        assigned: &mut Assigned,
+    ) -> Result<(super::hub::Subscription, u64), StoreError> {
+        let changes = self.hub.subscribe(node);
         let (assignment, revision) = assigned.full(&self.store, node);
         self.send_assignment(assignment).await?;
-        let pods = self.store.watch(Some(Kind::Pod), None, revision)?;
-        let config = futures::stream::select(
-            self.store.watch(Some(Kind::ConfigMap), None, revision)?,
-            futures::stream::select(
-                self.store.watch(Some(Kind::Secret), None, revision)?,
-                self.store
-                    .watch(Some(Kind::PersistentVolumeClaim), None, revision)?,
-            ),
-        );
-        Ok((pods, Box::pin(config)))
+        Ok((changes, revision))
     }
 
     async fn send_assignment(&self, a: PodAssignment) -> Result<(), StoreError> {
@@ -188,13 +171,13 @@ impl Session {
             .map_err(|_| StoreError::Unavailable("agent stream closed".into()))
     }
 
-    async fn on_agent_message(&self, node: &str, m: AgentMessage) {
+    async fn on_agent_message(&self, node: &str, m: AgentMessage, assigned: &Assigned) {
         match m.msg {
             Some(agent_message::Msg::Heartbeat(beat)) => {
                 self.registry.heartbeat(node);
                 let held =
                     |uid: &str| beat.reports_holding && beat.holding.iter().any(|h| h == uid);
-                remove_stopped(&self.store, node, held).await;
+                remove_stopped(&self.store, node, assigned.terminating(), held).await;
                 // Never waits: an agent that does not read its acks has its own watchdog.
                 let _ = self
                     .tx
@@ -232,13 +215,24 @@ impl Session {
     }
 }
 
-/// Removes the terminating pods of `node` its agent no longer holds (`held`): their
-/// containers are gone, so the deletion is complete.
-async fn remove_stopped(store: &Store, node: &str, held: impl Fn(&str) -> bool) {
-    let (stopped, _) = store.select(Kind::Pod, None, |o| {
-        o.as_pod()
-            .is_some_and(|p| bound_to(p, node) && p.is_terminating() && !held(&p.metadata.uid))
-    });
+/// Removes the terminating pods of `node` (`terminating`, as its session tracks them) its
+/// agent no longer holds (`held`): their containers are gone, so the deletion is complete.
+/// Looks only at those pods: a heartbeat must not cost a scan of every pod.
+async fn remove_stopped(
+    store: &Store,
+    node: &str,
+    terminating: &HashMap<String, (String, String)>,
+    held: impl Fn(&str) -> bool,
+) {
+    let stopped: Vec<_> = terminating
+        .iter()
+        .filter(|(uid, _)| !held(uid))
+        .filter_map(|(_, (ns, name))| store.get(Kind::Pod, ns, name))
+        .filter(|o| {
+            o.as_pod()
+                .is_some_and(|p| bound_to(p, node) && p.is_terminating() && !held(&p.metadata.uid))
+        })
+        .collect();
     if stopped.is_empty() {
         return;
     }

@@ -50,6 +50,14 @@ pub struct Reconciler<R: Runtime> {
     pub desired: Arc<DesiredPods>,
     pub board: Arc<StatusBoard>,
     inflight: Arc<Mutex<HashSet<Key>>>,
+    /// Counts finished steps; a pass notes the count before it lists the engine.
+    finished: Arc<std::sync::atomic::AtomicU64>,
+    /// The count when each container's last step finished: a step that finished after the
+    /// pass listed the engine is not in what it saw, so the pass decides nothing for that
+    /// container (creating it twice would be refused: the name is taken).
+    finished_at: Arc<Mutex<HashMap<Key, u64>>>,
+    /// [`Reconciler::finished`] when the current pass listed the engine.
+    listed_at: std::sync::atomic::AtomicU64,
     failures: Arc<Mutex<HashMap<Key, Failure>>>,
     /// Runs the containers' probes; its findings feed statuses and steps.
     prober: Prober<R>,
@@ -90,6 +98,9 @@ impl<R: Runtime> Reconciler<R> {
             desired,
             board,
             inflight: Arc::default(),
+            finished: Arc::default(),
+            finished_at: Arc::default(),
+            listed_at: Default::default(),
             failures: Arc::default(),
             events: Arc::default(),
             wake,
@@ -127,6 +138,13 @@ impl<R: Runtime> Reconciler<R> {
 
     /// One pass over every assigned pod and every owned container.
     pub async fn pass(&self, tasks: &TaskTracker) -> Result<(), RuntimeError> {
+        use std::sync::atomic::Ordering;
+        let listed_at = self.finished.load(Ordering::Acquire);
+        self.listed_at.store(listed_at, Ordering::Release);
+        self.finished_at
+            .lock()
+            .expect("finished lock")
+            .retain(|_, at| *at > listed_at);
         let observed = self
             .runtime
             .list(&labels::node_selector(&self.node))
@@ -430,6 +448,16 @@ impl<R: Runtime> Reconciler<R> {
         if matches!(step, Step::Idle | Step::WaitUntil(_)) {
             return;
         }
+        let listed_at = self.listed_at.load(std::sync::atomic::Ordering::Acquire);
+        let stale = self
+            .finished_at
+            .lock()
+            .expect("finished lock")
+            .get(&key)
+            .is_some_and(|at| *at > listed_at);
+        if stale {
+            return;
+        }
         if !self
             .inflight
             .lock()
@@ -458,6 +486,7 @@ impl<R: Runtime> Reconciler<R> {
         let events = self.events.clone();
         let runtime = self.runtime.clone();
         let inflight = self.inflight.clone();
+        let (finished, finished_at) = (self.finished.clone(), self.finished_at.clone());
         let failures = self.failures.clone();
         let wake = self.wake.clone();
         let (volumes, desired, node) = (
@@ -527,6 +556,9 @@ impl<R: Runtime> Reconciler<R> {
                     }
                 }
             }
+            // Recorded before the key leaves `inflight`, so no pass misses both.
+            let at = finished.fetch_add(1, std::sync::atomic::Ordering::AcqRel) + 1;
+            finished_at.lock().expect("finished lock").insert(key.clone(), at);
             inflight.lock().expect("inflight lock").remove(&key);
             wake.notify_one();
         });

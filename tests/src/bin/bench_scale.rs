@@ -227,19 +227,27 @@ async fn schedule(client: &Client, o: &Options) -> anyhow::Result<(f64, f64, f64
                 }
             };
             let Some(event) = event else { break };
-            let event = event?;
+            let event = match event {
+                Ok(e) => e,
+                // Fell behind the store's history: count from a fresh list, watch from there.
+                Err(e) if e.to_string().contains("too old") => {
+                    let (pods, revision) = client.list(Kind::Pod, Some("default"), None).await?;
+                    for p in pods.iter().filter_map(Object::as_pod) {
+                        note(p, &mut bound, &mut running);
+                    }
+                    changes = Box::pin(
+                        client
+                            .watch(Some(Kind::Pod), Some("default"), revision)
+                            .await?,
+                    );
+                    continue;
+                }
+                Err(e) => return Err(e.into()),
+            };
             let Some(p) = event.object.as_pod() else {
                 continue;
             };
-            if !p.metadata.name.starts_with("sched-") {
-                continue;
-            }
-            if p.spec.node_name.is_some() {
-                bound.insert(p.metadata.name.clone());
-            }
-            if p.phase() == PodPhase::Running {
-                running.insert(p.metadata.name.clone());
-            }
+            note(p, &mut bound, &mut running);
             if all_bound.is_none() && bound.len() == o.pods {
                 all_bound = Some(start.elapsed());
             }
@@ -268,6 +276,19 @@ async fn schedule(client: &Client, o: &Options) -> anyhow::Result<(f64, f64, f64
         o.pods as f64 / bound_after.as_secs_f64(),
         all_running.as_secs_f64(),
     ))
+}
+
+/// Counts a benchmark pod as bound and as running when it is.
+fn note(p: &Pod, bound: &mut HashSet<String>, running: &mut HashSet<String>) {
+    if !p.metadata.name.starts_with("sched-") {
+        return;
+    }
+    if p.spec.node_name.is_some() {
+        bound.insert(p.metadata.name.clone());
+    }
+    if p.phase() == PodPhase::Running {
+        running.insert(p.metadata.name.clone());
+    }
 }
 
 /// Deploy scenario: seconds from the create until every replica is ready.
