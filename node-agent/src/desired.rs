@@ -23,17 +23,26 @@ pub struct Assigned {
     pub start_time: String,
 }
 
-#[derive(Default, Serialize, Deserialize)]
+#[derive(Default, Deserialize)]
 struct OnDisk {
     pods: BTreeMap<String, Assigned>,
 }
+
+/// What is written: the same document as [`OnDisk`], by reference.
+#[derive(Serialize)]
+struct OnDiskRef<'a> {
+    pods: BTreeMap<&'a str, &'a Assigned>,
+}
+
+/// Assigned pods by uid, shared: a snapshot copies pointers, not pods.
+pub type Pods = BTreeMap<String, std::sync::Arc<Assigned>>;
 
 /// Assigned pods by uid; every change is written to `assignments.json` and wakes the reconciler.
 pub struct DesiredPods {
     path: PathBuf,
     /// `fsync` each save (not for simulated nodes, which have nothing to keep).
     durable: bool,
-    pods: Mutex<BTreeMap<String, Assigned>>,
+    pods: Mutex<Pods>,
     /// Bumped by every change of `pods`.
     version: std::sync::atomic::AtomicU64,
     /// The version on disk, and the uids it holds.
@@ -81,6 +90,10 @@ impl DesiredPods {
             Err(_) => (BTreeMap::new(), false),
         };
         let saved = pods.keys().cloned().collect();
+        let pods: Pods = pods
+            .into_iter()
+            .map(|(uid, a)| (uid, std::sync::Arc::new(a)))
+            .collect();
         DesiredPods {
             path,
             durable,
@@ -95,7 +108,7 @@ impl DesiredPods {
         }
     }
 
-    fn lock(&self) -> std::sync::MutexGuard<'_, BTreeMap<String, Assigned>> {
+    fn lock(&self) -> std::sync::MutexGuard<'_, Pods> {
         // Only map operations happen under the lock.
         self.pods.lock().expect("assignments lock")
     }
@@ -105,7 +118,7 @@ impl DesiredPods {
         self.path.parent().unwrap_or(Path::new("."))
     }
 
-    pub fn snapshot(&self) -> BTreeMap<String, Assigned> {
+    pub fn snapshot(&self) -> Pods {
         self.lock().clone()
     }
 
@@ -156,24 +169,31 @@ impl DesiredPods {
         let now = bosun_shared::time::now_rfc3339();
         {
             let mut pods = self.lock();
-            let before = pods.clone();
+            let mut changed = false;
             if full {
-                pods.retain(|uid, _| upsert.iter().any(|p| &p.metadata.uid == uid));
+                let keep: std::collections::HashSet<&str> =
+                    upsert.iter().map(|p| p.metadata.uid.as_str()).collect();
+                let before = pods.len();
+                pods.retain(|uid, _| keep.contains(uid.as_str()));
+                changed |= pods.len() != before;
             }
             for uid in removed {
-                pods.remove(uid);
+                changed |= pods.remove(uid).is_some();
             }
             for pod in upsert {
                 let uid = pod.metadata.uid.clone();
-                let start_time = pods
-                    .get(&uid)
-                    .map_or_else(|| now.clone(), |a| a.start_time.clone());
-                pods.insert(uid, Assigned { pod, start_time });
+                let start_time = match pods.get(&uid) {
+                    Some(a) if a.pod == pod => continue,
+                    Some(a) => a.start_time.clone(),
+                    None => now.clone(),
+                };
+                pods.insert(uid, std::sync::Arc::new(Assigned { pod, start_time }));
+                changed = true;
             }
             if full {
                 self.known.store(true, std::sync::atomic::Ordering::Release);
             }
-            if *pods == before {
+            if !changed {
                 return;
             }
             self.version
@@ -197,9 +217,11 @@ impl DesiredPods {
             if self.saved.lock().expect("saved lock").0 == version && version != 0 {
                 return Ok(false);
             }
+            let doc = OnDiskRef {
+                pods: pods.iter().map(|(k, v)| (k.as_str(), &**v)).collect(),
+            };
             // Plain data always serializes.
-            let data =
-                serde_json::to_vec(&OnDisk { pods: pods.clone() }).expect("assignments serialize");
+            let data = serde_json::to_vec(&doc).expect("assignments serialize");
             (data, version, pods.keys().cloned().collect())
         };
         self.save(&data)?;

@@ -203,7 +203,7 @@ async fn schedule(client: &Client, o: &Options) -> anyhow::Result<(f64, f64, f64
                 if i >= total {
                     return anyhow::Ok(());
                 }
-                client.create(&hollow_pod(format!("sched-{i}"))).await?;
+                create_retrying(&client, hollow_pod(format!("sched-{i}"))).await?;
             }
         }));
     }
@@ -229,8 +229,11 @@ async fn schedule(client: &Client, o: &Options) -> anyhow::Result<(f64, f64, f64
             let Some(event) = event else { break };
             let event = match event {
                 Ok(e) => e,
-                // Fell behind the store's history: count from a fresh list, watch from there.
-                Err(e) if e.to_string().contains("too old") => {
+                // Fell behind the store's history, or the master changed: count from a fresh
+                // list, watch from there.
+                Err(e) => {
+                    eprintln!("  watch: {e}; listing again");
+                    tokio::time::sleep(Duration::from_millis(200)).await;
                     let (pods, revision) = client.list(Kind::Pod, Some("default"), None).await?;
                     for p in pods.iter().filter_map(Object::as_pod) {
                         note(p, &mut bound, &mut running);
@@ -242,7 +245,6 @@ async fn schedule(client: &Client, o: &Options) -> anyhow::Result<(f64, f64, f64
                     );
                     continue;
                 }
-                Err(e) => return Err(e.into()),
             };
             let Some(p) = event.object.as_pod() else {
                 continue;
@@ -278,6 +280,25 @@ async fn schedule(client: &Client, o: &Options) -> anyhow::Result<(f64, f64, f64
     ))
 }
 
+/// Creates `obj`, retrying while the masters change leader (a create whose outcome was
+/// unknown and that did land counts).
+async fn create_retrying(client: &Client, obj: Object) -> anyhow::Result<()> {
+    let mut last = None;
+    for _ in 0..50 {
+        match client.create(&obj).await {
+            Ok(_) => return Ok(()),
+            Err(e) if e.to_string().contains("already exists") && last.is_some() => return Ok(()),
+            Err(e) => {
+                last = Some(e);
+                tokio::time::sleep(Duration::from_millis(200)).await;
+            }
+        }
+    }
+    Err(last
+        .map(anyhow::Error::from)
+        .unwrap_or_else(|| anyhow::anyhow!("create failed")))
+}
+
 /// Counts a benchmark pod as bound and as running when it is.
 fn note(p: &Pod, bound: &mut HashSet<String>, running: &mut HashSet<String>) {
     if !p.metadata.name.starts_with("sched-") {
@@ -304,9 +325,12 @@ async fn deploy(client: &Client, o: &Options) -> anyhow::Result<f64> {
     );
     let d: Deployment = serde_json::from_str(&manifest)?;
     let start = Instant::now();
-    client.create(&Object::Deployment(d)).await?;
+    create_retrying(client, Object::Deployment(d)).await?;
     loop {
-        let obj = client.get(Kind::Deployment, "default", "fleet").await?;
+        let Ok(obj) = client.get(Kind::Deployment, "default", "fleet").await else {
+            tokio::time::sleep(Duration::from_millis(200)).await;
+            continue;
+        };
         let ready = obj
             .as_deployment()
             .and_then(|d| d.status.as_ref())
