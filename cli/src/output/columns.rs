@@ -91,7 +91,7 @@ pub(crate) fn pod_ready(pod: &Pod) -> String {
 /// `Init:Error`, `Init:CrashLoopBackOff`.
 fn init_reason(pod: &Pod) -> Option<String> {
     let status = pod.status.as_ref()?;
-    let initialized = find_condition(&status.conditions, "Initialized");
+    let initialized = find_condition(&status.conditions, bosun_shared::pod::INITIALIZED);
     if initialized.is_some_and(|c| c.status == "True") {
         return None;
     }

@@ -7,10 +7,15 @@
 //! - `run`: one step on the engine (pull by policy, create, start and postStart, stop after
 //!   preStop, remove).
 //! - `spec`: a container's runtime spec, its environment and volumes resolved.
+//! - `seen`: what a pass records of a pod's parts, and what a step is about.
 mod run;
+mod seen;
 mod spec;
 
 use run::{run_step, Hooks};
+use seen::{
+    container_view, current_and_previous, kill_order, Prepare, ProbedIds, SandboxSeen, Seen, What,
+};
 pub use spec::container_spec;
 pub(crate) use spec::{hostname, port_binding};
 use spec::{registry_auth, spec_for};
@@ -33,8 +38,8 @@ use crate::pod_plan::{self, ContainerInput, PodInput};
 use crate::probe::{ProbeView, Prober};
 use crate::runtime::{ObservedContainer, RunState, Runtime, RuntimeError};
 use crate::sandbox;
-use crate::status::{pod_status, ContainerView, PodView};
-use crate::step::{next_step, Failure, ProbeKill, Step};
+use crate::status::{pod_status, PodView};
+use crate::step::{next_step, Failure, Step};
 use bosun_shared::event::{NORMAL, WARNING};
 
 /// Passes happen at least this often (the engine is observed by polling).
@@ -563,119 +568,4 @@ impl<R: Runtime> Reconciler<R> {
             wake.notify_one();
         });
     }
-}
-
-/// What one pass found of one container of an assigned pod.
-struct Seen<'a> {
-    container: &'a Container,
-    /// The highest attempt on the engine, and the one before it.
-    current: Option<&'a ObservedContainer>,
-    previous: Option<&'a ObservedContainer>,
-    failure: Option<&'a Failure>,
-    step: Step,
-    probes: Option<ProbeView>,
-    previous_probes: Option<ProbeView>,
-}
-
-impl<'a> Seen<'a> {
-    /// `container` as `input` shows it, with the step planned and what its probes found (of
-    /// its current and previous attempts).
-    fn new(
-        container: &'a Container,
-        input: &ContainerInput<'a>,
-        step: Step,
-        (probes, previous_probes): (Option<ProbeView>, Option<ProbeView>),
-    ) -> Self {
-        let (current, previous) = current_and_previous(&input.attempts);
-        Seen {
-            container,
-            current,
-            previous,
-            failure: input.failure,
-            step,
-            probes,
-            previous_probes,
-        }
-    }
-}
-
-/// What a pass found of a pod's sandbox.
-struct SandboxSeen<'a> {
-    current: Option<&'a ObservedContainer>,
-    failure: Option<&'a Failure>,
-}
-
-/// What a step is about.
-enum What<'a> {
-    /// A container of an assigned pod, and the sandbox it joins if it has one.
-    Container(&'a Pod, &'a Container, Option<&'a str>),
-    /// The sandbox of an assigned pod.
-    Sandbox(&'a Pod),
-    /// A container of a pod no longer assigned.
-    Gone,
-}
-
-/// What a container to create needs, owned by the step's task.
-enum Prepare {
-    Container(Box<(Pod, Container)>, u32, Option<String>),
-    Sandbox(Box<Pod>, u32),
-}
-
-impl Prepare {
-    /// The pod and container, unless it is a sandbox.
-    fn container(&self) -> Option<(&Pod, &Container)> {
-        match self {
-            Prepare::Container(pc, ..) => Some((&pc.0, &pc.1)),
-            Prepare::Sandbox(..) => None,
-        }
-    }
-}
-
-/// What the status shows of a container: what the pass saw; until it has an attempt, the
-/// failure of its sandbox if it has none of its own.
-fn container_view<'a>(s: &'a Seen<'a>, sandbox_failure: Option<&'a Failure>) -> ContainerView<'a> {
-    ContainerView {
-        name: &s.container.name,
-        image: &s.container.image,
-        current: s.current,
-        previous: s.previous,
-        failure: s
-            .failure
-            .or_else(|| sandbox_failure.filter(|_| s.current.is_none())),
-        step: &s.step,
-        probes: s.probes.as_ref(),
-        previous_probes: s.previous_probes.as_ref(),
-    }
-}
-
-/// The highest attempt and the one before it.
-fn current_and_previous<'a>(
-    attempts: &[&'a ObservedContainer],
-) -> (Option<&'a ObservedContainer>, Option<&'a ObservedContainer>) {
-    let mut sorted = attempts.to_vec();
-    sorted.sort_by_key(|o| labels::attempt_of(&o.labels));
-    (sorted.pop(), sorted.pop())
-}
-
-/// Attempts a pass saw, for [`Prober::retain`].
-#[derive(Default)]
-struct ProbedIds {
-    /// Running current attempts: their probes go on.
-    probing: HashSet<String>,
-    /// Current and previous attempts: what their probes found is kept.
-    remembered: HashSet<String>,
-}
-
-/// The kill a failed liveness or startup probe asks for: the current attempt, with the probe's
-/// grace period or else the pod's.
-fn kill_order(
-    current: Option<&ObservedContainer>,
-    probes: Option<&ProbeView>,
-    pod_grace: Duration,
-) -> Option<ProbeKill> {
-    let failed = probes?.failed.as_ref()?;
-    Some(ProbeKill {
-        id: current?.id.clone(),
-        grace: failed.grace.unwrap_or(pod_grace),
-    })
 }
