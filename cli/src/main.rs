@@ -164,7 +164,12 @@ async fn main() -> ExitCode {
         cli.command,
         Command::Master(_) | Command::Agent(_) | Command::Up(_)
     );
-    init_tracing(if server_side { "info" } else { "warn" });
+    init_tracing(match cli.command {
+        _ if server_side => "info",
+        // A thousand agents' routine messages stay quiet; the hollow process's census shows.
+        Command::Hollow(_) => "warn,bosun::commands::hollow=info",
+        _ => "warn",
+    });
     let result = match cli.command {
         Command::Apply(a) => commands::apply::run(&ctx, a).await,
         Command::Create(a) => commands::create::run(&ctx, a).await,

@@ -3,7 +3,9 @@
 //!
 //! - A Deployment of 40 spreads 2 per node, rolls to a new image without ever dropping below
 //!   `replicas - maxUnavailable` ready pods, keeps its pods through an agent restart shorter
-//!   than the node grace period, and a stopped agent's pods are replaced on the other nodes.
+//!   than the node grace period, and a stopped agent's pods are replaced on the other nodes;
+//!   when every agent is lost at once (a fault on the masters' side), no pod is evicted,
+//!   neither then nor as the agents come back one by one.
 //! - A DaemonSet runs one pod on every node, a joining node included; a Job of 6 completions
 //!   at parallelism 2 never has more than 2 pods running and completes with the right counts,
 //!   two of its succeeded pods deleted on the way still counted (6 pods in all);
@@ -152,6 +154,42 @@ async fn a_deployment_spreads_rolls_within_its_bounds_and_survives_a_lost_node()
         !node.as_node().unwrap().is_ready(),
         "the lost node is NotReady"
     );
+
+    // Every other agent lost at once: evictions are held, nothing is replaced, and nothing
+    // is when they come back one by one (the first ones back end the hold).
+    let before = pod_names(&sim).await;
+    let others: Vec<usize> = (0..NODES).filter(|&i| i != lost).collect();
+    for &i in &others {
+        sim.nodes[i].stop.cancel();
+    }
+    sim.wait_ready_nodes(0).await;
+    let calm_until = tokio::time::Instant::now() + Duration::from_secs(3);
+    while tokio::time::Instant::now() < calm_until {
+        assert_eq!(
+            pod_names(&sim).await,
+            before,
+            "pods evicted while every node was lost"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    for &i in &others {
+        sim.restart_node(i, Duration::from_millis(150)).await;
+        assert_eq!(
+            pod_names(&sim).await,
+            before,
+            "pods evicted as the nodes came back"
+        );
+    }
+    sim.wait_ready_nodes(others.len()).await;
+    let calm_until = tokio::time::Instant::now() + Duration::from_secs(3);
+    while tokio::time::Instant::now() < calm_until {
+        assert_eq!(
+            pod_names(&sim).await,
+            before,
+            "pods evicted after the nodes came back"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
 }
 
 /// The pods of the Job `batch` the master holds.

@@ -6,7 +6,6 @@ use std::time::{Duration, Instant};
 
 use bosun_shared::lifecycle::LifecycleHandler;
 
-use crate::labels;
 use crate::runtime::{Runtime, RuntimeError};
 
 /// How long a postStart hook may run.
@@ -60,24 +59,17 @@ pub async fn post_start<R: Runtime>(
     Ok(())
 }
 
-/// Stops container `id` of `node` within `grace`, running its preStop hook (recorded on the
-/// container) first.
+/// Stops container `id` within `grace`, running its preStop hook `pre_stop` first (recorded on
+/// the container at creation; the caller found it on the running container it observed).
 pub async fn stop<R: Runtime>(
     runtime: &R,
-    node: &str,
     id: &str,
     grace: Duration,
+    pre_stop: Option<&bosun_shared::lifecycle::LifecycleHandler>,
 ) -> Result<(), RuntimeError> {
-    let hook = runtime
-        .list(&labels::node_selector(node))
-        .await?
-        .into_iter()
-        .find(|c| c.id == id)
-        .filter(|c| c.state == crate::runtime::RunState::Running)
-        .and_then(|c| labels::pre_stop_of(&c.labels));
     let started = Instant::now();
-    if let Some(h) = hook {
-        if let Err(message) = run(runtime, id, &h, grace).await {
+    if let Some(h) = pre_stop {
+        if let Err(message) = run(runtime, id, h, grace).await {
             tracing::warn!(container = %id, error = %message, "preStop hook failed");
         }
     }

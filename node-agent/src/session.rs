@@ -28,8 +28,12 @@ const MAX_MESSAGE_BYTES: usize = 64 * 1024 * 1024;
 /// Metadata key in which a master that is not the leader names the leader's address.
 const LEADER_METADATA: &str = "bosun-leader";
 const CONNECT_TIMEOUT: Duration = Duration::from_secs(3);
-const KEEPALIVE_INTERVAL: Duration = Duration::from_secs(1);
-const KEEPALIVE_TIMEOUT: Duration = Duration::from_secs(3);
+/// HTTP/2 pings on the session's connection. A silent master is noticed sooner by the
+/// session's own watchdog ([`silence_limit`]: 4 s in a small cluster); pings only close a
+/// connection nothing answers on at all, and a tight timeout closed healthy ones when this
+/// process was starved (1,000 hollow nodes on 2 cores).
+const KEEPALIVE_INTERVAL: Duration = Duration::from_secs(5);
+const KEEPALIVE_TIMEOUT: Duration = Duration::from_secs(10);
 /// Heartbeat periods without any message from a master that acknowledges heartbeats after
 /// which the session counts as stuck and the agent reconnects; also how long a message may
 /// wait for room in the outbound queue.

@@ -214,7 +214,8 @@ mod tests {
             id: id.into(),
             name: id.into(),
             image: "img".into(),
-            labels: BTreeMap::from([(crate::labels::ATTEMPT.to_string(), attempt.to_string())]),
+            labels: BTreeMap::from([(crate::labels::ATTEMPT.to_string(), attempt.to_string())])
+                .into(),
             state,
             exit_code: exit,
             started_at: Some(t(started)),

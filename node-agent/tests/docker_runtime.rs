@@ -245,7 +245,7 @@ async fn http_container_runs_serves_and_stops() {
         c.state == RunState::Running
     })
     .await;
-    assert_eq!(running.labels, labels(case));
+    assert_eq!(*running.labels, labels(case));
     assert_eq!(running.image, IMAGE);
     assert!(running.name.starts_with("bosun-rt-http-web"));
     assert!(running.started_at.is_some());

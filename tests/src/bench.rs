@@ -11,9 +11,20 @@ use bosun_shared::Object;
 
 /// Runs `fut` to completion on a new multi-threaded Tokio runtime (the benchmarks block in
 /// `block_in_place`, which needs one): the body of their `main`, after parsing options.
+///
+/// SIGINT or SIGTERM (Ctrl-C, `timeout`) drops `fut`, and with it the processes it started,
+/// so that an interrupted benchmark leaves no master or hollow node running behind it.
 pub fn block_on<T>(fut: impl Future<Output = anyhow::Result<T>>) -> anyhow::Result<T> {
+    use tokio::signal::unix::{signal, SignalKind};
     let rt = tokio::runtime::Runtime::new()?;
-    rt.block_on(fut)
+    rt.block_on(async {
+        let mut term = signal(SignalKind::terminate())?;
+        tokio::select! {
+            r = fut => r,
+            _ = tokio::signal::ctrl_c() => anyhow::bail!("interrupted (SIGINT)"),
+            _ = term.recv() => anyhow::bail!("interrupted (SIGTERM)"),
+        }
+    })
 }
 
 /// Node the benchmark pods are bound to. No agent runs there, so no controller writes in
@@ -138,4 +149,17 @@ mod tests {
         let json = padded_pod("p".into(), 256).to_json();
         assert!(String::from_utf8_lossy(&json).contains(&"x".repeat(256)));
     }
+}
+
+/// Resident memory of process `pid` in bytes (`VmRSS`), if it runs.
+pub fn rss(pid: u32) -> Option<u64> {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
+    let kib: u64 = status
+        .lines()
+        .find_map(|l| l.strip_prefix("VmRSS:"))?
+        .split_whitespace()
+        .next()?
+        .parse()
+        .ok()?;
+    Some(kib * 1024)
 }

@@ -85,6 +85,7 @@ pub async fn run(args: HollowArgs) -> anyhow::Result<()> {
     let mut labels: std::collections::BTreeMap<String, String> = args.labels.into_iter().collect();
     labels.insert(HOLLOW_LABEL.into(), "true".into());
     let tasks = TaskTracker::new();
+    let mut runtimes = Vec::with_capacity(args.nodes);
     let mut pace = tokio::time::interval(Duration::from_micros(1_000_000 / STARTS_PER_SECOND));
     for i in 0..args.nodes {
         tokio::select! {
@@ -105,10 +106,9 @@ pub async fn run(args: HollowArgs) -> anyhow::Result<()> {
             simulated: true,
         };
         let runtime = FakeRuntime::new(cpu_millis, memory_bytes).with_behaviour(behaviour.clone());
-        let agent = Agent {
-            config,
-            runtime: Arc::new(runtime),
-        };
+        let runtime = Arc::new(runtime);
+        runtimes.push(runtime.clone());
+        let agent = Agent { config, runtime };
         let shutdown = shutdown.clone();
         tasks.spawn(async move {
             if let Err(e) = agent.run(shutdown).await {
@@ -116,6 +116,7 @@ pub async fn run(args: HollowArgs) -> anyhow::Result<()> {
             }
         });
     }
+    tasks.spawn(census(runtimes, shutdown.clone()));
     tasks.close();
     println!(
         "{} hollow nodes ({}-0 to {}-{}) running against {}",
@@ -127,4 +128,39 @@ pub async fn run(args: HollowArgs) -> anyhow::Result<()> {
     );
     tasks.wait().await;
     Ok(())
+}
+
+/// How often the hollow process logs what its nodes hold.
+const CENSUS_EVERY: Duration = Duration::from_secs(10);
+
+/// Logs, every [`CENSUS_EVERY`], how many containers the hollow nodes hold, by state, and the
+/// most any one node holds: what the masters asked for, seen from the nodes.
+async fn census(runtimes: Vec<Arc<FakeRuntime>>, shutdown: CancellationToken) {
+    let mut tick = tokio::time::interval(CENSUS_EVERY);
+    tick.tick().await;
+    loop {
+        tokio::select! {
+            _ = shutdown.cancelled() => return,
+            _ = tick.tick() => {}
+        }
+        let (mut running, mut other, mut most) = (0usize, 0usize, 0usize);
+        for r in &runtimes {
+            let containers = r.containers();
+            most = most.max(containers.len());
+            for c in containers {
+                if c.observed.state == bosun_agent::runtime::RunState::Running {
+                    running += 1;
+                } else {
+                    other += 1;
+                }
+            }
+        }
+        tracing::info!(
+            nodes = runtimes.len(),
+            running,
+            not_running = other,
+            most_on_one_node = most,
+            "hollow nodes' containers"
+        );
+    }
 }

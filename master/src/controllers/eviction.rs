@@ -5,9 +5,21 @@
 //! Every pod tolerates `node.kubernetes.io/unreachable` for [`DEFAULT_UNREACHABLE_SECONDS`]
 //! unless it says otherwise (Kubernetes adds 300 s; a home lab wants its services back in
 //! seconds). A pod that tolerates the taint without `tolerationSeconds` stays.
+//!
+//! When many nodes are unreachable at once the fault is more likely the masters' or the
+//! network's than the nodes' (a new leader the agents have not reached yet, a switch), and
+//! moving every pod would make it worse: as Kubernetes' node lifecycle controller does in a
+//! disrupted zone, evictions for unreachable nodes are held while no node is Ready, or while
+//! more than [`PARTIAL_DISRUPTION_NODES`] nodes and at least [`PARTIAL_DISRUPTION_SHARE`] of
+//! them are not ([`disruption`]). Other `NoExecute` taints still evict. When the hold ends,
+//! the nodes still unreachable get [`RESUME_GRACE`] to come back before their pods' toleration
+//! starts counting, as Kubernetes gives every node a fresh grace period then: agents come back
+//! one by one, and the first ones back end the hold.
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, SystemTime};
 
 use bosun_shared::event::{Event, ObjectReference, NORMAL};
+use bosun_shared::node::Node;
 use bosun_shared::taint::{no_execute_grace, Taint, Toleration, UNREACHABLE};
 use bosun_shared::{Kind, Object};
 use tokio_util::sync::CancellationToken;
@@ -19,10 +31,41 @@ use crate::store::{Command, Store};
 /// How long pods stay on an unreachable node unless they tolerate it explicitly.
 pub const DEFAULT_UNREACHABLE_SECONDS: i64 = 1;
 const CHECK_EVERY: Duration = Duration::from_millis(250);
+/// Evictions for unreachable nodes are held when more nodes than this are not Ready...
+pub const PARTIAL_DISRUPTION_NODES: usize = 2;
+/// ...and they are at least this share of all nodes (Kubernetes' `unhealthyZoneThreshold`).
+pub const PARTIAL_DISRUPTION_SHARE: f64 = 0.55;
+
+/// After a hold, how long unreachable nodes have to come back before their pods' toleration
+/// starts counting.
+pub const RESUME_GRACE: Duration = Duration::from_secs(10);
 
 pub struct Evictor {
-    pub store: Store,
-    pub events: crate::events::Recorder,
+    store: Store,
+    events: crate::events::Recorder,
+    /// Whether evictions for unreachable nodes are held (logged when it changes).
+    held: AtomicBool,
+    /// When the last hold ended.
+    resumed_at: std::sync::Mutex<Option<SystemTime>>,
+}
+
+/// Why evictions for unreachable nodes are held among `nodes`, if they are: none is Ready, or
+/// too many are not (see the module).
+pub fn disruption<'a>(nodes: impl IntoIterator<Item = &'a Node>) -> Option<String> {
+    let (mut total, mut not_ready) = (0usize, 0usize);
+    for n in nodes {
+        total += 1;
+        not_ready += usize::from(!n.is_ready());
+    }
+    if not_ready == 0 {
+        return None;
+    }
+    if not_ready == total {
+        return Some(format!("none of the {total} nodes is Ready"));
+    }
+    let share = not_ready as f64 / total as f64;
+    (not_ready > PARTIAL_DISRUPTION_NODES && share >= PARTIAL_DISRUPTION_SHARE)
+        .then(|| format!("{not_ready} of {total} nodes are not Ready"))
 }
 
 /// The tolerations that apply to a pod: its own, plus the default one for unreachable nodes.
@@ -61,7 +104,22 @@ pub fn must_leave(taints: &[Taint], tolerations: &[Toleration], now: SystemTime)
     })
 }
 
+/// The later of a taint's `timeAdded` (RFC 3339) and `start`, as RFC 3339.
+fn later_start(added: Option<&str>, start: SystemTime) -> String {
+    let added = added.and_then(bosun_shared::time::parse_rfc3339);
+    bosun_shared::time::to_rfc3339(added.map_or(start, |a| a.max(start)))
+}
+
 impl Evictor {
+    pub fn new(store: Store, events: crate::events::Recorder) -> Evictor {
+        Evictor {
+            store,
+            events,
+            held: AtomicBool::new(false),
+            resumed_at: std::sync::Mutex::new(None),
+        }
+    }
+
     pub async fn run(self, shutdown: CancellationToken) {
         let mut tick = tokio::time::interval(CHECK_EVERY);
         loop {
@@ -73,26 +131,48 @@ impl Evictor {
     }
 
     async fn pass(&self) {
-        let nodes: Vec<_> = self
-            .store
-            .list(Kind::Node, None, None)
-            .0
+        let (all_nodes, _) = self.store.list(Kind::Node, None, None);
+        let all_nodes: Vec<&Node> = all_nodes.iter().filter_map(|o| o.as_node()).collect();
+        let held = disruption(all_nodes.iter().copied());
+        let was_held = self.held.swap(held.is_some(), Ordering::Relaxed);
+        match &held {
+            Some(why) if !was_held => {
+                warn!("{why}: evictions from unreachable nodes are held until most nodes are back")
+            }
+            None if was_held => {
+                info!("most nodes are Ready again: evictions from unreachable nodes resume");
+                *self.resumed_at.lock().expect("resumed lock") = Some(SystemTime::now());
+            }
+            _ => {}
+        }
+        let resumed_at = *self.resumed_at.lock().expect("resumed lock");
+        let mut nodes: Vec<Node> = all_nodes
             .into_iter()
-            .filter_map(|o| o.as_node().cloned())
             .filter(|n| n.spec.taints.iter().any(|t| t.effect == "NoExecute"))
+            .cloned()
             .collect();
+        for n in &mut nodes {
+            if held.is_some() {
+                n.spec.taints.retain(|t| t.key != UNREACHABLE);
+            } else if let Some(at) = resumed_at {
+                for t in n.spec.taints.iter_mut().filter(|t| t.key == UNREACHABLE) {
+                    t.time_added = Some(later_start(t.time_added.as_deref(), at + RESUME_GRACE));
+                }
+            }
+        }
         if nodes.is_empty() {
             return;
         }
+        let nodes: std::collections::HashMap<&str, &Node> = nodes
+            .iter()
+            .map(|n| (n.metadata.name.as_str(), n))
+            .collect();
         let now = SystemTime::now();
         let mut ops = Vec::new();
         let mut events = Vec::new();
         let (all, _) = self.store.list(Kind::Pod, None, None);
         for p in pods(&all) {
-            let Some(node) = nodes
-                .iter()
-                .find(|n| p.spec.node_name.as_deref() == Some(n.metadata.name.as_str()))
-            else {
+            let Some(node) = p.spec.node_name.as_deref().and_then(|n| nodes.get(n)) else {
                 continue;
             };
             // A terminating pod on a Ready node is being stopped already; on a lost node the
@@ -183,5 +263,55 @@ mod tests {
             !must_leave(&no_schedule, &[], now),
             "NoSchedule never evicts"
         );
+    }
+
+    /// `ready` nodes that are Ready and `lost` that are not.
+    fn nodes(ready: usize, lost: usize) -> Vec<Node> {
+        (0..ready + lost)
+            .map(|i| {
+                let mut n = Node::default();
+                n.metadata.name = format!("n{i}");
+                let mut ready_condition = crate::controllers::node_lifecycle::ready_condition();
+                if i >= ready {
+                    ready_condition.status = "Unknown".into();
+                }
+                n.status = Some(bosun_shared::node::NodeStatus {
+                    conditions: vec![ready_condition],
+                    ..Default::default()
+                });
+                n
+            })
+            .collect()
+    }
+
+    #[test]
+    fn evictions_are_held_when_most_nodes_are_lost_at_once() {
+        assert_eq!(disruption(&nodes(3, 0)), None, "all Ready");
+        assert_eq!(disruption(&nodes(2, 1)), None, "one lost node of three");
+        assert_eq!(
+            disruption(&nodes(1, 2)),
+            None,
+            "two lost of three: too few to suspect the masters"
+        );
+        assert_eq!(
+            disruption(&nodes(5, 5)),
+            None,
+            "half lost: under the threshold"
+        );
+        assert_eq!(
+            disruption(&nodes(0, 1)).as_deref(),
+            Some("none of the 1 nodes is Ready"),
+            "a single lost node has nowhere to send its pods"
+        );
+        assert_eq!(
+            disruption(&nodes(4, 6)).as_deref(),
+            Some("6 of 10 nodes are not Ready")
+        );
+        assert_eq!(
+            disruption(&nodes(0, 1000)).as_deref(),
+            Some("none of the 1000 nodes is Ready"),
+            "a new leader every agent has not reached yet"
+        );
+        assert_eq!(disruption(&Vec::new()), None, "no nodes");
     }
 }

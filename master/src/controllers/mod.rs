@@ -110,11 +110,8 @@ impl Manager {
                 .run(leading.clone()),
             );
             tasks.spawn(
-                eviction::Evictor {
-                    store: self.store.clone(),
-                    events: self.events.clone(),
-                }
-                .run(leading.clone()),
+                eviction::Evictor::new(self.store.clone(), self.events.clone())
+                    .run(leading.clone()),
             );
             tasks.spawn(
                 crate::cluster::promote::Promoter {

@@ -26,8 +26,17 @@ pub use registry::Registry;
 
 use crate::store::Store;
 
-/// How often agents heartbeat.
+/// How often agents heartbeat in a cluster of up to [`HEARTBEATS_PER_SECOND`] / 2 nodes.
 pub const HEARTBEAT_INTERVAL: Duration = Duration::from_millis(500);
+/// Heartbeats a second the leader budgets for all agents together: a larger cluster gets a
+/// longer interval, so the leader's cost stays flat as nodes are added (Nomad's
+/// `max_heartbeats_per_second` does the same). 100 nodes beat every 500 ms, 1,000 every 5 s.
+pub const HEARTBEATS_PER_SECOND: u32 = 200;
+
+/// How often each agent heartbeats when `nodes` are connected.
+pub fn heartbeat_interval(nodes: usize) -> Duration {
+    HEARTBEAT_INTERVAL.max(Duration::from_secs(nodes as u64) / HEARTBEATS_PER_SECOND)
+}
 /// Messages queued towards one agent.
 pub const SESSION_BUFFER: usize = 256;
 

@@ -3,7 +3,7 @@
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Mutex;
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use bosun_proto::v1::{master_message, MasterMessage, StreamCancel, StreamData};
 use tokio::sync::mpsc;
@@ -20,7 +20,14 @@ pub type StreamItem = Result<StreamData, Status>;
 struct Session {
     id: u64,
     tx: mpsc::Sender<MasterMessage>,
-    last_heartbeat: Instant,
+    beat: Beat,
+}
+
+/// A node's last heartbeat and the interval its agent was told to keep.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Beat {
+    pub at: Instant,
+    pub every: Duration,
 }
 
 type Route = (String, mpsc::Sender<StreamItem>);
@@ -31,7 +38,7 @@ pub struct Registry {
     sessions: Mutex<HashMap<String, Session>>,
     /// The last heartbeat of nodes whose session ended: a node is judged by it, so an agent
     /// that restarts or reconnects within the grace period is never declared lost.
-    departed: Mutex<HashMap<String, Instant>>,
+    departed: Mutex<HashMap<String, Beat>>,
     /// Requests to agents in flight (logs, exec, metrics): request id -> (node, the client's
     /// stream).
     routes: Mutex<HashMap<u64, Route>>,
@@ -44,7 +51,7 @@ impl Registry {
         self.sessions.lock().expect("session registry lock")
     }
 
-    fn departed(&self) -> std::sync::MutexGuard<'_, HashMap<String, Instant>> {
+    fn departed(&self) -> std::sync::MutexGuard<'_, HashMap<String, Beat>> {
         // Held only for map operations that cannot panic.
         self.departed.lock().expect("departed node lock")
     }
@@ -59,7 +66,7 @@ impl Registry {
 
     /// Registers the session of `node`, replacing an older one (whose streams end with an
     /// error: the new session will never answer them); returns the session id.
-    pub fn register(&self, node: &str, tx: mpsc::Sender<MasterMessage>) -> u64 {
+    pub fn register(&self, node: &str, tx: mpsc::Sender<MasterMessage>, every: Duration) -> u64 {
         let id = self.next_id();
         self.departed().remove(node);
         let replaced = self.sessions().insert(
@@ -67,7 +74,10 @@ impl Registry {
             Session {
                 id,
                 tx,
-                last_heartbeat: Instant::now(),
+                beat: Beat {
+                    at: Instant::now(),
+                    every,
+                },
             },
         );
         if replaced.is_some() {
@@ -95,8 +105,7 @@ impl Registry {
         let mut s = self.sessions();
         if s.get(node).is_some_and(|s| s.id == id) {
             if let Some(gone) = s.remove(node) {
-                self.departed()
-                    .insert(node.to_string(), gone.last_heartbeat);
+                self.departed().insert(node.to_string(), gone.beat);
             }
             drop(s);
             self.fail_routes(node, "disconnected");
@@ -105,14 +114,26 @@ impl Registry {
 
     pub fn heartbeat(&self, node: &str) {
         if let Some(s) = self.sessions().get_mut(node) {
-            s.last_heartbeat = Instant::now();
+            s.beat.at = Instant::now();
+        }
+    }
+
+    /// Records that `node`'s agent was told to heartbeat `every` so often from now on.
+    pub fn set_interval(&self, node: &str, every: Duration) {
+        if let Some(s) = self.sessions().get_mut(node) {
+            s.beat.every = every;
         }
     }
 
     /// Last heartbeat of a node, connected or not (`None`: none since this master started).
-    pub fn last_heartbeat(&self, node: &str) -> Option<Instant> {
-        let connected = self.sessions().get(node).map(|s| s.last_heartbeat);
+    pub fn last_heartbeat(&self, node: &str) -> Option<Beat> {
+        let connected = self.sessions().get(node).map(|s| s.beat);
         connected.or_else(|| self.departed().get(node).copied())
+    }
+
+    /// How many agents are connected.
+    pub fn connected_count(&self) -> usize {
+        self.sessions().len()
     }
 
     /// The id of the session of `node` (a new one each time its agent connects).
@@ -262,14 +283,14 @@ mod tests {
     async fn streams_of_a_replaced_session_end_with_an_error() {
         let registry = Registry::default();
         let (old_tx, _old_rx) = mpsc::channel(8);
-        registry.register("n1", old_tx);
+        registry.register("n1", old_tx, Duration::from_millis(500));
         let (_, mut answers) = registry
             .open_stream("n1", |id| {
                 master_message::Msg::StatsRequest(StatsRequest { request_id: id })
             })
             .unwrap();
         let (new_tx, _new_rx) = mpsc::channel(8);
-        registry.register("n1", new_tx);
+        registry.register("n1", new_tx, Duration::from_millis(500));
         let ended = answers.recv().await.expect("an error, not silence");
         let e = ended.unwrap_err();
         assert!(e.message().contains("node n1 reconnected"), "{e:?}");

@@ -18,7 +18,7 @@ use tonic::{Status, Streaming};
 use tracing::{debug, info, warn};
 
 use super::assigned::{bound_to, Assigned};
-use super::{Registry, HEARTBEAT_INTERVAL};
+use super::{heartbeat_interval, Registry};
 
 use crate::store::{Command, Op, Store, StoreError};
 
@@ -36,6 +36,12 @@ pub struct Session {
 fn msg(m: master_message::Msg) -> MasterMessage {
     MasterMessage { msg: Some(m) }
 }
+
+/// How often a session checks whether the cluster's size calls for another heartbeat
+/// interval ([`heartbeat_interval`])...
+const RESCALE_EVERY: std::time::Duration = std::time::Duration::from_secs(10);
+/// ...and by how much it must differ from the agent's to be sent.
+const RESCALE_FACTOR: f64 = 1.5;
 
 /// How long an agent has to say Hello.
 const HELLO_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(10);
@@ -83,9 +89,10 @@ impl Session {
             warn!(node = %name, error = %e, "registering node failed");
             return;
         }
-        let session_id = self.registry.register(&name, self.tx.clone());
+        let every = heartbeat_interval(self.registry.connected_count() + 1);
+        let session_id = self.registry.register(&name, self.tx.clone(), every);
         info!(node = %name, "agent connected");
-        let result = self.serve(&name, hello.pods, &mut inbound).await;
+        let result = self.serve(&name, hello.pods, &mut inbound, every).await;
         self.registry.unregister(&name, session_id);
         match result {
             Ok(()) => info!(node = %name, "agent disconnected"),
@@ -98,14 +105,10 @@ impl Session {
         node: &str,
         initial: Vec<PodStatusReport>,
         inbound: &mut Streaming<AgentMessage>,
+        mut every: std::time::Duration,
     ) -> Result<(), StoreError> {
-        let closed = || StoreError::Unavailable("agent stream closed".into());
-        self.tx
-            .send(msg(master_message::Msg::Config(SessionConfig {
-                heartbeat_interval_ms: HEARTBEAT_INTERVAL.as_millis() as u32,
-            })))
-            .await
-            .map_err(|_| closed())?;
+        self.send_config(every).await?;
+        let mut rescale = tokio::time::interval(RESCALE_EVERY);
         let mut assigned = Assigned::default();
         let (mut changes, mut sent_at) = self.send_full(node, &mut assigned).await?;
         record_statuses(&self.store, node, initial).await;
@@ -129,6 +132,17 @@ impl Session {
                         self.on_agent_message(node, m, &assigned).await
                     }
                 },
+                _ = rescale.tick() => {
+                    let want = heartbeat_interval(self.registry.connected_count());
+                    if want > every.mul_f64(RESCALE_FACTOR) || every > want.mul_f64(RESCALE_FACTOR) {
+                        debug!(node, ?want, "heartbeat interval changed with the cluster's size");
+                        // Recorded first: a longer interval must lengthen the grace before the
+                        // agent starts beating less often.
+                        self.registry.set_interval(node, want);
+                        self.send_config(want).await?;
+                        every = want;
+                    }
+                }
                 c = changes.next() => match c {
                     // What the full assignment already held.
                     Some(change) if change.revision <= sent_at => {}
@@ -162,6 +176,17 @@ impl Session {
         let (assignment, revision) = assigned.full(&self.store, node);
         self.send_assignment(assignment).await?;
         Ok((changes, revision))
+    }
+
+    /// Tells the agent how often to heartbeat.
+    async fn send_config(&self, every: std::time::Duration) -> Result<(), StoreError> {
+        let config = SessionConfig {
+            heartbeat_interval_ms: every.as_millis() as u32,
+        };
+        self.tx
+            .send(msg(master_message::Msg::Config(config)))
+            .await
+            .map_err(|_| StoreError::Unavailable("agent stream closed".into()))
     }
 
     async fn send_assignment(&self, a: PodAssignment) -> Result<(), StoreError> {

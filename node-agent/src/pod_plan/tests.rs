@@ -23,7 +23,7 @@ fn c(
         id: id.into(),
         name: id.into(),
         image: "img".into(),
-        labels,
+        labels: labels.into(),
         state,
         exit_code: exit,
         started_at: Some(t(0)),

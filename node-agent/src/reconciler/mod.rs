@@ -44,6 +44,11 @@ use bosun_shared::event::{NORMAL, WARNING};
 
 /// Passes happen at least this often (the engine is observed by polling).
 pub const RESYNC: Duration = Duration::from_secs(1);
+/// Passes start at most this often: what finishes or changes meanwhile is taken by the next
+/// pass together. A pass looks at every pod of the node, and each finished step wakes the
+/// reconciler: a node given 100 pods at once made 100 passes over 100 pods (at 1,000 hollow
+/// nodes that starved the process, sessions included, until every node was lost).
+pub const MIN_PASS_INTERVAL: Duration = Duration::from_millis(100);
 
 /// (pod uid, container name)
 type Key = (String, String);
@@ -125,6 +130,7 @@ impl<R: Runtime> Reconciler<R> {
     pub async fn run(self, shutdown: CancellationToken) {
         let tasks = TaskTracker::new();
         loop {
+            let started = tokio::time::Instant::now();
             if let Err(e) = self.pass(&tasks).await {
                 warn!(error = %e, "reconcile pass failed");
             }
@@ -133,6 +139,10 @@ impl<R: Runtime> Reconciler<R> {
                 _ = self.desired.changed.notified() => {}
                 _ = self.wake.notified() => {}
                 _ = tokio::time::sleep(RESYNC) => {}
+            }
+            tokio::select! {
+                _ = shutdown.cancelled() => break,
+                _ = tokio::time::sleep_until(started + MIN_PASS_INTERVAL) => {}
             }
         }
         // Containers keep running: shutting the agent down never stops them.
@@ -226,7 +236,14 @@ impl<R: Runtime> Reconciler<R> {
             let plan = pod_plan::plan(&input, now);
             if input.sandbox.is_some() {
                 let key = (uid.clone(), sandbox::CONTAINER.to_string());
-                self.execute(tasks, key, plan.sandbox.clone(), What::Sandbox(pod));
+                let attempts = input.sandbox.as_ref().map_or(&[][..], |s| &s.attempts[..]);
+                self.execute(
+                    tasks,
+                    key,
+                    plan.sandbox.clone(),
+                    What::Sandbox(pod),
+                    attempts,
+                );
             }
             let join = plan.sandbox_id.as_deref();
             let mut seen = Vec::new();
@@ -240,7 +257,13 @@ impl<R: Runtime> Reconciler<R> {
                 let current = current_and_previous(&i.attempts).0;
                 self.note(pod, c, current, None, step);
                 let key = (uid.clone(), c.name.clone());
-                self.execute(tasks, key, step.clone(), What::Container(pod, c, join));
+                self.execute(
+                    tasks,
+                    key,
+                    step.clone(),
+                    What::Container(pod, c, join),
+                    &i.attempts,
+                );
                 seen.push(Seen::new(c, i, step.clone(), (None, None)));
             }
             let apps = pod.spec.containers.iter().zip(&input.containers);
@@ -248,7 +271,13 @@ impl<R: Runtime> Reconciler<R> {
                 let current = current_and_previous(&i.attempts).0;
                 self.note(pod, c, current, found.0.as_ref(), step);
                 let key = (uid.clone(), c.name.clone());
-                self.execute(tasks, key, step.clone(), What::Container(pod, c, join));
+                self.execute(
+                    tasks,
+                    key,
+                    step.clone(),
+                    What::Container(pod, c, join),
+                    &i.attempts,
+                );
                 seen.push(Seen::new(c, i, step.clone(), found));
             }
             let sandbox = input.sandbox.as_ref().map(|s| SandboxSeen {
@@ -290,7 +319,7 @@ impl<R: Runtime> Reconciler<R> {
             {
                 *grace = chosen;
             }
-            self.execute(tasks, key, step, What::Gone);
+            self.execute(tasks, key, step, What::Gone, &obs);
         }
         // Kept while the pod's containers exist, while it is still assigned (the removal may
         // have landed after this pass read the assignments) and while a step of it runs (a
@@ -448,11 +477,27 @@ impl<R: Runtime> Reconciler<R> {
         );
     }
 
-    /// Runs a step as a task unless one is already running for the container.
-    fn execute(&self, tasks: &TaskTracker, key: Key, step: Step, what: What<'_>) {
+    /// Runs a step as a task unless one is already running for the container, whose attempts
+    /// this pass observed are `observed`.
+    fn execute(
+        &self,
+        tasks: &TaskTracker,
+        key: Key,
+        step: Step,
+        what: What<'_>,
+        observed: &[&ObservedContainer],
+    ) {
         if matches!(step, Step::Idle | Step::WaitUntil(_)) {
             return;
         }
+        // A running container stops after its preStop hook, the one recorded on it.
+        let pre_stop = match &step {
+            Step::Stop { id, .. } => observed
+                .iter()
+                .find(|c| &c.id == id && c.state == RunState::Running)
+                .and_then(|c| labels::pre_stop_of(&c.labels)),
+            _ => None,
+        };
         let listed_at = self.listed_at.load(std::sync::atomic::Ordering::Acquire);
         let stale = self
             .finished_at
@@ -532,7 +577,7 @@ impl<R: Runtime> Reconciler<R> {
                 };
                 let of = prepare.as_ref().and_then(Prepare::container);
                 let hooks = Hooks {
-                    node: &node,
+                    pre_stop: pre_stop.as_ref(),
                     post_start: of.and_then(|(_, c)| c.lifecycle.as_ref()?.post_start.as_ref()),
                     pull_policy: of.and_then(|(_, c)| c.image_pull_policy.clone()),
                     auth: of.and_then(|(p, c)| registry_auth(p, &c.image, &desired.config)),

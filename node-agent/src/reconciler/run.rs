@@ -6,11 +6,11 @@ use tracing::{debug, info};
 use crate::runtime::{ContainerSpec, Runtime, RuntimeError};
 use crate::step::Step;
 
-/// What a step needs beyond the runtime spec: the node (preStop hooks of its containers),
-/// the container's postStart hook, pull policy and registry credentials.
+/// What a step needs beyond the runtime spec: the container's postStart hook, the preStop
+/// hook of the container to stop, pull policy and registry credentials.
 pub(super) struct Hooks<'a> {
-    pub node: &'a str,
     pub post_start: Option<&'a bosun_shared::lifecycle::LifecycleHandler>,
+    pub pre_stop: Option<&'a bosun_shared::lifecycle::LifecycleHandler>,
     pub pull_policy: Option<String>,
     pub auth: Option<bosun_shared::registry_auth::RegistryAuth>,
 }
@@ -83,7 +83,7 @@ pub(super) async fn run_step<R: Runtime>(
             .start(id)
             .await
             .map_err(failed("RunContainerError", "Error".into())),
-        (Step::Stop { id, grace }, _) => crate::hooks::stop(runtime, hooks.node, id, *grace)
+        (Step::Stop { id, grace }, _) => crate::hooks::stop(runtime, id, *grace, hooks.pre_stop)
             .await
             .map_err(|e| ("KillContainerError", e)),
         (Step::Remove { id }, _) => runtime

@@ -408,7 +408,7 @@ fn observed(inspect: ContainerInspectResponse) -> ObservedContainer {
         name: name.strip_prefix('/').unwrap_or(&name).to_string(),
         // The image as the container was created with it; the top-level field is its digest.
         image: config.image.or(inspect.image).unwrap_or_default(),
-        labels: config.labels.unwrap_or_default().into_iter().collect(),
+        labels: std::sync::Arc::new(config.labels.unwrap_or_default().into_iter().collect()),
         state: run_state,
         exit_code: if exited { state.exit_code } else { None },
         started_at: state.started_at.as_deref().and_then(docker_time),

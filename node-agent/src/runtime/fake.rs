@@ -39,6 +39,9 @@ pub struct FakeContainer {
     pub spec: ContainerSpec,
     /// What [`Runtime::list`] reports for it.
     pub observed: ObservedContainer,
+    /// How long it runs before it ends on its own, and its exit code then
+    /// ([`Behaviour::run_of`]).
+    runs: Option<(Duration, i64)>,
 }
 
 #[derive(Debug)]
@@ -337,7 +340,7 @@ impl Runtime for FakeRuntime {
                 id: id.clone(),
                 name,
                 image: spec.image.clone(),
-                labels: spec.labels.clone(),
+                labels: std::sync::Arc::new(spec.labels.clone()),
                 state: RunState::Created,
                 exit_code: None,
                 started_at: None,
@@ -355,6 +358,7 @@ impl Runtime for FakeRuntime {
             let container = FakeContainer {
                 spec: spec.clone(),
                 observed,
+                runs: state.behaviour.run_of(&spec.labels),
             };
             state.containers.insert(id.clone(), container);
             Ok(id)

@@ -88,7 +88,8 @@ pub struct ObservedContainer {
     pub id: String,
     pub name: String,
     pub image: String,
-    pub labels: BTreeMap<String, String>,
+    /// Shared: a listing copies a pointer, not every label (a pass lists every container).
+    pub labels: std::sync::Arc<BTreeMap<String, String>>,
     pub state: RunState,
     /// Set once the container has exited.
     pub exit_code: Option<i64>,

@@ -11,7 +11,7 @@ use std::time::{Duration, Instant};
 
 use anyhow::{bail, Context};
 use bosun_tests::docker::{containers_with_label, remove_by_label};
-use bosun_tests::{busybox_image, wait_for_blocking, TestCluster};
+use bosun_tests::{bench, busybox_image, wait_for_blocking, TestCluster};
 
 const REPLICAS: usize = 10;
 const DEADLINE: Duration = Duration::from_secs(120);
@@ -120,13 +120,7 @@ fn docker_round(image: &str, parallel: bool) -> anyhow::Result<Duration> {
 }
 
 fn rss_kib(pid: u32) -> anyhow::Result<u64> {
-    let status = std::fs::read_to_string(format!("/proc/{pid}/status"))?;
-    status
-        .lines()
-        .find_map(|l| l.strip_prefix("VmRSS:"))
-        .and_then(|v| v.split_whitespace().next())
-        .and_then(|v| v.parse().ok())
-        .context("VmRSS")
+    Ok(bench::rss(pid).with_context(|| format!("VmRSS of process {pid}"))? / 1024)
 }
 
 fn median(mut v: Vec<Duration>) -> Duration {

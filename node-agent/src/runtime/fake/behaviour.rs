@@ -1,5 +1,6 @@
 //! [`Behaviour`]: how the containers of a simulated node (`bosun hollow`) behave, and
 //! [`State::settle`], which ends the runs that are over.
+use std::collections::BTreeMap;
 use std::time::{Duration, SystemTime};
 
 use super::State;
@@ -21,25 +22,29 @@ pub struct Behaviour {
     pub init_run_for: Option<Duration>,
 }
 
+impl Behaviour {
+    /// How long a container with `labels` runs before it ends on its own, and the code it
+    /// exits with (`None`: until stopped). Decided once, when the container is created.
+    pub(super) fn run_of(&self, labels: &BTreeMap<String, String>) -> Option<(Duration, i64)> {
+        let label = |k: &str| labels.get(k).map(String::as_str);
+        let (run_for, code) = match (label(crate::labels::CONTAINER), label(crate::labels::INIT)) {
+            (Some(crate::sandbox::CONTAINER), _) => return None,
+            (_, Some("true")) if self.init_run_for.is_some() => (self.init_run_for, 0),
+            _ => (self.run_for, self.exit_code),
+        };
+        Some((run_for?, code))
+    }
+}
+
 impl State {
-    /// Ends the containers whose [`Behaviour::run_for`] is over, as of `now` (lazily: no timer
-    /// per container).
-    /// A pod sandbox never ends on its own.
+    /// Ends the containers whose run ([`Behaviour::run_of`]) is over, as of `now` (lazily: no
+    /// timer per container). A pod sandbox never ends on its own.
     pub(super) fn settle(&mut self, now: SystemTime) {
-        let b = &self.behaviour;
-        if b.run_for.is_none() && b.init_run_for.is_none() {
-            return;
-        }
         for c in self.containers.values_mut() {
+            let Some((run_for, code)) = c.runs else {
+                continue;
+            };
             let o = &mut c.observed;
-            let label = |k: &str| o.labels.get(k).map(String::as_str);
-            let (run_for, code) =
-                match (label(crate::labels::CONTAINER), label(crate::labels::INIT)) {
-                    (Some(crate::sandbox::CONTAINER), _) => continue,
-                    (_, Some("true")) if b.init_run_for.is_some() => (b.init_run_for, 0),
-                    _ => (b.run_for, b.exit_code),
-                };
-            let Some(run_for) = run_for else { continue };
             let end = o.started_at.map(|s| s + run_for);
             if o.state == RunState::Running && end.is_some_and(|e| e <= now) {
                 o.state = RunState::Exited;
