@@ -130,6 +130,19 @@ pub fn today() -> String {
     now.get(..10).unwrap_or(&now).to_string()
 }
 
+/// Resident memory of process `pid` in bytes (`VmRSS`), if it runs.
+pub fn rss(pid: u32) -> Option<u64> {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
+    let kib: u64 = status
+        .lines()
+        .find_map(|l| l.strip_prefix("VmRSS:"))?
+        .split_whitespace()
+        .next()?
+        .parse()
+        .ok()?;
+    Some(kib * 1024)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -149,17 +162,4 @@ mod tests {
         let json = padded_pod("p".into(), 256).to_json();
         assert!(String::from_utf8_lossy(&json).contains(&"x".repeat(256)));
     }
-}
-
-/// Resident memory of process `pid` in bytes (`VmRSS`), if it runs.
-pub fn rss(pid: u32) -> Option<u64> {
-    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
-    let kib: u64 = status
-        .lines()
-        .find_map(|l| l.strip_prefix("VmRSS:"))?
-        .split_whitespace()
-        .next()?
-        .parse()
-        .ok()?;
-    Some(kib * 1024)
 }
