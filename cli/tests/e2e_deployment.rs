@@ -181,7 +181,10 @@ fn deployment_lives_through_scaling_crashes_agent_restarts_and_master_outages() 
     wait_for_blocking("every container removed", DEADLINE, || {
         Ok(c.containers()?.is_empty().then_some(()))
     })?;
-    let out = c.bosun(&["get", "pods"]);
-    assert!(out.stderr.contains("No resources found"), "{out}");
+    // The pod goes once its node reports its containers gone (its next pass, then at once).
+    wait_for_blocking("the pod removed", DEADLINE, || {
+        let out = c.bosun(&["get", "pods"]);
+        Ok(out.stderr.contains("No resources found").then_some(()))
+    })?;
     Ok(())
 }
