@@ -3,6 +3,7 @@
 //! unbound claims are bound there too, in the same Raft entry (Kubernetes'
 //! `WaitForFirstConsumer` for local volumes). Two pods that wait for one unbound claim are
 //! not scheduled in the same pass, so a claim is never bound twice.
+use std::borrow::Cow;
 use std::collections::{BTreeSet, HashMap};
 use std::sync::Arc;
 
@@ -18,9 +19,9 @@ const HOSTNAME_LABEL: &str = "kubernetes.io/hostname";
 
 /// What the pending pods' claims ask of one scheduling pass.
 #[derive(Default)]
-pub struct ClaimPlan {
-    /// The pods to schedule: those with bound claims pinned to their node (copies).
-    pub pods: Vec<Pod>,
+pub struct ClaimPlan<'a> {
+    /// The pods to schedule: borrowed, or copies pinned to the node of their bound claims.
+    pub pods: Vec<Cow<'a, Pod>>,
     /// Pods that cannot be scheduled because of their claims.
     pub blocked: Vec<Outcome>,
     /// Unbound claims each pod will bind, by pod (namespace, name).
@@ -36,14 +37,14 @@ fn claims_of(p: &Pod) -> BTreeSet<String> {
         .collect()
 }
 
-impl ClaimPlan {
-    pub fn new(store: &Store, pending: Vec<Pod>) -> ClaimPlan {
+impl<'a> ClaimPlan<'a> {
+    pub fn new(store: &Store, pending: &[&'a Pod]) -> ClaimPlan<'a> {
         let mut plan = ClaimPlan::default();
         let mut reserved: BTreeSet<(String, String)> = BTreeSet::new();
-        'pods: for mut pod in pending {
-            let names = claims_of(&pod);
+        'pods: for &pod in pending {
+            let names = claims_of(pod);
             if names.is_empty() {
-                plan.pods.push(pod);
+                plan.pods.push(Cow::Borrowed(pod));
                 continue;
             }
             let ns = pod.metadata.namespace.clone();
@@ -53,7 +54,7 @@ impl ClaimPlan {
                 let claim = store.get(Kind::PersistentVolumeClaim, &ns, name);
                 let Some(c) = claim.as_deref().and_then(Object::as_claim) else {
                     plan.blocked.push(blocked(
-                        &pod,
+                        pod,
                         format!("persistentvolumeclaim \"{name}\" not found"),
                     ));
                     continue 'pods;
@@ -74,7 +75,7 @@ impl ClaimPlan {
             if nodes.len() > 1 {
                 let list: Vec<String> = nodes.into_iter().collect();
                 plan.blocked.push(blocked(
-                    &pod,
+                    pod,
                     format!(
                         "its persistentvolumeclaims are bound to different nodes: {}",
                         list.join(", ")
@@ -87,8 +88,12 @@ impl ClaimPlan {
             }
             let key = (ns, pod.metadata.name.clone());
             plan.binds.insert(key, unbound);
+            let mut pod = Cow::Borrowed(pod);
             if let Some(node) = nodes.into_iter().next() {
-                pod.spec.node_selector.insert(HOSTNAME_LABEL.into(), node);
+                pod.to_mut()
+                    .spec
+                    .node_selector
+                    .insert(HOSTNAME_LABEL.into(), node);
             }
             plan.pods.push(pod);
         }

@@ -18,7 +18,7 @@ use tokio_util::sync::CancellationToken;
 use tracing::info;
 
 use super::pods::{
-    controlled, controller_ref, delete_op, least_useful_first, random_suffix, template_hash,
+    controlled, controller_ref, delete_op, least_useful_first, template_hash, PodNames,
 };
 use super::queue::{all_keys, owner_key, reconcile_loop, Key};
 use crate::events::Recorder;
@@ -133,8 +133,10 @@ impl DaemonSetController {
                 room -= 1;
             }
         }
+        let mut names = PodNames::new(&self.store, &ds.metadata.namespace);
         for node in &create {
-            let mut pod: Object = new_pod(ds, &hash, node, &tolerations).into();
+            let name = names.generate(&ds.metadata.name);
+            let mut pod: Object = new_pod(ds, name, &hash, node, &tolerations).into();
             crate::store::stamp_new(&mut pod);
             ops.push(Op::Create(pod));
         }
@@ -202,8 +204,14 @@ fn eligible(ds: &DaemonSet, tolerations: &[Toleration], n: &Node, running: bool)
     n.selected_by(selector) && untolerated(&n.spec.taints, tolerations, effects).is_none()
 }
 
-/// A pod of the DaemonSet bound to `node`: `<daemonset>-<5 random>`.
-fn new_pod(ds: &DaemonSet, hash: &str, node: &str, tolerations: &[Toleration]) -> Pod {
+/// A pod of the DaemonSet bound to `node`, named `name` (`<daemonset>-<5 random>`).
+fn new_pod(
+    ds: &DaemonSet,
+    name: String,
+    hash: &str,
+    node: &str,
+    tolerations: &[Toleration],
+) -> Pod {
     let t = &ds.spec.template;
     let mut labels = t.metadata.labels.clone();
     labels.insert(REVISION_HASH_LABEL.into(), hash.to_string());
@@ -212,7 +220,7 @@ fn new_pod(ds: &DaemonSet, hash: &str, node: &str, tolerations: &[Toleration]) -
     spec.tolerations = tolerations.to_vec();
     Pod {
         metadata: ObjectMeta {
-            name: format!("{}-{}", ds.metadata.name, random_suffix()),
+            name,
             namespace: ds.metadata.namespace.clone(),
             labels,
             annotations: t.metadata.annotations.clone(),

@@ -165,7 +165,7 @@ pub async fn run_passes<F, Fut>(
                 Ok(()) => backoff.succeeded(&()),
                 Err(e) => {
                     let wait = backoff.failed(());
-                    tracing::debug!(controller = name, error = %e, ?wait, "pass failed; retrying");
+                    log_failure(name, None, &e, wait);
                     wake.notify_one();
                     tokio::select! {
                         _ = shutdown.cancelled() => return,
@@ -246,13 +246,26 @@ pub async fn reconcile_loop<F, Fut, K>(
                 }
                 Err(e) => {
                     let wait = backoff.failed(key.clone());
-                    tracing::debug!(controller = name, object = %format!("{}/{}", key.0, key.1), error = %e, ?wait, "reconcile failed; retrying");
+                    log_failure(name, Some(&key), &e, wait);
                     lock().insert(key, tokio::time::Instant::now() + wait);
                 }
             }
         }
     };
     tokio::join!(feed, ticker, work);
+}
+
+/// Logs a failed pass or reconcile. A conflict (another writer was first) or a lost
+/// leadership is expected and retried at once: debug. Anything else is a fault a user must
+/// be able to see (a ReplicaSet that cannot create its pods): warn.
+fn log_failure(controller: &str, key: Option<&Key>, e: &StoreError, wait: Duration) {
+    let object = key.map(|k| format!("{}/{}", k.0, k.1)).unwrap_or_default();
+    match e {
+        StoreError::Conflict { .. } | StoreError::NotLeader { .. } => {
+            tracing::debug!(controller, object, error = %e, ?wait, "failed; retrying")
+        }
+        _ => tracing::warn!(controller, object, error = %e, ?wait, "failed; retrying"),
+    }
 }
 
 /// Longest requeue delay kept (a later time is reached through resyncs and changes).

@@ -9,7 +9,7 @@ use bosun_shared::{Kind, Object};
 use tokio_util::sync::CancellationToken;
 use tracing::info;
 
-use super::pods::{controlled, controller_ref, delete_op, least_useful_first, random_suffix};
+use super::pods::{controlled, controller_ref, delete_op, least_useful_first, PodNames};
 use super::queue::{all_keys, owner_key, reconcile_loop, Key};
 use crate::events::Recorder;
 use crate::store::{Command, Op, Store, StoreError};
@@ -65,8 +65,9 @@ impl ReplicaSetController {
             ops.extend(gone.into_iter().take(extra).map(delete_op));
         } else {
             create = want - live.len();
+            let mut names = PodNames::new(&self.store, &ns);
             for _ in 0..create {
-                let mut pod: Object = new_pod(rs).into();
+                let mut pod: Object = new_pod(rs, names.generate(&rs.metadata.name)).into();
                 crate::store::stamp_new(&mut pod);
                 ops.push(Op::Create(pod));
             }
@@ -113,12 +114,12 @@ impl ReplicaSetController {
     }
 }
 
-/// A new pod of the ReplicaSet's template, named `<replicaset>-<5 random>`.
-fn new_pod(rs: &ReplicaSet) -> Pod {
+/// A new pod of the ReplicaSet's template, named `name` (`<replicaset>-<5 random>`).
+fn new_pod(rs: &ReplicaSet, name: String) -> Pod {
     let t = &rs.spec.template;
     Pod {
         metadata: ObjectMeta {
-            name: format!("{}-{}", rs.metadata.name, random_suffix()),
+            name,
             namespace: rs.metadata.namespace.clone(),
             labels: t.metadata.labels.clone(),
             annotations: t.metadata.annotations.clone(),

@@ -3,6 +3,7 @@ use std::time::Duration;
 
 use bosun_shared::event::{Event, ObjectReference, NORMAL, WARNING};
 use bosun_shared::meta::{set_condition, Condition};
+use bosun_shared::node::Node;
 use bosun_shared::pod::Pod;
 use bosun_shared::{Kind, Object};
 use tokio_util::sync::CancellationToken;
@@ -61,12 +62,9 @@ impl SchedulerLoop {
         }
         let (pods, _) = self.store.list(Kind::Pod, None, None);
         let (nodes, _) = self.store.list(Kind::Node, None, None);
-        let pods: Vec<Pod> = super::queue::pods(&pods).into_iter().cloned().collect();
-        let nodes: Vec<_> = nodes
-            .into_iter()
-            .filter_map(|o| o.as_node().cloned())
-            .collect();
-        let (pending, bound): (Vec<Pod>, Vec<Pod>) = pods
+        let nodes: Vec<&Node> = nodes.iter().filter_map(|o| o.as_node()).collect();
+        // Borrowed from the store's objects: a pass copies only the pods it binds.
+        let (pending, bound): (Vec<&Pod>, Vec<&Pod>) = super::queue::pods(&pods)
             .into_iter()
             .filter(|p| !p.phase().is_terminal())
             .partition(|p| p.spec.node_name.is_none());
@@ -78,10 +76,15 @@ impl SchedulerLoop {
         let mut bound_count = 0;
         let by_key: std::collections::HashMap<(&str, &str), &Pod> = pending
             .iter()
-            .map(|p| ((p.metadata.namespace.as_str(), p.metadata.name.as_str()), p))
+            .map(|p| {
+                (
+                    (p.metadata.namespace.as_str(), p.metadata.name.as_str()),
+                    *p,
+                )
+            })
             .collect();
         let mut events = Vec::new();
-        let claims = super::claims::ClaimPlan::new(&self.store, pending.clone());
+        let claims = super::claims::ClaimPlan::new(&self.store, &pending);
         let mut outcomes = schedule(&claims.pods, &nodes, &bound);
         outcomes.extend(claims.blocked.iter().cloned());
         for outcome in outcomes {

@@ -1,5 +1,5 @@
 //! One agent's session: register the node, send its pods, take its reports.
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
 
 use bosun_proto::v1::{
@@ -200,8 +200,9 @@ impl Session {
         match m.msg {
             Some(agent_message::Msg::Heartbeat(beat)) => {
                 self.registry.heartbeat(node);
-                let held =
-                    |uid: &str| beat.reports_holding && beat.holding.iter().any(|h| h == uid);
+                // A set: a node deleting its pods compares each terminating pod with each held.
+                let holding: HashSet<&str> = beat.holding.iter().map(String::as_str).collect();
+                let held = |uid: &str| beat.reports_holding && holding.contains(uid);
                 remove_stopped(&self.store, node, assigned.terminating(), held).await;
                 // Never waits: an agent that does not read its acks has its own watchdog.
                 let _ = self

@@ -1,13 +1,17 @@
 //! The scheduling decision for a batch of pending pods: filter every node, score the feasible
 //! ones, place the pod on the best, and count it against that node for the rest of the batch.
-use std::collections::BTreeMap;
+//! The filters that do not depend on what a node holds run once per pod shape and node.
+use std::borrow::Borrow;
+use std::collections::{BTreeMap, HashMap};
 
 use bosun_shared::node::Node;
 use bosun_shared::pod::Pod;
+use bosun_shared::taint::Toleration;
 
 use super::demand::{Demand, NodeUsage};
-use super::filter::{check, Reason};
+use super::filter::{check_fit, check_node, Reason};
 use super::message;
+use super::node::NodeFacts;
 use super::score::Cost;
 
 /// What the scheduler decided for one pending pod.
@@ -42,22 +46,73 @@ pub enum Outcome {
 /// Pending pods are decided in the order given, one outcome each; a pod in `pending` that is in
 /// fact bound or terminal is skipped (no outcome). Pods in `bound` that are terminal or bound to
 /// a node not in `nodes` are ignored.
-pub fn schedule(pending: &[Pod], nodes: &[Node], bound: &[Pod]) -> Vec<Outcome> {
-    let mut index: BTreeMap<&str, usize> = BTreeMap::new();
+pub fn schedule<P, N, B>(pending: &[P], nodes: &[N], bound: &[B]) -> Vec<Outcome>
+where
+    P: Borrow<Pod>,
+    N: Borrow<Node>,
+    B: Borrow<Pod>,
+{
+    let nodes: Vec<NodeFacts> = nodes.iter().map(|n| NodeFacts::of(n.borrow())).collect();
+    let mut index: HashMap<&str, usize> = HashMap::with_capacity(nodes.len());
     for (i, node) in nodes.iter().enumerate() {
-        index.entry(node.metadata.name.as_str()).or_insert(i);
+        index.entry(node.node.metadata.name.as_str()).or_insert(i);
     }
     let mut usage = vec![NodeUsage::default(); nodes.len()];
-    for pod in bound.iter().filter(|p| !p.phase().is_terminal()) {
+    for pod in bound.iter().map(Borrow::borrow) {
+        if pod.phase().is_terminal() {
+            continue;
+        }
         if let Some(&i) = node_name(pod).and_then(|n| index.get(n)) {
             usage[i].add(&Demand::of(pod));
         }
     }
+    let mut shapes = Shapes::default();
     pending
         .iter()
+        .map(Borrow::borrow)
         .filter(|p| node_name(p).is_none() && !p.phase().is_terminal())
-        .map(|pod| place(pod, nodes, &mut usage))
+        .map(|pod| {
+            let passed = shapes.node_checks(pod, &nodes);
+            place(pod, passed, &nodes, &mut usage)
+        })
         .collect()
+}
+
+/// The node filters' answers ([`check_node`]) for each pod shape of a batch: a shape is a
+/// `nodeSelector` and `tolerations`, which the replicas of one owner share.
+#[derive(Default)]
+struct Shapes<'p> {
+    known: Vec<Shape<'p>>,
+}
+
+/// One pod shape and the node filters' answers for it, one per node in the batch's order.
+struct Shape<'p> {
+    selector: &'p BTreeMap<String, String>,
+    tolerations: &'p [Toleration],
+    answers: Vec<Result<(), Reason>>,
+}
+
+impl<'p> Shapes<'p> {
+    fn node_checks(&mut self, pod: &'p Pod, nodes: &[NodeFacts]) -> &[Result<(), Reason>] {
+        let (selector, tolerations) = (&pod.spec.node_selector, pod.spec.tolerations.as_slice());
+        let found = self
+            .known
+            .iter()
+            .position(|k| k.selector == selector && k.tolerations == tolerations);
+        let i = found.unwrap_or_else(|| {
+            let answers = nodes
+                .iter()
+                .map(|n| check_node(selector, tolerations, n))
+                .collect();
+            self.known.push(Shape {
+                selector,
+                tolerations,
+                answers,
+            });
+            self.known.len() - 1
+        });
+        &self.known[i].answers
+    }
 }
 
 /// The node a pod is bound to, if any.
@@ -65,19 +120,26 @@ fn node_name(pod: &Pod) -> Option<&str> {
     pod.spec.node_name.as_deref().filter(|n| !n.is_empty())
 }
 
-/// Decides for one pod and, when it is bound, adds it to its node's usage.
-fn place(pod: &Pod, nodes: &[Node], usage: &mut [NodeUsage]) -> Outcome {
+/// Decides for one pod and, when it is bound, adds it to its node's usage. `node_checks` are
+/// the node filters' answers for the pod's shape.
+fn place(
+    pod: &Pod,
+    node_checks: &[Result<(), Reason>],
+    nodes: &[NodeFacts],
+    usage: &mut [NodeUsage],
+) -> Outcome {
     let demand = Demand::of(pod);
     let mut reasons: Vec<Reason> = Vec::new();
     // (cost, node name, index): the lowest cost wins, ties go to the first name.
     let mut best: Option<(Cost, &str, usize)> = None;
-    for (i, (node, used)) in nodes.iter().zip(usage.iter()).enumerate() {
-        match check(pod, &demand, node, used) {
+    for (i, ((node, used), checked)) in nodes.iter().zip(usage.iter()).zip(node_checks).enumerate()
+    {
+        match checked.and_then(|()| check_fit(&demand, node, used)) {
             Err(reason) => reasons.push(reason),
             Ok(()) => {
                 let candidate = (
                     Cost::of(&demand, node, used),
-                    node.metadata.name.as_str(),
+                    node.node.metadata.name.as_str(),
                     i,
                 );
                 if best.is_none_or(|b| (candidate.0, candidate.1) < (b.0, b.1)) {
@@ -345,7 +407,7 @@ mod tests {
     fn namespace_is_kept() {
         let mut p = pod("a", "", "");
         p.metadata.namespace = "prod".into();
-        let got = schedule(&[p], &[node("n1", "1", "1Gi")], &[]);
+        let got = schedule(&[p], &[node("n1", "1", "1Gi")], &[] as &[Pod]);
         let want = Outcome::Bind {
             namespace: "prod".into(),
             name: "a".into(),

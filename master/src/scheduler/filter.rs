@@ -1,10 +1,12 @@
 //! Filters: can this node run this pod at all? The first failing filter is the node's reason.
 use std::fmt;
 
-use bosun_shared::node::Node;
-use bosun_shared::pod::Pod;
+use std::collections::BTreeMap;
+
+use bosun_shared::taint::Toleration;
 
 use super::demand::{Demand, NodeUsage};
+use super::node::NodeFacts;
 
 /// Why a node cannot run a pod. Variants are in filter order.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
@@ -46,35 +48,46 @@ impl fmt::Display for Reason {
     }
 }
 
-/// Runs the filters in order on `node`, which already holds `usage`; `demand` is `pod`'s.
-pub(super) fn check(
-    pod: &Pod,
-    demand: &Demand,
-    node: &Node,
-    usage: &NodeUsage,
+/// The filters that read only the node and the pod's `nodeSelector` and `tolerations`, in
+/// order: not what the node holds. Pods of one shape (selector and tolerations) get the same
+/// answer from a node for a whole batch, so the batch asks once per shape and node.
+pub(super) fn check_node(
+    selector: &BTreeMap<String, String>,
+    tolerations: &[Toleration],
+    node: &NodeFacts,
 ) -> Result<(), Reason> {
-    if !node.is_ready() {
+    if !node.ready {
         return Err(Reason::NotReady);
     }
-    if node.spec.unschedulable {
+    if node.node.spec.unschedulable {
         return Err(Reason::Cordoned);
     }
     if bosun_shared::taint::untolerated(
-        &node.spec.taints,
-        &pod.spec.tolerations,
+        &node.node.spec.taints,
+        tolerations,
         &["NoSchedule", "NoExecute"],
     )
     .is_some()
     {
         return Err(Reason::UntoleratedTaint);
     }
-    if !node.selected_by(&pod.spec.node_selector) {
+    if !node.node.selected_by(selector) {
         return Err(Reason::NodeSelectorMismatch);
     }
-    if !fits(usage.cpu_millis, demand.cpu_millis, node.cpu_millis()) {
+    Ok(())
+}
+
+/// The filters that read what the node already holds (`usage`), in order, for a pod asking
+/// `demand`.
+pub(super) fn check_fit(
+    demand: &Demand,
+    node: &NodeFacts,
+    usage: &NodeUsage,
+) -> Result<(), Reason> {
+    if !fits(usage.cpu_millis, demand.cpu_millis, node.cpu_millis) {
         return Err(Reason::InsufficientCpu);
     }
-    if !fits(usage.memory_bytes, demand.memory_bytes, node.memory_bytes()) {
+    if !fits(usage.memory_bytes, demand.memory_bytes, node.memory_bytes) {
         return Err(Reason::InsufficientMemory);
     }
     if demand
@@ -98,6 +111,8 @@ mod tests {
     use crate::scheduler::fixtures::{
         bound_to, cordoned, labelled, node, pod, selecting, with_host_port, with_ready,
     };
+    use bosun_shared::node::Node;
+    use bosun_shared::pod::Pod;
 
     /// Runs `check` for `pod` on `node`, with `on_node` already bound there.
     fn run(pod: &Pod, node: &Node, on_node: &[Pod]) -> Result<(), Reason> {
@@ -105,7 +120,9 @@ mod tests {
         for p in on_node {
             usage.add(&Demand::of(p));
         }
-        check(pod, &Demand::of(pod), node, &usage)
+        let facts = NodeFacts::of(node);
+        check_node(&pod.spec.node_selector, &pod.spec.tolerations, &facts)
+            .and_then(|()| check_fit(&Demand::of(pod), &facts, &usage))
     }
 
     /// A case: name, pod, node, pods already bound to the node, expected result.

@@ -4,6 +4,7 @@
 //! returns one [`Outcome`] per pod. Inside:
 //!
 //! - `demand`: what a pod asks of a node and what a node's pods already hold (integers only);
+//! - `node`: what a node offers, read once per batch;
 //! - `filter`: whether a node can run a pod at all, and the reason when it cannot;
 //! - `score`: which feasible node is best (spread replicas of one owner, then least allocated);
 //! - `message`: the `0/3 nodes available: ...` summary of an unschedulable pod;
@@ -12,6 +13,7 @@ mod decide;
 mod demand;
 mod filter;
 mod message;
+mod node;
 mod score;
 
 #[cfg(test)]

@@ -4,9 +4,8 @@
 //! `i128`, never turned into floats.
 use std::cmp::Ordering;
 
-use bosun_shared::node::Node;
-
 use super::demand::{Demand, NodeUsage};
+use super::node::NodeFacts;
 
 /// A non-negative fraction `num / den` with `den > 0`, compared exactly.
 #[derive(Debug, Clone, Copy)]
@@ -74,10 +73,10 @@ pub(super) struct Cost {
 
 impl Cost {
     /// The cost of placing `demand` on `node`, which already holds `usage`.
-    pub fn of(demand: &Demand, node: &Node, usage: &NodeUsage) -> Self {
-        let cpu = Fraction::allocated(usage.cpu_millis, demand.cpu_millis, node.cpu_millis());
+    pub fn of(demand: &Demand, node: &NodeFacts, usage: &NodeUsage) -> Self {
+        let cpu = Fraction::allocated(usage.cpu_millis, demand.cpu_millis, node.cpu_millis);
         let memory =
-            Fraction::allocated(usage.memory_bytes, demand.memory_bytes, node.memory_bytes());
+            Fraction::allocated(usage.memory_bytes, demand.memory_bytes, node.memory_bytes);
         Cost {
             same_owner: usage.same_owner(demand),
             allocated: cpu.max(memory),
@@ -184,7 +183,8 @@ mod tests {
             ),
         ];
         for (name, pod, usage, want) in cases {
-            assert_eq!(Cost::of(&Demand::of(&pod), &n, &usage), want, "{name}");
+            let facts = NodeFacts::of(&n);
+            assert_eq!(Cost::of(&Demand::of(&pod), &facts, &usage), want, "{name}");
         }
     }
 

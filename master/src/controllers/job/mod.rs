@@ -16,7 +16,7 @@ use bosun_shared::{Kind, Object};
 use tokio_util::sync::CancellationToken;
 use tracing::info;
 
-use super::pods::{controlled, controller_ref, delete_of, delete_op, random_suffix};
+use super::pods::{controlled, controller_ref, delete_of, delete_op, PodNames};
 use super::queue::{all_keys, owner_key, reconcile_loop, Key};
 use crate::events::Recorder;
 use crate::store::{Change, Command, Op, Store, StoreError};
@@ -63,8 +63,9 @@ impl JobController {
             .collect();
         let d = decide::decide(job, &pods, SystemTime::now());
         let mut ops: Vec<Op> = d.delete.iter().copied().map(delete_op).collect();
+        let mut names = PodNames::new(&self.store, &ns);
         for index in &d.create {
-            let mut pod: Object = new_pod(job, *index).into();
+            let mut pod: Object = new_pod(job, *index, &mut names).into();
             crate::store::stamp_new(&mut pod);
             ops.push(Op::Create(pod));
         }
@@ -141,7 +142,7 @@ fn finish_event(job: &Job, status: &bosun_shared::job::JobStatus) -> Option<Even
 
 /// A pod of the Job's template: `<job>-<5 random>`, or `<job>-<index>-<5 random>` with the
 /// index in an annotation and in `JOB_COMPLETION_INDEX` for an Indexed Job.
-fn new_pod(job: &Job, index: Option<i32>) -> Pod {
+fn new_pod(job: &Job, index: Option<i32>, names: &mut PodNames) -> Pod {
     let t = &job.spec.template;
     let mut labels = t.metadata.labels.clone();
     labels.insert(JOB_NAME_LABEL.into(), job.metadata.name.clone());
@@ -158,9 +159,9 @@ fn new_pod(job: &Job, index: Option<i32>) -> Pod {
                     value_from: None,
                 });
             }
-            format!("{}-{i}-{}", job.metadata.name, random_suffix())
+            names.generate(&format!("{}-{i}", job.metadata.name))
         }
-        None => format!("{}-{}", job.metadata.name, random_suffix()),
+        None => names.generate(&job.metadata.name),
     };
     Pod {
         metadata: ObjectMeta {
