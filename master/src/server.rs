@@ -331,6 +331,7 @@ impl Master {
             registry: registry.clone(),
             name: config.name.clone(),
             peers: peers.clone(),
+            shutdown: shutdown.clone(),
         };
         let hub = crate::dispatcher::hub::Hub::default();
         tasks.spawn(hub.clone().run(store.clone(), shutdown.clone()));

@@ -297,7 +297,42 @@ impl Client {
         namespace: Option<&str>,
         selector: Option<&str>,
     ) -> Result<(Vec<Object>, u64), ClientError> {
-        let r = self
+        let mut chunks = self.list_chunks(kind, namespace, selector).await?;
+        let (mut objects, mut revision) = (Vec::new(), 0);
+        // Each chunk is decoded as it comes, while the master encodes the next.
+        while let Some(chunk) = chunks.message().await? {
+            revision = chunk.revision;
+            for b in &chunk.objects {
+                objects.push(Object::from_json(b)?);
+            }
+        }
+        Ok((objects, revision))
+    }
+
+    /// [`Client::list`] without decoding: each object's JSON, and the list's revision.
+    pub async fn list_raw(
+        &self,
+        kind: Kind,
+        namespace: Option<&str>,
+        selector: Option<&str>,
+    ) -> Result<(Vec<Vec<u8>>, u64), ClientError> {
+        let mut chunks = self.list_chunks(kind, namespace, selector).await?;
+        let (mut objects, mut revision) = (Vec::new(), 0);
+        while let Some(chunk) = chunks.message().await? {
+            revision = chunk.revision;
+            objects.extend(chunk.objects);
+        }
+        Ok((objects, revision))
+    }
+
+    /// The chunks a list comes in.
+    async fn list_chunks(
+        &self,
+        kind: Kind,
+        namespace: Option<&str>,
+        selector: Option<&str>,
+    ) -> Result<tonic::Streaming<bosun_proto::v1::ListResponse>, ClientError> {
+        Ok(self
             .api
             .clone()
             .list(ListRequest {
@@ -307,13 +342,7 @@ impl Client {
                 stale: self.stale,
             })
             .await?
-            .into_inner();
-        let objects = r
-            .objects
-            .iter()
-            .map(|b| Object::from_json(b))
-            .collect::<Result<Vec<_>, _>>()?;
-        Ok((objects, r.revision))
+            .into_inner())
     }
 
     /// Changes after `from_revision`.

@@ -38,6 +38,8 @@ use status::{invalid, to_status};
 /// Lists of up to this many objects are encoded on the request's own task; longer ones on a
 /// blocking thread.
 const ENCODE_INLINE_MAX: usize = 500;
+/// Objects per message of a list.
+const LIST_CHUNK: usize = 500;
 
 /// The gRPC `Api` service.
 #[derive(Clone)]
@@ -48,6 +50,9 @@ pub struct ApiService {
     pub name: String,
     /// Connections to other masters: writes are forwarded to the leader.
     pub peers: Arc<PeerChannels>,
+    /// Cancelled when the master stops: watches end then, or the server's graceful shutdown
+    /// would wait for them forever.
+    pub shutdown: tokio_util::sync::CancellationToken,
 }
 
 impl ApiService {
@@ -250,7 +255,9 @@ impl Api for ApiService {
             .ok_or_else(|| to_status(crate::store::StoreError::not_found(kind, &ns, &name)))
     }
 
-    async fn list(&self, req: Request<ListRequest>) -> Result<Response<ListResponse>, Status> {
+    type ListStream = BoxStream<ListResponse>;
+
+    async fn list(&self, req: Request<ListRequest>) -> Result<Response<Self::ListStream>, Status> {
         let r = req.into_inner();
         let kind: Kind = r
             .kind
@@ -267,18 +274,30 @@ impl Api for ApiService {
         let ns = (!r.namespace.is_empty() && kind.namespaced()).then_some(r.namespace.as_str());
         self.read_barrier(r.stale).await?;
         let (objects, revision) = self.store.list(kind, ns, selector.as_ref());
-        // Encoding a large list takes a while (30,000 pods: ~100 ms of CPU): off the async
+        // A large list goes out in chunks, each encoded when the transport asks for the next,
+        // so a 30,000-pod list (~90 MB of JSON) is never held encoded whole. Encoding takes a
+        // while (30,000 pods: ~100 ms of CPU): a large list's chunks are encoded off the async
         // workers, so that the writes and watches they serve meanwhile do not wait behind it.
         let many = objects.len() > ENCODE_INLINE_MAX;
-        let encode = move || objects.iter().map(|o| o.to_json()).collect();
-        let objects = if many {
-            tokio::task::spawn_blocking(encode)
-                .await
-                .map_err(|e| Status::internal(format!("encoding the list: {e}")))?
-        } else {
-            encode()
-        };
-        Ok(Response::new(ListResponse { objects, revision }))
+        let mut chunks: Vec<Vec<Arc<Object>>> =
+            objects.chunks(LIST_CHUNK).map(<[_]>::to_vec).collect();
+        if chunks.is_empty() {
+            chunks.push(Vec::new()); // the revision still goes out
+        }
+        let stream = futures::stream::iter(chunks).then(move |chunk| async move {
+            let encode = move || ListResponse {
+                objects: chunk.iter().map(|o| o.to_json()).collect(),
+                revision,
+            };
+            if many {
+                tokio::task::spawn_blocking(encode)
+                    .await
+                    .map_err(|e| Status::internal(format!("encoding the list: {e}")))
+            } else {
+                Ok(encode())
+            }
+        });
+        Ok(Response::new(Box::pin(stream)))
     }
 
     type WatchStream = BoxStream<WatchEvent>;
@@ -302,14 +321,17 @@ impl Api for ApiService {
             .store
             .watch(kind, ns, r.from_revision)
             .map_err(to_status)?;
-        Ok(Response::new(Box::pin(stream.map(|c| {
+        let events = stream.map(|c| {
             c.map(|c| WatchEvent {
                 r#type: c.event.as_str().to_string(),
                 object: c.object.to_json(),
                 revision: c.revision,
             })
             .map_err(to_status)
-        }))))
+        });
+        Ok(Response::new(Box::pin(
+            events.take_until(self.shutdown.clone().cancelled_owned()),
+        )))
     }
 
     type LogsStream = BoxStream<LogChunk>;

@@ -73,12 +73,13 @@ pub struct ListRequest {
     #[prost(bool, tag = "4")]
     pub stale: bool,
 }
+/// One chunk of a list: a list comes as a stream of chunks, in key order, at least one.
 #[allow(clippy::all)]
 #[derive(Clone, PartialEq, Eq, Hash, ::prost::Message)]
 pub struct ListResponse {
     #[prost(bytes = "vec", repeated, tag = "1")]
     pub objects: ::prost::alloc::vec::Vec<::prost::alloc::vec::Vec<u8>>,
-    /// Store revision the list was read at; a watch can resume from it.
+    /// Store revision the list was read at (the same in every chunk); a watch can resume from it.
     #[prost(uint64, tag = "2")]
     pub revision: u64,
 }
@@ -803,7 +804,10 @@ pub mod api_client {
         pub async fn list(
             &mut self,
             request: impl tonic::IntoRequest<super::ListRequest>,
-        ) -> std::result::Result<tonic::Response<super::ListResponse>, tonic::Status> {
+        ) -> std::result::Result<
+            tonic::Response<tonic::codec::Streaming<super::ListResponse>>,
+            tonic::Status,
+        > {
             self.inner
                 .ready()
                 .await
@@ -816,7 +820,7 @@ pub mod api_client {
             let path = http::uri::PathAndQuery::from_static("/bosun.v1.Api/List");
             let mut req = request.into_request();
             req.extensions_mut().insert(GrpcMethod::new("bosun.v1.Api", "List"));
-            self.inner.unary(req, path, codec).await
+            self.inner.server_streaming(req, path, codec).await
         }
         pub async fn watch(
             &mut self,
@@ -964,10 +968,16 @@ pub mod api_server {
             &self,
             request: tonic::Request<super::RefRequest>,
         ) -> std::result::Result<tonic::Response<super::ObjectResponse>, tonic::Status>;
+        /// Server streaming response type for the List method.
+        type ListStream: tonic::codegen::tokio_stream::Stream<
+                Item = std::result::Result<super::ListResponse, tonic::Status>,
+            >
+            + std::marker::Send
+            + 'static;
         async fn list(
             &self,
             request: tonic::Request<super::ListRequest>,
-        ) -> std::result::Result<tonic::Response<super::ListResponse>, tonic::Status>;
+        ) -> std::result::Result<tonic::Response<Self::ListStream>, tonic::Status>;
         /// Server streaming response type for the Watch method.
         type WatchStream: tonic::codegen::tokio_stream::Stream<
                 Item = std::result::Result<super::WatchEvent, tonic::Status>,
@@ -1347,11 +1357,14 @@ pub mod api_server {
                 "/bosun.v1.Api/List" => {
                     #[allow(non_camel_case_types)]
                     struct ListSvc<T: Api>(pub Arc<T>);
-                    impl<T: Api> tonic::server::UnaryService<super::ListRequest>
+                    impl<
+                        T: Api,
+                    > tonic::server::ServerStreamingService<super::ListRequest>
                     for ListSvc<T> {
                         type Response = super::ListResponse;
+                        type ResponseStream = T::ListStream;
                         type Future = BoxFuture<
-                            tonic::Response<Self::Response>,
+                            tonic::Response<Self::ResponseStream>,
                             tonic::Status,
                         >;
                         fn call(
@@ -1382,7 +1395,7 @@ pub mod api_server {
                                 max_decoding_message_size,
                                 max_encoding_message_size,
                             );
-                        let res = grpc.unary(method, req).await;
+                        let res = grpc.server_streaming(method, req).await;
                         Ok(res)
                     };
                     Box::pin(fut)

@@ -9,8 +9,9 @@
 //!   churn with watchers, for `--api-seconds` ([`api`]).
 //! - **delete**: every pod is deleted (by `--clients` writers); the time until the last is
 //!   gone, its containers stopped by its node.
-//! - **deploy**: a Deployment of `--replicas` replicas is created; the time until its
-//!   `readyReplicas` reaches them.
+//! - **deploy**: a Deployment of `--replicas` replicas is created; the time until every
+//!   replica is bound (its ReplicaSet creates them all in one entry, so this is the
+//!   scheduler's own rate, not the clients'), and until its `readyReplicas` reaches them.
 //! - **memory**: resident memory of each master and of the hollow process (and so per hollow
 //!   node), sampled every second through the whole run: 95th percentile and peak.
 //!
@@ -200,9 +201,11 @@ async fn phases(
         "delete: {} pods gone {deleted:.1} s after the first delete",
         o.pods
     );
-    let deployed = schedule::deploy(&client, o).await?;
+    let (deploy_bound, deployed) = schedule::deploy(&client, o).await?;
+    // The ReplicaSet creates every pod in one entry: this is the scheduler's own rate.
+    let deploy_rate = o.replicas as f64 / deploy_bound;
     println!(
-        "deploy: {} replicas ready {deployed:.1} s after create",
+        "deploy: {} replicas bound {deploy_bound:.1} s after create ({deploy_rate:.0} pods/s), ready after {deployed:.1} s",
         o.replicas
     );
     let memory = sampler.finish();
@@ -223,6 +226,10 @@ async fn phases(
         format!(
             "| delete: {} pods gone after the first delete | {deleted:.1} s |",
             o.pods
+        ),
+        format!(
+            "| deploy: {} replicas bound after create | {deploy_bound:.1} s ({deploy_rate:.0} pods/s) |",
+            o.replicas
         ),
         format!(
             "| deploy: {} replicas ready after create | {deployed:.1} s |",

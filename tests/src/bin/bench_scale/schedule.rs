@@ -185,9 +185,14 @@ async fn create_retrying(client: &Client, obj: Object) -> anyhow::Result<()> {
         .unwrap_or_else(|| anyhow::anyhow!("create failed")))
 }
 
-/// Counts a benchmark pod as bound and as running when it is.
+/// Counts a pod of the schedule scenario (named `sched-*`) as bound and as running when it is.
 fn note(p: &Pod, bound: &mut HashSet<String>, running: &mut HashSet<String>) {
-    if !p.metadata.name.starts_with("sched-") {
+    note_named("sched-", p, bound, running)
+}
+
+/// Counts a pod named `prefix*` as bound and as running when it is.
+fn note_named(prefix: &str, p: &Pod, bound: &mut HashSet<String>, running: &mut HashSet<String>) {
+    if !p.metadata.name.starts_with(prefix) {
         return;
     }
     if p.spec.node_name.is_some() {
@@ -198,8 +203,9 @@ fn note(p: &Pod, bound: &mut HashSet<String>, running: &mut HashSet<String>) {
     }
 }
 
-/// Deploy scenario: seconds from the create until every replica is ready.
-pub async fn deploy(client: &Client, o: &Options) -> anyhow::Result<f64> {
+/// Deploy scenario: seconds from the create until every replica is bound (seen on a watch of
+/// the pods), and until the Deployment counts every replica ready.
+pub async fn deploy(client: &Client, o: &Options) -> anyhow::Result<(f64, f64)> {
     let manifest = format!(
         r#"{{"apiVersion": "apps/v1", "kind": "Deployment",
             "metadata": {{"name": "fleet", "namespace": "default"}},
@@ -210,28 +216,61 @@ pub async fn deploy(client: &Client, o: &Options) -> anyhow::Result<f64> {
         o.replicas
     );
     let d: Deployment = serde_json::from_str(&manifest)?;
+    let (_, mut changes) = relist(client).await?;
     let start = Instant::now();
     create_retrying(client, Object::Deployment(d)).await?;
-    loop {
-        let Ok(obj) = client.get(Kind::Deployment, "default", "fleet").await else {
+    let all_bound = async {
+        let (mut bound, mut running) = (HashSet::new(), HashSet::new());
+        while bound.len() < o.replicas {
+            match changes.next().await {
+                Some(Ok(e)) => {
+                    if let Some(p) = e.object.as_pod() {
+                        note_named("fleet-", p, &mut bound, &mut running);
+                    }
+                }
+                Some(Err(e)) => {
+                    eprintln!("  watch: {e}; listing again");
+                    let (pods, watch) = relist(client).await?;
+                    for p in pods.iter().filter_map(Object::as_pod) {
+                        note_named("fleet-", p, &mut bound, &mut running);
+                    }
+                    changes = watch;
+                }
+                None => bail!("the watch ended"),
+            }
+        }
+        anyhow::Ok(start.elapsed().as_secs_f64())
+    };
+    let all_ready = async {
+        let mut report = Instant::now();
+        loop {
+            let ready = match client.get(Kind::Deployment, "default", "fleet").await {
+                Ok(obj) => obj
+                    .as_deployment()
+                    .and_then(|d| d.status.as_ref())
+                    .map_or(0, |s| s.ready_replicas),
+                Err(_) => 0,
+            };
+            if ready as usize >= o.replicas {
+                return anyhow::Ok(start.elapsed().as_secs_f64());
+            }
+            if report.elapsed() >= Duration::from_secs(1) {
+                eprintln!("  {:>5.1} s: {ready} ready", start.elapsed().as_secs_f64());
+                report = Instant::now();
+            }
             tokio::time::sleep(Duration::from_millis(200)).await;
-            continue;
-        };
-        let ready = obj
-            .as_deployment()
-            .and_then(|d| d.status.as_ref())
-            .map_or(0, |s| s.ready_replicas);
-        if ready as usize >= o.replicas {
-            return Ok(start.elapsed().as_secs_f64());
         }
-        if start.elapsed() > DEADLINE {
-            bail!(
-                "{ready} of {} replicas ready after {DEADLINE:?}",
-                o.replicas
-            );
-        }
-        tokio::time::sleep(Duration::from_millis(200)).await;
-    }
+    };
+    let (bound, ready) =
+        tokio::time::timeout(DEADLINE, async { tokio::join!(all_bound, all_ready) })
+            .await
+            .with_context(|| {
+                format!(
+                    "{} replicas not bound and ready after {DEADLINE:?}",
+                    o.replicas
+                )
+            })?;
+    Ok((bound?, ready?))
 }
 
 /// Delete scenario: deletes every pod of the namespace from `--clients` concurrent writers;
