@@ -35,10 +35,8 @@ use crate::peers::clients::PeerChannels;
 use crate::store::Store;
 use status::{invalid, to_status};
 
-/// Lists of up to this many objects are encoded on the request's own task; longer ones on a
-/// blocking thread.
-const ENCODE_INLINE_MAX: usize = 500;
-/// Objects per message of a list.
+/// Objects per message of a list. A list of one chunk is encoded on the request's own task;
+/// the chunks of a longer one on a blocking thread.
 const LIST_CHUNK: usize = 500;
 
 /// The gRPC `Api` service.
@@ -278,12 +276,12 @@ impl Api for ApiService {
         // so a 30,000-pod list (~90 MB of JSON) is never held encoded whole. Encoding takes a
         // while (30,000 pods: ~100 ms of CPU): a large list's chunks are encoded off the async
         // workers, so that the writes and watches they serve meanwhile do not wait behind it.
-        let many = objects.len() > ENCODE_INLINE_MAX;
         let mut chunks: Vec<Vec<Arc<Object>>> =
             objects.chunks(LIST_CHUNK).map(<[_]>::to_vec).collect();
         if chunks.is_empty() {
             chunks.push(Vec::new()); // the revision still goes out
         }
+        let many = chunks.len() > 1;
         let stream = futures::stream::iter(chunks).then(move |chunk| async move {
             let encode = move || ListResponse {
                 objects: chunk.iter().map(|o| o.to_json()).collect(),
