@@ -55,6 +55,19 @@ enum SessionError {
 const RECONNECT_MIN: Duration = Duration::from_millis(200);
 const RECONNECT_MAX: Duration = Duration::from_secs(5);
 
+/// Between half of `delay` and all of it, at random: agents that lost their master together
+/// (a leader change, a master restart) come back spread over the interval instead of
+/// handshaking with the new master all in the same instant.
+fn jittered(delay: Duration) -> Duration {
+    use std::hash::{BuildHasher, Hasher};
+    // A randomly keyed hasher (new keys per call) is random enough to spread reconnects.
+    let random = std::collections::hash_map::RandomState::new()
+        .build_hasher()
+        .finish();
+    let fraction = (random % 1_000) as u32;
+    delay / 2 + delay / 2 * fraction / 1_000
+}
+
 pub struct SessionClient<R: Runtime> {
     pub node: String,
     /// `http://host:port` of every known master; the session goes to the leader.
@@ -127,7 +140,7 @@ impl<R: Runtime> SessionClient<R> {
             }
             tokio::select! {
                 _ = shutdown.cancelled() => return,
-                _ = tokio::time::sleep(delay) => {}
+                _ = tokio::time::sleep(jittered(delay)) => {}
             }
             delay = (delay * 2).min(RECONNECT_MAX);
         }
@@ -291,4 +304,23 @@ fn beats(every: Duration) -> tokio::time::Interval {
     let mut t = tokio::time::interval(every);
     t.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     t
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn reconnect_delays_are_spread() {
+        let delay = Duration::from_secs(4);
+        let draws: Vec<Duration> = (0..200).map(|_| jittered(delay)).collect();
+        assert!(draws.iter().all(|d| *d >= delay / 2 && *d <= delay));
+        let distinct: std::collections::BTreeSet<_> = draws.iter().collect();
+        // 200 draws from 1,000 values: all the same only if the source is not random.
+        assert!(
+            distinct.len() > 100,
+            "only {} distinct delays",
+            distinct.len()
+        );
+    }
 }

@@ -251,11 +251,18 @@ mod tests {
                 want: vec![bind("r1", "n1"), bind("r2", "n2"), bind("r3", "n3")],
             },
             Case {
-                name: "no owner: no spread, ties go to the first name",
-                pending: vec![pod("a", "", ""), pod("b", "", "")],
+                name: "no requests, no owner: spread as if each asked 100m and 200Mi",
+                pending: vec![pod("a", "", ""), pod("b", "", ""), pod("c", "", "")],
                 nodes: vec![n("n1"), n("n2")],
                 bound: vec![],
-                want: vec![bind("a", "n1"), bind("b", "n1")],
+                want: vec![bind("a", "n1"), bind("b", "n2"), bind("c", "n1")],
+            },
+            Case {
+                name: "no requests: bound pods count too",
+                pending: vec![pod("a", "", "")],
+                nodes: vec![n("n1"), n("n2")],
+                bound: vec![bound_to(pod("x", "", ""), "n1")],
+                want: vec![bind("a", "n2")],
             },
             Case {
                 name: "spread counts bound replicas and wins over load",
@@ -271,7 +278,11 @@ mod tests {
                 name: "spread ignores other owners",
                 pending: vec![replica("r1")],
                 nodes: vec![n("n1"), n("n2")],
-                bound: vec![bound_to(owned_by(pod("x", "", ""), "rs-2"), "n1")],
+                // Equal load; counting rs-2 as r1's owner would make n1 the worse node.
+                bound: vec![
+                    bound_to(owned_by(pod("x", "", ""), "rs-2"), "n1"),
+                    bound_to(pod("y", "", ""), "n2"),
+                ],
                 want: vec![bind("r1", "n1")],
             },
             Case {
@@ -285,7 +296,8 @@ mod tests {
                 name: "least allocated takes the larger of cpu and memory",
                 pending: vec![pod("a", "", "")],
                 nodes: vec![n("n1"), n("n2")],
-                // n1: cpu 60%, memory 0%; n2: cpu 30%, memory 50%.
+                // Scored with a's 100m and 200Mi: n1 cpu 70%, memory 39%; n2 cpu 40%,
+                // memory 69.5%.
                 bound: vec![
                     bound_to(pod("x", "600m", ""), "n1"),
                     bound_to(pod("y", "300m", "512Mi"), "n2"),

@@ -1,4 +1,5 @@
-//! Scoring: which feasible node is best? Spread replicas of one owner, then least allocated.
+//! Scoring: which feasible node is best? Spread replicas of one owner, then least allocated
+//! (counting pods that request nothing at Kubernetes' defaults), then fewest pods.
 //!
 //! Modelled as a cost, lower is better, compared exactly: fractions are cross-multiplied in
 //! `i128`, never turned into floats.
@@ -67,19 +68,23 @@ impl Eq for Fraction {}
 pub(super) struct Cost {
     /// Pods on the node with the same controller owner as the pod (0 for pods without one).
     pub same_owner: usize,
-    /// The larger of the CPU and memory shares of the node allocated once the pod is placed.
+    /// The larger of the CPU and memory shares of the node allocated once the pod is placed,
+    /// as scoring counts them ([`super::demand::Scored`]).
     pub allocated: Fraction,
+    /// Pods on the node already: spreads pods on nodes that report no capacity.
+    pub pods: usize,
 }
 
 impl Cost {
     /// The cost of placing `demand` on `node`, which already holds `usage`.
     pub fn of(demand: &Demand, node: &NodeFacts, usage: &NodeUsage) -> Self {
-        let cpu = Fraction::allocated(usage.cpu_millis, demand.cpu_millis, node.cpu_millis);
-        let memory =
-            Fraction::allocated(usage.memory_bytes, demand.memory_bytes, node.memory_bytes);
+        let (used, wanted) = (&usage.scored, &demand.scored);
+        let cpu = Fraction::allocated(used.cpu_millis, wanted.cpu_millis, node.cpu_millis);
+        let memory = Fraction::allocated(used.memory_bytes, wanted.memory_bytes, node.memory_bytes);
         Cost {
             same_owner: usage.same_owner(demand),
             allocated: cpu.max(memory),
+            pods: usage.pods,
         }
     }
 }
@@ -149,19 +154,21 @@ mod tests {
                 Cost {
                     same_owner: 0,
                     allocated: f(1, 2),
+                    pods: 0,
                 },
             ),
             (
-                "cpu dominates, with usage",
+                "cpu dominates, with usage; memory scored at 200Mi",
                 pod("p", "250m", ""),
                 usage(&[pod("b", "500m", "256Mi")]),
                 Cost {
                     same_owner: 0,
                     allocated: f(3, 4),
+                    pods: 1,
                 },
             ),
             (
-                "same owner counted",
+                "same owner counted; no requests scored at 100m and 200Mi",
                 owned_by(pod("p", "", ""), "rs"),
                 usage(&[
                     owned_by(pod("b", "", ""), "rs"),
@@ -169,7 +176,9 @@ mod tests {
                 ]),
                 Cost {
                     same_owner: 1,
-                    allocated: Fraction::ZERO,
+                    // Memory: 3 x 200Mi of 1Gi, above CPU's 300m of 1.
+                    allocated: f(600, 1024),
+                    pods: 2,
                 },
             ),
             (
@@ -178,7 +187,8 @@ mod tests {
                 usage(&[owned_by(pod("b", "", ""), "rs")]),
                 Cost {
                     same_owner: 0,
-                    allocated: Fraction::ZERO,
+                    allocated: f(400, 1024),
+                    pods: 1,
                 },
             ),
         ];
@@ -193,11 +203,27 @@ mod tests {
         let crowded_but_empty = Cost {
             same_owner: 1,
             allocated: Fraction::ZERO,
+            pods: 0,
         };
         let spread_but_full = Cost {
             same_owner: 0,
             allocated: Fraction::ONE,
+            pods: 9,
         };
         assert!(spread_but_full < crowded_but_empty);
+    }
+
+    #[test]
+    fn fewer_pods_break_a_tie() {
+        // Nodes that report no capacity score every pod at zero: the pod count spreads them.
+        let n = node("n1", "0", "0");
+        let facts = NodeFacts::of(&n);
+        let mut busy = NodeUsage::default();
+        busy.add(&Demand::of(&pod("b", "", "")));
+        let p = Demand::of(&pod("p", "", ""));
+        let on_empty = Cost::of(&p, &facts, &NodeUsage::default());
+        let on_busy = Cost::of(&p, &facts, &busy);
+        assert_eq!(on_empty.allocated, on_busy.allocated);
+        assert!(on_empty < on_busy);
     }
 }
