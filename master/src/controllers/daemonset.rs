@@ -17,12 +17,12 @@ use bosun_shared::{Kind, Object};
 use tokio_util::sync::CancellationToken;
 use tracing::info;
 
+use super::entries::propose_owned;
 use super::pods::{
     controlled, controller_ref, delete_op, least_useful_first, template_hash, PodNames,
 };
 use super::queue::{all_keys, owner_key, reconcile_loop, Key};
-use crate::events::Recorder;
-use crate::store::{Change, Command, Op, Store, StoreError};
+use crate::store::{Change, Op, Store, StoreError};
 
 /// Taints every DaemonSet pod tolerates, as Kubernetes adds them.
 const TOLERATED: [(&str, &str); 3] = [
@@ -147,9 +147,8 @@ impl DaemonSetController {
                 delete = ops.len() - create.len(),
                 "daemon pods"
             );
-            let events = Recorder::ops_events(&Object::DaemonSet(ds.clone()), &ops, COMPONENT);
-            self.store.propose(Command { ops }).await?;
-            self.events.record_all(events);
+            let owner = Object::DaemonSet(ds.clone());
+            propose_owned(&self.store, &self.events, &owner, ops, COMPONENT).await?;
         }
         let ready = kept.iter().filter(|p| p.is_ready()).count() as i32;
         let status = DaemonSetStatus {

@@ -10,6 +10,7 @@ pub mod claims;
 pub mod cronjob;
 pub mod daemonset;
 pub mod deployment;
+pub mod entries;
 pub mod eviction;
 pub mod gc;
 pub mod job;

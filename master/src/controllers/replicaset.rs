@@ -9,10 +9,10 @@ use bosun_shared::{Kind, Object};
 use tokio_util::sync::CancellationToken;
 use tracing::info;
 
+use super::entries::propose_owned;
 use super::pods::{controlled, controller_ref, delete_op, least_useful_first, PodNames};
 use super::queue::{all_keys, owner_key, reconcile_loop, Key};
-use crate::events::Recorder;
-use crate::store::{Command, Op, Store, StoreError};
+use crate::store::{Op, Store, StoreError};
 
 /// Reporter of this controller's events.
 const COMPONENT: &str = "replicaset-controller";
@@ -79,10 +79,8 @@ impl ReplicaSetController {
                 delete = ops.len() - create,
                 "scaling pods"
             );
-            let events =
-                Recorder::ops_events(stored.as_deref().expect("matched above"), &ops, COMPONENT);
-            self.store.propose(Command { ops }).await?;
-            self.events.record_all(events);
+            let owner = stored.as_deref().expect("matched above");
+            propose_owned(&self.store, &self.events, owner, ops, COMPONENT).await?;
         }
         self.update_status(rs).await
     }

@@ -1,4 +1,4 @@
-//! The scheduler loop: binds pending pods in batches, one Raft entry per batch.
+//! The scheduler loop: binds pending pods in batches, up to 500 pods per Raft entry.
 use std::time::Duration;
 
 use bosun_shared::event::{Event, ObjectReference, NORMAL, WARNING};
@@ -9,6 +9,7 @@ use bosun_shared::{Kind, Object};
 use tokio_util::sync::CancellationToken;
 use tracing::info;
 
+use super::entries::in_entries;
 use super::queue::run_passes;
 use crate::scheduler::{schedule, Outcome};
 use crate::store::{Change, Command, EventType, Op, Store};
@@ -72,8 +73,9 @@ impl SchedulerLoop {
             return Ok(());
         }
         let now = bosun_shared::time::now_rfc3339();
-        let mut ops = Vec::new();
-        let mut bound_count = 0;
+        // Per pod: its ops (claims, binding, condition), which stay in one entry, its event,
+        // and whether it is bound.
+        let mut planned: Vec<(Vec<Op>, Option<Event>, bool)> = Vec::new();
         let by_key: std::collections::HashMap<(&str, &str), &Pod> = pending
             .iter()
             .map(|p| {
@@ -83,7 +85,6 @@ impl SchedulerLoop {
                 )
             })
             .collect();
-        let mut events = Vec::new();
         let claims = super::claims::ClaimPlan::new(&self.store, &pending);
         let mut outcomes = schedule(&claims.pods, &nodes, &bound);
         outcomes.extend(claims.blocked.iter().cloned());
@@ -100,12 +101,13 @@ impl SchedulerLoop {
                 continue;
             };
             let mut pod = (*pod).clone();
+            let mut ops = Vec::new();
+            let mut event = None;
             let rv = pod.metadata.revision();
             let mut status = pod.status.clone().unwrap_or_default();
             let condition = match &outcome {
                 Outcome::Bind { node, .. } => {
                     pod.spec.node_name = Some(node.clone());
-                    bound_count += 1;
                     ops.extend(claims.bind_ops(ns, name, node));
                     ops.push(Op::Update {
                         object: pod.clone().into(),
@@ -138,23 +140,33 @@ impl SchedulerLoop {
                     }
                 };
                 let about = ObjectReference::to(&Object::Pod(pod.clone()));
-                events.push(Event::about(about, type_, reason, message, COMPONENT));
+                event = Some(Event::about(about, type_, reason, message, COMPONENT));
                 pod.status = Some(status);
                 ops.push(Op::UpdateStatus {
                     object: pod.into(),
                     expected_revision: (!bind).then_some(rv),
                 });
             }
+            if !ops.is_empty() {
+                planned.push((ops, event, bind));
+            }
         }
-        if ops.is_empty() {
-            return Ok(());
-        }
-        self.store.propose(Command { ops }).await?;
-        for e in events {
-            self.events.record(e);
-        }
-        if bound_count > 0 {
-            info!(pods = bound_count, "bound pods");
+        // A large batch goes in several entries, each binding whole pods.
+        for entry in in_entries(planned) {
+            let bound = entry.iter().filter(|(_, _, bind)| *bind).count();
+            let mut ops = Vec::new();
+            let mut events = Vec::new();
+            for (pod_ops, event, _) in entry {
+                ops.extend(pod_ops);
+                events.extend(event);
+            }
+            self.store.propose(Command { ops }).await?;
+            for e in events {
+                self.events.record(e);
+            }
+            if bound > 0 {
+                info!(pods = bound, "bound pods");
+            }
         }
         Ok(())
     }

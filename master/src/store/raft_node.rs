@@ -118,9 +118,26 @@ impl<T: Transport> RaftLoop<T> {
     }
 
     fn serve(&mut self, mut inbox: mpsc::Receiver<RaftMsg>) {
-        while let Some(msg) = inbox.blocking_recv() {
-            if !self.handle(msg) {
-                break;
+        loop {
+            // Committed entries left over from the last Ready (each applies at most
+            // `MAX_APPLY_PER_READY` bytes) are applied without waiting for a message, after
+            // whatever is queued meanwhile: ticks and heartbeats go on between them.
+            let msg = if self.node.has_ready() {
+                match inbox.try_recv() {
+                    Ok(msg) => Some(msg),
+                    Err(mpsc::error::TryRecvError::Empty) => None,
+                    Err(mpsc::error::TryRecvError::Disconnected) => return,
+                }
+            } else {
+                match inbox.blocking_recv() {
+                    Some(msg) => Some(msg),
+                    None => return,
+                }
+            };
+            if let Some(msg) = msg {
+                if !self.handle(msg) {
+                    return;
+                }
             }
             // Drain what is queued so one Ready (one flush) covers many proposals.
             let mut stop = false;

@@ -16,9 +16,9 @@ use bosun_shared::{Kind, Object};
 use tokio_util::sync::CancellationToken;
 use tracing::info;
 
+use super::entries::propose_owned;
 use super::pods::{controlled, controller_ref, delete_of, delete_op, PodNames};
 use super::queue::{all_keys, owner_key, reconcile_loop, Key};
-use crate::events::Recorder;
 use crate::store::{Change, Command, Op, Store, StoreError};
 
 /// The label kubectl shows (`job-name`), besides [`JOB_NAME_LABEL`].
@@ -82,9 +82,8 @@ impl JobController {
                 delete = d.delete.len(),
                 "job pods"
             );
-            let events = Recorder::ops_events(&Object::Job(job.clone()), &ops, COMPONENT);
-            self.store.propose(Command { ops }).await?;
-            self.events.record_all(events);
+            let owner = Object::Job(job.clone());
+            propose_owned(&self.store, &self.events, &owner, ops, COMPONENT).await?;
         }
         let finished = finish_event(job, &d.status);
         if job.status.as_ref() != Some(&d.status) || !d.count.is_empty() {

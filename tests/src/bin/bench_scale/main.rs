@@ -14,6 +14,7 @@
 //!   scheduler's own rate, not the clients'), and until its `readyReplicas` reaches them.
 //! - **memory**: resident memory of each master and of the hollow process (and so per hollow
 //!   node), sampled every second through the whole run: 95th percentile and peak.
+//! - **CPU**: the cores each master and the hollow process used in each phase ([`cpu`]).
 //!
 //! The figures are printed, then appended to `docs/benchmarks.md` with the machine, the commit
 //! and the command line (`--no-record` to skip).
@@ -24,6 +25,7 @@
 //!     [--no-record] [--bosun target/release/bosun]
 //! ```
 mod api;
+mod cpu;
 mod memory;
 mod schedule;
 
@@ -181,27 +183,33 @@ async fn phases(
     let credentials = masters.credentials()?;
     let client = Client::connect(&masters.addr(leader), &credentials).await?;
 
+    let mut cpu = cpu::PhaseCpu::start(pids.clone());
     let joined = schedule::nodes_ready(&client, o.nodes).await?;
+    cpu.end("join");
     println!(
         "{} hollow nodes Ready in {:.1} s",
         o.nodes,
         joined.as_secs_f64()
     );
     let (created, bound_rate, all_running) = schedule::schedule(&client, o).await?;
+    cpu.end("schedule");
     println!(
         "schedule: {} pods created in {created:.1} s; bound {bound_rate:.0} pods/s; all Running after {all_running:.1} s",
         o.pods
     );
     let latency = api::run(&masters.addr(leader), &credentials, o.api_seconds).await?;
+    cpu.end("api");
     for row in latency.rows(o.api_seconds) {
         println!("{row}");
     }
     let deleted = schedule::delete_all(&client, o).await?;
+    cpu.end("delete");
     println!(
         "delete: {} pods gone {deleted:.1} s after the first delete",
         o.pods
     );
     let (deploy_bound, deployed) = schedule::deploy(&client, o).await?;
+    cpu.end("deploy");
     // The ReplicaSet creates every pod in one entry: this is the scheduler's own rate.
     let deploy_rate = o.replicas as f64 / deploy_bound;
     println!(
@@ -252,6 +260,11 @@ async fn phases(
         let per = *p95 as f64 / o.nodes.max(1) as f64 / 1024.0;
         rows.push(format!("| per hollow node, p95 | {per:.0} KiB |"));
     }
+    let who: Vec<String> = (1..pids.len())
+        .map(|i| format!("m{i}"))
+        .chain(["hollow".to_string()])
+        .collect();
+    rows.extend(cpu.rows(&who.join(" / ")));
     let table = format!("| measure | figure |\n|---|---|\n{}\n", rows.join("\n"));
     println!("\n{table}");
     if o.record {
