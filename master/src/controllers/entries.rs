@@ -6,8 +6,11 @@
 //! enough for a follower to call an election (bench-scale on 1,000 hollow nodes, session 11).
 //! Kubernetes' ReplicaSet controller likewise creates at most 500 pods per sync.
 //!
-//! Each entry is atomic; a change split over several is not: a controller that stops halfway
-//! (an entry refused, leadership lost) finds the rest still to do at its next pass.
+//! The entries of one change are proposed together, so they cost one replication round; the
+//! Raft thread applies at most 1 MiB of committed entries per step and handles ticks and
+//! heartbeats between steps (`store::MAX_APPLY_PER_READY`). Each entry is atomic; a change
+//! split over several is not: a controller whose entry is refused (or that loses leadership)
+//! finds the rest still to do at its next pass.
 use bosun_shared::Object;
 
 use crate::events::Recorder;
@@ -25,9 +28,18 @@ pub fn in_entries<T>(items: Vec<T>) -> impl Iterator<Item = Vec<T>> {
     })
 }
 
+/// Proposes `commands` together (one replication round for all; the Raft thread still
+/// applies them in steps) and returns each one's result, in order.
+pub async fn propose_all(
+    store: &Store,
+    commands: Vec<Command>,
+) -> Vec<Result<Vec<std::sync::Arc<Object>>, StoreError>> {
+    futures::future::join_all(commands.into_iter().map(|c| store.propose(c))).await
+}
+
 /// Proposes a controller's `ops` on the objects `owner` controls, in entries of at most
-/// [`ENTRY_OBJECTS`], recording the events of each entry once it is committed. Stops at the
-/// first entry that fails.
+/// [`ENTRY_OBJECTS`], and records the events of each entry that is committed. Returns the
+/// first entry's error, if any failed.
 pub async fn propose_owned(
     store: &Store,
     events: &Recorder,
@@ -35,12 +47,20 @@ pub async fn propose_owned(
     ops: Vec<Op>,
     component: &str,
 ) -> Result<(), StoreError> {
-    for ops in in_entries(ops) {
-        let recorded = Recorder::ops_events(owner, &ops, component);
-        store.propose(Command { ops }).await?;
-        events.record_all(recorded);
+    let (commands, recorded): (Vec<Command>, Vec<_>) = in_entries(ops)
+        .map(|ops| {
+            let recorded = Recorder::ops_events(owner, &ops, component);
+            (Command { ops }, recorded)
+        })
+        .unzip();
+    let mut first_error = None;
+    for (result, recorded) in propose_all(store, commands).await.into_iter().zip(recorded) {
+        match result {
+            Ok(_) => events.record_all(recorded),
+            Err(e) => first_error = first_error.or(Some(e)),
+        }
     }
-    Ok(())
+    first_error.map_or(Ok(()), Err)
 }
 
 #[cfg(test)]

@@ -1,4 +1,5 @@
-//! The scheduler loop: binds pending pods in batches, up to 500 pods per Raft entry.
+//! The scheduler loop: binds pending pods in batches, up to 500 pods per Raft entry, the
+//! entries of a batch proposed together.
 use std::time::Duration;
 
 use bosun_shared::event::{Event, ObjectReference, NORMAL, WARNING};
@@ -9,7 +10,7 @@ use bosun_shared::{Kind, Object};
 use tokio_util::sync::CancellationToken;
 use tracing::info;
 
-use super::entries::in_entries;
+use super::entries::{in_entries, propose_all};
 use super::queue::run_passes;
 use crate::scheduler::{schedule, Outcome};
 use crate::store::{Change, Command, EventType, Op, Store};
@@ -151,7 +152,9 @@ impl SchedulerLoop {
                 planned.push((ops, event, bind));
             }
         }
-        // A large batch goes in several entries, each binding whole pods.
+        // A large batch goes in several entries, each binding whole pods, proposed together.
+        let mut commands = Vec::new();
+        let mut entries = Vec::new();
         for entry in in_entries(planned) {
             let bound = entry.iter().filter(|(_, _, bind)| *bind).count();
             let mut ops = Vec::new();
@@ -160,7 +163,16 @@ impl SchedulerLoop {
                 ops.extend(pod_ops);
                 events.extend(event);
             }
-            self.store.propose(Command { ops }).await?;
+            commands.push(Command { ops });
+            entries.push((bound, events));
+        }
+        let mut first_error = None;
+        let results = propose_all(&self.store, commands).await;
+        for (result, (bound, events)) in results.into_iter().zip(entries) {
+            if let Err(e) = result {
+                first_error = first_error.or(Some(e));
+                continue;
+            }
             for e in events {
                 self.events.record(e);
             }
@@ -168,6 +180,6 @@ impl SchedulerLoop {
                 info!(pods = bound, "bound pods");
             }
         }
-        Ok(())
+        first_error.map_or(Ok(()), Err)
     }
 }

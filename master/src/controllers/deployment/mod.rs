@@ -12,7 +12,7 @@
 mod rollout;
 mod status;
 
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet};
 
 use bosun_shared::deployment::Deployment;
 use bosun_shared::event::NORMAL;
@@ -94,19 +94,18 @@ impl DeploymentController {
                 .controller()
                 .is_some_and(|c| uids.contains(c.uid.as_str()))
         });
-        let live = |rs: &ReplicaSet| -> Vec<&Pod> {
-            pods.iter()
-                .filter_map(|o| o.as_pod())
-                .filter(|p| !p.phase().is_terminal())
-                .filter(|p| {
-                    p.metadata
-                        .controller()
-                        .is_some_and(|c| c.uid == rs.metadata.uid)
-                })
-                .collect()
-        };
+        // The live pods of each ReplicaSet, in one pass over the pods (a Deployment of 10,000
+        // replicas is reconciled often while it rolls out).
+        let mut live: HashMap<&str, Vec<&Pod>> = HashMap::new();
+        for p in pods.iter().filter_map(|o| o.as_pod()) {
+            if let Some(c) = p.metadata.controller().filter(|_| !p.phase().is_terminal()) {
+                live.entry(c.uid.as_str()).or_default().push(p);
+            }
+        }
         let group = |rs: &ReplicaSet| {
-            let pods = live(rs);
+            let pods = live
+                .get(rs.metadata.uid.as_str())
+                .map_or(&[][..], Vec::as_slice);
             Group {
                 spec: rs.replicas().max(0) as usize,
                 pods: pods.len(),

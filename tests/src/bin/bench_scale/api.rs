@@ -34,6 +34,9 @@ pub struct Latency {
     /// Until the response is in and every object decoded.
     pub decoded: Vec<Duration>,
     pub events_seen: u64,
+    /// The changes one watcher saw, by kind and event: what changed meanwhile besides the
+    /// churn.
+    pub changes: std::collections::BTreeMap<String, u64>,
 }
 
 impl Latency {
@@ -59,6 +62,14 @@ impl Latency {
                 ms(quantile(&self.decoded, 0.99))
             ),
             format!("| api: events delivered to the watchers | {} |", self.events_seen),
+            format!(
+                "| api: changes one watcher saw, by kind | {} |",
+                self.changes
+                    .iter()
+                    .map(|(k, n)| format!("{k} {n}"))
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            ),
         ]
     }
 }
@@ -83,17 +94,20 @@ pub async fn run(server: &str, credentials: &Credentials, seconds: u64) -> anyho
         let mut events = Box::pin(watcher.watch(None, None, revision).await?);
         let (stop, seen) = (stop.clone(), seen.clone());
         watchers.push(tokio::spawn(async move {
+            let mut changes = std::collections::BTreeMap::<String, u64>::new();
             while !stop.load(Ordering::Relaxed) {
                 match tokio::time::timeout(Duration::from_millis(200), events.next()).await {
-                    Ok(Some(Ok(_))) => {
+                    Ok(Some(Ok(e))) => {
                         seen.fetch_add(1, Ordering::Relaxed);
+                        let what = format!("{} {}", e.object.kind().as_str(), e.event);
+                        *changes.entry(what).or_default() += 1;
                     }
                     Ok(Some(Err(e))) => return Err(anyhow::anyhow!("watch: {e}")),
                     Ok(None) => return Err(anyhow::anyhow!("the watch ended")),
                     Err(_) => {}
                 }
             }
-            Ok(())
+            anyhow::Ok(changes)
         }));
     }
     let lister = {
@@ -137,8 +151,9 @@ pub async fn run(server: &str, credentials: &Credentials, seconds: u64) -> anyho
         writes.push(start.elapsed());
     }
     stop.store(true, Ordering::Relaxed);
+    let mut changes = std::collections::BTreeMap::new();
     for w in watchers {
-        w.await??;
+        changes = w.await??;
     }
     let (mut lists, mut decoded, objects) = lister.await??;
     let seen = seen.load(Ordering::Relaxed);
@@ -155,5 +170,6 @@ pub async fn run(server: &str, credentials: &Credentials, seconds: u64) -> anyho
         lists,
         decoded,
         events_seen: seen,
+        changes,
     })
 }

@@ -14,7 +14,8 @@
 //!   scheduler's own rate, not the clients'), and until its `readyReplicas` reaches them.
 //! - **memory**: resident memory of each master and of the hollow process (and so per hollow
 //!   node), sampled every second through the whole run: 95th percentile and peak.
-//! - **CPU**: the cores each master and the hollow process used in each phase ([`cpu`]).
+//! - **CPU**: the cores each master, the hollow process and the benchmark's own clients used in
+//!   each phase ([`cpu`]).
 //!
 //! The figures are printed, then appended to `docs/benchmarks.md` with the machine, the commit
 //! and the command line (`--no-record` to skip).
@@ -183,7 +184,9 @@ async fn phases(
     let credentials = masters.credentials()?;
     let client = Client::connect(&masters.addr(leader), &credentials).await?;
 
-    let mut cpu = cpu::PhaseCpu::start(pids.clone());
+    // The masters, the hollow process, and this benchmark's own clients.
+    let cpu_pids = pids.iter().copied().chain([std::process::id()]).collect();
+    let mut cpu = cpu::PhaseCpu::start(cpu_pids);
     let joined = schedule::nodes_ready(&client, o.nodes).await?;
     cpu.end("join");
     println!(
@@ -262,7 +265,7 @@ async fn phases(
     }
     let who: Vec<String> = (1..pids.len())
         .map(|i| format!("m{i}"))
-        .chain(["hollow".to_string()])
+        .chain(["hollow".to_string(), "bench clients".to_string()])
         .collect();
     rows.extend(cpu.rows(&who.join(" / ")));
     let table = format!("| measure | figure |\n|---|---|\n{}\n", rows.join("\n"));
