@@ -48,8 +48,8 @@ pub struct ApiService {
     pub name: String,
     /// Connections to other masters: writes are forwarded to the leader.
     pub peers: Arc<PeerChannels>,
-    /// Cancelled when the master stops: watches end then, or the server's graceful shutdown
-    /// would wait for them forever.
+    /// Cancelled when the master stops: watches, followed logs and execs end then, or the
+    /// server's graceful shutdown would wait for them forever.
     pub shutdown: tokio_util::sync::CancellationToken,
 }
 
@@ -140,6 +140,27 @@ fn respond(o: Arc<Object>) -> Response<ObjectResponse> {
 }
 
 type BoxStream<T> = Pin<Box<dyn Stream<Item = Result<T, Status>> + Send>>;
+
+/// `stream`, cut when the master stops, with an error saying so: a followed log or an exec
+/// otherwise keeps the server's graceful shutdown waiting, and on a follower nothing else
+/// would end it (it relays a stream from the leader, which goes on).
+fn until_shutdown<T: Send + 'static>(
+    stream: impl Stream<Item = Result<T, Status>> + Send + 'static,
+    shutdown: &tokio_util::sync::CancellationToken,
+) -> BoxStream<T> {
+    let stopped = shutdown.clone();
+    let cut = futures::stream::once(async move {
+        stopped
+            .is_cancelled()
+            .then(|| Err(Status::unavailable("the master is shutting down")))
+    })
+    .filter_map(futures::future::ready);
+    Box::pin(
+        stream
+            .take_until(shutdown.clone().cancelled_owned())
+            .chain(cut),
+    )
+}
 
 #[tonic::async_trait]
 impl Api for ApiService {
@@ -339,10 +360,10 @@ impl Api for ApiService {
         if let Some(mut leader) = self.leader_api()? {
             // Agents hold their sessions with the leader: it relays the logs.
             let stream = leader.logs(r).await?.into_inner();
-            return Ok(Response::new(Box::pin(stream)));
+            return Ok(Response::new(until_shutdown(stream, &self.shutdown)));
         }
         let stream = logs::open(&self.store, &self.registry, r)?;
-        Ok(Response::new(Box::pin(stream)))
+        Ok(Response::new(until_shutdown(stream, &self.shutdown)))
     }
 
     type ExecStream = BoxStream<ExecOutput>;
@@ -359,10 +380,10 @@ impl Api for ApiService {
         if let Some(mut leader) = self.leader_api()? {
             // Agents hold their sessions with the leader: it relays the exec.
             let stream = leader.exec(input).await?.into_inner();
-            return Ok(Response::new(Box::pin(stream)));
+            return Ok(Response::new(until_shutdown(stream, &self.shutdown)));
         }
         let stream = exec::start(&self.store, &self.registry, Box::pin(input)).await?;
-        Ok(Response::new(Box::pin(stream)))
+        Ok(Response::new(until_shutdown(stream, &self.shutdown)))
     }
 
     async fn top(&self, req: Request<TopRequest>) -> Result<Response<TopResponse>, Status> {
