@@ -3,16 +3,11 @@
 //! follower from stopping, and is told why its stream ended.
 mod common;
 
-use std::collections::BTreeMap;
-use std::sync::Arc;
-
-use bosun_agent::agent::{Agent, AgentConfig};
-use bosun_agent::runtime::fake::FakeRuntime;
 use bosun_master::pki::MasterPki;
 use bosun_proto::v1::LogsRequest;
 use bosun_shared::pki::Role;
 use bosun_shared::Kind;
-use common::{pod, wait_for, Cluster, DEADLINE};
+use common::{fake_agent, pod, wait_for, Cluster, DEADLINE};
 use futures::StreamExt;
 use tokio_util::sync::CancellationToken;
 
@@ -24,23 +19,10 @@ async fn a_follower_relaying_followed_logs_stops_and_ends_the_stream_with_a_reas
         .find(|(role, _)| *role == Role::Node)
         .expect("the first master made a node token")
         .1;
-    let engine = Arc::new(FakeRuntime::new(4000, 8 << 30));
-    engine.add_image("img");
     let agent_stop = CancellationToken::new();
     let data = tempfile::tempdir().unwrap();
-    let agent = Agent {
-        config: AgentConfig {
-            name: "n1".into(),
-            masters: c.nodes.iter().map(|n| n.addr.to_string()).collect(),
-            data_dir: data.path().join("n1"),
-            labels: BTreeMap::new(),
-            address: "10.0.0.1".into(),
-            token: Some(token),
-            credentials: None,
-            simulated: false,
-        },
-        runtime: engine,
-    };
+    let masters = c.nodes.iter().map(|n| n.addr.to_string()).collect();
+    let agent = fake_agent(masters, data.path().join("n1"), token);
     let agent = tokio::spawn(agent.run(agent_stop.clone()));
 
     c.create_retrying(&pod("p")).await;

@@ -4,18 +4,15 @@
 //! created all along.
 mod common;
 
-use std::collections::{BTreeMap, BTreeSet};
-use std::sync::Arc;
+use std::collections::BTreeSet;
 use std::time::Duration;
 
-use bosun_agent::agent::{Agent, AgentConfig};
-use bosun_agent::runtime::fake::FakeRuntime;
 use bosun_master::pki::MasterPki;
 use bosun_master::server::{Master, MasterConfig};
 use bosun_shared::client::Client;
 use bosun_shared::pki::{Identity, Role};
 use bosun_shared::{Kind, Object};
-use common::{pod, wait_for, DEADLINE};
+use common::{fake_agent, pod, wait_for, DEADLINE};
 use tokio_util::sync::CancellationToken;
 
 /// Long enough for three renewals of a 6-second certificate.
@@ -40,22 +37,8 @@ async fn node_certificates_renew_under_load_without_dropping_the_session() {
         .find(|(r, _)| *r == Role::Node)
         .unwrap()
         .1;
-    let engine = Arc::new(FakeRuntime::new(4000, 8 << 30));
-    engine.add_image("img");
     let agent_dir = dir.path().join("n1");
-    let agent = Agent {
-        config: AgentConfig {
-            name: "n1".into(),
-            masters: vec![master.addr.to_string()],
-            data_dir: agent_dir.clone(),
-            labels: BTreeMap::new(),
-            address: "10.0.0.1".into(),
-            token: Some(token),
-            credentials: None,
-            simulated: false,
-        },
-        runtime: engine,
-    };
+    let agent = fake_agent(vec![master.addr.to_string()], agent_dir.clone(), token);
     tokio::spawn(agent.run(shutdown.child_token()));
     let session = wait_for("n1 connected", DEADLINE, || async {
         master.registry.session_id("n1")

@@ -5,6 +5,8 @@ use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
 
+use bosun_agent::agent::{Agent, AgentConfig};
+use bosun_agent::runtime::fake::FakeRuntime;
 use bosun_master::peers::Faults;
 use bosun_master::pki::MasterPki;
 use bosun_master::server::{Master, MasterConfig};
@@ -68,6 +70,26 @@ pub fn pod(name: &str) -> Object {
         ..Default::default()
     });
     p.into()
+}
+
+/// Agent `n1` on an in-memory engine (4 CPUs, 8 GiB, holding image `img`), joining `masters`
+/// with the node `token` and keeping its data in `data_dir`.
+pub fn fake_agent(masters: Vec<String>, data_dir: PathBuf, token: JoinToken) -> Agent<FakeRuntime> {
+    let engine = Arc::new(FakeRuntime::new(4000, 8 << 30));
+    engine.add_image("img");
+    Agent {
+        config: AgentConfig {
+            name: "n1".into(),
+            masters,
+            data_dir,
+            labels: Default::default(),
+            address: "10.0.0.1".into(),
+            token: Some(token),
+            credentials: None,
+            simulated: false,
+        },
+        runtime: engine,
+    }
 }
 
 impl Cluster {
