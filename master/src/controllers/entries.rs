@@ -28,13 +28,24 @@ pub fn in_entries<T>(items: Vec<T>) -> impl Iterator<Item = Vec<T>> {
     })
 }
 
-/// Proposes `commands` together (one replication round for all; the Raft thread still
-/// applies them in steps) and returns each one's result, in order.
-pub async fn propose_all(
+/// Proposes the entries' commands together (one replication round for all; the Raft thread
+/// still applies them in steps), calls `committed` with the companion of each entry that is
+/// committed, in order, and returns the first entry's error, if any failed.
+pub async fn propose_entries<T>(
     store: &Store,
-    commands: Vec<Command>,
-) -> Vec<Result<Vec<std::sync::Arc<Object>>, StoreError>> {
-    futures::future::join_all(commands.into_iter().map(|c| store.propose(c))).await
+    entries: Vec<(Command, T)>,
+    mut committed: impl FnMut(T),
+) -> Result<(), StoreError> {
+    let (commands, companions): (Vec<Command>, Vec<T>) = entries.into_iter().unzip();
+    let results = futures::future::join_all(commands.into_iter().map(|c| store.propose(c))).await;
+    let mut first_error = None;
+    for (result, companion) in results.into_iter().zip(companions) {
+        match result {
+            Ok(_) => committed(companion),
+            Err(e) => first_error = first_error.or(Some(e)),
+        }
+    }
+    first_error.map_or(Ok(()), Err)
 }
 
 /// Proposes a controller's `ops` on the objects `owner` controls, in entries of at most
@@ -47,20 +58,13 @@ pub async fn propose_owned(
     ops: Vec<Op>,
     component: &str,
 ) -> Result<(), StoreError> {
-    let (commands, recorded): (Vec<Command>, Vec<_>) = in_entries(ops)
+    let entries = in_entries(ops)
         .map(|ops| {
             let recorded = Recorder::ops_events(owner, &ops, component);
             (Command { ops }, recorded)
         })
-        .unzip();
-    let mut first_error = None;
-    for (result, recorded) in propose_all(store, commands).await.into_iter().zip(recorded) {
-        match result {
-            Ok(_) => events.record_all(recorded),
-            Err(e) => first_error = first_error.or(Some(e)),
-        }
-    }
-    first_error.map_or(Ok(()), Err)
+        .collect();
+    propose_entries(store, entries, |recorded| events.record_all(recorded)).await
 }
 
 #[cfg(test)]

@@ -10,7 +10,7 @@ use bosun_shared::{Kind, Object};
 use tokio_util::sync::CancellationToken;
 use tracing::info;
 
-use super::entries::{in_entries, propose_all};
+use super::entries::{in_entries, propose_entries};
 use super::queue::run_passes;
 use crate::scheduler::{schedule, Outcome};
 use crate::store::{Change, Command, EventType, Op, Store};
@@ -153,33 +153,26 @@ impl SchedulerLoop {
             }
         }
         // A large batch goes in several entries, each binding whole pods, proposed together.
-        let mut commands = Vec::new();
-        let mut entries = Vec::new();
-        for entry in in_entries(planned) {
-            let bound = entry.iter().filter(|(_, _, bind)| *bind).count();
-            let mut ops = Vec::new();
-            let mut events = Vec::new();
-            for (pod_ops, event, _) in entry {
-                ops.extend(pod_ops);
-                events.extend(event);
-            }
-            commands.push(Command { ops });
-            entries.push((bound, events));
-        }
-        let mut first_error = None;
-        let results = propose_all(&self.store, commands).await;
-        for (result, (bound, events)) in results.into_iter().zip(entries) {
-            if let Err(e) = result {
-                first_error = first_error.or(Some(e));
-                continue;
-            }
+        let entries = in_entries(planned)
+            .map(|entry| {
+                let bound = entry.iter().filter(|(_, _, bind)| *bind).count();
+                let mut ops = Vec::new();
+                let mut events = Vec::new();
+                for (pod_ops, event, _) in entry {
+                    ops.extend(pod_ops);
+                    events.extend(event);
+                }
+                (Command { ops }, (bound, events))
+            })
+            .collect();
+        propose_entries(&self.store, entries, |(bound, events)| {
             for e in events {
                 self.events.record(e);
             }
             if bound > 0 {
                 info!(pods = bound, "bound pods");
             }
-        }
-        first_error.map_or(Ok(()), Err)
+        })
+        .await
     }
 }
