@@ -10,12 +10,14 @@
 //! - **delete**: every pod is deleted (by `--clients` writers); the time until the last is
 //!   gone, its containers stopped by its node.
 //! - **deploy**: a Deployment of `--replicas` replicas is created; the time until every
-//!   replica is bound (its ReplicaSet creates them all in one entry, so this is the
-//!   scheduler's own rate, not the clients'), and until its `readyReplicas` reaches them.
+//!   replica is bound (its ReplicaSet creates them in entries of 500 proposed together, so
+//!   this is the controllers' and the scheduler's rate, not the clients'), and until its
+//!   `readyReplicas` reaches them.
 //! - **memory**: resident memory of each master and of the hollow process (and so per hollow
 //!   node), sampled every second through the whole run: 95th percentile and peak.
 //! - **CPU**: the cores each master, the hollow process and the benchmark's own clients used in
 //!   each phase ([`cpu`]).
+//! - **elections**: the leaders elected in each phase, from the masters' logs ([`elections`]).
 //!
 //! The figures are printed, then appended to `docs/benchmarks.md` with the machine, the commit
 //! and the command line (`--no-record` to skip).
@@ -27,6 +29,7 @@
 //! ```
 mod api;
 mod cpu;
+mod elections;
 mod memory;
 mod schedule;
 
@@ -187,33 +190,39 @@ async fn phases(
     // The masters, the hollow process, and this benchmark's own clients.
     let cpu_pids = pids.iter().copied().chain([std::process::id()]).collect();
     let mut cpu = cpu::PhaseCpu::start(cpu_pids);
+    let logs = (0..pids.len() - 1).map(|i| masters.log_path(i)).collect();
+    let mut elections = elections::PhaseElections::start(logs);
+    let mut end = |phase| {
+        cpu.end(phase);
+        elections.end(phase);
+    };
     let joined = schedule::nodes_ready(&client, o.nodes).await?;
-    cpu.end("join");
+    end("join");
     println!(
         "{} hollow nodes Ready in {:.1} s",
         o.nodes,
         joined.as_secs_f64()
     );
     let (created, bound_rate, all_running) = schedule::schedule(&client, o).await?;
-    cpu.end("schedule");
+    end("schedule");
     println!(
         "schedule: {} pods created in {created:.1} s; bound {bound_rate:.0} pods/s; all Running after {all_running:.1} s",
         o.pods
     );
     let latency = api::run(&masters.addr(leader), &credentials, o.api_seconds).await?;
-    cpu.end("api");
+    end("api");
     for row in latency.rows(o.api_seconds) {
         println!("{row}");
     }
     let deleted = schedule::delete_all(&client, o).await?;
-    cpu.end("delete");
+    end("delete");
     println!(
         "delete: {} pods gone {deleted:.1} s after the first delete",
         o.pods
     );
     let (deploy_bound, deployed) = schedule::deploy(&client, o).await?;
-    cpu.end("deploy");
-    // The ReplicaSet creates every pod in one entry: this is the scheduler's own rate.
+    end("deploy");
+    // The clients create one Deployment: this is the controllers' and the scheduler's rate.
     let deploy_rate = o.replicas as f64 / deploy_bound;
     println!(
         "deploy: {} replicas bound {deploy_bound:.1} s after create ({deploy_rate:.0} pods/s), ready after {deployed:.1} s",
@@ -268,6 +277,7 @@ async fn phases(
         .chain(["hollow".to_string(), "bench clients".to_string()])
         .collect();
     rows.extend(cpu.rows(&who.join(" / ")));
+    rows.push(elections.row());
     let table = format!("| measure | figure |\n|---|---|\n{}\n", rows.join("\n"));
     println!("\n{table}");
     if o.record {
