@@ -1,8 +1,8 @@
 //! The store on a real sled directory: restarts keep every acknowledged write, watches resume.
 use std::time::Duration;
 
-use bosun_master::store::{EventType, Store, StoreError};
-use bosun_shared::pod::Pod;
+use bosun_master::store::{Change, EventType, Store, StoreError};
+use bosun_shared::pod::{Pod, PodPhase};
 use bosun_shared::{Kind, Object};
 use futures::StreamExt;
 use tokio_util::sync::CancellationToken;
@@ -115,6 +115,50 @@ async fn watch_resumed_from_a_revision_sees_every_later_change_exactly_once() {
     // Nothing more: each change exactly once.
     let extra = tokio::time::timeout(Duration::from_millis(300), watch.next()).await;
     assert!(extra.is_err(), "no duplicate change");
+}
+
+/// Lists, gets and watches send each version's JSON, encoded once and shared; a version
+/// that changed is never sent in its old form.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn readers_share_one_encoding_per_version_and_never_a_stale_one() {
+    let dir = tempfile::tempdir().unwrap();
+    let (store, _s) = open(dir.path()).await;
+    let mut watch = store
+        .watch(Some(Kind::Pod), None, store.revision())
+        .unwrap();
+    let created = store.create(pod("web")).await.unwrap();
+    let listed = store.list_stored(Kind::Pod, Some("default"), None).0[0].json();
+    assert_eq!(listed, created.to_json());
+    let watched = next_change(&mut watch).await.json();
+    assert_eq!(
+        watched.as_ptr(),
+        listed.as_ptr(),
+        "one encoding for list and watch"
+    );
+
+    let Object::Pod(mut running) = (*created).clone() else {
+        unreachable!("a pod")
+    };
+    running.status.get_or_insert_default().phase = PodPhase::Running;
+    let updated = store.update_status(running.into(), None).await.unwrap();
+    let listed = store.list_stored(Kind::Pod, Some("default"), None).0[0].json();
+    assert_eq!(listed, updated.to_json(), "the list sends the new version");
+    let got = store
+        .get_stored(Kind::Pod, "default", "web")
+        .unwrap()
+        .json();
+    assert_eq!(got.as_ptr(), listed.as_ptr());
+    assert_eq!(next_change(&mut watch).await.json(), listed);
+    let decoded = Object::from_json(&listed).unwrap();
+    assert_eq!(decoded.as_pod().unwrap().phase(), PodPhase::Running);
+}
+
+async fn next_change(watch: &mut bosun_master::store::WatchStream) -> Change {
+    tokio::time::timeout(Duration::from_secs(5), watch.next())
+        .await
+        .expect("change arrives")
+        .unwrap()
+        .unwrap()
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

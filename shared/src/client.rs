@@ -315,7 +315,7 @@ impl Client {
         kind: Kind,
         namespace: Option<&str>,
         selector: Option<&str>,
-    ) -> Result<(Vec<Vec<u8>>, u64), ClientError> {
+    ) -> Result<(Vec<bytes::Bytes>, u64), ClientError> {
         let mut chunks = self.list_chunks(kind, namespace, selector).await?;
         let (mut objects, mut revision) = (Vec::new(), 0);
         while let Some(chunk) = chunks.message().await? {

@@ -135,7 +135,7 @@ fn parse_ref(r: Option<ObjectRef>) -> Result<(Kind, String, String), Status> {
 
 fn respond(o: Arc<Object>) -> Response<ObjectResponse> {
     Response::new(ObjectResponse {
-        object: o.to_json(),
+        object: o.to_json().into(),
     })
 }
 
@@ -269,8 +269,8 @@ impl Api for ApiService {
         let (kind, ns, name) = parse_ref(r.r#ref)?;
         self.read_barrier(r.stale).await?;
         self.store
-            .get(kind, &ns, &name)
-            .map(respond)
+            .get_stored(kind, &ns, &name)
+            .map(|s| Response::new(ObjectResponse { object: s.json() }))
             .ok_or_else(|| to_status(crate::store::StoreError::not_found(kind, &ns, &name)))
     }
 
@@ -292,12 +292,13 @@ impl Api for ApiService {
         };
         let ns = (!r.namespace.is_empty() && kind.namespaced()).then_some(r.namespace.as_str());
         self.read_barrier(r.stale).await?;
-        let (objects, revision) = self.store.list(kind, ns, selector.as_ref());
-        // A large list goes out in chunks, each encoded when the transport asks for the next,
-        // so a 30,000-pod list (~90 MB of JSON) is never held encoded whole. Encoding takes a
-        // while (30,000 pods: ~100 ms of CPU): a large list's chunks are encoded off the async
-        // workers, so that the writes and watches they serve meanwhile do not wait behind it.
-        let mut chunks: Vec<Vec<Arc<Object>>> =
+        let (objects, revision) = self.store.list_stored(kind, ns, selector.as_ref());
+        // A large list goes out in chunks, each put together when the transport asks for the
+        // next. An object version is encoded once, by the first list or watch that sends it
+        // (`store::Stored`); a list that finds many versions not encoded yet (30,000 pods:
+        // ~100 ms of CPU) encodes its chunks off the async workers, so that the writes and
+        // watches they serve meanwhile do not wait behind it.
+        let mut chunks: Vec<Vec<crate::store::Stored>> =
             objects.chunks(LIST_CHUNK).map(<[_]>::to_vec).collect();
         if chunks.is_empty() {
             chunks.push(Vec::new()); // the revision still goes out
@@ -305,7 +306,7 @@ impl Api for ApiService {
         let many = chunks.len() > 1;
         let stream = futures::stream::iter(chunks).then(move |chunk| async move {
             let encode = move || ListResponse {
-                objects: chunk.iter().map(|o| o.to_json()).collect(),
+                objects: chunk.iter().map(crate::store::Stored::json).collect(),
                 revision,
             };
             if many {
@@ -343,7 +344,7 @@ impl Api for ApiService {
         let events = stream.map(|c| {
             c.map(|c| WatchEvent {
                 r#type: c.event.as_str().to_string(),
-                object: c.object.to_json(),
+                object: c.json(),
                 revision: c.revision,
             })
             .map_err(to_status)

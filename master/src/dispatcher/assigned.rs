@@ -8,7 +8,7 @@ use std::collections::{BTreeSet, HashMap};
 
 use bosun_proto::v1::PodAssignment;
 use bosun_shared::pod::Pod;
-use bosun_shared::{Kind, Object};
+use bosun_shared::Kind;
 
 use crate::store::{Change, EventType, Store};
 
@@ -48,7 +48,7 @@ pub fn bound_to(p: &Pod, node: &str) -> bool {
 impl Assigned {
     /// Everything `node` runs, replacing what was sent before; the revision to watch from.
     pub fn full(&mut self, store: &Store, node: &str) -> (PodAssignment, u64) {
-        let (pods, revision) = store.list(Kind::Pod, None, None);
+        let (pods, revision) = store.list_stored(Kind::Pod, None, None);
         self.pods.clear();
         self.config.clear();
         let (claims, _) = store.select(Kind::PersistentVolumeClaim, None, |o| {
@@ -60,17 +60,17 @@ impl Assigned {
             .collect();
         let mut upsert = Vec::new();
         self.terminating.clear();
-        for p in pods.iter().filter_map(|o| o.as_pod()) {
+        for p in pods.iter().filter_map(|s| s.object.as_pod()) {
             self.note_terminating(p, node, false);
         }
-        for p in pods
+        for (stored, p) in pods
             .iter()
-            .filter_map(|o| o.as_pod())
-            .filter(|p| bound_to(p, node) && !p.is_terminating())
+            .filter_map(|s| Some((s, s.object.as_pod()?)))
+            .filter(|(_, p)| bound_to(p, node) && !p.is_terminating())
         {
             self.pods
                 .insert(p.metadata.uid.clone(), (p.metadata.generation, refs_of(p)));
-            upsert.push(Object::from(p.clone()).to_json());
+            upsert.push(stored.json());
         }
         let config = self.send_missing(store);
         (
@@ -109,7 +109,7 @@ impl Assigned {
             .insert(uid, (pod.metadata.generation, refs_of(pod)));
         Some(PodAssignment {
             config: self.send_missing(store),
-            upsert: vec![change.object.to_json()],
+            upsert: vec![change.json()],
             config_removed: self.forget_unused(),
             ..Default::default()
         })
@@ -140,7 +140,7 @@ impl Assigned {
         }
         self.config.insert(key, m.resource_version.clone());
         Some(PodAssignment {
-            config: vec![change.object.to_json()],
+            config: vec![change.json()],
             ..Default::default()
         })
     }
@@ -172,15 +172,16 @@ impl Assigned {
     }
 
     /// The used objects not sent yet (that exist), now recorded as sent.
-    fn send_missing(&mut self, store: &Store) -> Vec<Vec<u8>> {
+    fn send_missing(&mut self, store: &Store) -> Vec<bytes::Bytes> {
         let mut out = Vec::new();
         for key in self.used() {
             if self.config.contains_key(&key) {
                 continue;
             }
-            if let Some(o) = store.get(key.0, &key.1, &key.2) {
-                self.config.insert(key, o.meta().resource_version.clone());
-                out.push(o.to_json());
+            if let Some(s) = store.get_stored(key.0, &key.1, &key.2) {
+                self.config
+                    .insert(key, s.object.meta().resource_version.clone());
+                out.push(s.json());
             }
         }
         out

@@ -189,11 +189,7 @@ mod tests {
         let mut p = Pod::default();
         p.metadata.name = name.into();
         p.spec.node_name = node.map(str::to_string);
-        Change {
-            event: EventType::Added,
-            object: Arc::new(p.into()),
-            revision,
-        }
+        Change::new(EventType::Added, Arc::new(p.into()), revision)
     }
 
     #[tokio::test]
@@ -205,11 +201,7 @@ mod tests {
         hub.deliver(&pod_change("pending", None, 2));
         let mut cm = bosun_shared::configmap::ConfigMap::default();
         cm.metadata.name = "cm".into();
-        hub.deliver(&Change {
-            event: EventType::Added,
-            object: Arc::new(cm.into()),
-            revision: 3,
-        });
+        hub.deliver(&Change::new(EventType::Added, Arc::new(cm.into()), 3));
         assert_eq!(a.next().await.unwrap().revision, 1);
         assert_eq!(a.next().await.unwrap().revision, 3);
         assert_eq!(

@@ -8,6 +8,7 @@ use std::sync::Arc;
 use bosun_shared::{Kind, Object};
 use serde::{Deserialize, Serialize};
 
+use super::encoded::{Encoded, Stored};
 use super::error::StoreError;
 use super::key::{key_of, ObjectKey};
 
@@ -100,12 +101,38 @@ pub struct Change {
     pub event: EventType,
     pub object: Arc<Object>,
     pub revision: u64,
+    /// The object's JSON, encoded once; the store's map holds the same cell.
+    pub encoded: Encoded,
+}
+
+impl Change {
+    pub fn new(event: EventType, object: Arc<Object>, revision: u64) -> Self {
+        Change {
+            event,
+            object,
+            revision,
+            encoded: Encoded::default(),
+        }
+    }
+
+    /// The object's JSON, encoded by the first who asks.
+    pub fn json(&self) -> bytes::Bytes {
+        self.encoded.json(&self.object)
+    }
+
+    /// The version as the store's map holds it (the same encoding cell).
+    pub fn stored(&self) -> Stored {
+        Stored {
+            object: self.object.clone(),
+            encoded: self.encoded.clone(),
+        }
+    }
 }
 
 /// Computes the changes of `cmd` at `revision` against `objects` without modifying them.
 /// Either every op succeeds or the first failure is returned.
 pub fn plan(
-    objects: &BTreeMap<ObjectKey, Arc<Object>>,
+    objects: &BTreeMap<ObjectKey, Stored>,
     cmd: Command,
     revision: u64,
 ) -> Result<Vec<Change>, StoreError> {
@@ -126,13 +153,13 @@ pub fn plan(
         };
         let current = match overlay.get(&key) {
             Some(o) => o.clone(),
-            None => objects.get(&key).cloned(),
+            None => objects.get(&key).map(|s| s.object.clone()),
         };
         let node_ready = |name: &str| {
             let key = ObjectKey::new(Kind::Node, "", name);
             let node = match overlay.get(&key) {
                 Some(o) => o.clone(),
-                None => objects.get(&key).cloned(),
+                None => objects.get(&key).map(|s| s.object.clone()),
             };
             node.is_some_and(|n| n.as_node().is_some_and(|n| n.is_ready()))
         };
@@ -192,11 +219,7 @@ fn apply_op(
                 // Deterministic fallback; the API stamps a random uid before proposing.
                 m.uid = format!("rev-{revision}-{}", m.name);
             }
-            Ok(Change {
-                event: EventType::Added,
-                object: Arc::new(o),
-                revision,
-            })
+            Ok(Change::new(EventType::Added, Arc::new(o), revision))
         }
         Op::Update {
             object,
@@ -215,11 +238,7 @@ fn apply_op(
             m.creation_timestamp = old.creation_timestamp.clone();
             m.generation = old.generation + i64::from(spec_changed);
             m.resource_version = rv;
-            Ok(Change {
-                event: EventType::Modified,
-                object: Arc::new(o),
-                revision,
-            })
+            Ok(Change::new(EventType::Modified, Arc::new(o), revision))
         }
         Op::UpdateStatus {
             object,
@@ -232,11 +251,7 @@ fn apply_op(
                 return Err(kind_mismatch(&object));
             }
             cur.meta_mut().resource_version = rv;
-            Ok(Change {
-                event: EventType::Modified,
-                object: Arc::new(cur),
-                revision,
-            })
+            Ok(Change::new(EventType::Modified, Arc::new(cur), revision))
         }
         Op::Delete {
             kind,
@@ -273,11 +288,7 @@ fn apply_op(
                 }
                 None => EventType::Deleted,
             };
-            Ok(Change {
-                event,
-                object: Arc::new(cur),
-                revision,
-            })
+            Ok(Change::new(event, Arc::new(cur), revision))
         }
     }
 }
@@ -295,10 +306,10 @@ mod tests {
         p.into()
     }
 
-    fn store_with(changes: Vec<Change>) -> BTreeMap<ObjectKey, Arc<Object>> {
+    fn store_with(changes: Vec<Change>) -> BTreeMap<ObjectKey, Stored> {
         changes
             .into_iter()
-            .map(|c| (key_of(&c.object), c.object))
+            .map(|c| (key_of(&c.object), c.stored()))
             .collect()
     }
 

@@ -3,12 +3,14 @@
 //!
 //! - [`command`]: the batch of operations a Raft entry carries and its deterministic apply.
 //! - [`state`]: objects in memory, watch history, live watchers.
+//! - [`encoded`]: a stored version with its JSON, encoded once for every reader.
 //! - [`persist`]: raft-rs `Storage` over [`wal`] (the log) and sled (applied objects).
 //! - [`members`]: the masters of the group, part of the replicated state.
 //! - [`raft_types`], [`raft_node`], [`raft_apply`]: the thread that owns the `RawNode`, its
 //!   Ready loop and how committed entries are applied.
 //! - [`Store`]: the handle everything else uses.
 pub mod command;
+mod encoded;
 pub mod error;
 pub mod key;
 mod logger;
@@ -33,6 +35,7 @@ use tokio::sync::{mpsc, oneshot, watch as tokio_watch};
 use tokio_util::sync::CancellationToken;
 
 pub use command::{Change, Command, EventType, Op};
+pub use encoded::{Encoded, Stored};
 pub use error::StoreError;
 pub use members::{Member, MemberBook};
 pub use persist::SledStorage;
@@ -381,6 +384,13 @@ impl Store {
     }
 
     pub fn get(&self, kind: Kind, namespace: &str, name: &str) -> Option<Arc<Object>> {
+        self.read()
+            .get(kind, namespace, name)
+            .map(|s| s.object.clone())
+    }
+
+    /// [`Store::get`] with the version's encoding cell, for those who send it.
+    pub fn get_stored(&self, kind: Kind, namespace: &str, name: &str) -> Option<Stored> {
         self.read().get(kind, namespace, name).cloned()
     }
 
@@ -393,6 +403,17 @@ impl Store {
     ) -> (Vec<Arc<Object>>, u64) {
         let s = self.read();
         (s.list(kind, namespace, selector), s.revision())
+    }
+
+    /// [`Store::list`] with each version's encoding cell, for those who send them.
+    pub fn list_stored(
+        &self,
+        kind: Kind,
+        namespace: Option<&str>,
+        selector: Option<&LabelSelector>,
+    ) -> (Vec<Stored>, u64) {
+        let s = self.read();
+        (s.list_stored(kind, namespace, selector), s.revision())
     }
 
     /// Objects of `kind` for which `keep` holds, and the revision.

@@ -7,6 +7,7 @@ use bosun_shared::{Kind, Object};
 use tokio::sync::broadcast;
 
 use super::command::Change;
+use super::encoded::Stored;
 use super::key::{key_of, ObjectKey};
 
 /// Changes kept for `Watch(from_revision)`; older revisions get "too old, relist".
@@ -16,8 +17,9 @@ pub const WATCH_BUFFER: usize = 8_192;
 
 /// The applied state of one master. Written only by the Raft thread; read by everyone.
 pub struct StoreState {
-    /// Shared with the history, watchers and readers: a read copies a pointer, not the object.
-    objects: BTreeMap<ObjectKey, Arc<Object>>,
+    /// Shared with the history, watchers and readers: a read copies a pointer, not the object
+    /// (nor its JSON, once encoded).
+    objects: BTreeMap<ObjectKey, Stored>,
     /// Raft index of the last applied entry: the store's revision.
     revision: u64,
     history: VecDeque<Change>,
@@ -42,11 +44,11 @@ impl StoreState {
         self.revision
     }
 
-    pub fn objects(&self) -> &BTreeMap<ObjectKey, Arc<Object>> {
+    pub fn objects(&self) -> &BTreeMap<ObjectKey, Stored> {
         &self.objects
     }
 
-    pub fn get(&self, kind: Kind, namespace: &str, name: &str) -> Option<&Arc<Object>> {
+    pub fn get(&self, kind: Kind, namespace: &str, name: &str) -> Option<&Stored> {
         self.objects.get(&ObjectKey::new(kind, namespace, name))
     }
 
@@ -62,6 +64,19 @@ impl StoreState {
         })
     }
 
+    /// [`StoreState::list`] with each version's encoding cell, for those who send them.
+    pub fn list_stored(
+        &self,
+        kind: Kind,
+        namespace: Option<&str>,
+        selector: Option<&LabelSelector>,
+    ) -> Vec<Stored> {
+        self.stored(kind, namespace)
+            .filter(|s| selector.is_none_or(|sel| sel.matches(&s.object.meta().labels)))
+            .cloned()
+            .collect()
+    }
+
     /// Objects of `kind` (in `namespace` when given) for which `keep` holds.
     pub fn select(
         &self,
@@ -69,14 +84,20 @@ impl StoreState {
         namespace: Option<&str>,
         keep: impl Fn(&Object) -> bool,
     ) -> Vec<Arc<Object>> {
-        let prefix = ObjectKey::prefix(kind, namespace);
-        self.objects
-            .range(ObjectKey(prefix.clone())..)
-            .take_while(|(k, _)| k.0.starts_with(&prefix))
-            .map(|(_, o)| o)
+        self.stored(kind, namespace)
+            .map(|s| &s.object)
             .filter(|o| keep(o))
             .cloned()
             .collect()
+    }
+
+    /// Objects of `kind` (in `namespace` when given), in key order.
+    fn stored(&self, kind: Kind, namespace: Option<&str>) -> impl Iterator<Item = &Stored> {
+        let prefix = ObjectKey::prefix(kind, namespace);
+        self.objects
+            .range(ObjectKey(prefix.clone())..)
+            .take_while(move |(k, _)| k.0.starts_with(&prefix))
+            .map(|(_, s)| s)
     }
 
     /// Applies changes computed by [`super::command::plan`] at `revision`.
@@ -88,7 +109,7 @@ impl StoreState {
                     self.objects.remove(&key);
                 }
                 _ => {
-                    self.objects.insert(key, change.object.clone());
+                    self.objects.insert(key, change.stored());
                 }
             }
             // No receiver is fine: nobody watches.
@@ -136,6 +157,9 @@ impl StoreState {
     }
 }
 
-fn shared(objects: BTreeMap<ObjectKey, Object>) -> BTreeMap<ObjectKey, Arc<Object>> {
-    objects.into_iter().map(|(k, o)| (k, Arc::new(o))).collect()
+fn shared(objects: BTreeMap<ObjectKey, Object>) -> BTreeMap<ObjectKey, Stored> {
+    objects
+        .into_iter()
+        .map(|(k, o)| (k, Stored::new(Arc::new(o))))
+        .collect()
 }

@@ -25,8 +25,8 @@ pub struct ObjectRequest {
 #[derive(Clone, PartialEq, Eq, Hash, ::prost::Message)]
 pub struct ObjectResponse {
     /// JSON of the object as stored.
-    #[prost(bytes = "vec", tag = "1")]
-    pub object: ::prost::alloc::vec::Vec<u8>,
+    #[prost(bytes = "bytes", tag = "1")]
+    pub object: ::prost::bytes::Bytes,
 }
 #[allow(clippy::all)]
 #[derive(Clone, PartialEq, Eq, Hash, ::prost::Message)]
@@ -77,8 +77,8 @@ pub struct ListRequest {
 #[allow(clippy::all)]
 #[derive(Clone, PartialEq, Eq, Hash, ::prost::Message)]
 pub struct ListResponse {
-    #[prost(bytes = "vec", repeated, tag = "1")]
-    pub objects: ::prost::alloc::vec::Vec<::prost::alloc::vec::Vec<u8>>,
+    #[prost(bytes = "bytes", repeated, tag = "1")]
+    pub objects: ::prost::alloc::vec::Vec<::prost::bytes::Bytes>,
     /// Store revision the list was read at (the same in every chunk); a watch can resume from it.
     #[prost(uint64, tag = "2")]
     pub revision: u64,
@@ -100,8 +100,8 @@ pub struct WatchEvent {
     /// "ADDED", "MODIFIED" or "DELETED".
     #[prost(string, tag = "1")]
     pub r#type: ::prost::alloc::string::String,
-    #[prost(bytes = "vec", tag = "2")]
-    pub object: ::prost::alloc::vec::Vec<u8>,
+    #[prost(bytes = "bytes", tag = "2")]
+    pub object: ::prost::bytes::Bytes,
     #[prost(uint64, tag = "3")]
     pub revision: u64,
 }
@@ -390,8 +390,8 @@ pub struct PodAssignment {
     #[prost(bool, tag = "1")]
     pub full: bool,
     /// JSON of each Pod assigned to the node (new or changed).
-    #[prost(bytes = "vec", repeated, tag = "2")]
-    pub upsert: ::prost::alloc::vec::Vec<::prost::alloc::vec::Vec<u8>>,
+    #[prost(bytes = "bytes", repeated, tag = "2")]
+    pub upsert: ::prost::alloc::vec::Vec<::prost::bytes::Bytes>,
     /// Pods no longer assigned, by uid.
     #[prost(string, repeated, tag = "3")]
     pub removed_uids: ::prost::alloc::vec::Vec<::prost::alloc::string::String>,
@@ -405,8 +405,8 @@ pub struct PodAssignment {
     /// JSON of the ConfigMaps and Secrets the node's pods use, new or changed (with `full`: all
     /// of them, replacing what the agent had). Sent before the pods that use them; a node gets
     /// only those its own pods use.
-    #[prost(bytes = "vec", repeated, tag = "5")]
-    pub config: ::prost::alloc::vec::Vec<::prost::alloc::vec::Vec<u8>>,
+    #[prost(bytes = "bytes", repeated, tag = "5")]
+    pub config: ::prost::alloc::vec::Vec<::prost::bytes::Bytes>,
     /// ConfigMaps and Secrets no longer used by the node's pods, or deleted: "Kind/namespace/name".
     #[prost(string, repeated, tag = "6")]
     pub config_removed: ::prost::alloc::vec::Vec<::prost::alloc::string::String>,
