@@ -20,7 +20,14 @@ impl Encoded {
     /// The JSON of `object`, the version this cell was made for: encoded now if nobody
     /// encoded it before.
     pub fn json(&self, object: &Object) -> Bytes {
-        self.0.get_or_init(|| Bytes::from(object.to_json())).clone()
+        self.0
+            .get_or_init(|| {
+                let mut json = object.to_json();
+                // Kept for the version's life: not with the encoder's spare capacity.
+                json.shrink_to_fit();
+                Bytes::from(json)
+            })
+            .clone()
     }
 }
 
