@@ -122,7 +122,8 @@ fn main() -> anyhow::Result<()> {
 }
 
 /// Copies the processes' logs out of the run's directory (removed when the run ends), so that
-/// a failed run can be read: into `bench-scale-logs` under the system's temporary directory.
+/// a run can be read afterwards (why it failed, what an election was about): into
+/// `bench-scale-logs` under the system's temporary directory.
 fn keep_logs(dir: &Path) {
     let keep = std::env::temp_dir().join("bench-scale-logs");
     let _ = std::fs::remove_dir_all(&keep);
@@ -169,9 +170,7 @@ async fn run(o: Options) -> anyhow::Result<()> {
     pids.push(hollow.pid());
     let sampler = Sampler::start(pids.clone());
     let result = phases(&o, &masters, sampler, pids).await;
-    if result.is_err() {
-        keep_logs(&dir);
-    }
+    keep_logs(&dir);
     drop(hollow);
     result
 }
