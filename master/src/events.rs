@@ -6,8 +6,10 @@
 //! component that reports it). The writer stores a burst of events as one Raft entry. The same
 //! event again (same object, part, type, reason, message and reporter) within the
 //! writer's memory is counted on the stored one (`count`, `lastTimestamp`) instead of stored
-//! anew, as Kubernetes' event correlator does. Events are kept bounded: those last seen over
-//! [`EVENT_TTL`] ago are deleted, and beyond [`MAX_EVENTS`] the oldest go first.
+//! anew, as Kubernetes' event correlator does; beyond ten similar events about one object
+//! (messages aside), the others are combined into one series ([`aggregate`]). Events are kept
+//! bounded: those last seen over [`EVENT_TTL`] ago are deleted, and beyond [`MAX_EVENTS`] the
+//! oldest go first.
 use std::collections::HashMap;
 use std::time::{Duration, SystemTime};
 
@@ -18,6 +20,8 @@ use tokio_util::sync::CancellationToken;
 use tracing::{debug, warn};
 
 use crate::store::{Command, Op, Store, StoreError};
+
+pub mod aggregate;
 
 /// Events waiting to be stored.
 pub const EVENTS_CAPACITY: usize = 1024;
@@ -109,12 +113,18 @@ struct SeriesKey {
     host: String,
 }
 
+/// Combined events (whatever their latest message) are one series.
 fn series_of(e: &Event) -> SeriesKey {
+    let message = if aggregate::is_combined(&e.message) {
+        aggregate::COMBINED.to_string()
+    } else {
+        e.message.clone()
+    };
     SeriesKey {
         involved: e.involved_object.clone(),
         type_: e.type_.clone(),
         reason: e.reason.clone(),
-        message: e.message.clone(),
+        message,
         component: e.source.component.clone(),
         host: e.source.host.clone(),
     }
@@ -130,6 +140,7 @@ impl EventWriter {
     pub async fn run(mut self, shutdown: CancellationToken) {
         // Stored event of each series: (namespace, name).
         let mut series: HashMap<SeriesKey, (String, String)> = HashMap::new();
+        let mut similar = aggregate::Aggregator::default();
         let mut prune = tokio::time::interval(PRUNE_EVERY);
         loop {
             tokio::select! {
@@ -137,10 +148,11 @@ impl EventWriter {
                 _ = prune.tick() => self.prune().await,
                 first = self.rx.recv() => {
                     let Some(first) = first else { return };
-                    let mut batch = vec![first];
+                    let now = std::time::Instant::now();
+                    let mut batch = vec![similar.observe(first, now)];
                     while batch.len() < BATCH {
                         match self.rx.try_recv() {
-                            Ok(e) => batch.push(e),
+                            Ok(e) => batch.push(similar.observe(e, now)),
                             Err(_) => break,
                         }
                     }
@@ -158,11 +170,19 @@ impl EventWriter {
         let now = bosun_shared::time::now_rfc3339();
         // Repeats within the batch are counted once.
         let mut merged: Vec<(SeriesKey, Event)> = Vec::new();
+        let mut index: HashMap<SeriesKey, usize> = HashMap::new();
         for e in batch {
             let key = series_of(&e);
-            match merged.iter_mut().find(|(k, _)| *k == key) {
-                Some((_, m)) => m.count += e.count.max(1),
-                None => merged.push((key, e)),
+            match index.get(&key) {
+                Some(&i) => {
+                    let m = &mut merged[i].1;
+                    m.count += e.count.max(1);
+                    m.message = e.message; // the latest, for a combined series
+                }
+                None => {
+                    index.insert(key.clone(), merged.len());
+                    merged.push((key, e));
+                }
             }
         }
         let mut ops = Vec::with_capacity(merged.len());
@@ -176,6 +196,7 @@ impl EventWriter {
                 Some(mut s) => {
                     s.count += e.count.max(1);
                     s.last_timestamp = Some(now.clone());
+                    s.message = e.message;
                     ops.push(Op::Update {
                         object: Object::Event(s),
                         expected_revision: None,

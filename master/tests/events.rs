@@ -1,10 +1,12 @@
 //! Events on a real store: a repeat is counted on the stored event, not stored again; a burst
-//! is stored; pruning keeps at most `MAX_EVENTS`, the newest.
+//! is stored; pruning keeps at most `MAX_EVENTS`, the newest; many similar events about one
+//! object are combined.
 use std::time::Duration;
 
+use bosun_master::events::aggregate::{COMBINED, MAX_SIMILAR};
 use bosun_master::events::{EventWriter, Recorder, MAX_EVENTS};
 use bosun_master::store::Store;
-use bosun_shared::event::{Event, ObjectReference, WARNING};
+use bosun_shared::event::{Event, ObjectReference, NORMAL, WARNING};
 use bosun_shared::Kind;
 use tokio_util::sync::CancellationToken;
 
@@ -35,11 +37,10 @@ async fn wait_until(what: &str, mut ok: impl FnMut() -> bool) {
     }
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn repeats_are_counted_and_the_store_keeps_a_bounded_number() {
-    let dir = tempfile::tempdir().unwrap();
+/// A single master's store in `dir` and an event writer storing what the recorder gets.
+async fn open(dir: &std::path::Path) -> (Store, Recorder, CancellationToken) {
     let shutdown = CancellationToken::new();
-    let store = Store::open_single(dir.path(), shutdown.clone()).unwrap();
+    let store = Store::open_single(dir, shutdown.clone()).unwrap();
     tokio::time::timeout(Duration::from_secs(10), store.wait_leader())
         .await
         .expect("single master becomes leader");
@@ -48,7 +49,21 @@ async fn repeats_are_counted_and_the_store_keeps_a_bounded_number() {
         store: store.clone(),
         rx,
     };
-    let task = tokio::spawn(writer.run(shutdown.clone()));
+    tokio::spawn(writer.run(shutdown.clone()));
+    (store, recorder, shutdown)
+}
+
+async fn close(store: Store, shutdown: CancellationToken) {
+    shutdown.cancel();
+    tokio::time::timeout(Duration::from_secs(10), store.wait_closed())
+        .await
+        .expect("store closes");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn repeats_are_counted_and_the_store_keeps_a_bounded_number() {
+    let dir = tempfile::tempdir().unwrap();
+    let (store, recorder, shutdown) = open(dir.path()).await;
 
     // The same thing three times, one at a time: one event, counted three times.
     for i in 1..=3 {
@@ -103,9 +118,49 @@ async fn repeats_are_counted_and_the_store_keeps_a_bounded_number() {
         !after.iter().any(|e| e.involved_object.name == "web"),
         "the oldest went first"
     );
-    shutdown.cancel();
-    let _ = task.await;
-    tokio::time::timeout(Duration::from_secs(10), store.wait_closed())
-        .await
-        .expect("store closes");
+    close(store, shutdown).await;
+}
+
+/// A ReplicaSet creating 100 pods reports 100 `SuccessfulCreate` events: the first ten are
+/// stored apart, the other 90 as one combined event counted 90 times (Kubernetes'
+/// aggregator), not 100 objects.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn many_similar_events_about_one_object_are_combined() {
+    let dir = tempfile::tempdir().unwrap();
+    let (store, recorder, shutdown) = open(dir.path()).await;
+    let rs = ObjectReference {
+        kind: "ReplicaSet".into(),
+        namespace: "default".into(),
+        name: "web-5d8f".into(),
+        uid: "uid-web-5d8f".into(),
+        field_path: String::new(),
+    };
+    for i in 0..100 {
+        let message = format!("Created pod: web-5d8f-{i:05}");
+        recorder.record(Event::about(
+            rs.clone(),
+            NORMAL,
+            "SuccessfulCreate",
+            message,
+            "replicaset-controller",
+        ));
+    }
+    wait_until("every creation counted", || {
+        events(&store).iter().map(|e| e.count).sum::<i32>() == 100
+    })
+    .await;
+    let stored = events(&store);
+    assert_eq!(stored.len(), MAX_SIMILAR + 1, "{stored:?}");
+    let combined: Vec<&Event> = stored
+        .iter()
+        .filter(|e| e.message.starts_with(COMBINED))
+        .collect();
+    assert_eq!(combined.len(), 1, "{stored:?}");
+    assert_eq!(combined[0].count, 90);
+    assert_eq!(
+        combined[0].message,
+        format!("{COMBINED}Created pod: web-5d8f-00099"),
+        "the latest message"
+    );
+    close(store, shutdown).await;
 }
