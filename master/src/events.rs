@@ -8,9 +8,10 @@
 //! writer's memory is counted on the stored one (`count`, `lastTimestamp`) instead of stored
 //! anew, as Kubernetes' event correlator does; beyond ten similar events about one object
 //! (messages aside), the others are combined into one series ([`aggregate`]). Events are kept
-//! bounded: those last seen over [`EVENT_TTL`] ago are deleted, and beyond [`MAX_EVENTS`] the
-//! oldest go first.
-use std::collections::HashMap;
+//! bounded: beyond [`MAX_EVENTS`] the writer deletes the oldest it created as it stores new
+//! ones; every [`PRUNE_EVERY`] the leader also deletes events last seen over [`EVENT_TTL`]
+//! ago and, beyond [`MAX_EVENTS`], the oldest (those of an earlier leader included).
+use std::collections::{HashMap, VecDeque};
 use std::time::{Duration, SystemTime};
 
 use bosun_shared::event::{Event, ObjectReference, NORMAL};
@@ -130,6 +131,16 @@ fn series_of(e: &Event) -> SeriesKey {
     }
 }
 
+/// What the writer remembers between batches.
+#[derive(Default)]
+struct Memory {
+    /// Stored event of each series: (namespace, name).
+    series: HashMap<SeriesKey, (String, String)>,
+    similar: aggregate::Aggregator,
+    /// Events this writer created, oldest first: the first to go beyond [`MAX_EVENTS`].
+    created: VecDeque<(String, String)>,
+}
+
 /// Stores recorded events; runs on every master (only the leader's components record any).
 pub struct EventWriter {
     pub store: Store,
@@ -138,9 +149,7 @@ pub struct EventWriter {
 
 impl EventWriter {
     pub async fn run(mut self, shutdown: CancellationToken) {
-        // Stored event of each series: (namespace, name).
-        let mut series: HashMap<SeriesKey, (String, String)> = HashMap::new();
-        let mut similar = aggregate::Aggregator::default();
+        let mut memory = Memory::default();
         let mut prune = tokio::time::interval(PRUNE_EVERY);
         loop {
             tokio::select! {
@@ -149,24 +158,26 @@ impl EventWriter {
                 first = self.rx.recv() => {
                     let Some(first) = first else { return };
                     let now = std::time::Instant::now();
-                    let mut batch = vec![similar.observe(first, now)];
+                    let mut batch = vec![memory.similar.observe(first, now)];
                     while batch.len() < BATCH {
                         match self.rx.try_recv() {
-                            Ok(e) => batch.push(similar.observe(e, now)),
+                            Ok(e) => batch.push(memory.similar.observe(e, now)),
                             Err(_) => break,
                         }
                     }
-                    if series.len() > SERIES_MEMORY {
-                        series.clear();
+                    if memory.series.len() > SERIES_MEMORY {
+                        memory.series.clear();
                     }
-                    self.write(batch, &mut series).await;
+                    self.write(batch, &mut memory).await;
                 }
             }
         }
     }
 
-    /// Stores `batch`: repeats of a remembered series bump its stored event, others are new.
-    async fn write(&self, batch: Vec<Event>, series: &mut HashMap<SeriesKey, (String, String)>) {
+    /// Stores `batch`: repeats of a remembered series bump its stored event, others are new;
+    /// beyond [`MAX_EVENTS`] of its own, the oldest this writer created go in the same entry.
+    async fn write(&self, batch: Vec<Event>, memory: &mut Memory) {
+        let series = &mut memory.series;
         let now = bosun_shared::time::now_rfc3339();
         // Repeats within the batch are counted once.
         let mut merged: Vec<(SeriesKey, Event)> = Vec::new();
@@ -220,6 +231,21 @@ impl EventWriter {
                 }
             }
         }
+        // Events stay bounded as they come, rather than tens of thousands stored in a burst
+        // of pods and deleted in one go at the next prune.
+        let mut own = memory.created.len() + named.len();
+        while own > MAX_EVENTS {
+            let Some((ns, name)) = memory.created.pop_front() else {
+                break;
+            };
+            own -= 1;
+            if let Some(old) = self.store.get(Kind::Event, &ns, &name) {
+                ops.push(Op::remove(Kind::Event, old.meta()));
+            }
+        }
+        memory
+            .created
+            .extend(named.iter().map(|(_, stored)| stored.clone()));
         match self.store.propose(Command { ops: ops.clone() }).await {
             Ok(_) => {}
             // The outcome is unknown, or no master leads: a retry could count repeats twice.

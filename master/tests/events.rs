@@ -1,6 +1,6 @@
 //! Events on a real store: a repeat is counted on the stored event, not stored again; a burst
-//! is stored; pruning keeps at most `MAX_EVENTS`, the newest; many similar events about one
-//! object are combined.
+//! beyond `MAX_EVENTS` never has more stored, the oldest going first; pruning keeps at most
+//! `MAX_EVENTS`, the newest; many similar events about one object are combined.
 use std::time::Duration;
 
 use bosun_master::events::aggregate::{COMBINED, MAX_SIMILAR};
@@ -86,38 +86,59 @@ async fn repeats_are_counted_and_the_store_keeps_a_bounded_number() {
     assert!(e.first_timestamp.is_some() && e.last_timestamp.is_some());
     assert_eq!(e.involved_object.uid, "uid-web");
 
-    // A different message is a different event; a burst beyond the bound is stored, then
-    // pruned to the newest MAX_EVENTS.
-    for i in 0..MAX_EVENTS + 100 {
+    // A different message is a different event. Beyond MAX_EVENTS, the writer deletes the
+    // oldest it created in the entry that stores new ones: the store never holds more.
+    let mut most = 0;
+    let last = MAX_EVENTS + 99;
+    for i in 0..=last {
         let pod = format!("p{i}");
         recorder.record(about(&pod, "FailedScheduling", "0/1 nodes are available"));
-        if i % 500 == 499 {
+        if i % 500 == 499 || i == last {
             // The queue is bounded (EVENTS_CAPACITY) and drops what does not fit: let the
-            // writer store everything so far (the `web` event and p0..=pi) before queuing
-            // more. Waiting for half of it let a slow writer fall more than a queue behind,
-            // and the dropped events made the count below never arrive (a CI run, session 11).
-            wait_until("the burst stored", || events(&store).len() > i + 1).await;
+            // writer store everything so far before queuing more.
+            wait_until("the burst stored", || {
+                let stored = events(&store);
+                most = most.max(stored.len());
+                stored.iter().any(|e| e.involved_object.name == pod)
+            })
+            .await;
         }
     }
-    wait_until("the burst stored", || {
-        events(&store).len() >= MAX_EVENTS + 50
-    })
-    .await;
-    let before = events(&store).len();
-    // Let the writer drain what is still queued, then prune.
-    tokio::time::sleep(Duration::from_millis(300)).await;
-    let writer_store = EventWriter {
+    let stored = events(&store);
+    assert_eq!(stored.len(), MAX_EVENTS);
+    assert!(most <= MAX_EVENTS, "{most} events stored at once");
+    let named = |name: &str| stored.iter().any(|e| e.involved_object.name == name);
+    // 2,101 created (web, p0..=p2099): web and p0..=p99 went.
+    assert!(
+        !named("web") && !named("p0") && !named("p99"),
+        "the oldest went first"
+    );
+    assert!(named("p100") && named(&format!("p{last}")));
+
+    // Events the writer did not create (an earlier leader's) are bounded by the prune, which
+    // keeps the newest MAX_EVENTS.
+    for i in 0..50 {
+        let mut e = about(
+            &format!("q{i}"),
+            "FailedScheduling",
+            "0/1 nodes are available",
+        );
+        e.metadata.name = format!("q{i}.0000000000000000");
+        e.metadata.namespace = "default".into();
+        e.last_timestamp = Some(bosun_shared::time::now_rfc3339());
+        store.create(e.into()).await.unwrap();
+    }
+    assert_eq!(events(&store).len(), MAX_EVENTS + 50);
+    let pruner = EventWriter {
         store: store.clone(),
         rx: Recorder::channel().1,
     };
-    writer_store.prune().await;
+    pruner.prune().await;
     let after = events(&store);
-    assert!(before > MAX_EVENTS, "{before}");
     assert_eq!(after.len(), MAX_EVENTS);
-    assert!(
-        !after.iter().any(|e| e.involved_object.name == "web"),
-        "the oldest went first"
-    );
+    let named = |name: &str| after.iter().any(|e| e.involved_object.name == name);
+    assert!(!named("p100") && !named("p149"), "the oldest went first");
+    assert!(named("p150") && named("q49"));
     close(store, shutdown).await;
 }
 
