@@ -16,7 +16,9 @@ use tracing::{debug, info, warn};
 use super::error::StoreError;
 use super::members::{ChangeContext, MemberBook};
 use super::persist::SledStorage;
-use super::raft_types::{ProposalReply, RaftMsg, RaftStatus, Transport, RAFT_INBOX_CAPACITY};
+use super::raft_types::{
+    ProposalReply, Queued, RaftMsg, RaftStatus, Transport, RAFT_INBOX_CAPACITY,
+};
 use super::state::StoreState;
 use super::Command;
 
@@ -40,6 +42,8 @@ impl Default for Compaction {
 
 /// Changed keys kept aside before a background checkpoint writes them to sled.
 const CHECKPOINT_KEYS: usize = 1_000;
+/// A Ready that takes longer than this (the shortest election timeout) is logged.
+const SLOW_READY: std::time::Duration = std::time::Duration::from_millis(500);
 
 /// A proposal of this master waiting for its entry to apply.
 pub(super) struct Pending {
@@ -134,8 +138,9 @@ impl<T: Transport> RaftLoop<T> {
                     None => return,
                 }
             };
+            let mut queued = Queued::default();
             if let Some(msg) = msg {
-                if !self.handle(msg) {
+                if !self.take(msg, &mut queued) {
                     return;
                 }
             }
@@ -144,7 +149,7 @@ impl<T: Transport> RaftLoop<T> {
             for _ in 0..RAFT_INBOX_CAPACITY {
                 match inbox.try_recv() {
                     Ok(msg) => {
-                        if !self.handle(msg) {
+                        if !self.take(msg, &mut queued) {
                             stop = true;
                             break;
                         }
@@ -155,6 +160,8 @@ impl<T: Transport> RaftLoop<T> {
             if stop {
                 return;
             }
+            self.count_ticks(queued);
+            let started = std::time::Instant::now();
             if let Err(e) = self.on_ready() {
                 // A storage failure leaves Raft inoperable; stop the master rather than diverge.
                 tracing::error!(error = %e, "raft storage failed; stopping this master");
@@ -162,7 +169,41 @@ impl<T: Transport> RaftLoop<T> {
                 self.fatal.cancel();
                 return;
             }
+            let took = started.elapsed();
+            if took > SLOW_READY {
+                warn!(
+                    took_ms = took.as_millis() as u64,
+                    "raft: handling one Ready took longer than the shortest election timeout"
+                );
+            }
             self.publish_status();
+        }
+    }
+
+    /// Handles `msg`, except ticks, which are counted in `queued` and handled after the rest
+    /// of what was queued with them ([`RaftNode::count_ticks`]).
+    fn take(&mut self, msg: RaftMsg, queued: &mut Queued) -> bool {
+        match msg {
+            RaftMsg::Tick => {
+                queued.ticks += 1;
+                true
+            }
+            RaftMsg::Step(m) => {
+                let leader = self.node.raft.leader_id;
+                queued.heard_leader |= !self.is_leader() && leader != 0 && m.from == leader;
+                self.handle(RaftMsg::Step(m))
+            }
+            other => self.handle(other),
+        }
+    }
+
+    /// Handles the ticks queued in one drain, after the rest ([`Queued::ticks_to_count`]).
+    fn count_ticks(&mut self, queued: Queued) {
+        if queued.ticks > 2 {
+            debug!(ticks = queued.ticks, "raft thread fell behind its ticks");
+        }
+        for _ in 0..queued.ticks_to_count() {
+            self.handle(RaftMsg::Tick);
         }
     }
 
