@@ -181,7 +181,7 @@ impl<T: Transport> RaftLoop<T> {
     }
 
     /// Handles `msg`, except ticks, which are counted in `queued` and handled after the rest
-    /// of what was queued with them ([`RaftNode::count_ticks`]).
+    /// of what was queued with them ([`RaftLoop::count_ticks`]).
     fn take(&mut self, msg: RaftMsg, queued: &mut Queued) -> bool {
         match msg {
             RaftMsg::Tick => {
