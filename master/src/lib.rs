@@ -8,6 +8,7 @@
 //! - [`controllers`]: leader-only loops: scheduling, Deployments, garbage collection, node lifecycle.
 //! - [`pki`]: the cluster CA, certificates and join tokens, the TLS listener, who may call what.
 //! - [`server`]: [`server::Master`], which wires them together on one listener.
+//! - [`starvation`]: a probe that logs when the async runtime's workers were all held.
 #![forbid(unsafe_code)]
 
 pub mod api;
@@ -19,4 +20,5 @@ pub mod peers;
 pub mod pki;
 pub mod scheduler;
 pub mod server;
+pub mod starvation;
 pub mod store;

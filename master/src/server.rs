@@ -316,6 +316,7 @@ impl Master {
             config.compaction,
             shutdown.clone(),
         )?;
+        tasks.spawn(crate::starvation::watch(shutdown.clone()));
         let registry = Arc::new(Registry::default());
         let (events, event_queue) = crate::events::Recorder::channel();
         tasks.spawn(

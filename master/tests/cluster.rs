@@ -61,7 +61,54 @@ async fn a_lagging_follower_catches_up_through_a_snapshot() {
     let compaction = Compaction {
         threshold: 30,
         keep: 5,
+        lagging_bytes: 0,
+        ..Compaction::default()
     };
+    let first = lagging_follower_catches_up(compaction).await;
+    assert!(
+        first > 50,
+        "the leader's log was not compacted: from {first}"
+    );
+}
+
+/// A log of few but large entries is compacted by its bytes, and a follower it left behind
+/// catches up the same way.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_log_is_compacted_by_its_bytes() {
+    let compaction = Compaction {
+        threshold: u64::MAX,
+        threshold_bytes: 8 << 10,
+        keep: u64::MAX,
+        keep_bytes: 2 << 10,
+        lagging_bytes: 0,
+    };
+    let first = lagging_follower_catches_up(compaction).await;
+    assert!(
+        first > 50,
+        "the leader's log was not compacted: from {first}"
+    );
+}
+
+/// While its log is small, the leader keeps what a lagging follower still needs: the follower
+/// catches up from the log, without a snapshot of every object.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_leader_keeps_entries_a_lagging_follower_needs() {
+    let compaction = Compaction {
+        threshold: 30,
+        keep: 5,
+        ..Compaction::default()
+    };
+    let first = lagging_follower_catches_up(compaction).await;
+    assert!(
+        first < 50,
+        "the leader compacted past its follower: from {first}"
+    );
+}
+
+/// Isolates a follower, writes 100 pods, heals the network and waits for the follower to hold
+/// the leader's objects, also after a restart. Returns the first index of the leader's log
+/// before the network healed.
+async fn lagging_follower_catches_up(compaction: Compaction) -> u64 {
     let mut c = Cluster::start(3, compaction).await;
     let leader = c.leader().await;
     let lagging = (leader + 1) % 3;
@@ -71,6 +118,7 @@ async fn a_lagging_follower_catches_up_through_a_snapshot() {
     for i in 0..100 {
         c.create_retrying(&pod(&format!("p{i}"))).await;
     }
+    let first = c.status(leader).unwrap().first_index;
     c.faults.heal();
     let lag_client = c.client(lagging).await.with_stale(true);
     wait_for("the lagging follower to catch up", DEADLINE, || async {
@@ -94,6 +142,7 @@ async fn a_lagging_follower_catches_up_through_a_snapshot() {
         .unwrap();
     assert_eq!(mine, theirs);
     c.stop_all().await;
+    first
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]

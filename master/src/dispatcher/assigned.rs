@@ -10,7 +10,7 @@ use bosun_proto::v1::PodAssignment;
 use bosun_shared::pod::Pod;
 use bosun_shared::Kind;
 
-use crate::store::{Change, EventType, Store};
+use crate::store::{Change, EventType, Store, Stored};
 
 /// A ConfigMap or Secret: kind, namespace, name.
 type ConfigKey = (Kind, String, String);
@@ -46,9 +46,8 @@ pub fn bound_to(p: &Pod, node: &str) -> bool {
 }
 
 impl Assigned {
-    /// Everything `node` runs, replacing what was sent before; the revision to watch from.
-    pub fn full(&mut self, store: &Store, node: &str) -> (PodAssignment, u64) {
-        let (pods, revision) = store.list_stored(Kind::Pod, None, None);
+    /// Everything `node` runs (of `pods`, those bound to it), replacing what was sent before.
+    pub fn full(&mut self, store: &Store, node: &str, pods: &[Stored]) -> PodAssignment {
         self.pods.clear();
         self.config.clear();
         let (claims, _) = store.select(Kind::PersistentVolumeClaim, None, |o| {
@@ -73,15 +72,12 @@ impl Assigned {
             upsert.push(stored.json());
         }
         let config = self.send_missing(store);
-        (
-            PodAssignment {
-                full: true,
-                upsert,
-                config,
-                ..Default::default()
-            },
-            revision,
-        )
+        PodAssignment {
+            full: true,
+            upsert,
+            config,
+            ..Default::default()
+        }
     }
 
     /// The message a change of a pod calls for, if any.

@@ -4,30 +4,51 @@
 //! cluster itself: with N nodes each change woke N sessions (4N streams), which made the
 //! dispatcher's cost grow with nodes times changes.
 //!
-//! A session subscribes before it lists what it sends in full, then skips what the list
-//! already held (revision at or below the list's). Each subscription has a bounded channel;
+//! The hub also keeps every node's pods ([`NodePods`]): a session subscribes and gets its
+//! node's pods at the hub's revision under one lock, so what it sends in full and the changes
+//! it is then given neither overlap nor leave a gap. Each subscription has a bounded channel;
 //! the hub never waits for a session: one that falls behind is marked lagged, and it
-//! re-sends everything and subscribes again, as it did when its own watch fell behind.
+//! re-sends everything and subscribes again. When the hub's own watch fails, it lists the
+//! pods again and every session re-sends.
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 
 use bosun_shared::{Kind, Object};
 use futures::StreamExt;
-use tokio::sync::mpsc;
+use tokio::sync::{mpsc, watch};
 use tokio_util::sync::CancellationToken;
 use tracing::debug;
 
-use crate::store::{Change, Store};
+use super::node_pods::NodePods;
+use crate::store::{Change, Store, Stored};
 
 /// Changes a session may have waiting before it counts as lagged.
 const SUBSCRIPTION_BUFFER: usize = 4096;
 
 /// Routes the store's changes to the sessions that need them.
-#[derive(Clone, Default)]
+#[derive(Clone)]
 pub struct Hub {
-    subscribers: Arc<Mutex<HashMap<String, Vec<Subscriber>>>>,
+    inner: Arc<Mutex<Inner>>,
     next_id: Arc<AtomicU64>,
+    /// Whether the hub has listed the pods once (before, nobody can subscribe).
+    ready: Arc<watch::Sender<bool>>,
+}
+
+impl Default for Hub {
+    fn default() -> Self {
+        Hub {
+            inner: Arc::default(),
+            next_id: Arc::default(),
+            ready: Arc::new(watch::channel(false).0),
+        }
+    }
+}
+
+#[derive(Default)]
+struct Inner {
+    subscribers: HashMap<String, Vec<Subscriber>>,
+    pods: NodePods,
 }
 
 struct Subscriber {
@@ -60,7 +81,7 @@ impl Subscription {
 
 impl Drop for Subscription {
     fn drop(&mut self) {
-        let mut subs = self.hub.lock();
+        let subs = &mut self.hub.lock().subscribers;
         if let Some(list) = subs.get_mut(&self.node) {
             list.retain(|s| s.id != self.id);
             if list.is_empty() {
@@ -96,17 +117,22 @@ fn route(c: &Change) -> Route<'_> {
 }
 
 impl Hub {
-    fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<String, Vec<Subscriber>>> {
+    fn lock(&self) -> std::sync::MutexGuard<'_, Inner> {
         // Only map operations happen under the lock.
-        self.subscribers.lock().expect("hub lock")
+        self.inner.lock().expect("hub lock")
     }
 
-    /// Subscribes the session of `node`: from now on its changes are queued for it.
-    pub fn subscribe(&self, node: &str) -> Subscription {
+    /// Subscribes the session of `node` (once the hub has listed the pods): its node's pods
+    /// now, the revision they are at, and the changes after it.
+    pub async fn subscribe(&self, node: &str) -> (Subscription, Vec<Stored>, u64) {
+        // The sender lives as long as the hub.
+        let _ = self.ready.subscribe().wait_for(|ready| *ready).await;
         let (tx, rx) = mpsc::channel(SUBSCRIPTION_BUFFER);
         let id = self.next_id.fetch_add(1, Ordering::Relaxed);
         let lagged = Arc::new(AtomicBool::new(false));
-        self.lock()
+        let mut inner = self.lock();
+        inner
+            .subscribers
             .entry(node.to_string())
             .or_default()
             .push(Subscriber {
@@ -114,13 +140,17 @@ impl Hub {
                 tx,
                 lagged: lagged.clone(),
             });
-        Subscription {
+        let pods = inner.pods.of(node);
+        let revision = inner.pods.revision();
+        drop(inner);
+        let subscription = Subscription {
             node: node.to_string(),
             id,
             rx,
             lagged,
             hub: self.clone(),
-        }
+        };
+        (subscription, pods, revision)
     }
 
     /// Hands `c` to the sessions it concerns, never waiting: a full queue marks its session
@@ -131,7 +161,9 @@ impl Hub {
                 s.lagged.store(true, Ordering::Release);
             }
         };
-        let subs = self.lock();
+        let mut inner = self.lock();
+        inner.pods.apply(c);
+        let subs = &inner.subscribers;
         match route(c) {
             Route::Node(node) => subs.get(node).into_iter().flatten().for_each(offer),
             Route::All => subs.values().flatten().for_each(offer),
@@ -139,17 +171,23 @@ impl Hub {
         }
     }
 
-    /// Marks every session lagged (the hub's own watch fell behind).
-    fn lag_all(&self) {
-        for s in self.lock().values().flatten() {
+    /// Replaces the pods (listed anew) and marks every session lagged: changes between the
+    /// old pods and the new may have been missed.
+    fn reset(&self, pods: NodePods) {
+        let mut inner = self.lock();
+        inner.pods = pods;
+        for s in inner.subscribers.values().flatten() {
             s.lagged.store(true, Ordering::Release);
         }
+        drop(inner);
+        self.ready.send_replace(true);
     }
 
     /// Follows the store until `shutdown`.
     pub async fn run(self, store: Store, shutdown: CancellationToken) {
         loop {
-            let mut watch = match store.watch(None, None, store.revision()) {
+            let (pods, revision) = store.list_stored(Kind::Pod, None, None);
+            let mut watch = match store.watch(None, None, revision) {
                 Ok(w) => w,
                 Err(e) => {
                     debug!(error = %e, "hub: watch refused; retrying");
@@ -157,12 +195,11 @@ impl Hub {
                     continue;
                 }
             };
-            // Changes before the new watch may be missed: every session catches up in full.
-            self.lag_all();
+            self.reset(NodePods::new(pods, revision));
             loop {
                 tokio::select! {
                     _ = shutdown.cancelled() => {
-                        self.lag_all();
+                        self.reset(NodePods::default());
                         return;
                     }
                     c = watch.next() => match c {
@@ -195,8 +232,9 @@ mod tests {
     #[tokio::test]
     async fn pods_go_to_their_node_config_to_all() {
         let hub = Hub::default();
-        let mut a = hub.subscribe("a");
-        let mut b = hub.subscribe("b");
+        hub.reset(NodePods::default());
+        let (mut a, _, _) = hub.subscribe("a").await;
+        let (mut b, _, _) = hub.subscribe("b").await;
         hub.deliver(&pod_change("on-a", Some("a"), 1));
         hub.deliver(&pod_change("pending", None, 2));
         let mut cm = bosun_shared::configmap::ConfigMap::default();
@@ -211,15 +249,20 @@ mod tests {
         );
         drop(b);
         assert!(
-            !hub.lock().contains_key("b"),
+            !hub.lock().subscribers.contains_key("b"),
             "a dropped subscription is forgotten"
         );
+        // A later subscriber gets the node's pods as of now, and what follows.
+        let (_a2, pods, revision) = hub.subscribe("a").await;
+        assert_eq!(pods.len(), 1);
+        assert_eq!(revision, 3);
     }
 
     #[tokio::test]
     async fn a_session_that_falls_behind_is_told_so() {
         let hub = Hub::default();
-        let mut a = hub.subscribe("a");
+        hub.reset(NodePods::default());
+        let (mut a, _, _) = hub.subscribe("a").await;
         for r in 0..=SUBSCRIPTION_BUFFER as u64 {
             hub.deliver(&pod_change("p", Some("a"), r));
         }

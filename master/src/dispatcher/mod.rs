@@ -3,9 +3,11 @@
 //! - [`registry`]: connected agents, their heartbeats, and log requests in flight.
 //! - `assigned`: what a node's session was sent (pods, the ConfigMaps and Secrets they use).
 //! - [`hub`]: one store watch for all sessions, each change routed to the sessions it concerns.
+//! - `node_pods`: the hub's pods by node, what a session sends in full.
 //! - [`session`]: one agent's session: registration, assignments, status reports, logs.
 mod assigned;
 pub mod hub;
+mod node_pods;
 pub mod registry;
 mod session;
 

@@ -172,8 +172,8 @@ impl Session {
         node: &str,
         assigned: &mut Assigned,
     ) -> Result<(super::hub::Subscription, u64), StoreError> {
-        let changes = self.hub.subscribe(node);
-        let (assignment, revision) = assigned.full(&self.store, node);
+        let (changes, pods, revision) = self.hub.subscribe(node).await;
+        let assignment = assigned.full(&self.store, node, &pods);
         self.send_assignment(assignment).await?;
         Ok((changes, revision))
     }

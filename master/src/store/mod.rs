@@ -56,6 +56,25 @@ const READ_INDEX_TIMEOUT: Duration = Duration::from_secs(5);
 /// an election timeout.
 const MAX_APPLY_PER_READY: u64 = 1024 * 1024;
 
+/// Sends the Raft thread a tick every [`TICK`], then `Shutdown` once `shutdown` is cancelled.
+///
+/// Why a thread of its own: a tick drives the leader's heartbeats, and a Tokio task's timer
+/// fires only when a worker is free. Two workers busy with a scheduling pass or 1,000 agent
+/// sessions' updates delayed ticks by seconds: the followers heard no heartbeat and elected
+/// another leader, while the old one's Raft thread sat idle.
+fn tick(inbox: &mpsc::Sender<RaftMsg>, shutdown: &CancellationToken) {
+    let mut next = std::time::Instant::now() + TICK;
+    while !shutdown.is_cancelled() {
+        std::thread::sleep(next.saturating_duration_since(std::time::Instant::now()));
+        // A late wake (a suspended machine) does not send the missed ticks in a burst.
+        next = (next + TICK).max(std::time::Instant::now());
+        if inbox.blocking_send(RaftMsg::Tick).is_err() {
+            return;
+        }
+    }
+    let _ = inbox.blocking_send(RaftMsg::Shutdown);
+}
+
 /// Raft timing: 100 ms ticks, a heartbeat every tick, an election after 5 to 10 ticks without
 /// one (DESIGN.md said 10 to 20; 5 brings a failover under a second and a half at p99 on a
 /// LAN, where a heartbeat takes well under a millisecond).
@@ -197,21 +216,10 @@ impl Store {
             .spawn(move || raft.run(rx))
             .map_err(|e| StoreError::Internal(format!("spawn raft thread: {e}")))?;
         let ticker = inbox.clone();
-        tokio::spawn(async move {
-            let mut interval = tokio::time::interval(TICK);
-            interval.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
-            loop {
-                tokio::select! {
-                    _ = shutdown.cancelled() => break,
-                    _ = interval.tick() => {
-                        if ticker.send(RaftMsg::Tick).await.is_err() {
-                            return;
-                        }
-                    }
-                }
-            }
-            let _ = ticker.send(RaftMsg::Shutdown).await;
-        });
+        std::thread::Builder::new()
+            .name(format!("raft-tick-{id}"))
+            .spawn(move || tick(&ticker, &shutdown))
+            .map_err(|e| StoreError::Internal(format!("spawn raft ticker: {e}")))?;
         Ok(Store {
             inbox,
             closed,
@@ -453,6 +461,7 @@ impl Store {
             from_revision,
             backlog,
             live,
+            self.state.clone(),
         ))
     }
 

@@ -14,11 +14,12 @@
 //! which made each write wait on the disk several times. A crash loses what was applied since
 //! the last checkpoint; it is applied again from the log, which is compacted only up to what
 //! sled holds durably. The log is also held in memory, so Raft never waits on a read.
-use std::collections::{BTreeMap, VecDeque};
+use std::collections::BTreeMap;
 use std::path::Path;
 use std::sync::{Arc, Mutex};
 
 use checkpoint::{Checkpoints, Target, Value};
+use mem_log::MemLog;
 use segments::Segments;
 
 use bosun_shared::Object;
@@ -32,6 +33,7 @@ use super::members::Member;
 use super::wal::Wal;
 
 mod checkpoint;
+mod mem_log;
 mod raft_storage;
 mod segments;
 mod sled_db;
@@ -69,7 +71,7 @@ struct Meta {
     snapshot_index: u64,
     snapshot_term: u64,
     /// Entries `snapshot_index + 1 ..= last_index`, also in the [`Wal`].
-    entries: VecDeque<Entry>,
+    entries: MemLog,
     last_index: u64,
 }
 
@@ -147,11 +149,8 @@ impl SledStorage {
         }
         // Entries the snapshot covers may still be in the log (a crash between the checkpoint
         // and the rewrite of the log); they are dropped here.
-        meta.entries = replayed
-            .entries
-            .into_iter()
-            .filter(|e| e.index > meta.snapshot_index)
-            .collect();
+        let after = meta.snapshot_index;
+        meta.entries = MemLog::new(replayed.entries.into_iter().filter(|e| e.index > after));
         if let Some(first) = meta.entries.front() {
             if first.index != meta.snapshot_index + 1 {
                 return Err(StoreError::Internal(format!(
@@ -418,7 +417,7 @@ impl SledStorage {
         self.target.sync()?;
         let mut meta = self.meta();
         let drop_n = meta.pos(index) + 1;
-        meta.entries.drain(..drop_n);
+        meta.entries.drain_front(drop_n);
         meta.snapshot_index = index;
         meta.snapshot_term = term;
         let kept: Vec<Entry> = meta.entries.iter().cloned().collect();
@@ -434,6 +433,23 @@ impl SledStorage {
     pub fn log_len(&self) -> u64 {
         let m = self.meta();
         m.last_index - m.snapshot_index
+    }
+
+    /// Payload bytes of the entries in the log.
+    pub fn log_bytes(&self) -> u64 {
+        self.meta().entries.bytes()
+    }
+
+    /// The index a compaction may go up to so that at most `keep` entries and `keep_bytes`
+    /// bytes stay behind `applied`.
+    pub fn compaction_point(&self, applied: u64, keep: u64, keep_bytes: u64) -> u64 {
+        let m = self.meta();
+        if applied <= m.snapshot_index {
+            return m.snapshot_index;
+        }
+        let end = m.pos(applied.min(m.last_index)) + 1;
+        let kept = m.entries.tail_within(end, keep as usize, keep_bytes);
+        m.snapshot_index + (end - kept) as u64
     }
 
     /// Installs a snapshot received from the leader: objects, log and metadata are replaced.

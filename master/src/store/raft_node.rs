@@ -27,15 +27,26 @@ use super::Command;
 pub struct Compaction {
     /// Compact once the log holds this many entries...
     pub threshold: u64,
-    /// ...keeping this many behind the applied index for slow followers.
+    /// ...or this many bytes of entries...
+    pub threshold_bytes: u64,
+    /// ...keeping at most this many entries behind the applied index for slow followers...
     pub keep: u64,
+    /// ...and at most this many bytes of them.
+    pub keep_bytes: u64,
+    /// The leader also keeps the entries a follower has not acknowledged yet (a snapshot of
+    /// every object costs far more than the entries it replaces), until the log holds this
+    /// many bytes.
+    pub lagging_bytes: u64,
 }
 
 impl Default for Compaction {
     fn default() -> Self {
         Compaction {
             threshold: 10_000,
+            threshold_bytes: 32 << 20,
             keep: 1_000,
+            keep_bytes: 8 << 20,
+            lagging_bytes: 128 << 20,
         }
     }
 }
@@ -427,17 +438,22 @@ impl<T: Transport> RaftLoop<T> {
         // Small, frequent checkpoints on their own thread: one of 9,000 objects on this thread
         // once stalled it past an election timeout under load.
         self.storage.maybe_checkpoint(CHECKPOINT_KEYS)?;
-        if self.storage.log_len() < self.compaction.threshold {
+        let c = self.compaction;
+        let bytes = self.storage.log_bytes();
+        if self.storage.log_len() < c.threshold && bytes < c.threshold_bytes {
             return Ok(());
         }
         // Only what sled holds durably may leave the log: when it lags, a checkpoint is
         // started whatever its size, and the log is compacted as far as sled holds.
-        let want = self
-            .node
-            .raft
-            .raft_log
-            .applied
-            .saturating_sub(self.compaction.keep);
+        let applied = self.node.raft.raft_log.applied;
+        let mut want = self.storage.compaction_point(applied, c.keep, c.keep_bytes);
+        if self.is_leader() && bytes < c.lagging_bytes {
+            let id = self.node.raft.id;
+            let slowest = self.node.raft.prs().iter().filter(|(p, _)| **p != id);
+            if let Some(matched) = slowest.map(|(_, p)| p.matched).min() {
+                want = want.min(matched);
+            }
+        }
         if want > self.storage.durable_applied() {
             self.storage.maybe_checkpoint(0)?;
         }
@@ -475,6 +491,7 @@ impl<T: Transport> RaftLoop<T> {
             commit: raft.raft_log.committed,
             applied: raft.raft_log.applied,
             last_index: raft.raft_log.last_index(),
+            first_index: self.storage.snapshot_index() + 1,
             joint: !conf.voters_outgoing.is_empty(),
             voters: conf.voters,
             learners: conf.learners,

@@ -59,6 +59,8 @@ pub struct RaftStatus {
     pub commit: u64,
     pub applied: u64,
     pub last_index: u64,
+    /// The first entry still in the log (those before it were compacted).
+    pub first_index: u64,
     pub voters: Vec<u64>,
     pub learners: Vec<u64>,
     /// In a joint configuration (a membership change not yet completed).

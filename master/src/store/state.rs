@@ -143,12 +143,9 @@ impl StoreState {
         if from < self.history_floor {
             return Err(self.history_floor);
         }
-        Ok(self
-            .history
-            .iter()
-            .filter(|c| c.revision > from)
-            .cloned()
-            .collect())
+        // The history is in revision order.
+        let first = self.history.partition_point(|c| c.revision <= from);
+        Ok(self.history.range(first..).cloned().collect())
     }
 
     /// Live changes from now on.

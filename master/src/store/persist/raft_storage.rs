@@ -50,7 +50,8 @@ impl raft::Storage for SledStorage {
         if idx > m.last_index {
             return Err(raft::Error::Store(StorageError::Unavailable));
         }
-        Ok(m.entries[m.pos(idx)].term)
+        let entry = m.entries.get(m.pos(idx));
+        Ok(entry.expect("entries up to last_index are in memory").term)
     }
 
     fn first_index(&self) -> raft::Result<u64> {
