@@ -8,7 +8,8 @@
 //! - [`controllers`]: leader-only loops: scheduling, Deployments, garbage collection, node lifecycle.
 //! - [`pki`]: the cluster CA, certificates and join tokens, the TLS listener, who may call what.
 //! - [`server`]: [`server::Master`], which wires them together on one listener.
-//! - [`starvation`]: a probe that logs when the async runtime's workers were all held.
+//! - [`starvation`]: keeping the async runtime responsive: a probe that logs when its workers
+//!   were all held, and a way to run long computations without holding one.
 #![forbid(unsafe_code)]
 
 pub mod api;

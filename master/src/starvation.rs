@@ -1,4 +1,5 @@
-//! [`watch`]: notices when the master's async runtime was starved, and says so in the log.
+//! The master's async runtime kept responsive: [`watch`] notices when it was starved and
+//! says so in the log; [`compute`] runs a long computation without starving it.
 //!
 //! Tokio's workers are shared by every task: a task that computes for a long time between
 //! two `.await`s holds a worker, and with both workers of a 2-core machine held, timers,
@@ -15,6 +16,17 @@ use tracing::warn;
 const PERIOD: Duration = Duration::from_millis(100);
 /// A wake this much later than due is reported.
 const REPORTED: Duration = Duration::from_millis(250);
+
+/// Runs `f`, a computation that may take a while (a scheduling pass over thousands of
+/// pods), on a worker that hands its other tasks to another thread first
+/// (`block_in_place`), so timers and sockets keep being served meanwhile. On a
+/// current-thread runtime (unit tests) `f` simply runs.
+pub fn compute<R>(f: impl FnOnce() -> R) -> R {
+    match tokio::runtime::Handle::try_current().map(|h| h.runtime_flavor()) {
+        Ok(tokio::runtime::RuntimeFlavor::MultiThread) => tokio::task::block_in_place(f),
+        _ => f(),
+    }
+}
 
 /// Runs until `shutdown` is cancelled.
 pub async fn watch(shutdown: CancellationToken) {
