@@ -145,6 +145,7 @@ async fn readers_share_one_encoding_per_version_and_never_a_stale_one() {
     assert_eq!(listed, updated.to_json(), "the list sends the new version");
     let got = store
         .get_stored(Kind::Pod, "default", "web")
+        .0
         .unwrap()
         .json();
     assert_eq!(got.as_ptr(), listed.as_ptr());
@@ -346,5 +347,42 @@ async fn a_watcher_behind_the_live_buffer_resumes_from_the_history() {
     let unique: std::collections::BTreeSet<_> = names.iter().collect();
     assert_eq!(unique.len(), commands * PODS, "every pod exactly once");
     assert!(revisions.windows(2).all(|w| w[0] <= w[1]), "in order");
+    close(store, shutdown, dir.path()).await;
+}
+
+/// An object unchanged for longer than the watch history reaches cannot be watched from its own
+/// resourceVersion; a get says the revision it was read at, and a watch from there works
+/// (`bosun get pod NAME -w` on a busy cluster).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_get_gives_a_revision_to_watch_the_object_from() {
+    use bosun_master::store::state::HISTORY_CAPACITY;
+    use bosun_master::store::{Command, Op};
+    const PODS: usize = 2_000;
+    let dir = tempfile::tempdir().unwrap();
+    let (store, shutdown) = open(dir.path()).await;
+    store.create(pod("old")).await.unwrap();
+    let command = |c: usize| Command {
+        ops: (0..PODS)
+            .map(|i| {
+                let mut p = pod(&format!("c{c}-p{i}"));
+                bosun_master::store::stamp_new(&mut p);
+                Op::Create(p)
+            })
+            .collect(),
+    };
+    for c in 0..HISTORY_CAPACITY / PODS + 1 {
+        store.propose(command(c)).await.unwrap();
+    }
+    let (got, revision) = store.get_stored(Kind::Pod, "default", "old");
+    let own = got.unwrap().object.meta().revision();
+    assert!(matches!(
+        store.watch(Some(Kind::Pod), None, own),
+        Err(StoreError::TooOld { .. })
+    ));
+    assert_eq!(revision, store.revision());
+    let mut watch = store.watch(Some(Kind::Pod), None, revision).unwrap();
+    store.delete(Kind::Pod, "default", "old").await.unwrap();
+    let c = next_change(&mut watch).await;
+    assert_eq!(c.object.meta().name, "old");
     close(store, shutdown, dir.path()).await;
 }

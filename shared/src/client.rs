@@ -244,12 +244,24 @@ impl Client {
         namespace: &str,
         name: &str,
     ) -> Result<Object, ClientError> {
+        Ok(self.get_at(kind, namespace, name).await?.0)
+    }
+
+    /// [`Client::get`] and the store's revision it was read at: where a watch of the object
+    /// starts (its own resourceVersion may be older than the watch history reaches).
+    pub async fn get_at(
+        &self,
+        kind: Kind,
+        namespace: &str,
+        name: &str,
+    ) -> Result<(Object, u64), ClientError> {
         let r = self
             .api
             .clone()
             .get(self.object_ref(kind, namespace, name))
-            .await?;
-        Ok(Object::from_json(&r.into_inner().object)?)
+            .await?
+            .into_inner();
+        Ok((Object::from_json(&r.object)?, r.revision))
     }
 
     pub async fn delete(

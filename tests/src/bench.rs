@@ -132,15 +132,37 @@ pub fn today() -> String {
 
 /// Resident memory of process `pid` in bytes (`VmRSS`), if it runs.
 pub fn rss(pid: u32) -> Option<u64> {
+    resident(pid).map(|r| r.total)
+}
+
+/// A process's resident memory, in bytes, and the part of it that is its own.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Resident {
+    /// `VmRSS`: every page mapped in, including the executable's code.
+    pub total: u64,
+    /// `RssAnon`: the heap and stacks, memory only this process uses. The rest of `total` is
+    /// mostly pages of the binary, shared with every process running it and reclaimable.
+    pub anon: u64,
+}
+
+/// [`Resident`] memory of process `pid`, if it runs.
+pub fn resident(pid: u32) -> Option<Resident> {
     let status = std::fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
-    let kib: u64 = status
+    Some(Resident {
+        total: status_kib(&status, "VmRSS:")? * 1024,
+        anon: status_kib(&status, "RssAnon:")? * 1024,
+    })
+}
+
+/// The `field` line of a `/proc/PID/status` in KiB.
+fn status_kib(status: &str, field: &str) -> Option<u64> {
+    status
         .lines()
-        .find_map(|l| l.strip_prefix("VmRSS:"))?
+        .find_map(|l| l.strip_prefix(field))?
         .split_whitespace()
         .next()?
         .parse()
-        .ok()?;
-    Some(kib * 1024)
+        .ok()
 }
 
 #[cfg(test)]

@@ -54,12 +54,9 @@ pub async fn run(ctx: &Context, args: Args) -> anyhow::Result<()> {
     let all = args.all_namespaces || !kind.namespaced();
     let show_namespace = args.all_namespaces && kind.namespaced();
     let (objects, revision) = if let Some(name) = &name {
-        let obj = client.get(kind, &ns, name).await?;
-        let rev = obj
-            .meta()
-            .resource_version
-            .parse::<u64>()
-            .unwrap_or_default();
+        // Watched from the revision it was read at: its own resourceVersion may be older than
+        // the store's watch history reaches (any object unchanged for 20,000 writes).
+        let (obj, rev) = client.get_at(kind, &ns, name).await?;
         let text = render(kind, &[obj], &format, true, false, SystemTime::now());
         emit(rows(&text, &format, args.no_headers))?;
         (Vec::new(), rev)

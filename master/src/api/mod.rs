@@ -136,6 +136,7 @@ fn parse_ref(r: Option<ObjectRef>) -> Result<(Kind, String, String), Status> {
 fn respond(o: Arc<Object>) -> Response<ObjectResponse> {
     Response::new(ObjectResponse {
         object: o.to_json().into(),
+        revision: 0,
     })
 }
 
@@ -268,9 +269,14 @@ impl Api for ApiService {
         let r = req.into_inner();
         let (kind, ns, name) = parse_ref(r.r#ref)?;
         self.read_barrier(r.stale).await?;
-        self.store
-            .get_stored(kind, &ns, &name)
-            .map(|s| Response::new(ObjectResponse { object: s.json() }))
+        let (stored, revision) = self.store.get_stored(kind, &ns, &name);
+        stored
+            .map(|s| {
+                Response::new(ObjectResponse {
+                    object: s.json(),
+                    revision,
+                })
+            })
             .ok_or_else(|| to_status(crate::store::StoreError::not_found(kind, &ns, &name)))
     }
 

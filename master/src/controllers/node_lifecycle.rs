@@ -3,7 +3,7 @@
 //! heartbeats come back on the same session (an agent that was paused), it is Ready again.
 //!
 //! Heartbeats live in the leader's memory, so a new leader knows none: it gives every node
-//! [`LEADER_GRACE`] to reach it before judging it. That is longer than [`NODE_GRACE`]: every
+//! [`LEADER_GRACE`] before judging it, including the nodes that reached it at once. That is longer than [`NODE_GRACE`]: every
 //! agent has to find the new leader and open a session (a TLS handshake each), and on a loaded
 //! machine a thousand of them took longer than 3 s.
 use std::sync::Arc;
@@ -27,6 +27,26 @@ pub const GRACE_BEATS: u32 = 6;
 /// How long a new leader waits for a node it has not heard from yet.
 pub const LEADER_GRACE: Duration = Duration::from_secs(10);
 const CHECK_EVERY: Duration = Duration::from_millis(250);
+
+/// Whether a node counts as heard from, this master having led for `leading_for`, its agent's
+/// last beat `beat` (how long ago, and how often it was told to beat) if it reached this
+/// master. No node is judged while the new leader's grace lasts, whether its agent has reached
+/// it yet or not: the agents reconnecting all at once keep a new leader busy, and a beat it
+/// handles late is not the node's fault (a thousand hollow nodes lost 524 pods to eviction 4 s
+/// after a leader change). After it, a node must beat within [`GRACE_BEATS`] of its interval,
+/// or of the interval the cluster's size calls for when that is longer (an agent that
+/// connected while few others had was told a short one).
+fn heard_from(
+    leading_for: Duration,
+    leader_grace: Duration,
+    beat: Option<(Duration, Duration)>,
+    cluster_every: Duration,
+) -> bool {
+    leading_for < leader_grace
+        || beat.is_some_and(|(ago, every)| {
+            ago < NODE_GRACE.max(every.max(cluster_every) * GRACE_BEATS)
+        })
+}
 
 /// The Ready condition of a node whose agent heartbeats.
 pub fn ready_condition() -> Condition {
@@ -62,7 +82,8 @@ impl NodeLifecycle {
         let (nodes, _) = self.store.list(Kind::Node, None, None);
         // Nodes not heard from since this master leads: as long as their agents need to find
         // it, and at least as long as they may take between two beats.
-        let leader_grace = LEADER_GRACE.max(heartbeat_interval(nodes.len()) * GRACE_BEATS);
+        let cluster_every = heartbeat_interval(nodes.len());
+        let leader_grace = LEADER_GRACE.max(cluster_every * GRACE_BEATS);
         for obj in nodes {
             let Object::Node(node) = &*obj else {
                 continue;
@@ -71,10 +92,8 @@ impl NodeLifecycle {
             let name = node.metadata.name.clone();
             let heartbeat = self.registry.last_heartbeat(&name);
             let seen = heartbeat.map_or(since, |b| b.at).max(since);
-            let fresh = match heartbeat {
-                Some(b) => seen.elapsed() < NODE_GRACE.max(b.every * GRACE_BEATS),
-                None => since.elapsed() < leader_grace,
-            };
+            let beat = heartbeat.map(|b| (seen.elapsed(), b.every));
+            let fresh = heard_from(since.elapsed(), leader_grace, beat, cluster_every);
             // A node is ready while it heartbeats (or, just after a leader change, while it
             // still has the grace period every node gets then).
             let want_ready = fresh && (heartbeat.is_some() || node.is_ready());
@@ -133,5 +152,60 @@ impl NodeLifecycle {
                 }
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const S: fn(u64) -> Duration = Duration::from_secs;
+    const MS: fn(u64) -> Duration = Duration::from_millis;
+
+    #[test]
+    fn a_new_leader_judges_no_node_during_its_grace() {
+        let every = MS(500);
+        // 4 s into a new leadership, a node whose beats the busy leader has not handled for
+        // 3.5 s, and one that has not reached it at all: both still count as heard from.
+        assert!(heard_from(
+            S(4),
+            LEADER_GRACE,
+            Some((MS(3_500), every)),
+            every
+        ));
+        assert!(heard_from(S(4), LEADER_GRACE, None, every));
+        // After the grace, the same silence is judged.
+        assert!(!heard_from(
+            S(60),
+            LEADER_GRACE,
+            Some((MS(3_500), every)),
+            every
+        ));
+        assert!(!heard_from(S(60), LEADER_GRACE, None, every));
+        assert!(heard_from(
+            S(60),
+            LEADER_GRACE,
+            Some((MS(600), every)),
+            every
+        ));
+    }
+
+    #[test]
+    fn the_grace_follows_the_cluster_size_when_the_agent_was_told_a_shorter_interval() {
+        // 1,000 nodes beat every 5 s; an agent told 500 ms while few others had connected is
+        // judged on 6 x 5 s, not 3 s.
+        let cluster_every = crate::dispatcher::heartbeat_interval(1_000);
+        assert!(heard_from(
+            S(60),
+            LEADER_GRACE,
+            Some((S(10), MS(500))),
+            cluster_every
+        ));
+        assert!(!heard_from(
+            S(60),
+            LEADER_GRACE,
+            Some((S(31), MS(500))),
+            cluster_every
+        ));
     }
 }

@@ -174,7 +174,7 @@ impl Assigned {
             if self.config.contains_key(&key) {
                 continue;
             }
-            if let Some(s) = store.get_stored(key.0, &key.1, &key.2) {
+            if let (Some(s), _) = store.get_stored(key.0, &key.1, &key.2) {
                 self.config
                     .insert(key, s.object.meta().resource_version.clone());
                 out.push(s.json());

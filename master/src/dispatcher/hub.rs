@@ -5,8 +5,11 @@
 //! dispatcher's cost grow with nodes times changes.
 //!
 //! The hub also keeps every node's pods ([`NodePods`]): a session subscribes and gets its
-//! node's pods at the hub's revision under one lock, so what it sends in full and the changes
-//! it is then given neither overlap nor leave a gap. Each subscription has a bounded channel;
+//! node's pods under the lock every change is applied and handed out under, so what it sends
+//! in full and the changes it is then given neither overlap nor leave a gap, even when it
+//! subscribes between two changes of one entry (which share a revision: a session that
+//! skipped changes at or below the revision it was given lost the rest of a batch of bindings,
+//! and their pods stayed Pending on their node). Each subscription has a bounded channel;
 //! the hub never waits for a session: one that falls behind is marked lagged, and it
 //! re-sends everything and subscribes again. When the hub's own watch fails, it lists the
 //! pods again and every session re-sends.
@@ -123,8 +126,8 @@ impl Hub {
     }
 
     /// Subscribes the session of `node` (once the hub has listed the pods): its node's pods
-    /// now, the revision they are at, and the changes after it.
-    pub async fn subscribe(&self, node: &str) -> (Subscription, Vec<Stored>, u64) {
+    /// now, and every change after them.
+    pub async fn subscribe(&self, node: &str) -> (Subscription, Vec<Stored>) {
         // The sender lives as long as the hub.
         let _ = self.ready.subscribe().wait_for(|ready| *ready).await;
         let (tx, rx) = mpsc::channel(SUBSCRIPTION_BUFFER);
@@ -141,7 +144,6 @@ impl Hub {
                 lagged: lagged.clone(),
             });
         let pods = inner.pods.of(node);
-        let revision = inner.pods.revision();
         drop(inner);
         let subscription = Subscription {
             node: node.to_string(),
@@ -150,7 +152,7 @@ impl Hub {
             lagged,
             hub: self.clone(),
         };
-        (subscription, pods, revision)
+        (subscription, pods)
     }
 
     /// Hands `c` to the sessions it concerns, never waiting: a full queue marks its session
@@ -195,7 +197,7 @@ impl Hub {
                     continue;
                 }
             };
-            self.reset(NodePods::new(pods, revision));
+            self.reset(NodePods::new(pods));
             loop {
                 tokio::select! {
                     _ = shutdown.cancelled() => {
@@ -233,8 +235,8 @@ mod tests {
     async fn pods_go_to_their_node_config_to_all() {
         let hub = Hub::default();
         hub.reset(NodePods::default());
-        let (mut a, _, _) = hub.subscribe("a").await;
-        let (mut b, _, _) = hub.subscribe("b").await;
+        let (mut a, _) = hub.subscribe("a").await;
+        let (mut b, _) = hub.subscribe("b").await;
         hub.deliver(&pod_change("on-a", Some("a"), 1));
         hub.deliver(&pod_change("pending", None, 2));
         let mut cm = bosun_shared::configmap::ConfigMap::default();
@@ -253,16 +255,30 @@ mod tests {
             "a dropped subscription is forgotten"
         );
         // A later subscriber gets the node's pods as of now, and what follows.
-        let (_a2, pods, revision) = hub.subscribe("a").await;
+        let (_a2, pods) = hub.subscribe("a").await;
         assert_eq!(pods.len(), 1);
-        assert_eq!(revision, 3);
+    }
+
+    /// One entry binds two pods to `a` (both changes carry its revision); a session that
+    /// subscribes between them gets the first in full and the second as a change.
+    #[tokio::test]
+    async fn a_session_subscribing_inside_an_entry_gets_the_rest_of_it() {
+        let hub = Hub::default();
+        hub.reset(NodePods::default());
+        hub.deliver(&pod_change("first", Some("a"), 7));
+        let (mut a, pods) = hub.subscribe("a").await;
+        assert_eq!(pods.len(), 1);
+        hub.deliver(&pod_change("second", Some("a"), 7));
+        let c = a.next().await.unwrap();
+        assert_eq!(c.object.meta().name, "second");
+        assert_eq!(c.revision, 7, "the same revision as what was sent in full");
     }
 
     #[tokio::test]
     async fn a_session_that_falls_behind_is_told_so() {
         let hub = Hub::default();
         hub.reset(NodePods::default());
-        let (mut a, _, _) = hub.subscribe("a").await;
+        let (mut a, _) = hub.subscribe("a").await;
         for r in 0..=SUBSCRIPTION_BUFFER as u64 {
             hub.deliver(&pod_change("p", Some("a"), r));
         }

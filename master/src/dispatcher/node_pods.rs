@@ -1,4 +1,4 @@
-//! [`NodePods`]: the pods bound to each node, as of one revision: what a session sends its
+//! [`NodePods`]: the pods bound to each node: what a session sends its
 //! agent in full without looking at every pod of the cluster.
 //!
 //! Why: a session used to list every pod and keep its node's. With 1,000 sessions re-sending
@@ -14,7 +14,6 @@ pub struct NodePods {
     by_node: HashMap<String, BTreeMap<String, Stored>>,
     /// The node each held pod is bound to.
     node_of: HashMap<String, String>,
-    revision: u64,
 }
 
 fn key(s: &Stored) -> String {
@@ -27,21 +26,13 @@ fn node(s: &Stored) -> Option<&str> {
 }
 
 impl NodePods {
-    /// The pods of a list at `revision`.
-    pub fn new(pods: Vec<Stored>, revision: u64) -> Self {
-        let mut index = NodePods {
-            revision,
-            ..Default::default()
-        };
+    /// The pods of a list.
+    pub fn new(pods: Vec<Stored>) -> Self {
+        let mut index = NodePods::default();
         for s in pods {
             index.put(s);
         }
         index
-    }
-
-    /// The revision the index is at.
-    pub fn revision(&self) -> u64 {
-        self.revision
     }
 
     /// The pods bound to `node`, in name order.
@@ -52,9 +43,8 @@ impl NodePods {
             .unwrap_or_default()
     }
 
-    /// Follows one change of the store (changes of other kinds only move the revision).
+    /// Follows one change of the store (changes of other kinds are not its concern).
     pub fn apply(&mut self, c: &Change) {
-        self.revision = self.revision.max(c.revision);
         if c.object.as_pod().is_none() {
             return;
         }
@@ -115,7 +105,7 @@ mod tests {
             Stored::new(pod("a", Some("n1"))),
             Stored::new(pod("pending", None)),
         ];
-        let mut index = NodePods::new(listed, 5);
+        let mut index = NodePods::new(listed);
         assert_eq!(names(&index, "n1"), ["a"]);
         index.apply(&Change::new(
             EventType::Modified,
@@ -129,7 +119,6 @@ mod tests {
         assert_eq!(names(&index, "n2"), ["a", "pending"]);
         index.apply(&Change::new(EventType::Deleted, pod("a", Some("n2")), 8));
         assert_eq!(names(&index, "n2"), ["pending"]);
-        assert_eq!(index.revision(), 8);
         assert!(
             !index.by_node.contains_key("n1"),
             "an empty node is forgotten"

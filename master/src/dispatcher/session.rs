@@ -89,7 +89,7 @@ impl Session {
             warn!(node = %name, error = %e, "registering node failed");
             return;
         }
-        let every = heartbeat_interval(self.registry.connected_count() + 1);
+        let every = heartbeat_interval(self.cluster_size());
         let session_id = self.registry.register(&name, self.tx.clone(), every);
         info!(node = %name, "agent connected");
         let result = self.serve(&name, hello.pods, &mut inbound, every).await;
@@ -110,7 +110,7 @@ impl Session {
         self.send_config(every).await?;
         let mut rescale = tokio::time::interval(RESCALE_EVERY);
         let mut assigned = Assigned::default();
-        let (mut changes, mut sent_at) = self.send_full(node, &mut assigned).await?;
+        let mut changes = self.send_full(node, &mut assigned).await?;
         record_statuses(&self.store, node, initial).await;
         let mut leadership = self.store.status_changes();
         loop {
@@ -133,7 +133,7 @@ impl Session {
                     }
                 },
                 _ = rescale.tick() => {
-                    let want = heartbeat_interval(self.registry.connected_count());
+                    let want = heartbeat_interval(self.cluster_size());
                     if want > every.mul_f64(RESCALE_FACTOR) || every > want.mul_f64(RESCALE_FACTOR) {
                         debug!(node, ?want, "heartbeat interval changed with the cluster's size");
                         // Recorded first: a longer interval must lengthen the grace before the
@@ -143,9 +143,8 @@ impl Session {
                         every = want;
                     }
                 }
+                // Every change after what was sent in full (the hub hands out nothing twice).
                 c = changes.next() => match c {
-                    // What the full assignment already held.
-                    Some(change) if change.revision <= sent_at => {}
                     Some(change) => {
                         let a = if change.object.kind() == Kind::Pod {
                             assigned.on_pod(&self.store, node, &change)
@@ -158,7 +157,7 @@ impl Session {
                     }
                     None => {
                         debug!(node, "fell behind the store's changes; resending all pods");
-                        (changes, sent_at) = self.send_full(node, &mut assigned).await?;
+                        changes = self.send_full(node, &mut assigned).await?;
                     }
                 },
             }
@@ -166,16 +165,25 @@ impl Session {
     }
 
     /// Sends every pod bound to `node` (and the config they use); the subscription to what
-    /// changes after, taken before the list, and the list's revision.
+    /// changes after, taken with the pods.
     async fn send_full(
         &self,
         node: &str,
         assigned: &mut Assigned,
-    ) -> Result<(super::hub::Subscription, u64), StoreError> {
-        let (changes, pods, revision) = self.hub.subscribe(node).await;
+    ) -> Result<super::hub::Subscription, StoreError> {
+        let (changes, pods) = self.hub.subscribe(node).await;
         let assignment = assigned.full(&self.store, node, &pods);
         self.send_assignment(assignment).await?;
-        Ok((changes, revision))
+        Ok(changes)
+    }
+
+    /// The nodes whose heartbeats this leader is to take: those connected, or, while the
+    /// agents are still coming (a new leader, a restart), the nodes the cluster has. Counting
+    /// only the connected, the first thousand agents to reach a new leader were each told to
+    /// beat every 500 ms, and their 2,000 beats a second starved it while it was busiest.
+    fn cluster_size(&self) -> usize {
+        let nodes = self.store.count(Kind::Node, None);
+        self.registry.connected_count().max(nodes).max(1)
     }
 
     /// Tells the agent how often to heartbeat.

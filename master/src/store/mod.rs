@@ -397,9 +397,11 @@ impl Store {
             .map(|s| s.object.clone())
     }
 
-    /// [`Store::get`] with the version's encoding cell, for those who send it.
-    pub fn get_stored(&self, kind: Kind, namespace: &str, name: &str) -> Option<Stored> {
-        self.read().get(kind, namespace, name).cloned()
+    /// [`Store::get`] with the version's encoding cell, for those who send it, and the
+    /// revision it was read at.
+    pub fn get_stored(&self, kind: Kind, namespace: &str, name: &str) -> (Option<Stored>, u64) {
+        let s = self.read();
+        (s.get(kind, namespace, name).cloned(), s.revision())
     }
 
     /// Objects of a kind, and the revision they were read at.
@@ -437,6 +439,11 @@ impl Store {
 
     pub fn revision(&self) -> u64 {
         self.read().revision()
+    }
+
+    /// How many objects of `kind` there are (in `namespace` when given), without copying them.
+    pub fn count(&self, kind: Kind, namespace: Option<&str>) -> usize {
+        self.read().count(kind, namespace)
     }
 
     /// Every change after `from_revision` to objects of `kind` (all kinds when `None`) in

@@ -91,6 +91,11 @@ impl StoreState {
             .collect()
     }
 
+    /// How many objects of `kind` there are (in `namespace` when given).
+    pub fn count(&self, kind: Kind, namespace: Option<&str>) -> usize {
+        self.stored(kind, namespace).count()
+    }
+
     /// Objects of `kind` (in `namespace` when given), in key order.
     fn stored(&self, kind: Kind, namespace: Option<&str>) -> impl Iterator<Item = &Stored> {
         let prefix = ObjectKey::prefix(kind, namespace);

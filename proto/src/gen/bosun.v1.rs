@@ -27,6 +27,10 @@ pub struct ObjectResponse {
     /// JSON of the object as stored.
     #[prost(bytes = "bytes", tag = "1")]
     pub object: ::prost::bytes::Bytes,
+    /// Get only: the store's revision the object was read at, to watch from (the object's own
+    /// resourceVersion can be older than the watch history reaches).
+    #[prost(uint64, tag = "2")]
+    pub revision: u64,
 }
 #[allow(clippy::all)]
 #[derive(Clone, PartialEq, Eq, Hash, ::prost::Message)]

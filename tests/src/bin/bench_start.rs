@@ -119,8 +119,13 @@ fn docker_round(image: &str, parallel: bool) -> anyhow::Result<Duration> {
     Ok(took)
 }
 
-fn rss_kib(pid: u32) -> anyhow::Result<u64> {
-    Ok(bench::rss(pid).with_context(|| format!("VmRSS of process {pid}"))? / 1024)
+fn resident(pid: u32) -> anyhow::Result<bench::Resident> {
+    bench::resident(pid).with_context(|| format!("resident memory of process {pid}"))
+}
+
+/// "total KiB (anonymous KiB)".
+fn kib(r: bench::Resident) -> String {
+    format!("{} KiB ({} KiB anonymous)", r.total / 1024, r.anon / 1024)
 }
 
 fn median(mut v: Vec<Duration>) -> Duration {
@@ -145,7 +150,7 @@ fn main() -> anyhow::Result<()> {
     std::thread::sleep(Duration::from_secs(3));
     let master_pid = c.master_process().context("master")?.pid();
     let agent_pid = c.agent_process().context("agent")?.pid();
-    let (master_idle, agent_idle) = (rss_kib(master_pid)?, rss_kib(agent_pid)?);
+    let (master_idle, agent_idle) = (resident(master_pid)?, resident(agent_pid)?);
 
     let (mut bosun, mut docker, mut docker_par) = (Vec::new(), Vec::new(), Vec::new());
     for round in 0..o.rounds {
@@ -169,7 +174,7 @@ fn main() -> anyhow::Result<()> {
     }
     let (b, d, p) = (median(bosun), median(docker), median(docker_par));
     // Memory after the rounds, with the 10 pods' history behind them.
-    let (master_after, agent_after) = (rss_kib(master_pid)?, rss_kib(agent_pid)?);
+    let (master_after, agent_after) = (resident(master_pid)?, resident(agent_pid)?);
 
     println!("start {REPLICAS} containers ({} rounds, median)", o.rounds);
     println!("  bosun apply -> {REPLICAS} running    {}", ms(b));
@@ -183,10 +188,12 @@ fn main() -> anyhow::Result<()> {
         "  ratio bosun / parallel run    {:.2}",
         b.as_secs_f64() / p.as_secs_f64()
     );
-    println!("resident memory (VmRSS)");
-    println!("  idle master                   {} KiB", master_idle);
-    println!("  idle agent                    {} KiB", agent_idle);
-    println!("  master after the rounds       {} KiB", master_after);
-    println!("  agent after the rounds        {} KiB", agent_after);
+    // VmRSS counts the pages of the bosun binary a process has mapped (shared by every process
+    // running it, and reclaimable); RssAnon is the memory the process alone holds.
+    println!("resident memory: VmRSS (RssAnon)");
+    println!("  idle master                   {}", kib(master_idle));
+    println!("  idle agent                    {}", kib(agent_idle));
+    println!("  master after the rounds       {}", kib(master_after));
+    println!("  agent after the rounds        {}", kib(agent_after));
     Ok(())
 }
