@@ -143,7 +143,7 @@ impl<R: Runtime> Agent<R> {
         ]);
         let mut node = Node::default();
         node.metadata.name = self.config.name.clone();
-        node.metadata.labels = labels;
+        node.metadata.labels = labels.into_iter().collect();
         node.status = Some(NodeStatus {
             allocatable: capacity.clone(),
             capacity,

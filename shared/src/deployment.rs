@@ -1,7 +1,7 @@
 //! `apps/v1` Deployment: keeps `replicas` pods of a template running.
 use serde::{Deserialize, Serialize};
 
-use crate::meta::{Condition, ObjectMeta};
+use crate::meta::{Condition, ObjectMeta, StringMap};
 use crate::pod::PodSpec;
 use crate::selector::LabelSelector;
 use crate::strategy::DeploymentStrategy;
@@ -71,10 +71,12 @@ pub struct PodTemplateSpec {
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct TemplateMeta {
-    #[serde(default, skip_serializing_if = "std::collections::BTreeMap::is_empty")]
-    pub labels: std::collections::BTreeMap<String, String>,
-    #[serde(default, skip_serializing_if = "std::collections::BTreeMap::is_empty")]
-    pub annotations: std::collections::BTreeMap<String, String>,
+    #[serde(default, skip_serializing_if = "StringMap::is_empty")]
+    #[schemars(with = "std::collections::BTreeMap<String, String>")]
+    pub labels: StringMap,
+    #[serde(default, skip_serializing_if = "StringMap::is_empty")]
+    #[schemars(with = "std::collections::BTreeMap<String, String>")]
+    pub annotations: StringMap,
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]

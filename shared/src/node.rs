@@ -3,7 +3,7 @@ use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};
 
-use crate::meta::{find_condition, Condition, ObjectMeta};
+use crate::meta::{find_condition, Condition, ObjectMeta, StringMap};
 use crate::quantity::Quantity;
 
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
@@ -117,7 +117,7 @@ impl Node {
     /// Whether a pod with node selector `selector` may run here: every label it names
     /// matches, and a hollow node is taken only by a pod that selects it
     /// (`bosun.dev/hollow: "true"`), so simulated nodes never run real work.
-    pub fn selected_by(&self, selector: &BTreeMap<String, String>) -> bool {
+    pub fn selected_by(&self, selector: &StringMap) -> bool {
         let labels = &self.metadata.labels;
         let hollow = labels.get(HOLLOW_LABEL).is_some_and(|v| v == "true");
         selector.iter().all(|(k, v)| labels.get(k) == Some(v))
@@ -133,7 +133,7 @@ mod selector_tests {
     fn a_hollow_node_runs_only_the_pods_that_select_it() {
         let mut node = Node::default();
         node.metadata.labels.insert("zone".into(), "a".into());
-        let sel = |pairs: &[(&str, &str)]| -> BTreeMap<String, String> {
+        let sel = |pairs: &[(&str, &str)]| -> StringMap {
             pairs
                 .iter()
                 .map(|(k, v)| (k.to_string(), v.to_string()))

@@ -3,7 +3,7 @@ use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};
 
-use crate::meta::{find_condition, Condition, ObjectMeta};
+use crate::meta::{find_condition, Condition, ObjectMeta, StringMap};
 use crate::probe::Probe;
 use crate::quantity::Quantity;
 
@@ -44,8 +44,9 @@ pub struct PodSpec {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub node_name: Option<String>,
     /// Labels a node must carry to run this pod.
-    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
-    pub node_selector: BTreeMap<String, String>,
+    #[serde(default, skip_serializing_if = "StringMap::is_empty")]
+    #[schemars(with = "BTreeMap<String, String>")]
+    pub node_selector: StringMap,
     /// Seconds between SIGTERM and SIGKILL when the pod is stopped (default 30).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub termination_grace_period_seconds: Option<i64>,

@@ -5,7 +5,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::fmt;
 use std::net::IpAddr;
 
-use crate::meta::ObjectMeta;
+use crate::meta::{ObjectMeta, StringMap};
 use crate::names;
 use crate::object::Object;
 use crate::pod::{Container, PodSpec, ResourceRequirements};
@@ -152,7 +152,7 @@ fn validate_meta(meta: &ObjectMeta, namespaced: bool, errs: &mut Vec<FieldError>
     validate_annotations(&meta.annotations, "metadata.annotations", errs);
 }
 
-fn validate_labels(labels: &BTreeMap<String, String>, path: &str, errs: &mut Vec<FieldError>) {
+fn validate_labels(labels: &StringMap, path: &str, errs: &mut Vec<FieldError>) {
     for (key, value) in labels {
         if let Err(rule) = names::validate_label_key(key) {
             errs.push(FieldError::invalid(path, key, rule));
@@ -163,11 +163,7 @@ fn validate_labels(labels: &BTreeMap<String, String>, path: &str, errs: &mut Vec
     }
 }
 
-fn validate_annotations(
-    annotations: &BTreeMap<String, String>,
-    path: &str,
-    errs: &mut Vec<FieldError>,
-) {
+fn validate_annotations(annotations: &StringMap, path: &str, errs: &mut Vec<FieldError>) {
     for key in annotations.keys() {
         if let Err(rule) = names::validate_label_key(key) {
             errs.push(FieldError::invalid(path, key, rule));
@@ -225,7 +221,7 @@ fn selector_string(sel: &LabelSelector) -> String {
     labels.chain(exprs).collect::<Vec<_>>().join(",")
 }
 
-fn labels_string(labels: &BTreeMap<String, String>) -> String {
+fn labels_string(labels: &StringMap) -> String {
     if labels.is_empty() {
         return "none".to_string();
     }

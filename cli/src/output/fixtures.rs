@@ -140,8 +140,9 @@ pub fn node(name: &str) -> Node {
 
 /// A deployment of `replicas` nginx pods labelled `app=<name>`, all ready, an hour old.
 pub fn deployment(name: &str, replicas: i32) -> Deployment {
-    let labels: std::collections::BTreeMap<String, String> =
-        [("app".to_string(), name.to_string())].into();
+    let labels: bosun_shared::meta::StringMap = [("app".to_string(), name.to_string())]
+        .into_iter()
+        .collect();
     let mut d = Deployment {
         api_version: "apps/v1".into(),
         kind: "Deployment".into(),

@@ -2,7 +2,9 @@
 //! ones, place the pod on the best, and count it against that node for the rest of the batch.
 //! The filters that do not depend on what a node holds run once per pod shape and node.
 use std::borrow::Borrow;
-use std::collections::{BTreeMap, HashMap};
+use std::collections::HashMap;
+
+use bosun_shared::meta::StringMap;
 
 use bosun_shared::node::Node;
 use bosun_shared::pod::Pod;
@@ -87,7 +89,7 @@ struct Shapes<'p> {
 
 /// One pod shape and the node filters' answers for it, one per node in the batch's order.
 struct Shape<'p> {
-    selector: &'p BTreeMap<String, String>,
+    selector: &'p StringMap,
     tolerations: &'p [Toleration],
     answers: Vec<Result<(), Reason>>,
 }

@@ -1,7 +1,7 @@
 //! Filters: can this node run this pod at all? The first failing filter is the node's reason.
 use std::fmt;
 
-use std::collections::BTreeMap;
+use bosun_shared::meta::StringMap;
 
 use bosun_shared::taint::Toleration;
 
@@ -52,7 +52,7 @@ impl fmt::Display for Reason {
 /// order: not what the node holds. Pods of one shape (selector and tolerations) get the same
 /// answer from a node for a whole batch, so the batch asks once per shape and node.
 pub(super) fn check_node(
-    selector: &BTreeMap<String, String>,
+    selector: &StringMap,
     tolerations: &[Toleration],
     node: &NodeFacts,
 ) -> Result<(), Reason> {

@@ -3,10 +3,9 @@
 //! Text is written line by line into a [`Writer`], cells separated by `\t`, then aligned at once
 //! with Go's tabwriter rules (padding 2), exactly as kubectl's `PrefixWriter` does; that is why
 //! a heading line such as `Containers:` restarts the alignment of the `key:  value` lines below.
-use std::collections::BTreeMap;
 use std::time::SystemTime;
 
-use bosun_shared::meta::Condition;
+use bosun_shared::meta::{Condition, StringMap};
 use bosun_shared::Object;
 
 use super::tabwriter::DESCRIBE;
@@ -169,12 +168,12 @@ impl Writer {
     }
 
     /// `Labels:  a=b` with one `k=v` per line, or `<none>` (kubectl's `printLabelsMultiline`).
-    pub fn labels(&mut self, level: usize, title: &str, labels: &BTreeMap<String, String>) {
+    pub fn labels(&mut self, level: usize, title: &str, labels: &StringMap) {
         self.multiline(level, title, labels.iter().map(|(k, v)| format!("{k}={v}")));
     }
 
     /// `Annotations:  key: value` with one annotation per line, or `<none>`.
-    pub fn annotations(&mut self, level: usize, title: &str, map: &BTreeMap<String, String>) {
+    pub fn annotations(&mut self, level: usize, title: &str, map: &StringMap) {
         self.multiline(level, title, map.iter().map(|(k, v)| format!("{k}: {v}")));
     }
 
@@ -278,9 +277,10 @@ mod tests {
         w.field(0, "Name", "web");
         let labels = [("app", "web"), ("tier", "front")]
             .map(|(k, v)| (k.to_string(), v.to_string()))
-            .into();
+            .into_iter()
+            .collect();
         w.labels(0, "Labels", &labels);
-        w.annotations(0, "Annotations", &BTreeMap::new());
+        w.annotations(0, "Annotations", &StringMap::new());
         w.field(0, "Status", "Running\twith\ttabs");
         assert_eq!(
             w.finish(),
