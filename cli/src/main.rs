@@ -10,7 +10,8 @@
 
 /// jemalloc, not glibc's malloc: a leader with 1,000 nodes and 30,000 pods held 860 MiB
 /// resident with glibc (its per-thread arenas keep freed memory) and 519 MiB with jemalloc,
-/// and every bench-scale figure was faster (docs/benchmarks.md, session 13).
+/// and every bench-scale figure was faster (docs/benchmarks.md, session 13). Its run-time
+/// options (pages back to the system after 1 s) are built in by `.cargo/config.toml`.
 #[cfg(feature = "jemalloc")]
 #[global_allocator]
 static ALLOCATOR: tikv_jemallocator::Jemalloc = tikv_jemallocator::Jemalloc;
