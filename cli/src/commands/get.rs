@@ -56,7 +56,11 @@ pub async fn run(ctx: &Context, args: Args) -> anyhow::Result<()> {
     let (objects, revision) = if let Some(name) = &name {
         // Watched from the revision it was read at: its own resourceVersion may be older than
         // the store's watch history reaches (any object unchanged for 20,000 writes).
-        let (obj, rev) = client.get_at(kind, &ns, name).await?;
+        let (obj, mut rev) = client.get_at(kind, &ns, name).await?;
+        if rev == 0 {
+            // A master from before Get answered its revision.
+            rev = obj.meta().revision();
+        }
         let text = render(kind, &[obj], &format, true, false, SystemTime::now());
         emit(rows(&text, &format, args.no_headers))?;
         (Vec::new(), rev)

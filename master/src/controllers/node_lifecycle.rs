@@ -90,7 +90,13 @@ impl NodeLifecycle {
             };
             let mut node = node.clone();
             let name = node.metadata.name.clone();
-            let heartbeat = self.registry.last_heartbeat(&name);
+            // Only beats this master took while leading now: the registry also remembers the
+            // last beat of agents that left during an earlier leadership, and such a node,
+            // marked unreachable by another leader since, must not count as heard from.
+            let heartbeat = self
+                .registry
+                .last_heartbeat(&name)
+                .filter(|b| b.at >= since);
             let seen = heartbeat.map_or(since, |b| b.at).max(since);
             let beat = heartbeat.map(|b| (seen.elapsed(), b.every));
             let fresh = heard_from(since.elapsed(), leader_grace, beat, cluster_every);

@@ -173,14 +173,17 @@ impl Hub {
         }
     }
 
-    /// Replaces the pods (listed anew) and marks every session lagged: changes between the
-    /// old pods and the new may have been missed.
+    /// Replaces the pods (listed anew) and ends every subscription: changes between the old
+    /// pods and the new may have been missed, so each session re-sends in full. Dropping the
+    /// senders wakes a session waiting for its next change; marking it lagged alone left a
+    /// quiet node's session waiting, without the pods bound meanwhile.
     fn reset(&self, pods: NodePods) {
         let mut inner = self.lock();
         inner.pods = pods;
         for s in inner.subscribers.values().flatten() {
             s.lagged.store(true, Ordering::Release);
         }
+        inner.subscribers.clear();
         drop(inner);
         self.ready.send_replace(true);
     }
@@ -200,8 +203,12 @@ impl Hub {
             self.reset(NodePods::new(pods));
             loop {
                 tokio::select! {
+                    // The sessions end with the same shutdown. Their subscriptions stay as they
+                    // are: ended, a session could re-send its agent an empty assignment, which
+                    // would stop every pod of the node. A session still waiting to subscribe
+                    // gets the pods the hub has.
                     _ = shutdown.cancelled() => {
-                        self.reset(NodePods::default());
+                        self.ready.send_replace(true);
                         return;
                     }
                     c = watch.next() => match c {
@@ -272,6 +279,27 @@ mod tests {
         let c = a.next().await.unwrap();
         assert_eq!(c.object.meta().name, "second");
         assert_eq!(c.revision, 7, "the same revision as what was sent in full");
+    }
+
+    /// The hub listed the pods again (its watch fell behind): a session waiting for a change
+    /// is told at once to re-send, not at its node's next change.
+    #[tokio::test]
+    async fn a_relist_wakes_a_waiting_session() {
+        let hub = Hub::default();
+        hub.reset(NodePods::default());
+        let (mut a, _) = hub.subscribe("a").await;
+        let waiting = tokio::spawn(async move { a.next().await.is_none() });
+        tokio::task::yield_now().await;
+        hub.reset(NodePods::new(vec![Stored::new(
+            pod_change("p", Some("a"), 2).object,
+        )]));
+        let told = tokio::time::timeout(std::time::Duration::from_secs(10), waiting)
+            .await
+            .expect("the waiting session is woken")
+            .unwrap();
+        assert!(told, "told to re-send");
+        let (_a, pods) = hub.subscribe("a").await;
+        assert_eq!(pods.len(), 1, "the new list");
     }
 
     #[tokio::test]
