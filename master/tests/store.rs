@@ -303,13 +303,26 @@ async fn a_burst_larger_than_one_apply_step_is_applied_whole_and_in_order() {
     assert_eq!(pods.len(), COMMANDS * PODS, "every pod after a restart");
 }
 
+/// One command creating `pods` pods named `c{c}-p{i}`.
+fn creates(c: usize, pods: usize) -> bosun_master::store::Command {
+    use bosun_master::store::{Command, Op};
+    Command {
+        ops: (0..pods)
+            .map(|i| {
+                let mut p = pod(&format!("c{c}-p{i}"));
+                bosun_master::store::stamp_new(&mut p);
+                Op::Create(p)
+            })
+            .collect(),
+    }
+}
+
 /// A watcher further behind than the live buffer (a burst of thousands of changes, here in the
 /// middle of one entry's changes) resumes from the history: every change exactly once, in
 /// order, and no error.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_watcher_behind_the_live_buffer_resumes_from_the_history() {
     use bosun_master::store::state::{HISTORY_CAPACITY, WATCH_BUFFER};
-    use bosun_master::store::{Command, Op};
     const PODS: usize = 1_000;
     let commands = (WATCH_BUFFER + 2 * PODS) / PODS;
     assert!(commands * PODS < HISTORY_CAPACITY);
@@ -318,15 +331,7 @@ async fn a_watcher_behind_the_live_buffer_resumes_from_the_history() {
     let mut watch = store
         .watch(Some(Kind::Pod), None, store.revision())
         .unwrap();
-    let command = |c: usize| Command {
-        ops: (0..PODS)
-            .map(|i| {
-                let mut p = pod(&format!("c{c}-p{i}"));
-                bosun_master::store::stamp_new(&mut p);
-                Op::Create(p)
-            })
-            .collect(),
-    };
+    let command = |c: usize| creates(c, PODS);
     store.propose(command(0)).await.unwrap();
     let mut names = Vec::new();
     let mut revisions = Vec::new();
@@ -356,20 +361,11 @@ async fn a_watcher_behind_the_live_buffer_resumes_from_the_history() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_get_gives_a_revision_to_watch_the_object_from() {
     use bosun_master::store::state::HISTORY_CAPACITY;
-    use bosun_master::store::{Command, Op};
     const PODS: usize = 2_000;
     let dir = tempfile::tempdir().unwrap();
     let (store, shutdown) = open(dir.path()).await;
     store.create(pod("old")).await.unwrap();
-    let command = |c: usize| Command {
-        ops: (0..PODS)
-            .map(|i| {
-                let mut p = pod(&format!("c{c}-p{i}"));
-                bosun_master::store::stamp_new(&mut p);
-                Op::Create(p)
-            })
-            .collect(),
-    };
+    let command = |c: usize| creates(c, PODS);
     for c in 0..HISTORY_CAPACITY / PODS + 1 {
         store.propose(command(c)).await.unwrap();
     }
