@@ -23,6 +23,11 @@ pub struct Assigned {
     config: HashMap<ConfigKey, String>,
     /// Claims bound to the node.
     claims: BTreeSet<ConfigKey>,
+    /// The store revision each config object was read at, when it was read from the store
+    /// rather than from a change: the hub's changes up to it are already in what was sent.
+    read_at: HashMap<ConfigKey, u64>,
+    /// The store revision the node's claims were read at ([`Assigned::full`]).
+    claims_read_at: u64,
     /// Pods of the node being deleted, by uid (namespace, name): the agent is stopping them,
     /// and they are removed once it no longer holds them.
     terminating: HashMap<String, (String, String)>,
@@ -50,9 +55,11 @@ impl Assigned {
     pub fn full(&mut self, store: &Store, node: &str, pods: &[Stored]) -> PodAssignment {
         self.pods.clear();
         self.config.clear();
-        let (claims, _) = store.select(Kind::PersistentVolumeClaim, None, |o| {
+        self.read_at.clear();
+        let (claims, claims_read_at) = store.select(Kind::PersistentVolumeClaim, None, |o| {
             o.as_claim().is_some_and(|c| c.node() == Some(node))
         });
+        self.claims_read_at = claims_read_at;
         self.claims = claims
             .iter()
             .map(|o| (o.kind(), o.meta().namespace.clone(), o.meta().name.clone()))
@@ -116,6 +123,15 @@ impl Assigned {
     pub fn on_config(&mut self, node: &str, change: &Change) -> Option<PodAssignment> {
         let m = change.object.meta();
         let key = (change.object.kind(), m.namespace.clone(), m.name.clone());
+        // The store, read for a full assignment or a config first used, can be ahead of the
+        // hub: a change it already held is not news, and an older version must not replace
+        // the newer one sent (an older, unbound version of a claim told the agent to remove
+        // its volume).
+        let claims_at = (key.0 == Kind::PersistentVolumeClaim).then_some(self.claims_read_at);
+        let read_at = self.read_at.get(&key).copied().max(claims_at).unwrap_or(0);
+        if change.revision <= read_at {
+            return None;
+        }
         let deleted = change.event == EventType::Deleted;
         if let Some(c) = change.object.as_claim() {
             if !deleted && c.node() == Some(node) {
@@ -174,7 +190,8 @@ impl Assigned {
             if self.config.contains_key(&key) {
                 continue;
             }
-            if let (Some(s), _) = store.get_stored(key.0, &key.1, &key.2) {
+            if let (Some(s), read_at) = store.get_stored(key.0, &key.1, &key.2) {
+                self.read_at.insert(key.clone(), read_at);
                 self.config
                     .insert(key, s.object.meta().resource_version.clone());
                 out.push(s.json());
@@ -196,8 +213,64 @@ impl Assigned {
             .iter()
             .map(|k| {
                 self.config.remove(k);
+                self.read_at.remove(k);
                 key_text(k)
             })
             .collect()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use bosun_shared::pvc::{PersistentVolumeClaim, SELECTED_NODE};
+    use std::sync::Arc;
+    use tokio_util::sync::CancellationToken;
+
+    /// A claim created unbound, then bound to node `n`; the session's full assignment reads
+    /// the bound version from the store before the hub delivers the two changes. The older
+    /// (unbound) version must not make the agent remove the claim, nor the newer be sent twice;
+    /// a later unbinding is news.
+    #[tokio::test]
+    async fn changes_the_store_already_held_are_not_sent_again() {
+        let dir = tempfile::tempdir().unwrap();
+        let shutdown = CancellationToken::new();
+        let store = Store::open_single(dir.path(), shutdown.clone()).unwrap();
+        store.wait_leader().await;
+        let mut claim = PersistentVolumeClaim::default();
+        claim.metadata.name = "data".into();
+        claim.metadata.namespace = "default".into();
+        let created = store.create(claim.into()).await.unwrap();
+        let mut bound = created.as_claim().unwrap().clone();
+        bound
+            .metadata
+            .annotations
+            .insert(SELECTED_NODE.into(), "n".into());
+        let bound = store.update(bound.into(), None).await.unwrap();
+        let change = |o: &Arc<bosun_shared::Object>| {
+            Change::new(EventType::Modified, o.clone(), o.meta().revision())
+        };
+
+        let mut assigned = Assigned::default();
+        let full = assigned.full(&store, "n", &[]);
+        assert_eq!(full.config.len(), 1, "the bound claim is sent");
+        assert!(
+            assigned.on_config("n", &change(&created)).is_none(),
+            "older"
+        );
+        assert!(
+            assigned.on_config("n", &change(&bound)).is_none(),
+            "sent already"
+        );
+
+        let mut unbound = bound.as_claim().unwrap().clone();
+        unbound.metadata.annotations.remove(SELECTED_NODE);
+        let unbound = store.update(unbound.into(), None).await.unwrap();
+        let removed = assigned.on_config("n", &change(&unbound)).expect("news");
+        assert_eq!(
+            removed.config_removed,
+            ["PersistentVolumeClaim/default/data"]
+        );
+        shutdown.cancel();
     }
 }
