@@ -3,9 +3,9 @@
 //! heartbeats come back on the same session (an agent that was paused), it is Ready again.
 //!
 //! Heartbeats live in the leader's memory, so a new leader knows none: it gives every node
-//! [`LEADER_GRACE`] before judging it, including the nodes that reached it at once. That is longer than [`NODE_GRACE`]: every
-//! agent has to find the new leader and open a session (a TLS handshake each), and on a loaded
-//! machine a thousand of them took longer than 3 s.
+//! [`LEADER_GRACE`] before judging it, including the nodes that reached it at once. That is
+//! longer than [`NODE_GRACE`]: every agent has to find the new leader and open a session (a TLS
+//! handshake each), and on a loaded machine a thousand of them took longer than 3 s.
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -97,7 +97,7 @@ impl NodeLifecycle {
                 .registry
                 .last_heartbeat(&name)
                 .filter(|b| b.at >= since);
-            let seen = heartbeat.map_or(since, |b| b.at).max(since);
+            let seen = heartbeat.map_or(since, |b| b.at);
             let beat = heartbeat.map(|b| (seen.elapsed(), b.every));
             let fresh = heard_from(since.elapsed(), leader_grace, beat, cluster_every);
             // A node is ready while it heartbeats (or, just after a leader change, while it
