@@ -3,18 +3,24 @@
 //!
 //! sled writes any page larger than a quarter of its log segment (512 KiB by default, so
 //! 128 KiB) to a file of its own (a "blob"): created, synced, and deleted once replaced. A leaf
-//! of the `objects` tree holds up to 16 checkpoint chunks of 32 KiB, so with the default every
-//! checkpoint created and removed several files; at 256 clients that was a tenth of a master's
-//! CPU in ext4's inode allocation and the checkpoint's syncs. With 4 MiB segments a leaf stays
-//! in the log. sled refuses to open a database with another segment size than it was created
-//! with, so an existing database keeps its own.
+//! of the `objects` tree holds up to 16 checkpoint chunks of 32 KiB (uncompressed before
+//! session 15; LZ4 makes the JSON of pods ~6 times smaller, but a chunk of large ConfigMaps
+//! may not compress), so with the default every checkpoint created and removed several files;
+//! at 256 clients that was a tenth of a master's CPU in ext4's inode allocation and the
+//! checkpoint's syncs. With 4 MiB segments a leaf stays in the log. sled refuses to open a
+//! database with another segment size than it was created with, so an existing database keeps
+//! its own.
 use std::path::Path;
 
 use super::super::error::StoreError;
 
 /// sled's page cache; small: objects are served from memory anyway, and sled counts the
 /// cache in bytes on disk, while its pages in memory are several times larger (heaptrack of a
-/// leader at 30,000 pods: ~160 MB of the heap in sled's page cache with 16 MiB here).
+/// leader at 30,000 pods: ~160 MB of the heap in sled's page cache with 16 MiB here). It
+/// barely bounds anything for the `objects` tree: sled's LRU has 256 shards, evicts only when
+/// a shard has seen 64 accesses, and never evicts a shard's last page, while this tree has a
+/// few hundred pages; so every page stays in memory (why checkpoint chunks are compressed,
+/// `segments.rs`).
 const CACHE_BYTES: u64 = 4 * 1024 * 1024;
 /// sled's log segment size for new databases (pages over a quarter of it become blob files).
 const SEGMENT_BYTES: usize = 4 * 1024 * 1024;
