@@ -196,8 +196,13 @@ impl Hub {
                 Ok(w) => w,
                 Err(e) => {
                     debug!(error = %e, "hub: watch refused; retrying");
-                    tokio::time::sleep(std::time::Duration::from_millis(100)).await;
-                    continue;
+                    tokio::select! {
+                        _ = shutdown.cancelled() => {
+                            self.ready.send_replace(true);
+                            return;
+                        }
+                        _ = tokio::time::sleep(std::time::Duration::from_millis(100)) => continue,
+                    }
                 }
             };
             self.reset(NodePods::new(pods));

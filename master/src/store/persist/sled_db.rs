@@ -1,15 +1,18 @@
-//! How sled is opened: a small page cache, no background flush, and log segments large
-//! enough that checkpoint chunks never become blob files.
+//! How sled is opened: a small page cache, no background flush, and 1 MiB log segments.
 //!
 //! sled writes any page larger than a quarter of its log segment (512 KiB by default, so
 //! 128 KiB) to a file of its own (a "blob"): created, synced, and deleted once replaced. A leaf
-//! of the `objects` tree holds up to 16 checkpoint chunks of 32 KiB (uncompressed before
-//! session 15; LZ4 makes the JSON of pods ~6 times smaller, but a chunk of large ConfigMaps
-//! may not compress), so with the default every checkpoint created and removed several files;
-//! at 256 clients that was a tenth of a master's CPU in ext4's inode allocation and the
-//! checkpoint's syncs. With 4 MiB segments a leaf stays in the log. sled refuses to open a
-//! database with another segment size than it was created with, so an existing database keeps
-//! its own.
+//! of the `objects` tree holds up to 16 checkpoint chunks of 32 KiB; uncompressed (before
+//! session 15) that made every checkpoint create and remove several files, a tenth of a
+//! master's CPU at 256 clients in ext4's inode allocation and the checkpoint's syncs, so
+//! segments went to 4 MiB (session 5). The chunks are LZ4 blocks now (~6 times smaller for
+//! pods), so a leaf stays well under 256 KiB, and segments are 1 MiB (session 15): sled
+//! allocates a buffer of one segment each time its log moves to a new segment, and a heap
+//! profile of bench-scale held 10 to 18 of them at once on every master (sled frees them
+//! through its epoch-based reclamation, late), 42-67 MB with 4 MiB segments, 5-18 MB with
+//! 1 MiB. A chunk that does not compress (large ConfigMaps) may still make a blob, which
+//! works, only slower. sled refuses to open a database with another segment size than it was
+//! created with, so an existing database keeps its own.
 use std::path::Path;
 
 use super::super::error::StoreError;
@@ -22,8 +25,9 @@ use super::super::error::StoreError;
 /// few hundred pages; so every page stays in memory (why checkpoint chunks are compressed,
 /// `segments.rs`).
 const CACHE_BYTES: u64 = 4 * 1024 * 1024;
-/// sled's log segment size for new databases (pages over a quarter of it become blob files).
-const SEGMENT_BYTES: usize = 4 * 1024 * 1024;
+/// sled's log segment size for new databases: pages over a quarter of it become blob files,
+/// and sled holds several buffers of this size (module comment).
+const SEGMENT_BYTES: usize = 1024 * 1024;
 
 /// Opens (or creates) the sled database at `path`.
 pub fn open(path: &Path) -> Result<sled::Db, StoreError> {
