@@ -67,11 +67,7 @@ pub struct Command {
 impl Command {
     pub fn encode(&self) -> Vec<u8> {
         // Plain data (objects, strings, numbers) always serializes to JSON.
-        let mut json = serde_json::to_vec(self).expect("commands serialize to JSON");
-        // The entry holds this buffer for as long as it is in the in-memory Raft log, and
-        // serde_json grows it by doubling: a quarter of it was spare capacity on average.
-        json.shrink_to_fit();
-        json
+        serde_json::to_vec(self).expect("commands serialize to JSON")
     }
 
     pub fn decode(bytes: &[u8]) -> Result<Command, StoreError> {
