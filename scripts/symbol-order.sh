@@ -1,9 +1,10 @@
 #!/usr/bin/env bash
-# Regenerates cli/symbol-order.txt: the functions a node agent runs, which the release link of
-# `bosun` places side by side (cli/build.rs) so an agent maps a few MiB of code instead of
-# touching pages all over the binary's 24 MiB of text (docs/architecture.md, "Code layout").
+# Regenerates cli/symbol-order.txt: the functions a node agent runs, then those a master runs,
+# which the release link of `bosun` places side by side (cli/build.rs), so that each maps a few
+# MiB of code rather than pages all over the binary's 24 MiB of text (docs/architecture.md,
+# "Code layout").
 #
-#   scripts/symbol-order.sh            # build, profile an agent, write cli/symbol-order.txt
+#   scripts/symbol-order.sh     # build, profile an agent and a master, write cli/symbol-order.txt
 #
 # Symbol names carry each crate's hash, which changes with the toolchain, Cargo.lock and the
 # release profile: rerun this after changing any of them (cli/build.rs warns when the list was
@@ -27,62 +28,90 @@ image=bosun-symbol-order/busybox:latest
 scripts/busybox-image.sh "$image" >/dev/null
 work="$(mktemp -d)"
 master_pid="" agent_pid=""
-cleanup() {
+stop() {
   [ -n "$agent_pid" ] && kill "$agent_pid" 2>/dev/null || true
   [ -n "$master_pid" ] && kill "$master_pid" 2>/dev/null || true
   wait 2>/dev/null || true
+  master_pid="" agent_pid=""
   docker ps -aq --filter label=bosun.node=symbol-order | xargs -r docker rm -f >/dev/null
-  rm -rf "$work"
 }
-trap cleanup EXIT
+trap 'stop; rm -rf "$work"' EXIT
 
 wait_for() { # wait_for WHAT SECONDS COMMAND...
-  local what="$1" deadline=$((SECONDS + $2)); shift 2
+  local what="$1" deadline=$((SECONDS + $2))
+  shift 2
   until "$@" >/dev/null 2>&1; do
     [ "$SECONDS" -lt "$deadline" ] || { echo "symbol-order: timed out waiting for $what" >&2; exit 1; }
     sleep 0.5
   done
 }
 
-client=("$bin" --config "$work/config.yaml")
-"$bin" master --listen 127.0.0.1:0 --data-dir "$work/master" --name symbol-order-master \
-  --config "$work/config.yaml" >"$work/master.log" 2>&1 &
-master_pid=$!
-wait_for "the master" 60 test -s "$work/master/node-token"
-wait_for "the client config" 60 test -s "$work/config.yaml"
-addr="$(awk '/server:/ {print $2; exit}' "$work/config.yaml")"
-
-# The agent under callgrind: every function it runs, from start through a pod's life to idle.
-valgrind --tool=callgrind --callgrind-out-file="$work/callgrind.out" --demangle=no \
-  --dump-instr=no --compress-strings=no \
-  "$bin" agent --master "$addr" --token "$(cat "$work/master/node-token")" --name symbol-order \
-  --data-dir "$work/agent" --config "$work/config.yaml" >"$work/agent.log" 2>&1 &
-agent_pid=$!
-node_ready() { "${client[@]}" get nodes symbol-order | grep -q ' Ready'; }
-wait_for "the agent to join" 300 node_ready
-cat >"$work/pod.yaml" <<EOF
-apiVersion: v1
-kind: Pod
+cat >"$work/deployment.yaml" <<YAML
+apiVersion: apps/v1
+kind: Deployment
 metadata: {name: symbol-order}
 spec:
-  terminationGracePeriodSeconds: 0
-  containers:
-  - name: sleep
-    image: $image
-    command: [/bin/busybox, sleep, '3600']
-EOF
-"${client[@]}" apply -f "$work/pod.yaml" >/dev/null
-pod_running() { "${client[@]}" get pods symbol-order | grep -q Running; }
-wait_for "the pod to run" 300 pod_running
-"${client[@]}" logs symbol-order >/dev/null
-sleep 30 # idle beside a running pod: heartbeats, status reports, container checks
-"${client[@]}" delete pod symbol-order >/dev/null
-pod_gone() { ! "${client[@]}" get pods symbol-order >/dev/null 2>&1; }
-wait_for "the pod to go" 300 pod_gone
-sleep 30 # idle with nothing to run
-kill -TERM "$agent_pid"
-wait "$agent_pid" || true
-agent_pid=""
+  replicas: 2
+  selector: {matchLabels: {app: symbol-order}}
+  template:
+    metadata: {labels: {app: symbol-order}}
+    spec:
+      terminationGracePeriodSeconds: 0
+      containers:
+      - name: sleep
+        image: $image
+        command: [/bin/busybox, sleep, '3600']
+YAML
+
+# profile ROLE: a master and an agent with ROLE (master or agent) under callgrind, through a
+# join, a Deployment's pods started, listed, logged, scaled and deleted, and idle time. The
+# functions ROLE ran, in first-run order, go to $work/ROLE.out.
+profile() {
+  local role="$1" dir="$work/$1"
+  mkdir -p "$dir"
+  local grind=(valgrind --tool=callgrind --callgrind-out-file="$dir/callgrind.out" --demangle=no
+    --dump-instr=no --compress-strings=no)
+  local on_master=() on_agent=()
+  if [ "$role" = master ]; then on_master=("${grind[@]}"); else on_agent=("${grind[@]}"); fi
+  client=("$bin" --config "$dir/config.yaml")
+  "${on_master[@]}" "$bin" master --listen 127.0.0.1:0 --data-dir "$dir/master" \
+    --name symbol-order-master --config "$dir/config.yaml" >"$dir/master.log" 2>&1 &
+  master_pid=$!
+  wait_for "the master" 300 test -s "$dir/master/node-token"
+  wait_for "the client config" 300 test -s "$dir/config.yaml"
+  local addr
+  addr="$(awk '/server:/ {print $2; exit}' "$dir/config.yaml")"
+  "${on_agent[@]}" "$bin" agent --master "$addr" --token "$(cat "$dir/master/node-token")" \
+    --name symbol-order --data-dir "$dir/agent" --config "$dir/config.yaml" >"$dir/agent.log" 2>&1 &
+  agent_pid=$!
+  wait_for "the agent to join" 300 node_ready
+  "${client[@]}" apply -f "$work/deployment.yaml" >/dev/null
+  wait_for "the pods to run" 300 running 2
+  local pod
+  pod="$("${client[@]}" get pods -l app=symbol-order -o name | head -1 | sed "s|.*/||")"
+  "${client[@]}" logs "$pod" >/dev/null
+  "${client[@]}" describe pod "$pod" >/dev/null
+  "${client[@]}" scale deployment symbol-order --replicas 1 >/dev/null
+  wait_for "the pods to scale down" 300 running 1
+  sleep 30 # idle beside a running pod: heartbeats, status reports, container checks
+  "${client[@]}" delete deployment symbol-order >/dev/null
+  wait_for "the pods to go" 300 running 0
+  sleep 30 # idle with nothing to run
+  local pid="$master_pid"
+  [ "$role" = agent ] && pid="$agent_pid"
+  kill -TERM "$pid"
+  wait "$pid" || true
+  stop
+  # Names callgrind saw that are functions of the binary (not libc's).
+  sed -n 's/^fn=//p' "$dir/callgrind.out" | awk '!seen[$0]++' | grep -Fxf "$work/defined" \
+    >"$work/$role.out"
+}
+node_ready() { "${client[@]}" get nodes symbol-order | grep -q ' Ready'; }
+running() { [ "$("${client[@]}" get pods -l app=symbol-order | grep -c Running)" = "$1" ]; }
+
+nm --defined-only "$bin" | awk '$2 ~ /^[tTwW]$/ {print $3}' | sort -u >"$work/defined"
+profile agent
+profile master
 
 # FNV-1a (64-bit) of a file, as cli/build.rs computes it.
 fnv1a() {
@@ -93,15 +122,16 @@ for b in open(sys.argv[1], "rb").read():
 print(f"{h:016x}")' "$1"
 }
 
-# Names callgrind saw, in first-run order, that are functions of the binary (not libc's).
-nm --defined-only "$bin" | awk '$2 ~ /^[tTwW]$/ {print $3}' | sort -u >"$work/defined"
 out="cli/symbol-order.txt"
 {
-  echo "# Functions a node agent runs, placed together by the release link (cli/build.rs)."
-  echo "# Generated by scripts/symbol-order.sh; do not edit. The fingerprint says what it was made for:"
+  echo "# Functions a node agent runs, then those a master runs, placed together in this order by"
+  echo "# the release link (cli/build.rs). Generated by scripts/symbol-order.sh; do not edit."
+  echo "# The fingerprint says what it was made for:"
   echo "# rustc $(rustc -vV | awk '/^commit-hash:/ {print $2}')"
   echo "# Cargo.lock $(fnv1a Cargo.lock)"
-  sed -n 's/^fn=//p' "$work/callgrind.out" | awk '!seen[$0]++' | grep -Fxf "$work/defined"
+  cat "$work/agent.out"
+  grep -vFxf "$work/agent.out" "$work/master.out"
 } >"$out.tmp"
 mv "$out.tmp" "$out"
-echo "wrote $out: $(grep -vc '^#' "$out") functions"
+echo "wrote $out: $(wc -l <"$work/agent.out") functions of the agent," \
+  "$(grep -vcFxf "$work/agent.out" "$work/master.out") more of the master"
