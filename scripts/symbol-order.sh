@@ -27,12 +27,14 @@ bin="$target/release/bosun"
 image=bosun-symbol-order/busybox:latest
 scripts/busybox-image.sh "$image" >/dev/null
 work="$(mktemp -d)"
-master_pid="" agent_pid=""
+master_pid="" agent_pid="" hollow_pid="" followers=()
 stop() {
+  [ "${#followers[@]}" -gt 0 ] && kill "${followers[@]}" 2>/dev/null || true
+  [ -n "$hollow_pid" ] && kill "$hollow_pid" 2>/dev/null || true
   [ -n "$agent_pid" ] && kill "$agent_pid" 2>/dev/null || true
   [ -n "$master_pid" ] && kill "$master_pid" 2>/dev/null || true
   wait 2>/dev/null || true
-  master_pid="" agent_pid=""
+  master_pid="" agent_pid="" hollow_pid="" followers=()
   docker ps -aq --filter label=bosun.node=symbol-order | xargs -r docker rm -f >/dev/null
 }
 trap 'stop; rm -rf "$work"' EXIT
@@ -63,16 +65,21 @@ spec:
         command: [/bin/busybox, sleep, '3600']
 YAML
 
-# profile ROLE: a master and an agent with ROLE (master or agent) under callgrind, through a
-# join, a Deployment's pods started, listed, logged, scaled and deleted, and idle time. The
-# functions ROLE ran, in first-run order, go to $work/ROLE.out.
+# profile ROLE: a master and an agent with ROLE under callgrind (agent, master, or follower: a
+# second master joined to the first, and a third), through a join, a Deployment's pods
+# started, listed, logged, scaled and deleted, and idle time; for the masters then 300 pods on
+# 20 hollow nodes. The functions ROLE ran, in first-run order, go to $work/ROLE.out.
 profile() {
   local role="$1" dir="$work/$1"
   mkdir -p "$dir"
   local grind=(valgrind --tool=callgrind --callgrind-out-file="$dir/callgrind.out" --demangle=no
     --dump-instr=no --compress-strings=no)
-  local on_master=() on_agent=()
-  if [ "$role" = master ]; then on_master=("${grind[@]}"); else on_agent=("${grind[@]}"); fi
+  local on_master=() on_agent=() on_follower=()
+  case "$role" in
+    master) on_master=("${grind[@]}") ;;
+    agent) on_agent=("${grind[@]}") ;;
+    follower) on_follower=("${grind[@]}") ;;
+  esac
   client=("$bin" --config "$dir/config.yaml")
   "${on_master[@]}" "$bin" master --listen 127.0.0.1:0 --data-dir "$dir/master" \
     --name symbol-order-master --config "$dir/config.yaml" >"$dir/master.log" 2>&1 &
@@ -81,6 +88,18 @@ profile() {
   wait_for "the client config" 300 test -s "$dir/config.yaml"
   local addr
   addr="$(awk '/server:/ {print $2; exit}' "$dir/config.yaml")"
+  followers=()
+  if [ "$role" = follower ]; then
+    local n
+    for n in 2 3; do
+      [ "$n" = 2 ] && grinding=("${on_follower[@]}") || grinding=()
+      "${grinding[@]}" "$bin" master --listen 127.0.0.1:0 --data-dir "$dir/master$n" \
+        --name "symbol-order-master$n" --config "$dir/config$n.yaml" --join "$addr" \
+        --token "$(cat "$dir/master/master-token")" >"$dir/master$n.log" 2>&1 &
+      followers+=($!)
+      wait_for "master $n" 300 test -s "$dir/config$n.yaml"
+    done
+  fi
   "${on_agent[@]}" "$bin" agent --master "$addr" --token "$(cat "$dir/master/node-token")" \
     --name symbol-order --data-dir "$dir/agent" --config "$dir/config.yaml" >"$dir/agent.log" 2>&1 &
   agent_pid=$!
@@ -97,8 +116,23 @@ profile() {
   "${client[@]}" delete deployment symbol-order >/dev/null
   wait_for "the pods to go" 300 running 0
   sleep 30 # idle with nothing to run
+  if [ "$role" != agent ]; then
+    # A master's work at scale: 20 hollow nodes and a Deployment of 300 pods on them.
+    "$bin" hollow --nodes 20 --master "$addr" --token "$(cat "$dir/master/node-token")" \
+      --data-dir "$dir/hollow" --config "$dir/config.yaml" >"$dir/hollow.log" 2>&1 &
+    hollow_pid=$!
+    sed -e 's/symbol-order/symbol-order-hollow/g' -e 's/replicas: 2/replicas: 300/' \
+      -e 's/^    spec:$/    spec:\n      nodeSelector: {bosun.dev\/hollow: "true"}/' \
+      "$work/deployment.yaml" >"$work/hollow.yaml"
+    "${client[@]}" apply -f "$work/hollow.yaml" >/dev/null
+    wait_for "300 pods on the hollow nodes" 600 running 300 symbol-order-hollow
+    "${client[@]}" get pods -o wide >/dev/null
+    "${client[@]}" delete deployment symbol-order-hollow >/dev/null
+    wait_for "the hollow nodes' pods to go" 600 running 0 symbol-order-hollow
+  fi
   local pid="$master_pid"
   [ "$role" = agent ] && pid="$agent_pid"
+  [ "$role" = follower ] && pid="${followers[0]}"
   kill -TERM "$pid"
   wait "$pid" || true
   stop
@@ -107,11 +141,14 @@ profile() {
     >"$work/$role.out"
 }
 node_ready() { "${client[@]}" get nodes symbol-order | grep -q ' Ready'; }
-running() { [ "$("${client[@]}" get pods -l app=symbol-order | grep -c Running)" = "$1" ]; }
+running() { # running COUNT [APP]
+  [ "$("${client[@]}" get pods -l "app=${2:-symbol-order}" | grep -c Running)" = "$1" ]
+}
 
 nm --defined-only "$bin" | awk '$2 ~ /^[tTwW]$/ {print $3}' | sort -u >"$work/defined"
 profile agent
 profile master
+profile follower
 
 # FNV-1a (64-bit) of a file, as cli/build.rs computes it.
 fnv1a() {
@@ -124,14 +161,12 @@ print(f"{h:016x}")' "$1"
 
 out="cli/symbol-order.txt"
 {
-  echo "# Functions a node agent runs, then those a master runs, placed together in this order by"
-  echo "# the release link (cli/build.rs). Generated by scripts/symbol-order.sh; do not edit."
+  echo "# Functions a node agent runs, then those a master runs, leading or following, in this order"
+  echo "# in the release link (cli/build.rs). Generated by scripts/symbol-order.sh; do not edit."
   echo "# The fingerprint says what it was made for:"
   echo "# rustc $(rustc -vV | awk '/^commit-hash:/ {print $2}')"
   echo "# Cargo.lock $(fnv1a Cargo.lock)"
-  cat "$work/agent.out"
-  grep -vFxf "$work/agent.out" "$work/master.out"
+  cat "$work/agent.out" "$work/master.out" "$work/follower.out" | awk '!seen[$0]++'
 } >"$out.tmp"
 mv "$out.tmp" "$out"
-echo "wrote $out: $(wc -l <"$work/agent.out") functions of the agent," \
-  "$(grep -vcFxf "$work/agent.out" "$work/master.out") more of the master"
+echo "wrote $out: $(wc -l <"$work/agent.out") functions of the agent, $(grep -vc '^#' "$out") in all"
