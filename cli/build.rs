@@ -12,7 +12,7 @@
 //! `BOSUN_NO_SYMBOL_ORDER=1` turns it off, as does a linker of one's own.
 
 use std::env;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::Command;
 
 const LIST: &str = "symbol-order.txt";
@@ -52,7 +52,7 @@ fn wanted() -> bool {
 }
 
 /// Whether the list was made by this toolchain from this Cargo.lock.
-fn matches_build(list: &PathBuf, lock: &PathBuf) -> Result<(), String> {
+fn matches_build(list: &Path, lock: &Path) -> Result<(), String> {
     let text = std::fs::read_to_string(list).map_err(|e| format!("reading it: {e}"))?;
     let field = |key: &str| {
         text.lines()

@@ -74,33 +74,25 @@ profile() {
   mkdir -p "$dir"
   local grind=(valgrind --tool=callgrind --callgrind-out-file="$dir/callgrind.out" --demangle=no
     --dump-instr=no --compress-strings=no)
-  local on_master=() on_agent=() on_follower=()
-  case "$role" in
-    master) on_master=("${grind[@]}") ;;
-    agent) on_agent=("${grind[@]}") ;;
-    follower) on_follower=("${grind[@]}") ;;
-  esac
   client=("$bin" --config "$dir/config.yaml")
-  "${on_master[@]}" "$bin" master --listen 127.0.0.1:0 --data-dir "$dir/master" \
+  launch master "$bin" master --listen 127.0.0.1:0 --data-dir "$dir/master" \
     --name symbol-order-master --config "$dir/config.yaml" >"$dir/master.log" 2>&1 &
   master_pid=$!
   wait_for "the master" 300 test -s "$dir/master/node-token"
   wait_for "the client config" 300 test -s "$dir/config.yaml"
   local addr
   addr="$(awk '/server:/ {print $2; exit}' "$dir/config.yaml")"
-  followers=()
   if [ "$role" = follower ]; then
     local n
     for n in 2 3; do
-      [ "$n" = 2 ] && grinding=("${on_follower[@]}") || grinding=()
-      "${grinding[@]}" "$bin" master --listen 127.0.0.1:0 --data-dir "$dir/master$n" \
-        --name "symbol-order-master$n" --config "$dir/config$n.yaml" --join "$addr" \
-        --token "$(cat "$dir/master/master-token")" >"$dir/master$n.log" 2>&1 &
+      launch "$([ "$n" = 2 ] && echo follower)" "$bin" master --listen 127.0.0.1:0 \
+        --data-dir "$dir/master$n" --name "symbol-order-master$n" --config "$dir/config$n.yaml" \
+        --join "$addr" --token "$(cat "$dir/master/master-token")" >"$dir/master$n.log" 2>&1 &
       followers+=($!)
       wait_for "master $n" 300 test -s "$dir/config$n.yaml"
     done
   fi
-  "${on_agent[@]}" "$bin" agent --master "$addr" --token "$(cat "$dir/master/node-token")" \
+  launch agent "$bin" agent --master "$addr" --token "$(cat "$dir/master/node-token")" \
     --name symbol-order --data-dir "$dir/agent" --config "$dir/config.yaml" >"$dir/agent.log" 2>&1 &
   agent_pid=$!
   wait_for "the agent to join" 300 node_ready
@@ -139,6 +131,13 @@ profile() {
   # Names callgrind saw that are functions of the binary (not libc's).
   sed -n 's/^fn=//p' "$dir/callgrind.out" | awk '!seen[$0]++' | grep -Fxf "$work/defined" \
     >"$work/$role.out"
+}
+# launch WHO COMMAND...: runs COMMAND in place of the shell, under callgrind when WHO is the
+# role being profiled (so that $! of `launch ... &` is the process to stop).
+launch() {
+  local who="$1"
+  shift
+  if [ "$who" = "$role" ]; then exec "${grind[@]}" "$@"; else exec "$@"; fi
 }
 node_ready() { "${client[@]}" get nodes symbol-order | grep -q ' Ready'; }
 running() { # running COUNT [APP]
