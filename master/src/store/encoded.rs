@@ -17,6 +17,11 @@ use bytes::Bytes;
 pub struct Encoded(Arc<OnceLock<Bytes>>);
 
 impl Encoded {
+    /// A cell already holding `json`, the encoding of the version it goes with.
+    pub fn with_json(json: Bytes) -> Self {
+        Encoded(Arc::new(OnceLock::from(json)))
+    }
+
     /// The JSON of `object`, the version this cell was made for: encoded now if nobody
     /// encoded it before.
     pub fn json(&self, object: &Object) -> Bytes {

@@ -3,6 +3,7 @@
 //!
 //! - [`command`]: the batch of operations a Raft entry carries and its deterministic apply.
 //! - [`state`]: objects in memory, watch history, live watchers.
+//! - [`history`]: the recent changes; replaced versions kept as JSON only.
 //! - [`encoded`]: a stored version with its JSON, encoded once for every reader.
 //! - [`persist`]: raft-rs `Storage` over [`wal`] (the log) and sled (applied objects).
 //! - [`members`]: the masters of the group, part of the replicated state.
@@ -12,6 +13,7 @@
 pub mod command;
 mod encoded;
 pub mod error;
+mod history;
 pub mod key;
 mod logger;
 pub mod members;

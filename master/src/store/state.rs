@@ -1,5 +1,5 @@
 //! [`StoreState`]: every object in memory, the recent history of changes, and live watchers.
-use std::collections::{BTreeMap, VecDeque};
+use std::collections::BTreeMap;
 use std::sync::Arc;
 
 use bosun_shared::selector::LabelSelector;
@@ -8,10 +8,10 @@ use tokio::sync::broadcast;
 
 use super::command::Change;
 use super::encoded::Stored;
+use super::history::{History, Past};
 use super::key::{key_of, ObjectKey};
 
-/// Changes kept for `Watch(from_revision)`; older revisions get "too old, relist".
-pub const HISTORY_CAPACITY: usize = 20_000;
+pub use super::history::HISTORY_CAPACITY;
 /// Changes buffered per live watcher before it is cut off as too slow.
 pub const WATCH_BUFFER: usize = 8_192;
 
@@ -22,9 +22,7 @@ pub struct StoreState {
     objects: BTreeMap<ObjectKey, Stored>,
     /// Raft index of the last applied entry: the store's revision.
     revision: u64,
-    history: VecDeque<Change>,
-    /// Revisions at or below this are not in `history`.
-    history_floor: u64,
+    history: History,
     live: broadcast::Sender<Change>,
 }
 
@@ -34,8 +32,7 @@ impl StoreState {
         StoreState {
             objects: shared(objects),
             revision,
-            history: VecDeque::new(),
-            history_floor: revision,
+            history: History::new(revision),
             live: broadcast::channel(WATCH_BUFFER).0,
         }
     }
@@ -109,22 +106,13 @@ impl StoreState {
     pub fn apply(&mut self, changes: Vec<Change>, revision: u64) {
         for change in changes {
             let key = key_of(&change.object);
-            match change.event {
-                super::command::EventType::Deleted => {
-                    self.objects.remove(&key);
-                }
-                _ => {
-                    self.objects.insert(key, change.stored());
-                }
-            }
+            let previous = match change.event {
+                super::command::EventType::Deleted => self.objects.remove(&key),
+                _ => self.objects.insert(key, change.stored()),
+            };
             // No receiver is fine: nobody watches.
             let _ = self.live.send(change.clone());
-            self.history.push_back(change);
-        }
-        while self.history.len() > HISTORY_CAPACITY {
-            if let Some(old) = self.history.pop_front() {
-                self.history_floor = old.revision;
-            }
+            self.history.push(change, previous.as_ref());
         }
         self.revision = self.revision.max(revision);
     }
@@ -138,19 +126,14 @@ impl StoreState {
     pub fn reset(&mut self, objects: BTreeMap<ObjectKey, Object>, revision: u64) {
         self.objects = shared(objects);
         self.revision = revision;
-        self.history.clear();
-        self.history_floor = revision;
+        self.history.clear(revision);
         self.live = broadcast::channel(WATCH_BUFFER).0;
     }
 
     /// Changes after `from` still in history, or `Err(oldest)` when `from` is older than it.
-    pub fn changes_since(&self, from: u64) -> Result<Vec<Change>, u64> {
-        if from < self.history_floor {
-            return Err(self.history_floor);
-        }
-        // The history is in revision order.
-        let first = self.history.partition_point(|c| c.revision <= from);
-        Ok(self.history.range(first..).cloned().collect())
+    /// Replaced versions come as JSON, to decode outside the lock ([`Past::into_change`]).
+    pub fn changes_since(&self, from: u64) -> Result<Vec<Past>, u64> {
+        self.history.since(from)
     }
 
     /// Live changes from now on.

@@ -16,6 +16,7 @@ use tokio_stream::wrappers::{errors::BroadcastStreamRecvError, BroadcastStream};
 
 use super::command::Change;
 use super::error::StoreError;
+use super::history::Past;
 use super::state::StoreState;
 
 /// Where a watcher stands: the revision of the last change it was given (wanted or not) and
@@ -28,11 +29,12 @@ struct Position {
 }
 
 impl Position {
-    fn passed(&mut self, c: &Change) {
-        if c.revision == self.revision {
+    /// Past one change of `revision`.
+    fn passed(&mut self, revision: u64) {
+        if revision == self.revision {
             self.seen = self.seen.saturating_add(1);
         } else {
-            self.revision = c.revision;
+            self.revision = revision;
             self.seen = 1;
         }
     }
@@ -45,7 +47,8 @@ pub struct WatchStream {
     /// The backlog was read under the same lock the live subscription was taken with, so the
     /// two never overlap.
     at: Position,
-    backlog: std::vec::IntoIter<Change>,
+    /// Decoded one by one as the watcher reads them, if only their JSON was kept.
+    backlog: std::vec::IntoIter<Past>,
     live: BroadcastStream<Change>,
     /// Where the history is, to resume from after falling behind the live changes.
     state: Arc<RwLock<StoreState>>,
@@ -57,7 +60,7 @@ impl WatchStream {
         kind: Option<Kind>,
         namespace: Option<String>,
         from: u64,
-        backlog: Vec<Change>,
+        backlog: Vec<Past>,
         live: broadcast::Receiver<Change>,
         state: Arc<RwLock<StoreState>>,
     ) -> Self {
@@ -90,7 +93,7 @@ impl WatchStream {
         let mut since = s.changes_since(from)?;
         let given = since
             .iter()
-            .take_while(|c| c.revision == at.revision)
+            .take_while(|p| p.revision() == at.revision)
             .count()
             .min(at.seen);
         since.drain(..given);
@@ -116,15 +119,31 @@ impl Stream for WatchStream {
             return Poll::Ready(None);
         }
         loop {
-            while let Some(c) = self.backlog.next() {
-                self.at.passed(&c);
+            while let Some(p) = self.backlog.next() {
+                self.at.passed(p.revision());
+                if self.kind.is_some_and(|k| k != p.kind()) {
+                    continue;
+                }
+                let c = match p.into_change() {
+                    Ok(c) => c,
+                    Err(e) => {
+                        // The store's own JSON does not fail to decode; if it ever did, the
+                        // watcher lists again rather than miss a change.
+                        tracing::error!(error = %e, revision = self.at.revision, "a change kept in the watch history does not decode");
+                        self.failed = true;
+                        return Poll::Ready(Some(Err(StoreError::TooOld {
+                            requested: self.at.revision,
+                            oldest: self.at.revision + 1,
+                        })));
+                    }
+                };
                 if self.wanted(&c) {
                     return Poll::Ready(Some(Ok(c)));
                 }
             }
             match Pin::new(&mut self.live).poll_next(cx) {
                 Poll::Ready(Some(Ok(c))) => {
-                    self.at.passed(&c);
+                    self.at.passed(c.revision);
                     if self.wanted(&c) {
                         return Poll::Ready(Some(Ok(c)));
                     }
