@@ -94,9 +94,11 @@ fn container_status(v: &ContainerView<'_>, policy: RestartPolicy) -> ContainerSt
     s.last_state = v
         .previous
         .filter(|p| matches!(p.state, RunState::Exited | RunState::Dead))
-        .map(|p| ContainerState {
-            terminated: Some(terminated_state(p, v.previous_probes)),
-            ..Default::default()
+        .map(|p| {
+            Box::new(ContainerState {
+                terminated: Some(Box::new(terminated_state(p, v.previous_probes))),
+                ..Default::default()
+            })
         });
     s.state = match c.state {
         RunState::Running | RunState::Paused | RunState::Restarting => {
@@ -118,10 +120,10 @@ fn container_status(v: &ContainerView<'_>, policy: RestartPolicy) -> ContainerSt
         RunState::Exited | RunState::Dead => {
             let killed = v.probes.is_some_and(|p| p.failed.is_some());
             if restarts(policy, c.exit_code, killed) {
-                s.last_state = Some(ContainerState {
-                    terminated: Some(terminated()),
+                s.last_state = Some(Box::new(ContainerState {
+                    terminated: Some(Box::new(terminated())),
                     ..Default::default()
-                });
+                }));
                 // Stable text (no countdown), so an unchanged state is not re-reported.
                 let msg = match v.step {
                     Step::WaitUntil(_) => format!(
@@ -134,7 +136,7 @@ fn container_status(v: &ContainerView<'_>, policy: RestartPolicy) -> ContainerSt
                 waiting("CrashLoopBackOff", Some(msg))
             } else {
                 ContainerState {
-                    terminated: Some(terminated()),
+                    terminated: Some(Box::new(terminated())),
                     ..Default::default()
                 }
             }
@@ -248,10 +250,10 @@ pub fn pod_status(
 /// A waiting state.
 fn waiting(reason: &str, message: Option<String>) -> ContainerState {
     ContainerState {
-        waiting: Some(StateWaiting {
+        waiting: Some(Box::new(StateWaiting {
             reason: Some(reason.to_string()),
             message,
-        }),
+        })),
         ..Default::default()
     }
 }

@@ -270,11 +270,11 @@ mod tests {
 
     fn terminated(reason: Option<&str>, exit_code: i32) -> ContainerState {
         ContainerState {
-            terminated: Some(StateTerminated {
+            terminated: Some(Box::new(StateTerminated {
                 exit_code,
                 reason: reason.map(str::to_string),
                 ..Default::default()
-            }),
+            })),
             ..Default::default()
         }
     }
@@ -511,14 +511,14 @@ mod tests {
         c.restart_count = 3;
         assert_eq!(pod_restarts(&pod, now()), "3");
         let c = &mut pod.status.as_mut().unwrap().container_statuses[0];
-        c.last_state = Some(ContainerState {
-            terminated: Some(StateTerminated {
+        c.last_state = Some(Box::new(ContainerState {
+            terminated: Some(Box::new(StateTerminated {
                 exit_code: 1,
                 finished_at: Some(ago(45)),
                 ..Default::default()
-            }),
+            })),
             ..Default::default()
-        });
+        }));
         assert_eq!(pod_restarts(&pod, now()), "3 (45s ago)");
     }
 

@@ -87,10 +87,10 @@ pub fn running_pod(name: &str, node: &str) -> Pod {
 /// A container state waiting for `reason`.
 pub fn waiting(reason: &str) -> ContainerState {
     ContainerState {
-        waiting: Some(StateWaiting {
+        waiting: Some(Box::new(StateWaiting {
             reason: Some(reason.to_string()),
             message: None,
-        }),
+        })),
         ..Default::default()
     }
 }

@@ -215,22 +215,22 @@ mod tests {
             container_id: Some("docker://abc".into()),
             restart_count: 2,
             state: ContainerState {
-                waiting: Some(StateWaiting {
+                waiting: Some(Box::new(StateWaiting {
                     reason: Some("CrashLoopBackOff".into()),
                     message: Some("back-off 20s restarting failed container".into()),
-                }),
+                })),
                 ..Default::default()
             },
-            last_state: Some(ContainerState {
-                terminated: Some(StateTerminated {
+            last_state: Some(Box::new(ContainerState {
+                terminated: Some(Box::new(StateTerminated {
                     exit_code: 1,
                     reason: Some("Error".into()),
                     started_at: Some("2026-01-01T00:00:00Z".into()),
                     finished_at: Some("2026-01-01T00:00:05Z".into()),
                     ..Default::default()
-                }),
+                })),
                 ..Default::default()
-            }),
+            })),
             ..Default::default()
         };
         let mut w = Writer::default();

@@ -56,7 +56,7 @@ fn finished_at(p: &Pod) -> Option<SystemTime> {
     let t = s
         .container_statuses
         .iter()
-        .filter_map(|c| c.state.terminated.as_ref())
+        .filter_map(|c| c.state.terminated.as_deref())
         .filter_map(|t| t.finished_at.as_deref())
         .max()?;
     parse_rfc3339(t)

@@ -129,7 +129,7 @@ fn finish_event(job: &Job, status: &bosun_shared::job::JobStatus) -> Option<Even
     let c = status.conditions.iter().find(|c| {
         (c.type_ == "Complete" || c.type_ == "Failed") && c.status == "True" && !was(&c.type_)
     })?;
-    let about = ObjectReference::to(&Object::Job(job.clone()));
+    let about = ObjectReference::to(&Object::from(job.clone()));
     Some(if c.type_ == "Complete" {
         Event::about(about, NORMAL, "Completed", "Job completed", COMPONENT)
     } else {

@@ -29,10 +29,12 @@ fn pod(phase: PodPhase, finished: Option<u64>, index: Option<i32>) -> Pod {
             .annotations
             .insert(COMPLETION_INDEX_ANNOTATION.into(), i.to_string());
     }
-    let terminated = finished.map(|f| StateTerminated {
-        exit_code: if phase == PodPhase::Succeeded { 0 } else { 1 },
-        finished_at: Some(to_rfc3339(t(f))),
-        ..Default::default()
+    let terminated = finished.map(|f| {
+        Box::new(StateTerminated {
+            exit_code: if phase == PodPhase::Succeeded { 0 } else { 1 },
+            finished_at: Some(to_rfc3339(t(f))),
+            ..Default::default()
+        })
     });
     p.status = Some(PodStatus {
         phase,
