@@ -19,7 +19,7 @@ pub type StreamItem = Result<StreamData, Status>;
 
 struct Session {
     id: u64,
-    tx: mpsc::Sender<MasterMessage>,
+    tx: super::Outbox,
     beat: Beat,
 }
 
@@ -66,7 +66,7 @@ impl Registry {
 
     /// Registers the session of `node`, replacing an older one (whose streams end with an
     /// error: the new session will never answer them); returns the session id.
-    pub fn register(&self, node: &str, tx: mpsc::Sender<MasterMessage>, every: Duration) -> u64 {
+    pub fn register(&self, node: &str, tx: super::Outbox, every: Duration) -> u64 {
         let id = self.next_id();
         self.departed().remove(node);
         let replaced = self.sessions().insert(
@@ -157,9 +157,9 @@ impl Registry {
         let (items_tx, items_rx) = mpsc::channel(STREAM_BUFFER);
         self.routes().insert(id, (node.to_string(), items_tx));
         if tx
-            .try_send(MasterMessage {
+            .try_send(Box::new(MasterMessage {
                 msg: Some(request(id)),
-            })
+            }))
             .is_err()
         {
             self.routes().remove(&id);
@@ -174,7 +174,11 @@ impl Registry {
     /// [`CLIENT_PATIENCE`] for room in its session's queue.
     pub async fn send(&self, node: &str, msg: master_message::Msg) -> Result<(), Status> {
         let tx = self.session_tx(node)?;
-        match tokio::time::timeout(CLIENT_PATIENCE, tx.send(MasterMessage { msg: Some(msg) })).await
+        match tokio::time::timeout(
+            CLIENT_PATIENCE,
+            tx.send(Box::new(MasterMessage { msg: Some(msg) })),
+        )
+        .await
         {
             Ok(Ok(())) => Ok(()),
             _ => Err(Status::unavailable(format!(
@@ -183,7 +187,7 @@ impl Registry {
         }
     }
 
-    fn session_tx(&self, node: &str) -> Result<mpsc::Sender<MasterMessage>, Status> {
+    fn session_tx(&self, node: &str) -> Result<super::Outbox, Status> {
         self.sessions()
             .get(node)
             .map(|s| s.tx.clone())
@@ -194,9 +198,9 @@ impl Registry {
     pub fn cancel_stream(&self, node: &str, id: u64) {
         self.routes().remove(&id);
         if let Some(s) = self.sessions().get(node) {
-            let _ = s.tx.try_send(MasterMessage {
+            let _ = s.tx.try_send(Box::new(MasterMessage {
                 msg: Some(master_message::Msg::Cancel(StreamCancel { request_id: id })),
-            });
+            }));
         }
     }
 
