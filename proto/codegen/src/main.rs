@@ -17,6 +17,8 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     shared_json
         .iter()
         .fold(tonic_prost_build::configure(), |b, path| b.bytes(path))
+        // Prost's codec with a smaller encode buffer (proto/src/codec.rs says why).
+        .codec_path("crate::codec::Codec")
         .out_dir(&out)
         .compile_protos(&[root.join("proto/bosun.proto")], &[root.join("proto")])?;
     println!("wrote {}", out.display());
