@@ -8,7 +8,9 @@
 //! they were the largest part of a master's heap after the current objects themselves
 //! (session 17's heap profile: ~45 MB of `Arc<Object>`, conditions and container statuses).
 //! A watcher that resumes from that far back decodes what it reads again, outside the store's
-//! lock ([`Past::into_change`]); watchers that keep up get the live changes and never do.
+//! lock ([`Past::into_change`]), and only the kinds and namespace it watches; watchers that
+//! keep up get the live changes and never do. The JSON is encoded before the apply takes the
+//! store's write lock (`raft_apply`), if no reader had encoded it already.
 use std::collections::VecDeque;
 use std::sync::Arc;
 
@@ -27,10 +29,11 @@ pub const HISTORY_CAPACITY: usize = 20_000;
 pub enum Past {
     /// The object's current version, as applied.
     Held(Change),
-    /// A version since replaced or deleted: its JSON only.
+    /// A version since replaced or deleted: its JSON only, and what a watch filters on.
     Encoded {
         event: EventType,
         kind: Kind,
+        namespace: String,
         revision: u64,
         json: Bytes,
     },
@@ -48,6 +51,13 @@ impl Past {
         match self {
             Past::Held(c) => c.object.kind(),
             Past::Encoded { kind, .. } => *kind,
+        }
+    }
+
+    pub fn namespace(&self) -> &str {
+        match self {
+            Past::Held(c) => &c.object.meta().namespace,
+            Past::Encoded { namespace, .. } => namespace,
         }
     }
 
@@ -74,6 +84,7 @@ impl Past {
         Past::Encoded {
             event: c.event,
             kind: c.object.kind(),
+            namespace: c.object.meta().namespace.clone(),
             revision: c.revision,
             json: c.json(),
         }

@@ -6,6 +6,7 @@ use raft_proto::ConfChangeI;
 use tracing::{info, warn};
 
 use super::command::{plan, EventType};
+use super::encoded::Stored;
 use super::error::StoreError;
 use super::key::key_of;
 use super::members::ChangeContext;
@@ -63,10 +64,24 @@ impl<T: Transport> RaftLoop<T> {
         let reply = proposal.map(|p| p.reply);
         let planned = {
             let state = self.state.read().expect("store state lock");
-            plan(state.objects(), cmd, index)
+            plan(state.objects(), cmd, index).map(|changes| {
+                let replaced: Vec<Stored> = changes
+                    .iter()
+                    .filter_map(|c| state.objects().get(&key_of(&c.object)).cloned())
+                    .collect();
+                (changes, replaced)
+            })
         };
         let result = match planned {
-            Ok(changes) => {
+            Ok((changes, replaced)) => {
+                // The history keeps the versions these changes replace, and the deleted ones,
+                // as JSON only (`history`): encoded here, not under the write lock below.
+                for s in &replaced {
+                    s.json();
+                }
+                for c in changes.iter().filter(|c| c.event == EventType::Deleted) {
+                    c.json();
+                }
                 let mut upserts = Vec::new();
                 let mut deletes = Vec::new();
                 for c in &changes {
