@@ -314,8 +314,8 @@ pub struct ContainerStatus {
     pub restart_count: i32,
     #[serde(default)]
     pub state: ContainerState,
-    /// Boxed, as the rare states below: a `ContainerStatus` held inline was 456 bytes (a
-    /// 512-byte allocation per container of every stored pod version), 152 this way.
+    // Boxed, as the rare states below: a `ContainerStatus` held inline was 456 bytes (a
+    // 512-byte allocation per container of every stored pod version), 152 this way.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub last_state: Option<Box<ContainerState>>,
     /// Bosun: ports published on the node, with the host port actually bound (a `hostPort: 0`
