@@ -14,6 +14,7 @@
 //! works, only slower. sled refuses to open a database with another segment size than it was
 //! created with, so an existing database keeps its own.
 use std::path::Path;
+use std::time::{Duration, Instant};
 
 use super::super::error::StoreError;
 
@@ -29,16 +30,46 @@ const CACHE_BYTES: u64 = 4 * 1024 * 1024;
 /// and sled holds several buffers of this size (module comment).
 const SEGMENT_BYTES: usize = 1024 * 1024;
 
+/// How long [`open`] waits for the previous holder of the database's lock to let go.
+const LOCK_PATIENCE: Duration = Duration::from_secs(5);
+
 /// Opens (or creates) the sled database at `path`.
+///
+/// sled locks its directory, and the lock goes with the last of sled's own references,
+/// some of which its I/O threads drop a moment after the database handle: a master
+/// restarted in the same process (the tests' restarts; CI saw one fail) or a process that
+/// starts while the previous one is still exiting finds it held. It waits for it a few
+/// seconds, then names the directory.
 pub fn open(path: &Path) -> Result<sled::Db, StoreError> {
     let segment = persisted_segment_size(path).unwrap_or(SEGMENT_BYTES);
-    Ok(sled::Config::new()
+    let config = sled::Config::new()
         .path(path)
         .cache_capacity(CACHE_BYTES)
         .segment_size(segment)
         // Durability comes only from our explicit checkpoints; no background flush.
-        .flush_every_ms(None)
-        .open()?)
+        .flush_every_ms(None);
+    let deadline = Instant::now() + LOCK_PATIENCE;
+    loop {
+        match config.open() {
+            Err(e) if lock_held(&e) && Instant::now() < deadline => {
+                std::thread::sleep(Duration::from_millis(20));
+            }
+            Err(e) if lock_held(&e) => {
+                return Err(StoreError::Internal(format!(
+                    "the store in {} is in use by another master (its lock was held for {} s)",
+                    path.display(),
+                    LOCK_PATIENCE.as_secs()
+                )));
+            }
+            opened => return Ok(opened?),
+        }
+    }
+}
+
+/// Whether sled failed to open because another holder has the directory's lock (sled 0.34
+/// reports it as an `Other` I/O error with this message).
+fn lock_held(e: &sled::Error) -> bool {
+    matches!(e, sled::Error::Io(io) if io.to_string().starts_with("could not acquire lock"))
 }
 
 /// The segment size an existing database at `path` was created with, from sled's `conf`
@@ -68,5 +99,19 @@ mod tests {
         assert_eq!(persisted_segment_size(&old), Some(512 * 1024));
         let db = open(&old).unwrap();
         db.insert(b"k", b"v").unwrap();
+    }
+
+    #[test]
+    fn opening_waits_for_the_previous_holder_to_let_go() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("db");
+        let first = open(&path).unwrap();
+        let holder = std::thread::spawn(move || {
+            std::thread::sleep(Duration::from_millis(300));
+            drop(first);
+        });
+        let second = open(&path).expect("opens once the first holder is gone");
+        second.insert(b"k", b"v").unwrap();
+        holder.join().unwrap();
     }
 }
