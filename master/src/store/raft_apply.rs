@@ -65,15 +65,16 @@ impl<T: Transport> RaftLoop<T> {
         let planned = {
             let state = self.state.read().expect("store state lock");
             plan(state.objects(), cmd, index).map(|changes| {
-                let replaced: Vec<Stored> = changes
+                let keys: Vec<_> = changes.iter().map(|c| key_of(&c.object)).collect();
+                let replaced: Vec<Stored> = keys
                     .iter()
-                    .filter_map(|c| state.objects().get(&key_of(&c.object)).cloned())
+                    .filter_map(|k| state.objects().get(k).cloned())
                     .collect();
-                (changes, replaced)
+                (changes, keys, replaced)
             })
         };
         let result = match planned {
-            Ok((changes, replaced)) => {
+            Ok((changes, keys, replaced)) => {
                 // The history keeps the versions these changes replace, and the deleted ones,
                 // as JSON only (`history`): encoded here, not under the write lock below.
                 for s in &replaced {
@@ -84,8 +85,7 @@ impl<T: Transport> RaftLoop<T> {
                 }
                 let mut upserts = Vec::new();
                 let mut deletes = Vec::new();
-                for c in &changes {
-                    let key = key_of(&c.object);
+                for (c, key) in changes.iter().zip(keys) {
                     if c.event == EventType::Deleted {
                         deletes.push(key);
                     } else {

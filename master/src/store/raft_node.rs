@@ -43,9 +43,9 @@ impl Default for Compaction {
     fn default() -> Self {
         Compaction {
             threshold: 10_000,
-            threshold_bytes: 32 << 20,
+            threshold_bytes: 16 << 20,
             keep: 1_000,
-            keep_bytes: 8 << 20,
+            keep_bytes: 4 << 20,
             lagging_bytes: 128 << 20,
         }
     }
