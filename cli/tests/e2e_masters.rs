@@ -77,7 +77,7 @@ async fn all_acked_present(m: &Masters, acked: &BTreeSet<String>) {
         let deadline = tokio::time::Instant::now() + DEADLINE;
         loop {
             let names: BTreeSet<String> = match c.list(Kind::Pod, Some("default"), None).await {
-                Ok((pods, _)) => pods.iter().map(|p| p.meta().name.clone()).collect(),
+                Ok((pods, _)) => pods.iter().map(|p| p.meta().name.to_string()).collect(),
                 Err(_) => BTreeSet::new(),
             };
             let missing: Vec<_> = acked.difference(&names).collect();

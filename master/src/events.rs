@@ -83,7 +83,7 @@ impl Recorder {
         let about = ObjectReference::to(owner);
         for op in ops {
             let (reason, kind, name) = match op {
-                Op::Create(o) => ("SuccessfulCreate", o.kind(), o.meta().name.clone()),
+                Op::Create(o) => ("SuccessfulCreate", o.kind(), o.meta().name.to_string()),
                 Op::Delete { kind, name, .. } => ("SuccessfulDelete", *kind, name.clone()),
                 _ => continue,
             };
@@ -206,7 +206,7 @@ impl EventWriter {
             match stored {
                 Some(mut s) => {
                     s.count += e.count.max(1);
-                    s.last_timestamp = Some(now.clone());
+                    s.last_timestamp = Some(now.to_string());
                     s.message = e.message;
                     ops.push(Op::Update {
                         object: Object::Event(s),
@@ -219,11 +219,11 @@ impl EventWriter {
                         ns => ns.to_string(),
                     };
                     let name = event_name(&e.involved_object.name);
-                    e.metadata.name = name.clone();
-                    e.metadata.namespace = ns.clone();
+                    e.metadata.name = name.clone().into();
+                    e.metadata.namespace = ns.clone().into();
                     e.count = e.count.max(1);
-                    e.first_timestamp = Some(now.clone());
-                    e.last_timestamp = Some(now.clone());
+                    e.first_timestamp = Some(now.to_string());
+                    e.last_timestamp = Some(now.to_string());
                     let mut obj: Object = e.into();
                     crate::store::stamp_new(&mut obj);
                     ops.push(Op::Create(obj));

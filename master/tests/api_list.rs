@@ -32,7 +32,7 @@ async fn a_long_list_comes_whole_in_order_and_a_watch_resumes_after_it() {
         w.await.unwrap();
     }
     let (pods, revision) = client.list(Kind::Pod, Some("default"), None).await.unwrap();
-    let names: Vec<String> = pods.iter().map(|p| p.meta().name.clone()).collect();
+    let names: Vec<String> = pods.iter().map(|p| p.meta().name.to_string()).collect();
     let want: Vec<String> = (0..PODS).map(|i| format!("p{i:05}")).collect();
     assert_eq!(names, want, "every pod once, in key order");
     let (raw, raw_revision) = client.list_raw(Kind::Pod, None, None).await.unwrap();

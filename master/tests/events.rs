@@ -123,9 +123,9 @@ async fn repeats_are_counted_and_the_store_keeps_a_bounded_number() {
             "FailedScheduling",
             "0/1 nodes are available",
         );
-        e.metadata.name = format!("q{i}.0000000000000000");
+        e.metadata.name = format!("q{i}.0000000000000000").into();
         e.metadata.namespace = "default".into();
-        e.last_timestamp = Some(bosun_shared::time::now_rfc3339());
+        e.last_timestamp = Some(bosun_shared::time::now_rfc3339().to_string());
         store.create(e.into()).await.unwrap();
     }
     assert_eq!(events(&store).len(), MAX_EVENTS + 50);

@@ -34,7 +34,7 @@ fn register(key: &str, value: &str) -> Object {
 }
 
 fn value(o: &Object) -> Option<String> {
-    o.meta().labels.get("v").cloned()
+    o.meta().labels.get("v").map(|v| v.to_string())
 }
 
 struct Recorder {

@@ -167,8 +167,8 @@ async fn a_node_speaks_only_for_itself() {
     };
     let report = |p: &bosun_shared::pod::Pod| PodStatusReport {
         namespace: "default".into(),
-        name: p.metadata.name.clone(),
-        uid: p.metadata.uid.clone(),
+        name: p.metadata.name.to_string(),
+        uid: p.metadata.uid.to_string(),
         status: serde_json::to_vec(&running).unwrap(),
     };
     let channel = n1.endpoint(&addr).unwrap().connect().await.unwrap();
@@ -230,7 +230,10 @@ async fn join_tokens_admit_only_while_valid() {
     let unknown = JoinToken::generate(&hash);
     let expired = JoinToken::generate(&hash);
     let past = bosun_shared::time::to_rfc3339(SystemTime::now() - DAY);
-    admin.create(&store(&expired, Some(past))).await.unwrap();
+    admin
+        .create(&store(&expired, Some(past.to_string())))
+        .await
+        .unwrap();
     let other_cluster = JoinToken::generate(Ca::generate("elsewhere").unwrap().hash());
     let cases = [
         (&wrong_secret, "wrong secret"),

@@ -224,7 +224,7 @@ async fn terminating_pods(sim: &Sim) -> std::collections::BTreeSet<String> {
         .iter()
         .filter_map(Object::as_pod)
         .filter(|p| p.metadata.name.starts_with("web-") && p.is_terminating())
-        .map(|p| p.metadata.name.clone())
+        .map(|p| p.metadata.name.to_string())
         .collect()
 }
 
@@ -233,7 +233,7 @@ async fn pod_names(sim: &Sim) -> Vec<String> {
         .list(Kind::Pod)
         .await
         .iter()
-        .map(|o| o.meta().name.clone())
+        .map(|o| o.meta().name.to_string())
         .filter(|n| n.starts_with("web-"))
         .collect();
     names.sort();

@@ -274,7 +274,7 @@ async fn a_burst_larger_than_one_apply_step_is_applied_whole_and_in_order() {
                 let mut p = pod(&format!("c{c}-p{i}"));
                 p.meta_mut()
                     .annotations
-                    .insert("padding".into(), padding.clone());
+                    .insert("padding".into(), padding.clone().into());
                 bosun_master::store::stamp_new(&mut p);
                 Op::Create(p)
             })

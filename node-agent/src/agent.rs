@@ -142,8 +142,11 @@ impl<R: Runtime> Agent<R> {
             ("pods".to_string(), Quantity(MAX_PODS.to_string())),
         ]);
         let mut node = Node::default();
-        node.metadata.name = self.config.name.clone();
-        node.metadata.labels = labels.into_iter().collect();
+        node.metadata.name = self.config.name.clone().into();
+        node.metadata.labels = labels
+            .into_iter()
+            .map(|(k, v)| (k.into(), v.into()))
+            .collect();
         node.status = Some(NodeStatus {
             allocatable: capacity.clone(),
             capacity,

@@ -45,7 +45,7 @@ impl AssignedConfig {
         }
         for o in upsert {
             let m = o.meta();
-            let key = (o.kind(), m.namespace.clone(), m.name.clone());
+            let key = (o.kind(), m.namespace.to_string(), m.name.to_string());
             changed |= objects.get(&key).is_none_or(|old| **old != o);
             objects.insert(key, Arc::new(o));
         }
@@ -76,7 +76,10 @@ impl AssignedConfig {
     pub fn claim_policies(&self) -> HashMap<String, bool> {
         self.lock()
             .values()
-            .filter_map(|o| o.as_claim().map(|c| (c.metadata.uid.clone(), c.retained())))
+            .filter_map(|o| {
+                o.as_claim()
+                    .map(|c| (c.metadata.uid.to_string(), c.retained()))
+            })
             .collect()
     }
 

@@ -181,11 +181,11 @@ impl DesiredPods {
                 changed |= pods.remove(uid).is_some();
             }
             for pod in upsert {
-                let uid = pod.metadata.uid.clone();
+                let uid = pod.metadata.uid.to_string();
                 let start_time = match pods.get(&uid) {
                     Some(a) if a.pod == pod => continue,
                     Some(a) => a.start_time.clone(),
-                    None => now.clone(),
+                    None => now.to_string(),
                 };
                 pods.insert(uid, std::sync::Arc::new(Assigned { pod, start_time }));
                 changed = true;
@@ -293,7 +293,7 @@ mod tests {
     fn pod(uid: &str) -> Pod {
         let mut p = Pod::default();
         p.metadata.uid = uid.into();
-        p.metadata.name = format!("p-{uid}");
+        p.metadata.name = format!("p-{uid}").into();
         p
     }
 

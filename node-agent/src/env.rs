@@ -92,13 +92,17 @@ fn from_source(
     };
     let m = &pod.metadata;
     Ok(Some(match f.field_path.as_str() {
-        "metadata.name" => m.name.clone(),
-        "metadata.namespace" => m.namespace.clone(),
-        "metadata.uid" => m.uid.clone(),
+        "metadata.name" => m.name.to_string(),
+        "metadata.namespace" => m.namespace.to_string(),
+        "metadata.uid" => m.uid.to_string(),
         "spec.nodeName" => node.to_string(),
         path => match label_or_annotation(path) {
-            Some(("labels", k)) => m.labels.get(k).cloned().unwrap_or_default(),
-            Some((_, k)) => m.annotations.get(k).cloned().unwrap_or_default(),
+            Some(("labels", k)) => m.labels.get(k).map(|v| v.to_string()).unwrap_or_default(),
+            Some((_, k)) => m
+                .annotations
+                .get(k)
+                .map(|v| v.to_string())
+                .unwrap_or_default(),
             None => return Err(format!("unsupported fieldPath {path}")),
         },
     }))

@@ -27,9 +27,9 @@ impl EventLog {
     /// Queues an event about container `container` of `pod`.
     pub fn push(&self, pod: &Pod, container: &str, type_: &str, reason: &str, message: String) {
         let e = PodEvent {
-            namespace: pod.metadata.namespace.clone(),
-            name: pod.metadata.name.clone(),
-            uid: pod.metadata.uid.clone(),
+            namespace: pod.metadata.namespace.to_string(),
+            name: pod.metadata.name.to_string(),
+            uid: pod.metadata.uid.to_string(),
             r#type: type_.into(),
             reason: reason.into(),
             message,

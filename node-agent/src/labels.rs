@@ -44,9 +44,9 @@ pub fn container_labels(
     attempt: u32,
 ) -> BTreeMap<String, String> {
     let mut l = node_selector(node);
-    l.insert(POD_UID.into(), pod.metadata.uid.clone());
-    l.insert(POD_NAMESPACE.into(), pod.metadata.namespace.clone());
-    l.insert(POD_NAME.into(), pod.metadata.name.clone());
+    l.insert(POD_UID.into(), pod.metadata.uid.to_string());
+    l.insert(POD_NAMESPACE.into(), pod.metadata.namespace.to_string());
+    l.insert(POD_NAME.into(), pod.metadata.name.to_string());
     l.insert(CONTAINER.into(), container.to_string());
     l.insert(ATTEMPT.into(), attempt.to_string());
     let grace = pod

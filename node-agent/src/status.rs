@@ -7,6 +7,8 @@ use bosun_shared::pod::{
     StateTerminated, StateWaiting, CONTAINERS_READY, INITIALIZED, POD_READY,
 };
 use bosun_shared::time::to_rfc3339;
+use bosun_shared::ToCompactString;
+use bosun_shared::{format_compact, CompactString};
 
 use crate::probe::ProbeView;
 use crate::runtime::{ObservedContainer, RunState};
@@ -45,7 +47,7 @@ pub struct PodView<'a> {
     pub init_failed: bool,
 }
 
-fn ts(t: Option<SystemTime>) -> Option<String> {
+fn ts(t: Option<SystemTime>) -> Option<CompactString> {
     t.map(to_rfc3339)
 }
 
@@ -53,7 +55,7 @@ fn ts(t: Option<SystemTime>) -> Option<String> {
 fn terminated_state(c: &ObservedContainer, probes: Option<&ProbeView>) -> StateTerminated {
     let probe_failure = probes
         .and_then(|p| p.failed.as_ref())
-        .map(|f| f.message.clone());
+        .map(|f| CompactString::from(f.message.as_str()));
     StateTerminated {
         exit_code: c.exit_code.unwrap_or(0) as i32,
         reason: Some(
@@ -64,9 +66,14 @@ fn terminated_state(c: &ObservedContainer, probes: Option<&ProbeView>) -> StateT
             } else {
                 "Error"
             }
-            .to_string(),
+            .to_compact_string(),
         ),
-        message: c.error.clone().filter(|e| !e.is_empty()).or(probe_failure),
+        message: c
+            .error
+            .as_deref()
+            .filter(|e| !e.is_empty())
+            .map(CompactString::from)
+            .or(probe_failure),
         started_at: ts(c.started_at),
         finished_at: ts(c.finished_at),
     }
@@ -75,8 +82,8 @@ fn terminated_state(c: &ObservedContainer, probes: Option<&ProbeView>) -> StateT
 /// A container's status; `policy` says whether an exited one restarts.
 fn container_status(v: &ContainerView<'_>, policy: RestartPolicy) -> ContainerStatus {
     let mut s = ContainerStatus {
-        name: v.name.to_string(),
-        image: v.image.to_string(),
+        name: v.name.to_compact_string(),
+        image: v.image.to_compact_string(),
         started: Some(false),
         ..Default::default()
     };
@@ -87,7 +94,7 @@ fn container_status(v: &ContainerView<'_>, policy: RestartPolicy) -> ContainerSt
         };
         return s;
     };
-    s.container_id = Some(format!("docker://{}", c.id));
+    s.container_id = Some(format!("docker://{}", c.id).into());
     s.published_ports = c.published.iter().map(published_port).collect();
     s.restart_count = crate::labels::attempt_of(&c.labels) as i32;
     let terminated = || terminated_state(c, v.probes);
@@ -239,9 +246,9 @@ pub fn pod_status(
         conditions,
         message: problem.and_then(|w| w.message.clone()),
         reason: problem.and_then(|w| w.reason.clone()),
-        host_ip: Some(host_ip.to_string()),
-        pod_ip,
-        start_time: start_time.map(str::to_string),
+        host_ip: Some(host_ip.to_compact_string()),
+        pod_ip: pod_ip.map(CompactString::from),
+        start_time: start_time.map(CompactString::from),
         container_statuses: statuses,
         init_container_statuses: init_statuses,
     }
@@ -251,8 +258,8 @@ pub fn pod_status(
 fn waiting(reason: &str, message: Option<String>) -> ContainerState {
     ContainerState {
         waiting: Some(Box::new(StateWaiting {
-            reason: Some(reason.to_string()),
-            message,
+            reason: Some(reason.to_compact_string()),
+            message: message.map(CompactString::from),
         })),
         ..Default::default()
     }
@@ -301,11 +308,11 @@ fn initialized_condition(init: &[ContainerStatus]) -> Condition {
         .collect();
     let done = incomplete.is_empty();
     Condition {
-        type_: INITIALIZED.to_string(),
-        status: if done { "True" } else { "False" }.to_string(),
-        reason: (!done).then(|| "ContainersNotInitialized".to_string()),
+        type_: INITIALIZED.to_compact_string(),
+        status: if done { "True" } else { "False" }.to_compact_string(),
+        reason: (!done).then(|| "ContainersNotInitialized".into()),
         message: (!done).then(|| {
-            format!(
+            format_compact!(
                 "containers with incomplete status: [{}]",
                 incomplete.join(" ")
             )
@@ -329,7 +336,7 @@ fn readiness_conditions(phase: PodPhase, statuses: &[ContainerStatus]) -> Vec<Co
         PodPhase::Succeeded => (Some("PodCompleted"), None),
         _ => (
             Some("ContainersNotReady"),
-            Some(format!(
+            Some(format_compact!(
                 "containers with unready status: [{}]",
                 unready.join(" ")
             )),
@@ -338,9 +345,9 @@ fn readiness_conditions(phase: PodPhase, statuses: &[ContainerStatus]) -> Vec<Co
     [POD_READY, CONTAINERS_READY]
         .into_iter()
         .map(|type_| Condition {
-            type_: type_.to_string(),
-            status: if ready { "True" } else { "False" }.to_string(),
-            reason: reason.map(str::to_string),
+            type_: type_.to_compact_string(),
+            status: if ready { "True" } else { "False" }.to_compact_string(),
+            reason: reason.map(CompactString::from),
             message: message.clone(),
             ..Default::default()
         })

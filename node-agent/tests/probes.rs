@@ -47,7 +47,7 @@ fn container(s: &PodStatus) -> &ContainerStatus {
 
 /// The status of the pod's `condition` (`True`/`False`), if reported.
 fn condition(s: &PodStatus, condition: &str) -> Option<String> {
-    find_condition(&s.conditions, condition).map(|c| c.status.clone())
+    find_condition(&s.conditions, condition).map(|c| c.status.to_string())
 }
 
 fn pod_ready(f: &Fixture, uid: &str) -> Option<bool> {

@@ -4,6 +4,7 @@ use std::collections::BTreeMap;
 
 use base64::engine::general_purpose::STANDARD;
 use base64::Engine;
+use compact_str::CompactString;
 use serde::{Deserialize, Serialize};
 
 use crate::meta::ObjectMeta;
@@ -14,9 +15,9 @@ use crate::validate::FieldError;
 #[serde(rename_all = "camelCase")]
 pub struct ConfigMap {
     #[serde(default)]
-    pub api_version: String,
+    pub api_version: CompactString,
     #[serde(default)]
-    pub kind: String,
+    pub kind: CompactString,
     #[serde(default)]
     pub metadata: ObjectMeta,
     /// Text values by key.
@@ -66,7 +67,7 @@ impl Resource for ConfigMap {
     fn metadata_mut(&mut self) -> &mut ObjectMeta {
         &mut self.metadata
     }
-    fn type_meta_mut(&mut self) -> (&mut String, &mut String) {
+    fn type_meta_mut(&mut self) -> (&mut CompactString, &mut CompactString) {
         (&mut self.api_version, &mut self.kind)
     }
     fn spec_value(&self) -> serde_json::Value {

@@ -1,5 +1,7 @@
 //! `apps/v1` DaemonSet: one pod of a template on every eligible node (its `nodeSelector`
 //! matches, it tolerates the node's taints), updated a few nodes at a time.
+use compact_str::CompactString;
+
 use serde::{Deserialize, Serialize};
 
 use crate::deployment::PodTemplateSpec;
@@ -14,9 +16,9 @@ pub const REVISION_HASH_LABEL: &str = "controller-revision-hash";
 #[serde(rename_all = "camelCase")]
 pub struct DaemonSet {
     #[serde(default)]
-    pub api_version: String,
+    pub api_version: CompactString,
     #[serde(default)]
-    pub kind: String,
+    pub kind: CompactString,
     #[serde(default)]
     pub metadata: ObjectMeta,
     #[serde(default)]

@@ -1,4 +1,6 @@
 //! `apps/v1` Deployment: keeps `replicas` pods of a template running.
+use compact_str::CompactString;
+
 use serde::{Deserialize, Serialize};
 
 use crate::meta::{Condition, ObjectMeta, StringMap};
@@ -20,9 +22,9 @@ pub const DEFAULT_PROGRESS_DEADLINE_SECONDS: i32 = 600;
 #[serde(rename_all = "camelCase")]
 pub struct Deployment {
     #[serde(default)]
-    pub api_version: String,
+    pub api_version: CompactString,
     #[serde(default)]
-    pub kind: String,
+    pub kind: CompactString,
     #[serde(default)]
     pub metadata: ObjectMeta,
     #[serde(default)]

@@ -5,6 +5,9 @@
 //! Events are recorded by the master (`master::events`), counted when the same thing happens
 //! again (`count`, `lastTimestamp`), and kept bounded; `bosun get events` lists them and
 //! `bosun describe` ends with those of the object described.
+use compact_str::CompactString;
+use compact_str::ToCompactString;
+
 use serde::{Deserialize, Serialize};
 
 use crate::meta::ObjectMeta;
@@ -21,9 +24,9 @@ pub const WARNING: &str = "Warning";
 #[serde(rename_all = "camelCase")]
 pub struct Event {
     #[serde(default)]
-    pub api_version: String,
+    pub api_version: CompactString,
     #[serde(default)]
-    pub kind: String,
+    pub kind: CompactString,
     #[serde(default)]
     pub metadata: ObjectMeta,
     /// The object the event is about.
@@ -57,7 +60,7 @@ pub struct Event {
 #[serde(rename_all = "camelCase")]
 pub struct ObjectReference {
     #[serde(default)]
-    pub kind: String,
+    pub kind: CompactString,
     #[serde(default, skip_serializing_if = "String::is_empty")]
     pub namespace: String,
     #[serde(default)]
@@ -84,10 +87,10 @@ impl ObjectReference {
     pub fn to(obj: &Object) -> Self {
         let m = obj.meta();
         ObjectReference {
-            kind: obj.kind().as_str().to_string(),
-            namespace: m.namespace.clone(),
-            name: m.name.clone(),
-            uid: m.uid.clone(),
+            kind: obj.kind().as_str().to_compact_string(),
+            namespace: m.namespace.to_string(),
+            name: m.name.to_string(),
+            uid: m.uid.to_string(),
             field_path: String::new(),
         }
     }
@@ -132,7 +135,7 @@ impl Resource for Event {
     fn metadata_mut(&mut self) -> &mut ObjectMeta {
         &mut self.metadata
     }
-    fn type_meta_mut(&mut self) -> (&mut String, &mut String) {
+    fn type_meta_mut(&mut self) -> (&mut CompactString, &mut CompactString) {
         (&mut self.api_version, &mut self.kind)
     }
     fn spec_value(&self) -> serde_json::Value {

@@ -1,6 +1,8 @@
 //! `batch/v1` Job: runs pods of a template until `completions` of them succeed, at most
 //! `parallelism` at a time, retrying failures up to `backoffLimit`; Kubernetes' field names
 //! and defaults.
+use compact_str::CompactString;
+
 use serde::{Deserialize, Serialize};
 
 use crate::deployment::PodTemplateSpec;
@@ -22,9 +24,9 @@ pub const FAILED: &str = "Failed";
 #[serde(rename_all = "camelCase")]
 pub struct Job {
     #[serde(default)]
-    pub api_version: String,
+    pub api_version: CompactString,
     #[serde(default)]
-    pub kind: String,
+    pub kind: CompactString,
     #[serde(default)]
     pub metadata: ObjectMeta,
     #[serde(default)]

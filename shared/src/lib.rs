@@ -29,6 +29,9 @@
 //! - [`pki`]: the cluster CA, certificates with roles, join tokens, TLS settings of clients.
 #![forbid(unsafe_code)]
 
+/// The objects' string type (inline up to 24 bytes), for the crates that build objects.
+pub use compact_str::{format_compact, CompactString, ToCompactString};
+
 pub mod base64_map;
 pub mod client;
 pub mod client_config;

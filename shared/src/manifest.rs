@@ -6,6 +6,7 @@
 //! A manifest with any error is refused whole, so nothing of it is applied.
 use std::fmt;
 
+use compact_str::ToCompactString;
 use serde::de::DeserializeOwned;
 use serde_json::Value;
 
@@ -276,7 +277,7 @@ fn parse_object(value: &Value) -> Result<(Object, Vec<String>), Refusal> {
     object.set_type_meta();
     let meta = object.meta_mut();
     if kind.namespaced() && meta.namespace.is_empty() {
-        meta.namespace = DEFAULT_NAMESPACE.to_string();
+        meta.namespace = DEFAULT_NAMESPACE.to_compact_string();
     } else if !kind.namespaced() && !meta.namespace.is_empty() {
         warnings.push(format!(
             "metadata.namespace {:?} ignored: {kind} objects are not namespaced",

@@ -1,13 +1,20 @@
 //! `metadata` of every object, as Kubernetes spells it.
 use std::collections::BTreeMap;
 
+use compact_str::CompactString;
 use serde::{Deserialize, Serialize};
 
 /// The string-to-string maps of objects: labels, annotations, node selectors, `matchLabels`.
 /// A sorted flat vector, not a B-tree: with a label or two, a `BTreeMap` leaf took ~540
 /// bytes, and every version of every pod carried a few (heaptrack of a master holding 30,000
 /// pods: 34 MB of B-tree leaves). Serialized the same way, as a map in key order.
-pub type StringMap = litemap::LiteMap<String, String>;
+///
+/// The objects' strings are `CompactString`s where a pod carries them (metadata, owner
+/// references, conditions, containers' names and images, statuses): up to 24 bytes are held
+/// inline, and most names, label keys and values, timestamps and condition fields are that
+/// short. As `String`s they were ~30 heap allocations of 8-32 bytes per pod version, ~20 MB
+/// of a master holding 30,000 pods (session 17's heap profile); they serialize as strings.
+pub type StringMap = litemap::LiteMap<CompactString, CompactString>;
 
 /// Default namespace of namespaced objects.
 pub const DEFAULT_NAMESPACE: &str = "default";
@@ -18,13 +25,13 @@ pub const DEFAULT_NAMESPACE: &str = "default";
 pub struct ObjectMeta {
     /// DNS-1123 name, unique per kind and namespace.
     #[serde(default)]
-    pub name: String,
+    pub name: CompactString,
     /// Namespace; empty for cluster-scoped objects (nodes).
-    #[serde(default, skip_serializing_if = "String::is_empty")]
-    pub namespace: String,
+    #[serde(default, skip_serializing_if = "CompactString::is_empty")]
+    pub namespace: CompactString,
     /// Set by the master on create; a recreated object gets a new one.
-    #[serde(default, skip_serializing_if = "String::is_empty")]
-    pub uid: String,
+    #[serde(default, skip_serializing_if = "CompactString::is_empty")]
+    pub uid: CompactString,
     /// Labels, matched by selectors.
     #[serde(default, skip_serializing_if = "StringMap::is_empty")]
     #[schemars(with = "BTreeMap<String, String>")]
@@ -34,17 +41,17 @@ pub struct ObjectMeta {
     #[schemars(with = "BTreeMap<String, String>")]
     pub annotations: StringMap,
     /// Store revision (Raft log index) of the last write; a string, as in Kubernetes.
-    #[serde(default, skip_serializing_if = "String::is_empty")]
-    pub resource_version: String,
+    #[serde(default, skip_serializing_if = "CompactString::is_empty")]
+    pub resource_version: CompactString,
     /// Incremented by the store each time the spec changes.
     #[serde(default, skip_serializing_if = "is_zero")]
     pub generation: i64,
     /// RFC 3339 time the object was created, stamped by the master.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub creation_timestamp: Option<String>,
+    pub creation_timestamp: Option<CompactString>,
     /// RFC 3339 time deletion was requested.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub deletion_timestamp: Option<String>,
+    pub deletion_timestamp: Option<CompactString>,
     /// Seconds the deleted pod's containers get to stop, when the deletion chose them
     /// (`--grace-period`); set on the deleted object the watchers see.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -80,10 +87,10 @@ impl ObjectMeta {
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct OwnerReference {
-    pub api_version: String,
-    pub kind: String,
-    pub name: String,
-    pub uid: String,
+    pub api_version: CompactString,
+    pub kind: CompactString,
+    pub name: CompactString,
+    pub uid: CompactString,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub controller: Option<bool>,
 }
@@ -94,20 +101,20 @@ pub struct OwnerReference {
 pub struct Condition {
     /// e.g. `Ready`, `PodScheduled`.
     #[serde(rename = "type")]
-    pub type_: String,
+    pub type_: CompactString,
     /// `True`, `False` or `Unknown`.
-    pub status: String,
+    pub status: CompactString,
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub reason: Option<String>,
+    pub reason: Option<CompactString>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub message: Option<String>,
+    pub message: Option<CompactString>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub last_transition_time: Option<String>,
+    pub last_transition_time: Option<CompactString>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub last_heartbeat_time: Option<String>,
+    pub last_heartbeat_time: Option<CompactString>,
     /// When the condition last changed in any way (Deployments' `Progressing`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub last_update_time: Option<String>,
+    pub last_update_time: Option<CompactString>,
 }
 
 /// Finds a condition by type.
@@ -131,13 +138,13 @@ pub fn set_condition(conditions: &mut Vec<Condition>, mut new: Condition, now: &
             new.last_transition_time = if old.status == new.status {
                 old.last_transition_time.clone()
             } else {
-                Some(now.to_string())
+                Some(now.into())
             };
             *old = new;
             true
         }
         None => {
-            new.last_transition_time = Some(now.to_string());
+            new.last_transition_time = Some(now.into());
             conditions.push(new);
             true
         }

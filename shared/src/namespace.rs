@@ -2,6 +2,8 @@
 //! that exists; deleting one deletes what it holds. `default`, `bosun-system` and
 //! `kube-system` (which manifests from the wild name) always
 //! exist (the leader creates them) and cannot be deleted.
+use compact_str::CompactString;
+
 use serde::{Deserialize, Serialize};
 
 use crate::meta::ObjectMeta;
@@ -23,9 +25,9 @@ pub fn is_built_in(name: &str) -> bool {
 #[serde(rename_all = "camelCase")]
 pub struct Namespace {
     #[serde(default)]
-    pub api_version: String,
+    pub api_version: CompactString,
     #[serde(default)]
-    pub kind: String,
+    pub kind: CompactString,
     #[serde(default)]
     pub metadata: ObjectMeta,
     #[serde(default)]

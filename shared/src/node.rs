@@ -1,6 +1,7 @@
 //! `v1` Node: a machine running `bosun agent`.
 use std::collections::BTreeMap;
 
+use compact_str::CompactString;
 use serde::{Deserialize, Serialize};
 
 use crate::meta::{find_condition, Condition, ObjectMeta, StringMap};
@@ -10,9 +11,9 @@ use crate::quantity::Quantity;
 #[serde(rename_all = "camelCase")]
 pub struct Node {
     #[serde(default)]
-    pub api_version: String,
+    pub api_version: CompactString,
     #[serde(default)]
-    pub kind: String,
+    pub kind: CompactString,
     #[serde(default)]
     pub metadata: ObjectMeta,
     #[serde(default)]
@@ -136,7 +137,7 @@ mod selector_tests {
         let sel = |pairs: &[(&str, &str)]| -> StringMap {
             pairs
                 .iter()
-                .map(|(k, v)| (k.to_string(), v.to_string()))
+                .map(|(k, v)| ((*k).into(), (*v).into()))
                 .collect()
         };
         assert!(node.selected_by(&sel(&[])));

@@ -6,6 +6,7 @@
 use std::fmt;
 use std::str::FromStr;
 
+use compact_str::{CompactString, ToCompactString};
 use serde::{Deserialize, Serialize};
 
 use crate::configmap::ConfigMap;
@@ -30,7 +31,7 @@ pub trait Resource {
     fn metadata(&self) -> &ObjectMeta;
     fn metadata_mut(&mut self) -> &mut ObjectMeta;
     /// `(apiVersion, kind)`.
-    fn type_meta_mut(&mut self) -> (&mut String, &mut String);
+    fn type_meta_mut(&mut self) -> (&mut CompactString, &mut CompactString);
     fn spec_value(&self) -> serde_json::Value;
     fn status_value(&self) -> serde_json::Value;
     fn take_status(&mut self, other: &Self)
@@ -49,7 +50,7 @@ macro_rules! resource {
             fn metadata_mut(&mut self) -> &mut ObjectMeta {
                 &mut self.metadata
             }
-            fn type_meta_mut(&mut self) -> (&mut String, &mut String) {
+            fn type_meta_mut(&mut self) -> (&mut CompactString, &mut CompactString) {
                 (&mut self.api_version, &mut self.kind)
             }
             fn spec_value(&self) -> serde_json::Value {
@@ -73,7 +74,7 @@ impl<T: Resource> Resource for Box<T> {
     fn metadata_mut(&mut self) -> &mut ObjectMeta {
         (**self).metadata_mut()
     }
-    fn type_meta_mut(&mut self) -> (&mut String, &mut String) {
+    fn type_meta_mut(&mut self) -> (&mut CompactString, &mut CompactString) {
         (**self).type_meta_mut()
     }
     fn spec_value(&self) -> serde_json::Value {
@@ -343,8 +344,8 @@ impl Object {
     pub fn set_type_meta(&mut self) {
         let kind = self.kind();
         let (api_version, k) = self.resource_mut().type_meta_mut();
-        *api_version = kind.api_version().to_string();
-        *k = kind.as_str().to_string();
+        *api_version = kind.api_version().to_compact_string();
+        *k = kind.as_str().to_compact_string();
     }
 
     /// The spec as JSON, to compare specs.

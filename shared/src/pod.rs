@@ -1,6 +1,7 @@
 //! `v1` Pod: one or more containers bound to a node and run by its agent.
 use std::collections::BTreeMap;
 
+use compact_str::CompactString;
 use serde::{Deserialize, Serialize};
 
 use crate::meta::{find_condition, Condition, ObjectMeta, StringMap};
@@ -12,9 +13,9 @@ use crate::quantity::Quantity;
 #[serde(rename_all = "camelCase")]
 pub struct Pod {
     #[serde(default)]
-    pub api_version: String,
+    pub api_version: CompactString,
     #[serde(default)]
-    pub kind: String,
+    pub kind: CompactString,
     #[serde(default)]
     pub metadata: ObjectMeta,
     #[serde(default)]
@@ -42,7 +43,7 @@ pub struct PodSpec {
     pub restart_policy: Option<RestartPolicy>,
     /// The node the pod is bound to; set by the scheduler (or by hand).
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub node_name: Option<String>,
+    pub node_name: Option<CompactString>,
     /// Labels a node must carry to run this pod.
     #[serde(default, skip_serializing_if = "StringMap::is_empty")]
     #[schemars(with = "BTreeMap<String, String>")]
@@ -90,8 +91,8 @@ impl PodSpec {
     pub fn default_container<'a>(&'a self, meta: &'a ObjectMeta) -> Option<&'a str> {
         meta.annotations
             .get(DEFAULT_CONTAINER_ANNOTATION)
-            .filter(|n| self.all_containers().any(|c| &c.name == *n))
-            .map(String::as_str)
+            .filter(|n| self.all_containers().any(|c| c.name == *n))
+            .map(CompactString::as_str)
             .or_else(|| self.containers.first().map(|c| c.name.as_str()))
     }
 }
@@ -120,9 +121,9 @@ pub enum RestartPolicy {
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct Container {
-    pub name: String,
+    pub name: CompactString,
     #[serde(default)]
-    pub image: String,
+    pub image: CompactString,
     /// Replaces the image's entrypoint.
     #[serde(
         default,
@@ -265,16 +266,16 @@ pub struct PodStatus {
     )]
     pub conditions: Vec<Condition>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub message: Option<String>,
+    pub message: Option<CompactString>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub reason: Option<String>,
+    pub reason: Option<CompactString>,
     #[serde(default, rename = "hostIP", skip_serializing_if = "Option::is_none")]
-    pub host_ip: Option<String>,
+    pub host_ip: Option<CompactString>,
     /// Address of the pod on its node's container network.
     #[serde(default, rename = "podIP", skip_serializing_if = "Option::is_none")]
-    pub pod_ip: Option<String>,
+    pub pod_ip: Option<CompactString>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub start_time: Option<String>,
+    pub start_time: Option<CompactString>,
     #[serde(
         default,
         deserialize_with = "crate::exact_vec::deserialize",
@@ -293,16 +294,16 @@ pub struct PodStatus {
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct ContainerStatus {
-    pub name: String,
+    pub name: CompactString,
     #[serde(default)]
-    pub image: String,
+    pub image: CompactString,
     /// `docker://<id>`.
     #[serde(
         default,
         rename = "containerID",
         skip_serializing_if = "Option::is_none"
     )]
-    pub container_id: Option<String>,
+    pub container_id: Option<CompactString>,
     /// Running and passing its readiness probe (a container without one is ready while it
     /// runs).
     #[serde(default)]
@@ -344,16 +345,16 @@ pub struct ContainerState {
 #[serde(rename_all = "camelCase")]
 pub struct StateWaiting {
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub reason: Option<String>,
+    pub reason: Option<CompactString>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub message: Option<String>,
+    pub message: Option<CompactString>,
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct StateRunning {
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub started_at: Option<String>,
+    pub started_at: Option<CompactString>,
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
@@ -361,13 +362,13 @@ pub struct StateRunning {
 pub struct StateTerminated {
     pub exit_code: i32,
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub reason: Option<String>,
+    pub reason: Option<CompactString>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub message: Option<String>,
+    pub message: Option<CompactString>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub started_at: Option<String>,
+    pub started_at: Option<CompactString>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub finished_at: Option<String>,
+    pub finished_at: Option<CompactString>,
 }
 
 impl Pod {

@@ -7,6 +7,7 @@
 //! which Bosun does not have).
 use std::collections::BTreeMap;
 
+use compact_str::CompactString;
 use serde::{Deserialize, Serialize};
 
 use crate::meta::ObjectMeta;
@@ -29,9 +30,9 @@ pub const ACCESS_MODES: [&str; 4] = [
 #[serde(rename_all = "camelCase")]
 pub struct PersistentVolumeClaim {
     #[serde(default)]
-    pub api_version: String,
+    pub api_version: CompactString,
     #[serde(default)]
-    pub kind: String,
+    pub kind: CompactString,
     #[serde(default)]
     pub metadata: ObjectMeta,
     #[serde(default)]
@@ -84,7 +85,7 @@ impl PersistentVolumeClaim {
         self.metadata
             .annotations
             .get(SELECTED_NODE)
-            .map(String::as_str)
+            .map(CompactString::as_str)
     }
 
     /// The name of its volume on the node: unique to this claim (a claim deleted and made
@@ -104,7 +105,7 @@ impl PersistentVolumeClaim {
         self.metadata
             .annotations
             .get(RECLAIM_POLICY)
-            .map(String::as_str)
+            .map(CompactString::as_str)
             == Some("Retain")
     }
 

@@ -1,6 +1,8 @@
 //! `apps/v1` ReplicaSet: keeps `replicas` pods of one template running. Deployments make one
 //! per template (revision) and scale them; their templates are the revision history that
 //! `bosun rollout undo` goes back to.
+use compact_str::CompactString;
+
 use serde::{Deserialize, Serialize};
 
 use crate::deployment::PodTemplateSpec;
@@ -19,9 +21,9 @@ pub const CHANGE_CAUSE_ANNOTATION: &str = "kubernetes.io/change-cause";
 #[serde(rename_all = "camelCase")]
 pub struct ReplicaSet {
     #[serde(default)]
-    pub api_version: String,
+    pub api_version: CompactString,
     #[serde(default)]
-    pub kind: String,
+    pub kind: CompactString,
     #[serde(default)]
     pub metadata: ObjectMeta,
     #[serde(default)]

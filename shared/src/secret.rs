@@ -4,6 +4,7 @@
 //! join tokens (only hashes of their secrets).
 use std::collections::BTreeMap;
 
+use compact_str::CompactString;
 use serde::{Deserialize, Serialize, Serializer};
 
 use crate::meta::ObjectMeta;
@@ -19,9 +20,9 @@ pub const OPAQUE: &str = "Opaque";
 #[serde(rename_all = "camelCase")]
 pub struct Secret {
     #[serde(default)]
-    pub api_version: String,
+    pub api_version: CompactString,
     #[serde(default)]
-    pub kind: String,
+    pub kind: CompactString,
     #[serde(default)]
     pub metadata: ObjectMeta,
     #[serde(default, rename = "type", skip_serializing_if = "String::is_empty")]
@@ -116,7 +117,7 @@ impl Resource for Secret {
     fn metadata_mut(&mut self) -> &mut ObjectMeta {
         &mut self.metadata
     }
-    fn type_meta_mut(&mut self) -> (&mut String, &mut String) {
+    fn type_meta_mut(&mut self) -> (&mut CompactString, &mut CompactString) {
         (&mut self.api_version, &mut self.kind)
     }
     fn spec_value(&self) -> serde_json::Value {

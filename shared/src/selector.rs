@@ -37,10 +37,10 @@ impl LabelSelector {
             .iter()
             .all(|(k, v)| labels.get(k) == Some(v))
             && self.match_expressions.iter().all(|r| {
-                let v = labels.get(&r.key);
+                let v = labels.get(r.key.as_str());
                 match r.operator.as_str() {
-                    "In" => v.is_some_and(|v| r.values.contains(v)),
-                    "NotIn" => v.is_none_or(|v| !r.values.contains(v)),
+                    "In" => v.is_some_and(|v| r.values.iter().any(|x| x == v)),
+                    "NotIn" => v.is_none_or(|v| !r.values.iter().any(|x| x == v)),
                     "Exists" => v.is_some(),
                     "DoesNotExist" => v.is_none(),
                     _ => false,
@@ -67,8 +67,7 @@ impl LabelSelector {
                 sel.match_expressions
                     .push(req(k, "NotIn", vec![v.trim().to_string()]));
             } else if let Some((k, v)) = term.split_once("==").or_else(|| term.split_once('=')) {
-                sel.match_labels
-                    .insert(k.trim().to_string(), v.trim().to_string());
+                sel.match_labels.insert(k.trim().into(), v.trim().into());
             } else if let Some((k, rest, op)) = split_set_op(term) {
                 let inner = rest
                     .trim()
@@ -122,7 +121,7 @@ mod tests {
     fn labels(pairs: &[(&str, &str)]) -> StringMap {
         pairs
             .iter()
-            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .map(|(k, v)| ((*k).into(), (*v).into()))
             .collect()
     }
 

@@ -1,13 +1,16 @@
 //! Timestamps: RFC 3339 strings in objects, ages as `get` prints them.
 use std::time::{Duration, SystemTime};
 
+use compact_str::{CompactString, ToCompactString};
+
 /// Now, as an RFC 3339 string with second precision (`2026-11-29T13:31:38Z`).
-pub fn now_rfc3339() -> String {
+/// A `CompactString`, as the objects' timestamp fields: 20 bytes, held inline.
+pub fn now_rfc3339() -> CompactString {
     to_rfc3339(SystemTime::now())
 }
 
-pub fn to_rfc3339(t: SystemTime) -> String {
-    humantime::format_rfc3339_seconds(t).to_string()
+pub fn to_rfc3339(t: SystemTime) -> CompactString {
+    humantime::format_rfc3339_seconds(t).to_compact_string()
 }
 
 pub fn parse_rfc3339(s: &str) -> Option<SystemTime> {

@@ -36,12 +36,12 @@ pub const BENCH_NODE: &str = "bench-absent-node";
 /// with a `value_bytes`-byte annotation.
 pub fn padded_pod(name: String, value_bytes: usize) -> Object {
     let mut p = Pod::default();
-    p.metadata.name = name;
+    p.metadata.name = name.into();
     p.metadata.namespace = "default".into();
     p.spec.node_name = Some(BENCH_NODE.into());
     p.metadata
         .annotations
-        .insert("bench/pad".into(), "x".repeat(value_bytes));
+        .insert("bench/pad".into(), "x".repeat(value_bytes).into());
     p.spec.containers.push(Container {
         name: "c".into(),
         image: "busybox".into(),

@@ -3,6 +3,7 @@ use std::path::{Path, PathBuf};
 
 use anyhow::Context as _;
 use bosun_shared::manifest::{parse_manifests, ParsedObject};
+use bosun_shared::ToCompactString;
 
 use crate::Context;
 
@@ -71,7 +72,7 @@ pub fn read_manifests(files: &[String], namespace: &str) -> anyhow::Result<Vec<P
                 && (m.namespace.is_empty() || m.namespace == "default")
                 && namespace != "default"
             {
-                m.namespace = namespace.to_string();
+                m.namespace = namespace.to_compact_string();
             }
         }
         out.extend(parsed);
@@ -108,7 +109,11 @@ pub async fn run(ctx: &Context, args: Args) -> anyhow::Result<()> {
         match client.apply_opts(&p.object, dry_run).await {
             Ok(applied) => {
                 let m = applied.object.meta();
-                applied_targets.push((p.object.kind(), m.namespace.clone(), m.name.clone()));
+                applied_targets.push((
+                    p.object.kind(),
+                    m.namespace.to_string(),
+                    m.name.to_string(),
+                ));
                 println!(
                     "{}/{} {}{suffix}",
                     p.object.kind().resource_name(),

@@ -87,7 +87,7 @@ async fn up(ctx: &Context, a: UpArgs) -> anyhow::Result<()> {
         match client.apply(&o).await {
             Ok(applied) => {
                 let m = o.meta();
-                targets.push((o.kind(), m.namespace.clone(), m.name.clone()));
+                targets.push((o.kind(), m.namespace.to_string(), m.name.to_string()));
                 emit(&format!(
                     "{}/{} {}\n",
                     o.kind().resource_name(),

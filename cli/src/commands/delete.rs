@@ -57,7 +57,7 @@ pub async fn run(ctx: &Context, args: Args) -> anyhow::Result<()> {
             let (found, _) = client
                 .list(kind, namespace, args.selector.as_deref())
                 .await?;
-            names = found.iter().map(|o| o.meta().name.clone()).collect();
+            names = found.iter().map(|o| o.meta().name.to_string()).collect();
             if names.is_empty() {
                 eprintln!("No resources found");
                 return Ok(());
@@ -68,7 +68,7 @@ pub async fn run(ctx: &Context, args: Args) -> anyhow::Result<()> {
             );
         }
         for n in names {
-            targets.push((kind, ns.clone(), n));
+            targets.push((kind, ns.clone().into(), n.into()));
         }
     }
     let client = ctx.client().await?;

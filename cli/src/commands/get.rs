@@ -96,7 +96,7 @@ pub async fn run(ctx: &Context, args: Args) -> anyhow::Result<()> {
     while let Some(event) = changes.next().await {
         let event = event?;
         let o = &event.object;
-        if name.as_ref().is_some_and(|n| &o.meta().name != n)
+        if name.as_ref().is_some_and(|n| o.meta().name != n)
             || selector
                 .as_ref()
                 .is_some_and(|s| !s.matches(&o.meta().labels))

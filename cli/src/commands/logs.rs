@@ -139,7 +139,7 @@ async fn pods(
         .iter()
         .filter(|o| selector.matches(&o.meta().labels))
         .filter(|o| o.as_pod().is_some_and(|p| p.spec.node_name.is_some()))
-        .map(|o| (o.meta().name.clone(), container_of(o)))
+        .map(|o| (o.meta().name.to_string(), container_of(o)))
         .collect();
     selected.sort();
     if selected.is_empty() {

@@ -115,7 +115,10 @@ async fn history(ctx: &Context, a: HistoryArgs) -> anyhow::Result<()> {
         let cause = rs.metadata.annotations.get(CHANGE_CAUSE_ANNOTATION);
         rows.push(vec![
             rs.revision().to_string(),
-            cause.cloned().unwrap_or_else(|| "<none>".into()),
+            cause
+                .cloned()
+                .unwrap_or_else(|| "<none>".into())
+                .to_string(),
         ]);
     }
     print!("{}", crate::output::align(&rows));

@@ -88,7 +88,7 @@ fn apply(
                 let mut t = t.clone();
                 if t.effect == "NoExecute" {
                     // Eviction timing counts from it.
-                    t.time_added = Some(bosun_shared::time::now_rfc3339());
+                    t.time_added = Some(bosun_shared::time::now_rfc3339().to_string());
                 }
                 taints.push(t);
                 added = true;

@@ -51,8 +51,8 @@ pub async fn run(ctx: &Context, cmd: TokenCommand) -> anyhow::Result<()> {
             let credentials = crate::config::load(&ctx.config_path)?
                 .credentials(ctx.context.as_deref(), &ctx.config_path)?;
             let token = JoinToken::generate(&credentials.ca_hash()?);
-            let expiration =
-                (!ttl.is_zero()).then(|| bosun_shared::time::to_rfc3339(SystemTime::now() + ttl));
+            let expiration = (!ttl.is_zero())
+                .then(|| bosun_shared::time::to_rfc3339(SystemTime::now() + ttl).to_string());
             let record = TokenRecord::of(&token, role, expiration, &description);
             client.create(&Object::Secret(record.to_secret())).await?;
             println!("{token}");

@@ -164,7 +164,7 @@ pub(crate) fn node_roles(node: &Node) -> String {
     let mut roles: Vec<&str> = labels
         .keys()
         .filter_map(|k| k.strip_prefix(NODE_ROLE_PREFIX))
-        .chain(labels.get(NODE_ROLE_LABEL).map(String::as_str))
+        .chain(labels.get(NODE_ROLE_LABEL).map(|r| r.as_str()))
         .filter(|r| !r.is_empty())
         .collect();
     roles.sort_unstable();
@@ -213,7 +213,7 @@ fn non_empty(s: Option<&str>) -> Option<&str> {
 /// A Job's STATUS: `Complete`, `Failed`, `Suspended` or `Running`.
 pub(crate) fn job_status(job: &Job) -> String {
     if let Some(c) = job.finished() {
-        return c.type_.clone();
+        return c.type_.to_string();
     }
     if job.spec.suspend == Some(true) {
         return "Suspended".into();
@@ -272,7 +272,7 @@ mod tests {
         ContainerState {
             terminated: Some(Box::new(StateTerminated {
                 exit_code,
-                reason: reason.map(str::to_string),
+                reason: reason.map(Into::into),
                 ..Default::default()
             })),
             ..Default::default()
@@ -288,7 +288,7 @@ mod tests {
 
     fn container(name: &str, ready: bool, state: ContainerState) -> ContainerStatus {
         ContainerStatus {
-            name: name.to_string(),
+            name: name.into(),
             ready,
             state,
             ..Default::default()
@@ -333,7 +333,7 @@ mod tests {
         };
         let deleting = {
             let mut p = with(Running, vec![container("a", true, running())]);
-            p.metadata.deletion_timestamp = Some(ago(1));
+            p.metadata.deletion_timestamp = Some(ago(1).into());
             p
         };
         let deleting_done = {
@@ -341,7 +341,7 @@ mod tests {
                 Failed,
                 vec![container("a", false, terminated(Some("Error"), 1))],
             );
-            p.metadata.deletion_timestamp = Some(ago(1));
+            p.metadata.deletion_timestamp = Some(ago(1).into());
             p
         };
         let lost = {
@@ -514,7 +514,7 @@ mod tests {
         c.last_state = Some(Box::new(ContainerState {
             terminated: Some(Box::new(StateTerminated {
                 exit_code: 1,
-                finished_at: Some(ago(45)),
+                finished_at: Some(ago(45).into()),
                 ..Default::default()
             })),
             ..Default::default()
@@ -536,10 +536,13 @@ mod tests {
         assert_eq!(node_status(&node), "Unknown");
 
         let labels = &mut node.metadata.labels;
-        labels.insert("node-role.kubernetes.io/worker".into(), String::new());
+        labels.insert(
+            "node-role.kubernetes.io/worker".into(),
+            String::new().into(),
+        );
         labels.insert(
             "node-role.kubernetes.io/control-plane".into(),
-            String::new(),
+            String::new().into(),
         );
         labels.insert("kubernetes.io/role".into(), "worker".into());
         assert_eq!(node_roles(&node), "control-plane,worker");

@@ -9,6 +9,7 @@ use bosun_shared::pod::{
     StateWaiting,
 };
 use bosun_shared::time::to_rfc3339;
+use bosun_shared::ToCompactString;
 
 /// 2026-01-01T00:00:00Z.
 pub fn now() -> SystemTime {
@@ -17,16 +18,16 @@ pub fn now() -> SystemTime {
 
 /// The RFC 3339 time `secs` seconds before [`now`].
 pub fn ago(secs: u64) -> String {
-    to_rfc3339(now() - Duration::from_secs(secs))
+    to_rfc3339(now() - Duration::from_secs(secs)).to_string()
 }
 
 fn meta(name: &str, namespace: &str, age_secs: u64) -> ObjectMeta {
     ObjectMeta {
-        name: name.to_string(),
-        namespace: namespace.to_string(),
-        uid: format!("uid-{name}"),
-        resource_version: "7".to_string(),
-        creation_timestamp: Some(ago(age_secs)),
+        name: name.to_compact_string(),
+        namespace: namespace.to_compact_string(),
+        uid: format!("uid-{name}").into(),
+        resource_version: "7".to_compact_string(),
+        creation_timestamp: Some(ago(age_secs).into()),
         ..Default::default()
     }
 }
@@ -42,8 +43,8 @@ pub fn pod(name: &str, containers: &[&str]) -> Pod {
             containers: containers
                 .iter()
                 .map(|c| Container {
-                    name: c.to_string(),
-                    image: "nginx:1.25".to_string(),
+                    name: c.to_compact_string(),
+                    image: "nginx:1.25".to_compact_string(),
                     ..Default::default()
                 })
                 .collect(),
@@ -56,24 +57,24 @@ pub fn pod(name: &str, containers: &[&str]) -> Pod {
 /// A pod running on `node` with every container ready.
 pub fn running_pod(name: &str, node: &str) -> Pod {
     let mut p = pod(name, &["app"]);
-    p.spec.node_name = Some(node.to_string());
+    p.spec.node_name = Some(node.to_compact_string());
     p.status = Some(PodStatus {
         phase: PodPhase::Running,
-        host_ip: Some("10.0.0.1".to_string()),
-        pod_ip: Some("10.0.0.1".to_string()),
-        start_time: Some(ago(290)),
+        host_ip: Some("10.0.0.1".to_compact_string()),
+        pod_ip: Some("10.0.0.1".to_compact_string()),
+        start_time: Some(ago(290).into()),
         conditions: vec![
             condition("PodScheduled", "True"),
             condition("Ready", "True"),
         ],
         container_statuses: vec![ContainerStatus {
-            name: "app".to_string(),
-            image: "nginx:1.25".to_string(),
-            container_id: Some("docker://abc123".to_string()),
+            name: "app".to_compact_string(),
+            image: "nginx:1.25".to_compact_string(),
+            container_id: Some("docker://abc123".to_compact_string()),
             ready: true,
             state: ContainerState {
                 running: Some(StateRunning {
-                    started_at: Some(ago(280)),
+                    started_at: Some(ago(280).into()),
                 }),
                 ..Default::default()
             },
@@ -88,7 +89,7 @@ pub fn running_pod(name: &str, node: &str) -> Pod {
 pub fn waiting(reason: &str) -> ContainerState {
     ContainerState {
         waiting: Some(Box::new(StateWaiting {
-            reason: Some(reason.to_string()),
+            reason: Some(reason.to_compact_string()),
             message: None,
         })),
         ..Default::default()
@@ -97,8 +98,8 @@ pub fn waiting(reason: &str) -> ContainerState {
 
 pub fn condition(type_: &str, status: &str) -> Condition {
     Condition {
-        type_: type_.to_string(),
-        status: status.to_string(),
+        type_: type_.to_compact_string(),
+        status: status.to_compact_string(),
         ..Default::default()
     }
 }
@@ -120,8 +121,8 @@ pub fn node(name: &str) -> Node {
             conditions: vec![Condition {
                 reason: Some("AgentReady".into()),
                 message: Some("agent is posting ready status".into()),
-                last_heartbeat_time: Some(ago(10)),
-                last_transition_time: Some(ago(2 * 86400)),
+                last_heartbeat_time: Some(ago(10).into()),
+                last_transition_time: Some(ago(2 * 86400).into()),
                 ..condition("Ready", "True")
             }],
             addresses: vec![NodeAddress {
@@ -140,9 +141,7 @@ pub fn node(name: &str) -> Node {
 
 /// A deployment of `replicas` nginx pods labelled `app=<name>`, all ready, an hour old.
 pub fn deployment(name: &str, replicas: i32) -> Deployment {
-    let labels: bosun_shared::meta::StringMap = [("app".to_string(), name.to_string())]
-        .into_iter()
-        .collect();
+    let labels: bosun_shared::meta::StringMap = [("app".into(), name.into())].into_iter().collect();
     let mut d = Deployment {
         api_version: "apps/v1".into(),
         kind: "Deployment".into(),

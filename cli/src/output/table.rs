@@ -62,7 +62,7 @@ pub(crate) fn render(
                     .get("storage")
                     .map(|q| q.0.clone());
                 let mut row = vec![
-                    c.metadata.name.clone(),
+                    c.metadata.name.to_string(),
                     c.phase().to_string(),
                     c.spec.volume_name.clone().unwrap_or_default(),
                     if bound {
@@ -92,24 +92,24 @@ pub(crate) fn render(
                 row
             }
             Object::ConfigMap(c) => vec![
-                c.metadata.name.clone(),
+                c.metadata.name.to_string(),
                 (c.data.len() + c.binary_data.len()).to_string(),
                 age(c.metadata.creation_timestamp.as_deref(), now),
             ],
             Object::Namespace(n) => vec![
-                n.metadata.name.clone(),
+                n.metadata.name.to_string(),
                 super::describe::namespace_phase(n).to_string(),
                 age(n.metadata.creation_timestamp.as_deref(), now),
             ],
             Object::Secret(s) => vec![
-                s.metadata.name.clone(),
+                s.metadata.name.to_string(),
                 s.type_.clone(),
                 s.data.len().to_string(),
                 age(s.metadata.creation_timestamp.as_deref(), now),
             ],
         };
         if namespace {
-            row.insert(0, object.meta().namespace.clone());
+            row.insert(0, object.meta().namespace.to_string());
         }
         rows.push(row);
     }
@@ -219,16 +219,21 @@ fn headers(kind: Kind, wide: bool) -> Vec<&'static str> {
 /// NAME READY STATUS RESTARTS AGE [IP NODE].
 pub(crate) fn pod_row(pod: &Pod, wide: bool, now: SystemTime) -> Vec<String> {
     let mut row = vec![
-        pod.metadata.name.clone(),
+        pod.metadata.name.to_string(),
         pod_ready(pod),
         pod_status(pod),
         pod_restarts(pod, now),
         age(pod.metadata.creation_timestamp.as_deref(), now),
     ];
     if wide {
-        let ip = pod.status.as_ref().and_then(|s| s.pod_ip.clone());
-        row.push(ip.unwrap_or_else(none));
-        row.push(pod.spec.node_name.clone().unwrap_or_else(none));
+        let ip = pod.status.as_ref().and_then(|s| s.pod_ip.as_deref());
+        row.push(ip.map_or_else(none, str::to_string));
+        row.push(
+            pod.spec
+                .node_name
+                .as_deref()
+                .map_or_else(none, str::to_string),
+        );
     }
     row
 }
@@ -237,7 +242,7 @@ pub(crate) fn pod_row(pod: &Pod, wide: bool, now: SystemTime) -> Vec<String> {
 fn deployment_row(d: &Deployment, wide: bool, now: SystemTime) -> Vec<String> {
     let status = d.status.clone().unwrap_or_default();
     let mut row = vec![
-        d.metadata.name.clone(),
+        d.metadata.name.to_string(),
         format!("{}/{}", status.ready_replicas, d.replicas()),
         status.updated_replicas.to_string(),
         status.available_replicas.to_string(),
@@ -253,7 +258,7 @@ fn deployment_row(d: &Deployment, wide: bool, now: SystemTime) -> Vec<String> {
 fn replica_set_row(rs: &ReplicaSet, wide: bool, now: SystemTime) -> Vec<String> {
     let status = rs.status.clone().unwrap_or_default();
     let mut row = vec![
-        rs.metadata.name.clone(),
+        rs.metadata.name.to_string(),
         rs.replicas().to_string(),
         status.replicas.to_string(),
         status.ready_replicas.to_string(),
@@ -281,7 +286,7 @@ fn daemon_set_row(d: &DaemonSet, wide: bool, now: SystemTime) -> Vec<String> {
         pairs.join(",")
     };
     let mut row = vec![
-        d.metadata.name.clone(),
+        d.metadata.name.to_string(),
         s.desired_number_scheduled.to_string(),
         s.current_number_scheduled.to_string(),
         s.number_ready.to_string(),
@@ -300,7 +305,7 @@ fn daemon_set_row(d: &DaemonSet, wide: bool, now: SystemTime) -> Vec<String> {
 pub(crate) fn event_seen(e: &Event) -> String {
     e.last_timestamp
         .clone()
-        .or_else(|| e.metadata.creation_timestamp.clone())
+        .or_else(|| e.metadata.creation_timestamp.as_deref().map(str::to_string))
         .unwrap_or_default()
 }
 
@@ -329,7 +334,7 @@ fn event_row(e: &Event, wide: bool, now: SystemTime) -> Vec<String> {
             source,
             age(e.first_timestamp.as_deref(), now),
             e.count.to_string(),
-            e.metadata.name.clone(),
+            e.metadata.name.to_string(),
         ]);
     }
     row
@@ -343,7 +348,7 @@ fn cron_job_row(cj: &CronJob, wide: bool, now: SystemTime) -> Vec<String> {
         None => none(),
     };
     let mut row = vec![
-        cj.metadata.name.clone(),
+        cj.metadata.name.to_string(),
         cj.spec.schedule.clone(),
         cj.spec.time_zone.clone().unwrap_or_else(none),
         if cj.spec.suspend == Some(true) {
@@ -367,7 +372,7 @@ fn cron_job_row(cj: &CronJob, wide: bool, now: SystemTime) -> Vec<String> {
 /// NAME STATUS COMPLETIONS DURATION AGE [CONTAINERS IMAGES SELECTOR].
 fn job_row(job: &Job, wide: bool, now: SystemTime) -> Vec<String> {
     let mut row = vec![
-        job.metadata.name.clone(),
+        job.metadata.name.to_string(),
         job_status(job),
         job_completions(job),
         job_duration(job, now),
@@ -402,7 +407,7 @@ fn node_row(n: &Node, wide: bool, now: SystemTime) -> Vec<String> {
         .map(|s| s.node_info.clone())
         .unwrap_or_default();
     let mut row = vec![
-        n.metadata.name.clone(),
+        n.metadata.name.to_string(),
         node_status(n),
         node_roles(n),
         age(n.metadata.creation_timestamp.as_deref(), now),
@@ -486,10 +491,10 @@ mod tests {
     fn nodes_align_like_kubectl_and_ignore_all_namespaces() {
         let mut cordoned = fixtures::node("worker-2");
         cordoned.spec.unschedulable = true;
-        cordoned
-            .metadata
-            .labels
-            .insert("node-role.kubernetes.io/worker".into(), String::new());
+        cordoned.metadata.labels.insert(
+            "node-role.kubernetes.io/worker".into(),
+            String::new().into(),
+        );
         let nodes = objects([fixtures::node("n1"), cordoned]);
         assert_eq!(
             render(Kind::Node, &nodes, false, true, now()),

@@ -2,6 +2,7 @@
 use std::sync::Arc;
 
 use bosun_shared::Object;
+use bosun_shared::ToCompactString;
 
 use crate::store::{Store, StoreError};
 
@@ -79,9 +80,10 @@ pub fn keep_claim_binding(
     new: &mut bosun_shared::pvc::PersistentVolumeClaim,
 ) {
     if let Some(node) = current.node() {
-        new.metadata
-            .annotations
-            .insert(bosun_shared::pvc::SELECTED_NODE.into(), node.to_string());
+        new.metadata.annotations.insert(
+            bosun_shared::pvc::SELECTED_NODE.into(),
+            node.to_compact_string(),
+        );
         new.spec.volume_name = current.spec.volume_name.clone();
     }
 }

@@ -7,7 +7,7 @@ use std::collections::HashSet;
 use std::sync::Arc;
 
 use bosun_shared::meta::Propagation;
-use bosun_shared::{Kind, Object};
+use bosun_shared::{CompactString, Kind, Object};
 
 use crate::controllers::gc::DEPENDENT_KINDS;
 use crate::controllers::pods::delete_of;
@@ -71,7 +71,7 @@ pub async fn delete(
 /// Everything `owner` controls, transitively (ReplicaSets of a Deployment and their pods).
 fn dependents(store: &Store, owner: &Object) -> Vec<Arc<Object>> {
     let ns = owner.meta().namespace.clone();
-    let mut owners: HashSet<String> = HashSet::from([owner.meta().uid.clone()]);
+    let mut owners: HashSet<CompactString> = HashSet::from([owner.meta().uid.clone()]);
     let mut found: Vec<Arc<Object>> = Vec::new();
     // DEPENDENT_KINDS lists owners before what they own, so one pass in that order suffices.
     for kind in DEPENDENT_KINDS {
@@ -92,11 +92,11 @@ fn orphan_ops(store: &Store, owner: &Object) -> Vec<Op> {
     let mut ops = Vec::new();
     for kind in DEPENDENT_KINDS {
         let (objs, _) = store.select(kind, Some(&owner.meta().namespace), |o| {
-            o.meta().owner_references.iter().any(|r| &r.uid == uid)
+            o.meta().owner_references.iter().any(|r| r.uid == uid)
         });
         for o in objs {
             let mut freed = (*o).clone();
-            freed.meta_mut().owner_references.retain(|r| &r.uid != uid);
+            freed.meta_mut().owner_references.retain(|r| r.uid != uid);
             ops.push(Op::Update {
                 expected_revision: Some(o.meta().revision()),
                 object: freed,

@@ -92,7 +92,7 @@ where
     let answers = Answers::open(registry, &t.node, |id| {
         master_message::Msg::ExecRequest(ExecRequest {
             request_id: id,
-            pod_uid: t.pod.metadata.uid.clone(),
+            pod_uid: t.pod.metadata.uid.to_string(),
             container: t.container.clone(),
             command: start.command.clone(),
             tty: start.tty,

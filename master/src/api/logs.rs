@@ -20,7 +20,7 @@ pub fn open(
     let answers = Answers::open(registry, &t.node, |id| {
         master_message::Msg::LogRequest(LogRequest {
             request_id: id,
-            pod_uid: t.pod.metadata.uid.clone(),
+            pod_uid: t.pod.metadata.uid.to_string(),
             container: t.container.clone(),
             follow: r.follow,
             tail_lines: r.tail_lines,

@@ -26,6 +26,7 @@ use bosun_proto::v1::{
     VersionResponse, WatchEvent, WatchRequest,
 };
 use bosun_shared::selector::LabelSelector;
+use bosun_shared::ToCompactString;
 use bosun_shared::{Kind, Object};
 use futures::{Stream, StreamExt};
 use tonic::{Request, Response, Status};
@@ -94,7 +95,7 @@ fn decode(bytes: &[u8]) -> Result<Object, Status> {
     let mut obj = Object::from_json(bytes).map_err(|e| invalid(e.to_string()))?;
     obj.set_type_meta();
     if obj.kind().namespaced() && obj.meta().namespace.is_empty() {
-        obj.meta_mut().namespace = bosun_shared::meta::DEFAULT_NAMESPACE.to_string();
+        obj.meta_mut().namespace = bosun_shared::meta::DEFAULT_NAMESPACE.to_compact_string();
     }
     if !obj.kind().namespaced() {
         obj.meta_mut().namespace.clear();

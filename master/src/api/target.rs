@@ -36,7 +36,7 @@ impl Target {
                 .spec
                 .containers
                 .iter()
-                .map(|c| c.name.clone())
+                .map(|c| c.name.to_string())
                 .chain(
                     pod.spec
                         .init_containers
@@ -51,7 +51,7 @@ impl Target {
         };
         Ok(Target {
             pod,
-            node,
+            node: node.to_string(),
             container,
         })
     }

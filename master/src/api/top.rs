@@ -24,7 +24,7 @@ pub async fn gather(store: &Store, registry: &Arc<Registry>) -> Result<TopRespon
             master_message::Msg::StatsRequest(StatsRequest { request_id: id })
         }) {
             Ok(a) => asked.push(a),
-            Err(_) => unreachable.push(name),
+            Err(_) => unreachable.push(name.to_string()),
         }
     }
     let answers = futures::future::join_all(asked.into_iter().map(|mut a| async move {

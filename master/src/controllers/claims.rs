@@ -9,7 +9,8 @@ use std::sync::Arc;
 
 use bosun_shared::pod::Pod;
 use bosun_shared::pvc::PersistentVolumeClaim;
-use bosun_shared::{Kind, Object};
+use bosun_shared::ToCompactString;
+use bosun_shared::{CompactString, Kind, Object};
 
 use crate::scheduler::Outcome;
 use crate::store::{Op, Store};
@@ -25,7 +26,7 @@ pub struct ClaimPlan<'a> {
     /// Pods that cannot be scheduled because of their claims.
     pub blocked: Vec<Outcome>,
     /// Unbound claims each pod will bind, by pod (namespace, name).
-    binds: HashMap<(String, String), Vec<Arc<Object>>>,
+    binds: HashMap<(CompactString, CompactString), Vec<Arc<Object>>>,
 }
 
 fn claims_of(p: &Pod) -> BTreeSet<String> {
@@ -64,7 +65,7 @@ impl<'a> ClaimPlan<'a> {
                         nodes.insert(n.to_string());
                     }
                     None => {
-                        if reserved.contains(&(ns.clone(), name.clone())) {
+                        if reserved.contains(&(ns.to_string(), name.clone())) {
                             // Another pod binds it in this pass; this one waits for the next.
                             continue 'pods;
                         }
@@ -84,7 +85,7 @@ impl<'a> ClaimPlan<'a> {
                 continue;
             }
             for c in &unbound {
-                reserved.insert((ns.clone(), c.meta().name.clone()));
+                reserved.insert((ns.to_string(), c.meta().name.to_string()));
             }
             let key = (ns, pod.metadata.name.clone());
             plan.binds.insert(key, unbound);
@@ -93,7 +94,7 @@ impl<'a> ClaimPlan<'a> {
                 pod.to_mut()
                     .spec
                     .node_selector
-                    .insert(HOSTNAME_LABEL.into(), node);
+                    .insert(HOSTNAME_LABEL.into(), node.into());
             }
             plan.pods.push(pod);
         }
@@ -102,7 +103,10 @@ impl<'a> ClaimPlan<'a> {
 
     /// The writes that bind pod `namespace/name`'s unbound claims to `node`.
     pub fn bind_ops(&self, namespace: &str, name: &str, node: &str) -> Vec<Op> {
-        let Some(claims) = self.binds.get(&(namespace.to_string(), name.to_string())) else {
+        let Some(claims) = self
+            .binds
+            .get(&(namespace.to_compact_string(), name.to_compact_string()))
+        else {
             return Vec::new();
         };
         let mut ops = Vec::new();
@@ -124,8 +128,8 @@ impl<'a> ClaimPlan<'a> {
 
 fn blocked(p: &Pod, message: String) -> Outcome {
     Outcome::Unschedulable {
-        namespace: p.metadata.namespace.clone(),
-        name: p.metadata.name.clone(),
+        namespace: p.metadata.namespace.to_string(),
+        name: p.metadata.name.to_string(),
         message,
     }
 }

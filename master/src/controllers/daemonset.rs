@@ -13,6 +13,7 @@ use bosun_shared::meta::ObjectMeta;
 use bosun_shared::node::Node;
 use bosun_shared::pod::Pod;
 use bosun_shared::taint::{untolerated, Toleration};
+use bosun_shared::ToCompactString;
 use bosun_shared::{Kind, Object};
 use tokio_util::sync::CancellationToken;
 use tracing::info;
@@ -114,7 +115,13 @@ impl DaemonSetController {
         // Rolling update: replace old pods while few enough nodes lack a ready pod.
         let desired = eligible.len() as i32;
         if ds.rolling() {
-            let is_old = |p: &&Pod| p.metadata.labels.get(REVISION_HASH_LABEL) != Some(&hash);
+            let is_old = |p: &&Pod| {
+                p.metadata
+                    .labels
+                    .get(REVISION_HASH_LABEL)
+                    .map(|h| h.as_str())
+                    != Some(hash.as_str())
+            };
             let unavailable =
                 create.len() + waiting + kept.iter().filter(|p| !p.is_ready()).count();
             let mut room = (ds.max_unavailable(desired) as usize).saturating_sub(unavailable);
@@ -159,7 +166,13 @@ impl DaemonSetController {
             number_ready: ready,
             updated_number_scheduled: kept
                 .iter()
-                .filter(|p| p.metadata.labels.get(REVISION_HASH_LABEL) == Some(&hash))
+                .filter(|p| {
+                    p.metadata
+                        .labels
+                        .get(REVISION_HASH_LABEL)
+                        .map(|h| h.as_str())
+                        == Some(hash.as_str())
+                })
                 .count() as i32,
             number_available: ready,
             number_unavailable: (desired - ready).max(0),
@@ -213,13 +226,13 @@ fn new_pod(
 ) -> Pod {
     let t = &ds.spec.template;
     let mut labels = t.metadata.labels.clone();
-    labels.insert(REVISION_HASH_LABEL.into(), hash.to_string());
+    labels.insert(REVISION_HASH_LABEL.into(), hash.to_compact_string());
     let mut spec = t.spec.clone();
-    spec.node_name = Some(node.to_string());
+    spec.node_name = Some(node.to_compact_string());
     spec.tolerations = tolerations.to_vec();
     Pod {
         metadata: ObjectMeta {
-            name,
+            name: name.into(),
             namespace: ds.metadata.namespace.clone(),
             labels,
             annotations: t.metadata.annotations.clone(),

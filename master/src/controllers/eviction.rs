@@ -107,7 +107,7 @@ pub fn must_leave(taints: &[Taint], tolerations: &[Toleration], now: SystemTime)
 /// The later of a taint's `timeAdded` (RFC 3339) and `start`, as RFC 3339.
 fn later_start(added: Option<&str>, start: SystemTime) -> String {
     let added = added.and_then(bosun_shared::time::parse_rfc3339);
-    bosun_shared::time::to_rfc3339(added.map_or(start, |a| a.max(start)))
+    bosun_shared::time::to_rfc3339(added.map_or(start, |a| a.max(start))).to_string()
 }
 
 impl Evictor {
@@ -212,9 +212,9 @@ mod tests {
         Taint {
             key: UNREACHABLE.into(),
             effect: "NoExecute".into(),
-            time_added: Some(bosun_shared::time::to_rfc3339(
-                now - Duration::from_secs(secs_ago),
-            )),
+            time_added: Some(
+                bosun_shared::time::to_rfc3339(now - Duration::from_secs(secs_ago)).to_string(),
+            ),
             ..Default::default()
         }
     }
@@ -270,7 +270,7 @@ mod tests {
         (0..ready + lost)
             .map(|i| {
                 let mut n = Node::default();
-                n.metadata.name = format!("n{i}");
+                n.metadata.name = format!("n{i}").into();
                 let mut ready_condition = crate::controllers::node_lifecycle::ready_condition();
                 if i >= ready {
                     ready_condition.status = "Unknown".into();

@@ -5,7 +5,7 @@
 use std::collections::HashSet;
 use std::time::Duration;
 
-use bosun_shared::Kind;
+use bosun_shared::{CompactString, Kind};
 use tokio_util::sync::CancellationToken;
 use tracing::info;
 
@@ -44,7 +44,7 @@ impl GarbageCollector {
     }
 
     /// The uids of every object that can own others.
-    fn owner_uids(&self) -> HashSet<String> {
+    fn owner_uids(&self) -> HashSet<CompactString> {
         let mut owners = HashSet::new();
         for kind in OWNER_KINDS {
             let (objects, _) = self.store.list(kind, None, None);

@@ -7,7 +7,7 @@ use std::collections::HashSet;
 use std::time::Duration;
 
 use bosun_shared::namespace::{is_built_in, Namespace, BUILT_IN};
-use bosun_shared::{Kind, Object};
+use bosun_shared::{CompactString, Kind, Object};
 use tokio_util::sync::CancellationToken;
 use tracing::info;
 
@@ -47,7 +47,8 @@ impl NamespaceController {
             }
         }
         let (namespaces, _) = self.store.list(Kind::Namespace, None, None);
-        let live: HashSet<String> = namespaces.iter().map(|n| n.meta().name.clone()).collect();
+        let live: HashSet<CompactString> =
+            namespaces.iter().map(|n| n.meta().name.clone()).collect();
         let orphaned = |o: &Object| {
             let ns = &o.meta().namespace;
             o.meta().deletion_timestamp.is_none() && !is_built_in(ns) && !live.contains(ns)

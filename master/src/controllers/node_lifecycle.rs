@@ -114,10 +114,13 @@ impl NodeLifecycle {
                     type_: "Ready".into(),
                     status: "Unknown".into(),
                     reason: Some("NodeStatusUnknown".into()),
-                    message: Some(format!(
-                        "bosun agent stopped posting node status (no heartbeat for {:.1}s)",
-                        seen.elapsed().as_secs_f64()
-                    )),
+                    message: Some(
+                        format!(
+                            "bosun agent stopped posting node status (no heartbeat for {:.1}s)",
+                            seen.elapsed().as_secs_f64()
+                        )
+                        .into(),
+                    ),
                     ..Default::default()
                 }
             };
@@ -134,7 +137,7 @@ impl NodeLifecycle {
                     key: UNREACHABLE.into(),
                     value: String::new(),
                     effect: "NoExecute".into(),
-                    time_added: Some(now.clone()),
+                    time_added: Some(now.to_string()),
                 });
             }
             let object: bosun_shared::Object = node.into();

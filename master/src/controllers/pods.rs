@@ -42,7 +42,7 @@ pub fn delete_of(kind: Kind, meta: &ObjectMeta) -> Op {
 }
 
 /// The `terminate_at` of a deletion proposed now: pods wait for their agent to stop them.
-pub fn graceful(kind: Kind) -> Option<String> {
+pub fn graceful(kind: Kind) -> Option<bosun_shared::CompactString> {
     (kind == Kind::Pod).then(bosun_shared::time::now_rfc3339)
 }
 
@@ -142,7 +142,7 @@ mod tests {
         store.wait_leader().await;
         for name in pods {
             let mut p = Pod::default();
-            p.metadata.name = name.to_string();
+            p.metadata.name = (*name).into();
             p.metadata.namespace = "default".into();
             store.create(p.into()).await.unwrap();
         }

@@ -5,6 +5,7 @@ use std::hash::Hash;
 use std::sync::Mutex;
 use std::time::Duration;
 
+use bosun_shared::CompactString;
 use futures::StreamExt;
 use tokio::sync::Notify;
 use tokio_util::sync::CancellationToken;
@@ -179,7 +180,7 @@ pub async fn run_passes<F, Fut>(
 }
 
 /// A namespaced object's key in a work queue: (namespace, name).
-pub type Key = (String, String);
+pub type Key = (CompactString, CompactString);
 
 /// Runs a controller that reconciles one object at a time: `keys_of` names the objects a
 /// change concerns (the changed object, or the owner of a changed pod), `all` lists every

@@ -117,7 +117,7 @@ fn new_pod(rs: &ReplicaSet, name: String) -> Pod {
     let t = &rs.spec.template;
     Pod {
         metadata: ObjectMeta {
-            name,
+            name: name.into(),
             namespace: rs.metadata.namespace.clone(),
             labels: t.metadata.labels.clone(),
             annotations: t.metadata.annotations.clone(),

@@ -8,19 +8,19 @@ use std::collections::{BTreeSet, HashMap};
 
 use bosun_proto::v1::PodAssignment;
 use bosun_shared::pod::Pod;
-use bosun_shared::Kind;
+use bosun_shared::{CompactString, Kind};
 
 use crate::store::{Change, EventType, Store, Stored};
 
 /// A ConfigMap or Secret: kind, namespace, name.
-type ConfigKey = (Kind, String, String);
+type ConfigKey = (Kind, CompactString, CompactString);
 
 #[derive(Default)]
 pub struct Assigned {
     /// Pods sent, by uid: their generation and the config objects they use.
-    pods: HashMap<String, (i64, BTreeSet<ConfigKey>)>,
+    pods: HashMap<CompactString, (i64, BTreeSet<ConfigKey>)>,
     /// Config objects sent, with the revision sent.
-    config: HashMap<ConfigKey, String>,
+    config: HashMap<ConfigKey, CompactString>,
     /// Claims bound to the node.
     claims: BTreeSet<ConfigKey>,
     /// The store revision each config object was read at, when it was read from the store
@@ -30,7 +30,7 @@ pub struct Assigned {
     claims_read_at: u64,
     /// Pods of the node being deleted, by uid (namespace, name): the agent is stopping them,
     /// and they are removed once it no longer holds them.
-    terminating: HashMap<String, (String, String)>,
+    terminating: HashMap<CompactString, (CompactString, CompactString)>,
 }
 
 /// `Kind/namespace/name`, as `PodAssignment.config_removed` names an object.
@@ -41,7 +41,7 @@ fn key_text(k: &ConfigKey) -> String {
 fn refs_of(p: &Pod) -> BTreeSet<ConfigKey> {
     p.config_refs()
         .into_iter()
-        .map(|(kind, name)| (kind, p.metadata.namespace.clone(), name))
+        .map(|(kind, name)| (kind, p.metadata.namespace.clone(), name.into()))
         .collect()
 }
 
@@ -98,8 +98,8 @@ impl Assigned {
             self.pods.remove(&uid)?;
             let grace = pod.metadata.deletion_grace_period_seconds;
             return Some(PodAssignment {
-                removed_grace_seconds: grace.map(|g| (uid.clone(), g)).into_iter().collect(),
-                removed_uids: vec![uid],
+                removed_grace_seconds: grace.map(|g| (uid.to_string(), g)).into_iter().collect(),
+                removed_uids: vec![uid.to_string()],
                 config_removed: self.forget_unused(),
                 ..Default::default()
             });
@@ -109,7 +109,7 @@ impl Assigned {
             return None;
         }
         self.pods
-            .insert(uid, (pod.metadata.generation, refs_of(pod)));
+            .insert(uid.clone(), (pod.metadata.generation, refs_of(pod)));
         Some(PodAssignment {
             config: self.send_missing(store),
             upsert: vec![change.json()],
@@ -158,7 +158,7 @@ impl Assigned {
     }
 
     /// The node's pods being deleted, by uid: (namespace, name).
-    pub fn terminating(&self) -> &HashMap<String, (String, String)> {
+    pub fn terminating(&self) -> &HashMap<CompactString, (CompactString, CompactString)> {
         &self.terminating
     }
 

@@ -239,7 +239,7 @@ mod tests {
     fn pod_change(name: &str, node: Option<&str>, revision: u64) -> Change {
         let mut p = Pod::default();
         p.metadata.name = name.into();
-        p.spec.node_name = node.map(str::to_string);
+        p.spec.node_name = node.map(Into::into);
         Change::new(EventType::Added, Arc::new(p.into()), revision)
     }
 

@@ -90,13 +90,15 @@ mod tests {
         let mut p = Pod::default();
         p.metadata.name = name.into();
         p.metadata.namespace = "default".into();
-        p.spec.node_name = node.map(str::to_string);
+        p.spec.node_name = node.map(Into::into);
         Arc::new(p.into())
     }
 
     fn names(index: &NodePods, node: &str) -> Vec<String> {
         let of = index.of(node);
-        of.iter().map(|s| s.object.meta().name.clone()).collect()
+        of.iter()
+            .map(|s| s.object.meta().name.to_string())
+            .collect()
     }
 
     #[test]

@@ -10,7 +10,7 @@ use bosun_shared::meta::set_condition;
 use bosun_shared::node::Node;
 use bosun_shared::pki::Identity;
 use bosun_shared::pod::PodStatus;
-use bosun_shared::{Kind, Object};
+use bosun_shared::{CompactString, Kind, Object};
 use futures::StreamExt;
 use tokio_util::sync::CancellationToken;
 use tonic::{Status, Streaming};
@@ -258,7 +258,7 @@ impl Session {
 async fn remove_stopped(
     store: &Store,
     node: &str,
-    terminating: &HashMap<String, (String, String)>,
+    terminating: &HashMap<CompactString, (CompactString, CompactString)>,
     held: impl Fn(&str) -> bool,
 ) {
     let stopped: Vec<_> = terminating

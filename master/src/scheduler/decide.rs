@@ -157,14 +157,14 @@ fn place(
             let node = node.to_string();
             usage[i].add(&demand);
             Outcome::Bind {
-                namespace,
-                name,
+                namespace: namespace.to_string(),
+                name: name.to_string(),
                 node,
             }
         }
         None => Outcome::Unschedulable {
-            namespace,
-            name,
+            namespace: namespace.to_string(),
+            name: name.to_string(),
             message: message::unschedulable(nodes.len(), &reasons),
         },
     }

@@ -64,7 +64,7 @@ impl Demand {
             owner_uid: pod
                 .metadata
                 .controller()
-                .map(|o| o.uid.clone())
+                .map(|o| o.uid.to_string())
                 .filter(|uid| !uid.is_empty()),
         }
     }

@@ -99,7 +99,7 @@ pub(super) fn owned_by(mut pod: Pod, uid: &str) -> Pod {
     pod.metadata.owner_references.push(OwnerReference {
         api_version: "apps/v1".into(),
         kind: "ReplicaSet".into(),
-        name: format!("rs-{uid}"),
+        name: format!("rs-{uid}").into(),
         uid: uid.into(),
         controller: Some(true),
     });

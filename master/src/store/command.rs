@@ -5,7 +5,7 @@
 use std::collections::{BTreeMap, HashMap};
 use std::sync::Arc;
 
-use bosun_shared::{Kind, Object};
+use bosun_shared::{Kind, Object, ToCompactString};
 use serde::{Deserialize, Serialize};
 
 use super::encoded::{Encoded, Stored};
@@ -40,7 +40,7 @@ pub enum Op {
         /// node is marked terminating (`deletionTimestamp`) at this time and removed once its
         /// agent has stopped it; any other object, or without it, is removed at once.
         #[serde(default, skip_serializing_if = "Option::is_none")]
-        terminate_at: Option<String>,
+        terminate_at: Option<bosun_shared::CompactString>,
     },
 }
 
@@ -49,9 +49,9 @@ impl Op {
     pub fn remove(kind: Kind, meta: &bosun_shared::meta::ObjectMeta) -> Op {
         Op::Delete {
             kind,
-            namespace: meta.namespace.clone(),
-            name: meta.name.clone(),
-            expected_uid: Some(meta.uid.clone()),
+            namespace: meta.namespace.to_string(),
+            name: meta.name.to_string(),
+            expected_uid: Some(meta.uid.to_string()),
             grace_seconds: None,
             terminate_at: None,
         }
@@ -204,7 +204,7 @@ fn apply_op(
     revision: u64,
     node_ready: &dyn Fn(&str) -> bool,
 ) -> Result<Change, StoreError> {
-    let rv = revision.to_string();
+    let rv = revision.to_compact_string();
     match op {
         Op::Create(obj) => {
             if let Some(cur) = current {
@@ -217,7 +217,7 @@ fn apply_op(
             m.generation = 1;
             if m.uid.is_empty() {
                 // Deterministic fallback; the API stamps a random uid before proposing.
-                m.uid = format!("rev-{revision}-{}", m.name);
+                m.uid = format!("rev-{revision}-{}", m.name).into();
             }
             Ok(Change::new(EventType::Added, Arc::new(o), revision))
         }
@@ -302,7 +302,7 @@ mod tests {
         let mut p = Pod::default();
         p.metadata.name = name.into();
         p.metadata.namespace = "default".into();
-        p.metadata.uid = format!("uid-{name}");
+        p.metadata.uid = format!("uid-{name}").into();
         p.into()
     }
 
@@ -512,7 +512,7 @@ mod tests {
             name: name.into(),
             expected_uid: None,
             grace_seconds: grace,
-            terminate_at: at.map(str::to_string),
+            terminate_at: at.map(Into::into),
         };
         let t1 = Some("2026-12-06T00:00:01Z");
         let event = |name: &str, at| {

@@ -84,7 +84,7 @@ impl Past {
         Past::Encoded {
             event: c.event,
             kind: c.object.kind(),
-            namespace: c.object.meta().namespace.clone(),
+            namespace: c.object.meta().namespace.to_string(),
             revision: c.revision,
             json: c.json(),
         }
@@ -168,7 +168,7 @@ mod tests {
         let mut p = Pod::default();
         p.metadata.name = name.into();
         p.metadata.namespace = "default".into();
-        p.metadata.resource_version = revision.to_string();
+        p.metadata.resource_version = revision.to_string().into();
         p.status = Some(PodStatus {
             phase,
             ..Default::default()

@@ -30,6 +30,7 @@ use std::sync::{Arc, RwLock};
 use std::time::Duration;
 
 use bosun_shared::selector::LabelSelector;
+use bosun_shared::ToCompactString;
 use bosun_shared::{Kind, Object};
 use raft::eraftpb::{ConfChangeSingle, ConfChangeType, ConfChangeV2};
 use raft::RawNode;
@@ -498,7 +499,7 @@ impl Store {
 /// Stamps what a new object gets once, at the leader: uid and creation time.
 pub fn stamp_new(obj: &mut Object) {
     let m = obj.meta_mut();
-    m.uid = uuid::Uuid::new_v4().to_string();
+    m.uid = uuid::Uuid::new_v4().to_compact_string();
     m.creation_timestamp = Some(bosun_shared::time::now_rfc3339());
     m.resource_version.clear();
 }

@@ -190,7 +190,7 @@ mod tests {
 
     fn pod(name: String) -> Arc<bosun_shared::Object> {
         let mut p = Pod::default();
-        p.metadata.name = name;
+        p.metadata.name = name.into();
         p.metadata.namespace = "default".into();
         Arc::new(p.into())
     }
@@ -217,10 +217,10 @@ mod tests {
             let mut p = Pod::default();
             p.metadata.name = "web".into();
             p.metadata.namespace = "default".into();
-            p.metadata.resource_version = revision.to_string();
+            p.metadata.resource_version = revision.to_string().into();
             p.metadata
                 .labels
-                .insert("step".into(), revision.to_string());
+                .insert("step".into(), revision.to_string().into());
             let event = match revision {
                 1 => EventType::Added,
                 6 => EventType::Deleted,
@@ -233,7 +233,7 @@ mod tests {
                 let mut cm = ConfigMap::default();
                 cm.metadata.name = "settings".into();
                 cm.metadata.namespace = "default".into();
-                cm.metadata.resource_version = revision.to_string();
+                cm.metadata.resource_version = revision.to_string().into();
                 changes.push(Change::new(EventType::Added, Arc::new(cm.into()), revision));
             }
             state.write().unwrap().apply(changes, revision);
@@ -263,7 +263,7 @@ mod tests {
             let mut p = Pod::default();
             p.metadata.name = "web".into();
             p.metadata.namespace = namespace.into();
-            p.metadata.resource_version = revision.to_string();
+            p.metadata.resource_version = revision.to_string().into();
             let event = if revision <= 2 {
                 EventType::Added
             } else {

@@ -202,7 +202,12 @@ impl Sim {
             .iter()
             .filter_map(Object::as_pod)
             .filter(|p| p.metadata.name.starts_with(prefix) && p.is_ready())
-            .map(|p| (p.metadata.name.clone(), p.spec.containers[0].image.clone()))
+            .map(|p| {
+                (
+                    p.metadata.name.to_string(),
+                    p.spec.containers[0].image.to_string(),
+                )
+            })
             .collect()
     }
 }

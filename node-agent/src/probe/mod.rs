@@ -129,7 +129,7 @@ impl<R: Runtime> Prober<R> {
         let cancel = self.shutdown.child_token();
         let target = Target {
             pod: pod.key(),
-            container: container.name.clone(),
+            container: container.name.to_string(),
             container_id: observed.id.clone(),
             pod_ip,
             ports: container.ports.clone(),

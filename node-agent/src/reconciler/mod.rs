@@ -252,7 +252,7 @@ impl<R: Runtime> Reconciler<R> {
             for ((c, i), step) in init {
                 let current = current_and_previous(&i.attempts).0;
                 self.note(pod, c, current, None, step);
-                let key = (uid.clone(), c.name.clone());
+                let key = (uid.clone(), c.name.to_string());
                 self.execute(
                     tasks,
                     key,
@@ -266,7 +266,7 @@ impl<R: Runtime> Reconciler<R> {
             for (((c, i), step), found) in apps.zip(&plan.containers).zip(probes) {
                 let current = current_and_previous(&i.attempts).0;
                 self.note(pod, c, current, found.0.as_ref(), step);
-                let key = (uid.clone(), c.name.clone());
+                let key = (uid.clone(), c.name.to_string());
                 self.execute(
                     tasks,
                     key,
@@ -464,8 +464,8 @@ impl<R: Runtime> Reconciler<R> {
         self.board.set(
             uid,
             PodStatusReport {
-                namespace: a.pod.metadata.namespace.clone(),
-                name: a.pod.metadata.name.clone(),
+                namespace: a.pod.metadata.namespace.to_string(),
+                name: a.pod.metadata.name.to_string(),
                 uid: uid.to_string(),
                 // Plain data always serializes.
                 status: serde_json::to_vec(&status).expect("status serializes"),

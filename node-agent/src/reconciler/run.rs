@@ -157,7 +157,7 @@ impl<R: Runtime> Reconciler<R> {
             _ => None,
         };
         let about = match what {
-            What::Container(p, c, _) => Some((p.clone(), c.name.clone())),
+            What::Container(p, c, _) => Some((p.clone(), c.name.to_string())),
             What::Sandbox(p) => Some((p.clone(), sandbox::CONTAINER.to_string())),
             What::Gone => None,
         };

@@ -62,7 +62,7 @@ pub fn container_spec(
     let limit = |name: &str| c.resources.limits.get(name);
     ContainerSpec {
         name: labels::container_name(pod, &c.name, attempt),
-        image: c.image.clone(),
+        image: c.image.to_string(),
         command: c.command.clone(),
         args: c.args.clone(),
         env,

@@ -92,7 +92,7 @@ async fn metrics<R: Runtime>(runtime: &R, node: &str) -> Result<NodeMetrics, Str
     pods.sort_by(|a, b| (&a.namespace, &a.name).cmp(&(&b.namespace, &b.name)));
     Ok(NodeMetrics {
         node: node.to_string(),
-        timestamp: bosun_shared::time::now_rfc3339(),
+        timestamp: bosun_shared::time::now_rfc3339().to_string(),
         usage,
         capacity: Usage {
             cpu_millicores: info.cpu_millis as u64,

@@ -81,7 +81,7 @@ impl<R: Runtime> PodVolumes<R> {
                     &pod.metadata.namespace,
                     &claim.claim_name,
                 )?;
-                Some(o.as_claim()?.metadata.uid.clone())
+                Some(o.as_claim()?.metadata.uid.to_string())
             })
             .collect()
     }
@@ -115,7 +115,7 @@ impl<R: Runtime> PodVolumes<R> {
             None => return Err(format!("persistentvolumeclaim \"{name}\" is not bound yet")),
         }
         let mut labels = self.node_labels();
-        labels.insert(CLAIM_LABEL.into(), c.metadata.uid.clone());
+        labels.insert(CLAIM_LABEL.into(), c.metadata.uid.to_string());
         labels.insert(CLAIM_NAME_LABEL.into(), format!("{ns}/{name}"));
         let policy = if c.retained() { "Retain" } else { "Delete" };
         labels.insert(RECLAIM_LABEL.into(), policy.into());

@@ -2,6 +2,7 @@
 use bosun_shared::pod::{Container, ContainerPort, ContainerState, ContainerStatus};
 use bosun_shared::probe::{Probe, ProbeAction};
 use bosun_shared::quantity::Quantity;
+use bosun_shared::CompactString;
 
 use super::timestamp::rfc1123z_or_unknown;
 use super::{clean, Writer};
@@ -167,7 +168,7 @@ fn resources(w: &mut Writer, title: &str, r: &std::collections::BTreeMap<String,
     }
 }
 
-fn non_empty(s: &Option<String>) -> Option<&str> {
+fn non_empty(s: &Option<CompactString>) -> Option<&str> {
     s.as_deref().filter(|s| !s.is_empty())
 }
 

@@ -78,7 +78,7 @@ mod tests {
     use std::time::{Duration, UNIX_EPOCH};
 
     fn at(secs: u64) -> String {
-        bosun_shared::time::to_rfc3339(UNIX_EPOCH + Duration::from_secs(secs))
+        bosun_shared::time::to_rfc3339(UNIX_EPOCH + Duration::from_secs(secs)).to_string()
     }
 
     #[test]

@@ -131,7 +131,7 @@ pub(super) fn describe_cron_job(
         .to_vec()];
     for j in jobs {
         rows.push(vec![
-            j.metadata.name.clone(),
+            j.metadata.name.to_string(),
             crate::output::columns::job_status(j),
             crate::output::columns::job_completions(j),
             crate::output::columns::job_duration(j, now),

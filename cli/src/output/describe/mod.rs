@@ -248,7 +248,7 @@ impl ConditionColumn {
     }
 
     fn value(self, c: &Condition) -> String {
-        let text = |s: &Option<String>| clean(s.as_deref().unwrap_or(""));
+        let text = |s: &Option<bosun_shared::CompactString>| clean(s.as_deref().unwrap_or(""));
         match self {
             ConditionColumn::LastHeartbeatTime => {
                 timestamp::rfc1123z_or_unknown(c.last_heartbeat_time.as_deref())
@@ -276,7 +276,7 @@ mod tests {
         let mut w = Writer::default();
         w.field(0, "Name", "web");
         let labels = [("app", "web"), ("tier", "front")]
-            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .map(|(k, v)| (k.into(), v.into()))
             .into_iter()
             .collect();
         w.labels(0, "Labels", &labels);

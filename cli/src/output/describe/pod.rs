@@ -17,7 +17,7 @@ pub(super) fn describe(w: &mut Writer, pod: &Pod, now: SystemTime) {
     let node = match (&pod.spec.node_name, &status.host_ip) {
         (None, _) => "<none>".to_string(),
         (Some(node), Some(ip)) => format!("{node}/{ip}"),
-        (Some(node), None) => node.clone(),
+        (Some(node), None) => node.to_string(),
     };
     w.field(0, "Node", node);
     if let Some(start) = &status.start_time {
@@ -118,7 +118,7 @@ mod tests {
             status: "False".into(),
             reason: Some("Unschedulable".into()),
             message: Some("0/1 nodes available: 1 insufficient memory".into()),
-            last_transition_time: Some(ago(42)),
+            last_transition_time: Some(ago(42).into()),
             ..Default::default()
         });
         assert_eq!(

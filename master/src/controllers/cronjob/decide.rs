@@ -117,16 +117,16 @@ pub fn decide<'a>(cj: &CronJob, jobs: &[&'a Job], now: SystemTime) -> Decision<'
         _ => {}
     }
     d.run = Some(due);
-    d.status.last_schedule_time = Some(to_rfc3339(due));
+    d.status.last_schedule_time = Some(to_rfc3339(due).to_string());
     d
 }
 
 fn reference(j: &Job) -> ActiveJob {
     ActiveJob {
         kind: "Job".into(),
-        namespace: j.metadata.namespace.clone(),
-        name: j.metadata.name.clone(),
-        uid: j.metadata.uid.clone(),
+        namespace: j.metadata.namespace.to_string(),
+        name: j.metadata.name.to_string(),
+        uid: j.metadata.uid.to_string(),
     }
 }
 

@@ -125,7 +125,7 @@ fn new_job(cj: &CronJob, t: SystemTime) -> Job {
     annotations.insert(SCHEDULED_AT_ANNOTATION.into(), to_rfc3339(t));
     Job {
         metadata: ObjectMeta {
-            name: decide::job_name(cj, t),
+            name: decide::job_name(cj, t).into(),
             namespace: cj.metadata.namespace.clone(),
             labels: template.metadata.labels.clone(),
             annotations,

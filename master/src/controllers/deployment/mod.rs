@@ -22,7 +22,8 @@ use bosun_shared::pod::Pod;
 use bosun_shared::replicaset::{
     ReplicaSet, ReplicaSetSpec, CHANGE_CAUSE_ANNOTATION, REVISION_ANNOTATION, TEMPLATE_HASH_LABEL,
 };
-use bosun_shared::{Kind, Object};
+use bosun_shared::ToCompactString;
+use bosun_shared::{CompactString, Kind, Object};
 use tokio_util::sync::CancellationToken;
 use tracing::info;
 
@@ -160,7 +161,7 @@ impl DeploymentController {
             None => {
                 let mut rs = new_replica_set(d, &hash, top + 1, scale.new);
                 crate::store::stamp_new(&mut rs);
-                scaled.push((rs.meta().name.clone(), 0, scale.new));
+                scaled.push((rs.meta().name.to_string(), 0, scale.new));
                 ops.push(Op::Create(rs.clone()));
                 rs
             }
@@ -171,7 +172,7 @@ impl DeploymentController {
                 set_revision(&mut want.metadata, d, revision);
                 if want != *rs {
                     scaled.push((
-                        rs.metadata.name.clone(),
+                        rs.metadata.name.to_string(),
                         rs.replicas().max(0) as usize,
                         scale.new,
                     ));
@@ -185,7 +186,7 @@ impl DeploymentController {
                 let mut want = (*rs).clone();
                 want.spec.replicas = Some(*spec as i32);
                 scaled.push((
-                    rs.metadata.name.clone(),
+                    rs.metadata.name.to_string(),
                     rs.replicas().max(0) as usize,
                     *spec,
                 ));
@@ -283,7 +284,7 @@ fn is_of(rs: &ReplicaSet, hash: &str) -> bool {
     rs.metadata
         .labels
         .get(TEMPLATE_HASH_LABEL)
-        .map(String::as_str)
+        .map(CompactString::as_str)
         == Some(hash)
 }
 
@@ -298,7 +299,7 @@ fn update_op(rs: ReplicaSet) -> Op {
 /// Sets the revision annotation, and the Deployment's change cause with it.
 fn set_revision(meta: &mut ObjectMeta, d: &Deployment, revision: i64) {
     meta.annotations
-        .insert(REVISION_ANNOTATION.into(), revision.to_string());
+        .insert(REVISION_ANNOTATION.into(), revision.to_compact_string());
     if let Some(cause) = d.metadata.annotations.get(CHANGE_CAUSE_ANNOTATION) {
         meta.annotations
             .insert(CHANGE_CAUSE_ANNOTATION.into(), cause.clone());
@@ -312,15 +313,15 @@ fn new_replica_set(d: &Deployment, hash: &str, revision: i64, replicas: usize) -
     template
         .metadata
         .labels
-        .insert(TEMPLATE_HASH_LABEL.into(), hash.to_string());
+        .insert(TEMPLATE_HASH_LABEL.into(), hash.to_compact_string());
     let mut selector = d.spec.selector.clone();
     selector
         .match_labels
-        .insert(TEMPLATE_HASH_LABEL.into(), hash.to_string());
+        .insert(TEMPLATE_HASH_LABEL.into(), hash.to_compact_string());
     let mut labels = d.spec.template.metadata.labels.clone();
-    labels.insert(TEMPLATE_HASH_LABEL.into(), hash.to_string());
+    labels.insert(TEMPLATE_HASH_LABEL.into(), hash.to_compact_string());
     let mut metadata = ObjectMeta {
-        name: format!("{}-{hash}", d.metadata.name),
+        name: format!("{}-{hash}", d.metadata.name).into(),
         namespace: d.metadata.namespace.clone(),
         labels,
         owner_references: vec![controller_ref(Kind::Deployment, &d.metadata)],

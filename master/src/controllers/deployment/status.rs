@@ -14,6 +14,7 @@ use bosun_shared::meta::{set_condition, Condition};
 use bosun_shared::pod::Pod;
 use bosun_shared::strategy::StrategyType;
 use bosun_shared::time::{parse_rfc3339, to_rfc3339};
+use bosun_shared::ToCompactString;
 
 const COMPLETE: &str = "NewReplicaSetAvailable";
 const UPDATED: &str = "ReplicaSetUpdated";
@@ -126,7 +127,7 @@ fn progress(
     let mut c = condition(PROGRESSING, status, reason, &msg);
     c.last_update_time = match before {
         Some(b) if b.reason.as_deref() == Some(reason) => b.last_update_time.clone(),
-        _ => Some(now.to_string()),
+        _ => Some(now.to_compact_string()),
     };
     c
 }

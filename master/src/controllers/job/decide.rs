@@ -140,7 +140,7 @@ pub fn decide<'a>(job: &Job, pods: &[&'a Pod], now: SystemTime) -> Decision<'a> 
     let stamp = to_rfc3339(now);
     let suspended = job.spec.suspend == Some(true);
     if d.status.start_time.is_none() && !suspended {
-        d.status.start_time = Some(stamp.clone());
+        d.status.start_time = Some(stamp.to_string());
     }
     let (active, done): (Vec<&Pod>, Vec<&Pod>) =
         pods.iter().partition(|p| !p.phase().is_terminal());
@@ -213,7 +213,7 @@ pub fn decide<'a>(job: &Job, pods: &[&'a Pod], now: SystemTime) -> Decision<'a> 
         done_count >= completions
     };
     let finish = if complete {
-        d.status.completion_time = Some(stamp.clone());
+        d.status.completion_time = Some(stamp.to_string());
         Some(condition(
             COMPLETE,
             "CompletionsReached",

@@ -12,6 +12,7 @@ use bosun_shared::job::{
 };
 use bosun_shared::meta::ObjectMeta;
 use bosun_shared::pod::{EnvVar, Pod};
+use bosun_shared::ToCompactString;
 use bosun_shared::{Kind, Object};
 use tokio_util::sync::CancellationToken;
 use tracing::info;
@@ -150,7 +151,7 @@ fn new_pod(job: &Job, index: Option<i32>, names: &mut PodNames) -> Pod {
     let mut spec = t.spec.clone();
     let name = match index {
         Some(i) => {
-            annotations.insert(COMPLETION_INDEX_ANNOTATION.into(), i.to_string());
+            annotations.insert(COMPLETION_INDEX_ANNOTATION.into(), i.to_compact_string());
             for c in spec.init_containers.iter_mut().chain(&mut spec.containers) {
                 c.env.push(EnvVar {
                     name: COMPLETION_INDEX_ENV.into(),
@@ -164,7 +165,7 @@ fn new_pod(job: &Job, index: Option<i32>, names: &mut PodNames) -> Pod {
     };
     Pod {
         metadata: ObjectMeta {
-            name,
+            name: name.into(),
             namespace: job.metadata.namespace.clone(),
             labels,
             annotations,

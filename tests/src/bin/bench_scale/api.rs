@@ -76,7 +76,7 @@ impl Latency {
 
 fn config_map(i: u64, generation: u64) -> Object {
     let mut c = ConfigMap::default();
-    c.metadata.name = format!("churn-{i}");
+    c.metadata.name = format!("churn-{i}").into();
     c.metadata.namespace = "default".into();
     c.data.insert("generation".into(), generation.to_string());
     c.into()

@@ -17,7 +17,7 @@ use crate::{Options, DEADLINE};
 /// A pod for the hollow nodes, not yet bound.
 fn hollow_pod(name: String) -> Object {
     let mut p = Pod::default();
-    p.metadata.name = name;
+    p.metadata.name = name.into();
     p.metadata.namespace = "default".into();
     p.metadata.labels.insert("bench".into(), "schedule".into());
     p.spec
@@ -196,10 +196,10 @@ fn note_named(prefix: &str, p: &Pod, bound: &mut HashSet<String>, running: &mut 
         return;
     }
     if p.spec.node_name.is_some() {
-        bound.insert(p.metadata.name.clone());
+        bound.insert(p.metadata.name.to_string());
     }
     if p.phase() == PodPhase::Running {
-        running.insert(p.metadata.name.clone());
+        running.insert(p.metadata.name.to_string());
     }
 }
 
@@ -278,7 +278,7 @@ pub async fn deploy(client: &Client, o: &Options) -> anyhow::Result<(f64, f64)> 
 /// containers stopped).
 pub async fn delete_all(client: &Client, o: &Options) -> anyhow::Result<f64> {
     let (pods, _) = client.list(Kind::Pod, Some("default"), None).await?;
-    let names: Vec<String> = pods.iter().map(|p| p.meta().name.clone()).collect();
+    let names: Vec<String> = pods.iter().map(|p| p.meta().name.to_string()).collect();
     let names = Arc::new(names);
     let start = Instant::now();
     let next = Arc::new(std::sync::atomic::AtomicUsize::new(0));

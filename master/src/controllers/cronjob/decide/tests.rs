@@ -36,7 +36,7 @@ fn job(name: &str, started: &str, end: Option<&str>) -> Job {
         })
         .unwrap_or_default();
     j.status = Some(JobStatus {
-        start_time: Some(to_rfc3339(at(started))),
+        start_time: Some(to_rfc3339(at(started)).to_string()),
         conditions,
         ..Default::default()
     });
@@ -87,7 +87,7 @@ fn forbid_waits_for_the_active_job_and_replace_stops_it() {
 fn after_downtime_only_the_latest_missed_run_starts_within_the_deadline() {
     let mut cj = cron(ConcurrencyPolicy::Allow);
     cj.status = Some(CronJobStatus {
-        last_schedule_time: Some(to_rfc3339(at("10:00:00"))),
+        last_schedule_time: Some(to_rfc3339(at("10:00:00")).to_string()),
         ..Default::default()
     });
     let d = decide(&cj, &[], at("10:30:30"));

@@ -32,7 +32,10 @@ fn deployment(replicas: i32, deadline: i32) -> Deployment {
 
 fn reason(s: &DeploymentStatus, type_: &str) -> (String, String) {
     let c = bosun_shared::meta::find_condition(&s.conditions, type_).expect("condition");
-    (c.status.clone(), c.reason.clone().unwrap_or_default())
+    (
+        c.status.to_string(),
+        c.reason.clone().unwrap_or_default().to_string(),
+    )
 }
 
 #[test]

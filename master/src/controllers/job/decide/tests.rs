@@ -1,6 +1,7 @@
 //! The Job decision over time: parallelism, completions, back-off, limits, indexes, TTL.
 use bosun_shared::job::{CompletionMode, JobSpec};
 use bosun_shared::pod::{ContainerState, ContainerStatus, PodStatus, StateTerminated};
+use bosun_shared::ToCompactString;
 
 use super::*;
 
@@ -27,7 +28,7 @@ fn pod(phase: PodPhase, finished: Option<u64>, index: Option<i32>) -> Pod {
     if let Some(i) = index {
         p.metadata
             .annotations
-            .insert(COMPLETION_INDEX_ANNOTATION.into(), i.to_string());
+            .insert(COMPLETION_INDEX_ANNOTATION.into(), i.to_compact_string());
     }
     let terminated = finished.map(|f| {
         Box::new(StateTerminated {
@@ -51,7 +52,8 @@ fn pod(phase: PodPhase, finished: Option<u64>, index: Option<i32>) -> Pod {
 }
 
 fn reason(s: &JobStatus, type_: &str) -> Option<String> {
-    bosun_shared::meta::find_condition(&s.conditions, type_).and_then(|c| c.reason.clone())
+    bosun_shared::meta::find_condition(&s.conditions, type_)
+        .and_then(|c| c.reason.as_deref().map(str::to_string))
 }
 
 #[test]
