@@ -219,8 +219,8 @@ impl EventWriter {
                         ns => ns.to_string(),
                     };
                     let name = event_name(&e.involved_object.name);
-                    e.metadata.name = name.clone().into();
-                    e.metadata.namespace = ns.clone().into();
+                    e.metadata.name = name.as_str().into();
+                    e.metadata.namespace = ns.as_str().into();
                     e.count = e.count.max(1);
                     e.first_timestamp = Some(now.to_string());
                     e.last_timestamp = Some(now.to_string());

@@ -7,8 +7,7 @@ use bosun_shared::pod::{
     StateTerminated, StateWaiting, CONTAINERS_READY, INITIALIZED, POD_READY,
 };
 use bosun_shared::time::to_rfc3339;
-use bosun_shared::ToCompactString;
-use bosun_shared::{format_compact, CompactString};
+use bosun_shared::{format_compact, CompactString, ToCompactString};
 
 use crate::probe::ProbeView;
 use crate::runtime::{ObservedContainer, RunState};
@@ -94,7 +93,7 @@ fn container_status(v: &ContainerView<'_>, policy: RestartPolicy) -> ContainerSt
         };
         return s;
     };
-    s.container_id = Some(format!("docker://{}", c.id).into());
+    s.container_id = Some(format_compact!("docker://{}", c.id));
     s.published_ports = c.published.iter().map(published_port).collect();
     s.restart_count = crate::labels::attempt_of(&c.labels) as i32;
     let terminated = || terminated_state(c, v.probes);
@@ -235,11 +234,11 @@ pub fn pod_status(
     let mut conditions = vec![initialized_condition(&init_statuses)];
     conditions.extend(readiness_conditions(phase, &statuses));
     let pod_ip = match view.sandbox {
-        Some(sandbox) => sandbox.ip.clone(),
+        Some(sandbox) => sandbox.ip.as_deref(),
         None => view
             .containers
             .iter()
-            .find_map(|v| v.current.and_then(|c| c.ip.clone())),
+            .find_map(|v| v.current.and_then(|c| c.ip.as_deref())),
     };
     PodStatus {
         phase,

@@ -92,7 +92,7 @@ pub struct CronJobStatus {
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct ActiveJob {
-    pub kind: CompactString,
+    pub kind: String,
     pub namespace: String,
     pub name: String,
     pub uid: String,

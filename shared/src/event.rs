@@ -6,7 +6,6 @@
 //! again (`count`, `lastTimestamp`), and kept bounded; `bosun get events` lists them and
 //! `bosun describe` ends with those of the object described.
 use compact_str::CompactString;
-use compact_str::ToCompactString;
 
 use serde::{Deserialize, Serialize};
 
@@ -60,7 +59,7 @@ pub struct Event {
 #[serde(rename_all = "camelCase")]
 pub struct ObjectReference {
     #[serde(default)]
-    pub kind: CompactString,
+    pub kind: String,
     #[serde(default, skip_serializing_if = "String::is_empty")]
     pub namespace: String,
     #[serde(default)]
@@ -87,7 +86,7 @@ impl ObjectReference {
     pub fn to(obj: &Object) -> Self {
         let m = obj.meta();
         ObjectReference {
-            kind: obj.kind().as_str().to_compact_string(),
+            kind: obj.kind().as_str().to_string(),
             namespace: m.namespace.to_string(),
             name: m.name.to_string(),
             uid: m.uid.to_string(),

@@ -26,8 +26,7 @@ use bosun_proto::v1::{
     VersionResponse, WatchEvent, WatchRequest,
 };
 use bosun_shared::selector::LabelSelector;
-use bosun_shared::ToCompactString;
-use bosun_shared::{Kind, Object};
+use bosun_shared::{Kind, Object, ToCompactString};
 use futures::{Stream, StreamExt};
 use tonic::{Request, Response, Status};
 

@@ -9,8 +9,7 @@ use std::sync::Arc;
 
 use bosun_shared::pod::Pod;
 use bosun_shared::pvc::PersistentVolumeClaim;
-use bosun_shared::ToCompactString;
-use bosun_shared::{CompactString, Kind, Object};
+use bosun_shared::{CompactString, Kind, Object, ToCompactString};
 
 use crate::scheduler::Outcome;
 use crate::store::{Op, Store};
@@ -128,8 +127,8 @@ impl<'a> ClaimPlan<'a> {
 
 fn blocked(p: &Pod, message: String) -> Outcome {
     Outcome::Unschedulable {
-        namespace: p.metadata.namespace.to_string(),
-        name: p.metadata.name.to_string(),
+        namespace: p.metadata.namespace.clone(),
+        name: p.metadata.name.clone(),
         message,
     }
 }

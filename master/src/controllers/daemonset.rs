@@ -13,8 +13,7 @@ use bosun_shared::meta::ObjectMeta;
 use bosun_shared::node::Node;
 use bosun_shared::pod::Pod;
 use bosun_shared::taint::{untolerated, Toleration};
-use bosun_shared::ToCompactString;
-use bosun_shared::{Kind, Object};
+use bosun_shared::{Kind, Object, ToCompactString};
 use tokio_util::sync::CancellationToken;
 use tracing::info;
 

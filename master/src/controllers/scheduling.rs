@@ -109,7 +109,7 @@ impl SchedulerLoop {
             let mut status = pod.status.clone().unwrap_or_default();
             let condition = match &outcome {
                 Outcome::Bind { node, .. } => {
-                    pod.spec.node_name = Some(node.clone().into());
+                    pod.spec.node_name = Some(node.clone());
                     ops.extend(claims.bind_ops(ns, name, node));
                     ops.push(Op::Update {
                         object: pod.clone().into(),
@@ -125,7 +125,7 @@ impl SchedulerLoop {
                     type_: "PodScheduled".into(),
                     status: "False".into(),
                     reason: Some("Unschedulable".into()),
-                    message: Some(message.clone().into()),
+                    message: Some(message.as_str().into()),
                     ..Default::default()
                 },
             };

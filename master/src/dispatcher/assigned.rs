@@ -90,12 +90,12 @@ impl Assigned {
     /// The message a change of a pod calls for, if any.
     pub fn on_pod(&mut self, store: &Store, node: &str, change: &Change) -> Option<PodAssignment> {
         let pod = change.object.as_pod()?;
-        let uid = pod.metadata.uid.clone();
+        let uid = &pod.metadata.uid;
         let deleted = change.event == EventType::Deleted;
         self.note_terminating(pod, node, deleted);
         let removed = deleted || pod.is_terminating();
         if removed || !bound_to(pod, node) {
-            self.pods.remove(&uid)?;
+            self.pods.remove(uid)?;
             let grace = pod.metadata.deletion_grace_period_seconds;
             return Some(PodAssignment {
                 removed_grace_seconds: grace.map(|g| (uid.to_string(), g)).into_iter().collect(),
@@ -105,7 +105,7 @@ impl Assigned {
             });
         }
         // Status-only changes (often the agent's own reports) do not change the assignment.
-        if self.pods.get(&uid).map(|(g, _)| *g) == Some(pod.metadata.generation) {
+        if self.pods.get(uid).map(|(g, _)| *g) == Some(pod.metadata.generation) {
             return None;
         }
         self.pods

@@ -9,6 +9,7 @@ use bosun_shared::meta::StringMap;
 use bosun_shared::node::Node;
 use bosun_shared::pod::Pod;
 use bosun_shared::taint::Toleration;
+use bosun_shared::CompactString;
 
 use super::demand::{Demand, NodeUsage};
 use super::filter::{check_fit, check_node, Reason};
@@ -22,19 +23,19 @@ pub enum Outcome {
     /// Bind pod `namespace/name` to `node`.
     Bind {
         /// Namespace of the pod.
-        namespace: String,
+        namespace: CompactString,
         /// Name of the pod.
-        name: String,
+        name: CompactString,
         /// Name of the node chosen for it.
-        node: String,
+        node: CompactString,
     },
     /// No node fits; `message` says why, e.g.
     /// "0/3 nodes available: 2 insufficient memory, 1 cordoned".
     Unschedulable {
         /// Namespace of the pod.
-        namespace: String,
+        namespace: CompactString,
         /// Name of the pod.
-        name: String,
+        name: CompactString,
         /// Why no node fits, with the count of nodes per reason.
         message: String,
     },
@@ -154,17 +155,16 @@ fn place(
     let name = pod.metadata.name.clone();
     match best {
         Some((_, node, i)) => {
-            let node = node.to_string();
             usage[i].add(&demand);
             Outcome::Bind {
-                namespace: namespace.to_string(),
-                name: name.to_string(),
-                node,
+                namespace,
+                name,
+                node: node.into(),
             }
         }
         None => Outcome::Unschedulable {
-            namespace: namespace.to_string(),
-            name: name.to_string(),
+            namespace,
+            name,
             message: message::unschedulable(nodes.len(), &reasons),
         },
     }

@@ -217,7 +217,7 @@ fn apply_op(
             m.generation = 1;
             if m.uid.is_empty() {
                 // Deterministic fallback; the API stamps a random uid before proposing.
-                m.uid = format!("rev-{revision}-{}", m.name).into();
+                m.uid = bosun_shared::format_compact!("rev-{revision}-{}", m.name);
             }
             Ok(Change::new(EventType::Added, Arc::new(o), revision))
         }

@@ -15,7 +15,7 @@ use std::collections::VecDeque;
 use std::sync::Arc;
 
 use bosun_shared::object::DecodeError;
-use bosun_shared::{Kind, Object};
+use bosun_shared::{CompactString, Kind, Object};
 use bytes::Bytes;
 
 use super::command::{Change, EventType};
@@ -33,7 +33,7 @@ pub enum Past {
     Encoded {
         event: EventType,
         kind: Kind,
-        namespace: String,
+        namespace: CompactString,
         revision: u64,
         json: Bytes,
     },
@@ -84,7 +84,7 @@ impl Past {
         Past::Encoded {
             event: c.event,
             kind: c.object.kind(),
-            namespace: c.object.meta().namespace.to_string(),
+            namespace: c.object.meta().namespace.clone(),
             revision: c.revision,
             json: c.json(),
         }

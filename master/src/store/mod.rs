@@ -30,8 +30,7 @@ use std::sync::{Arc, RwLock};
 use std::time::Duration;
 
 use bosun_shared::selector::LabelSelector;
-use bosun_shared::ToCompactString;
-use bosun_shared::{Kind, Object};
+use bosun_shared::{Kind, Object, ToCompactString};
 use raft::eraftpb::{ConfChangeSingle, ConfChangeType, ConfChangeV2};
 use raft::RawNode;
 use tokio::sync::{mpsc, oneshot, watch as tokio_watch};

@@ -22,8 +22,7 @@ use bosun_shared::pod::Pod;
 use bosun_shared::replicaset::{
     ReplicaSet, ReplicaSetSpec, CHANGE_CAUSE_ANNOTATION, REVISION_ANNOTATION, TEMPLATE_HASH_LABEL,
 };
-use bosun_shared::ToCompactString;
-use bosun_shared::{CompactString, Kind, Object};
+use bosun_shared::{CompactString, Kind, Object, ToCompactString};
 use tokio_util::sync::CancellationToken;
 use tracing::info;
 
@@ -321,7 +320,7 @@ fn new_replica_set(d: &Deployment, hash: &str, revision: i64, replicas: usize) -
     let mut labels = d.spec.template.metadata.labels.clone();
     labels.insert(TEMPLATE_HASH_LABEL.into(), hash.to_compact_string());
     let mut metadata = ObjectMeta {
-        name: format!("{}-{hash}", d.metadata.name).into(),
+        name: bosun_shared::format_compact!("{}-{hash}", d.metadata.name),
         namespace: d.metadata.namespace.clone(),
         labels,
         owner_references: vec![controller_ref(Kind::Deployment, &d.metadata)],

@@ -12,8 +12,7 @@ use bosun_shared::job::{
 };
 use bosun_shared::meta::ObjectMeta;
 use bosun_shared::pod::{EnvVar, Pod};
-use bosun_shared::ToCompactString;
-use bosun_shared::{Kind, Object};
+use bosun_shared::{Kind, Object, ToCompactString};
 use tokio_util::sync::CancellationToken;
 use tracing::info;
 
