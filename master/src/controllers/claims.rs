@@ -9,7 +9,7 @@ use std::sync::Arc;
 
 use bosun_shared::pod::Pod;
 use bosun_shared::pvc::PersistentVolumeClaim;
-use bosun_shared::{CompactString, Kind, Object, ToCompactString};
+use bosun_shared::{CompactString, Kind, Object};
 
 use crate::scheduler::Outcome;
 use crate::store::{Op, Store};
@@ -40,7 +40,7 @@ fn claims_of(p: &Pod) -> BTreeSet<String> {
 impl<'a> ClaimPlan<'a> {
     pub fn new(store: &Store, pending: &[&'a Pod]) -> ClaimPlan<'a> {
         let mut plan = ClaimPlan::default();
-        let mut reserved: BTreeSet<(String, String)> = BTreeSet::new();
+        let mut reserved: BTreeSet<(CompactString, CompactString)> = BTreeSet::new();
         'pods: for &pod in pending {
             let names = claims_of(pod);
             if names.is_empty() {
@@ -64,7 +64,7 @@ impl<'a> ClaimPlan<'a> {
                         nodes.insert(n.to_string());
                     }
                     None => {
-                        if reserved.contains(&(ns.to_string(), name.clone())) {
+                        if reserved.contains(&(ns.clone(), name.into())) {
                             // Another pod binds it in this pass; this one waits for the next.
                             continue 'pods;
                         }
@@ -84,7 +84,7 @@ impl<'a> ClaimPlan<'a> {
                 continue;
             }
             for c in &unbound {
-                reserved.insert((ns.to_string(), c.meta().name.to_string()));
+                reserved.insert((ns.clone(), c.meta().name.clone()));
             }
             let key = (ns, pod.metadata.name.clone());
             plan.binds.insert(key, unbound);
@@ -102,10 +102,7 @@ impl<'a> ClaimPlan<'a> {
 
     /// The writes that bind pod `namespace/name`'s unbound claims to `node`.
     pub fn bind_ops(&self, namespace: &str, name: &str, node: &str) -> Vec<Op> {
-        let Some(claims) = self
-            .binds
-            .get(&(namespace.to_compact_string(), name.to_compact_string()))
-        else {
+        let Some(claims) = self.binds.get(&(namespace.into(), name.into())) else {
             return Vec::new();
         };
         let mut ops = Vec::new();

@@ -114,13 +114,7 @@ impl DaemonSetController {
         // Rolling update: replace old pods while few enough nodes lack a ready pod.
         let desired = eligible.len() as i32;
         if ds.rolling() {
-            let is_old = |p: &&Pod| {
-                p.metadata
-                    .labels
-                    .get(REVISION_HASH_LABEL)
-                    .map(|h| h.as_str())
-                    != Some(hash.as_str())
-            };
+            let is_old = |p: &&Pod| p.metadata.labels.get(REVISION_HASH_LABEL) != Some(&hash);
             let unavailable =
                 create.len() + waiting + kept.iter().filter(|p| !p.is_ready()).count();
             let mut room = (ds.max_unavailable(desired) as usize).saturating_sub(unavailable);
@@ -165,13 +159,7 @@ impl DaemonSetController {
             number_ready: ready,
             updated_number_scheduled: kept
                 .iter()
-                .filter(|p| {
-                    p.metadata
-                        .labels
-                        .get(REVISION_HASH_LABEL)
-                        .map(|h| h.as_str())
-                        == Some(hash.as_str())
-                })
+                .filter(|p| p.metadata.labels.get(REVISION_HASH_LABEL) == Some(&hash))
                 .count() as i32,
             number_available: ready,
             number_unavailable: (desired - ready).max(0),
@@ -225,7 +213,7 @@ fn new_pod(
 ) -> Pod {
     let t = &ds.spec.template;
     let mut labels = t.metadata.labels.clone();
-    labels.insert(REVISION_HASH_LABEL.into(), hash.to_compact_string());
+    labels.insert(REVISION_HASH_LABEL.into(), hash.into());
     let mut spec = t.spec.clone();
     spec.node_name = Some(node.to_compact_string());
     spec.tolerations = tolerations.to_vec();

@@ -6,7 +6,7 @@ use std::sync::Arc;
 
 use bosun_shared::meta::{ObjectMeta, OwnerReference};
 use bosun_shared::pod::Pod;
-use bosun_shared::{Kind, Object};
+use bosun_shared::{CompactString, Kind, Object};
 
 use crate::store::{Op, Store};
 
@@ -42,7 +42,7 @@ pub fn delete_of(kind: Kind, meta: &ObjectMeta) -> Op {
 }
 
 /// The `terminate_at` of a deletion proposed now: pods wait for their agent to stop them.
-pub fn graceful(kind: Kind) -> Option<bosun_shared::CompactString> {
+pub fn graceful(kind: Kind) -> Option<CompactString> {
     (kind == Kind::Pod).then(bosun_shared::time::now_rfc3339)
 }
 
@@ -66,7 +66,7 @@ pub fn controller_ref(kind: Kind, meta: &ObjectMeta) -> OwnerReference {
 const SAFE: &[u8] = b"bcdfghjklmnpqrstvwxz2456789";
 
 /// `v` written with [`SAFE`] characters, `len` of them.
-pub fn encode_safe(mut v: u64, len: usize) -> String {
+pub fn encode_safe<S: FromIterator<char>>(mut v: u64, len: usize) -> S {
     (0..len)
         .map(|_| {
             let c = SAFE[(v % SAFE.len() as u64) as usize] as char;
@@ -77,7 +77,7 @@ pub fn encode_safe(mut v: u64, len: usize) -> String {
 }
 
 /// A stable hash of a pod template (FNV-1a over its JSON), as 10 [`SAFE`] characters.
-pub fn template_hash(t: &bosun_shared::deployment::PodTemplateSpec) -> String {
+pub fn template_hash(t: &bosun_shared::deployment::PodTemplateSpec) -> CompactString {
     let json = serde_json::to_vec(t).unwrap_or_default();
     let mut h: u64 = 0xcbf2_9ce4_8422_2325;
     for b in json {

@@ -312,13 +312,13 @@ fn new_replica_set(d: &Deployment, hash: &str, revision: i64, replicas: usize) -
     template
         .metadata
         .labels
-        .insert(TEMPLATE_HASH_LABEL.into(), hash.to_compact_string());
+        .insert(TEMPLATE_HASH_LABEL.into(), hash.into());
     let mut selector = d.spec.selector.clone();
     selector
         .match_labels
-        .insert(TEMPLATE_HASH_LABEL.into(), hash.to_compact_string());
+        .insert(TEMPLATE_HASH_LABEL.into(), hash.into());
     let mut labels = d.spec.template.metadata.labels.clone();
-    labels.insert(TEMPLATE_HASH_LABEL.into(), hash.to_compact_string());
+    labels.insert(TEMPLATE_HASH_LABEL.into(), hash.into());
     let mut metadata = ObjectMeta {
         name: bosun_shared::format_compact!("{}-{hash}", d.metadata.name),
         namespace: d.metadata.namespace.clone(),
@@ -340,7 +340,7 @@ fn new_replica_set(d: &Deployment, hash: &str, revision: i64, replicas: usize) -
 }
 
 /// The hash of the Deployment's pod template.
-pub fn template_hash(d: &Deployment) -> String {
+pub fn template_hash(d: &Deployment) -> CompactString {
     super::pods::template_hash(&d.spec.template)
 }
 
