@@ -64,7 +64,7 @@ async fn a_lagging_follower_catches_up_through_a_snapshot() {
         lagging_bytes: 0,
         ..Compaction::default()
     };
-    let first = lagging_follower_catches_up(compaction).await;
+    let first = lagging_follower_catches_up(compaction, 0).await;
     assert!(
         first > 50,
         "the leader's log was not compacted: from {first}"
@@ -82,7 +82,7 @@ async fn a_log_is_compacted_by_its_bytes() {
         keep_bytes: 2 << 10,
         lagging_bytes: 0,
     };
-    let first = lagging_follower_catches_up(compaction).await;
+    let first = lagging_follower_catches_up(compaction, 0).await;
     assert!(
         first > 50,
         "the leader's log was not compacted: from {first}"
@@ -98,17 +98,26 @@ async fn a_leader_keeps_entries_a_lagging_follower_needs() {
         keep: 5,
         ..Compaction::default()
     };
-    let first = lagging_follower_catches_up(compaction).await;
+    let first = lagging_follower_catches_up(compaction, 0).await;
     assert!(
         first < 50,
         "the leader compacted past its follower: from {first}"
     );
 }
 
-/// Isolates a follower, writes 100 pods, heals the network and waits for the follower to hold
-/// the leader's objects, also after a restart. Returns the first index of the leader's log
-/// before the network healed.
-async fn lagging_follower_catches_up(compaction: Compaction) -> u64 {
+/// A follower that fell behind by more than the entries the leader holds in memory catches up
+/// from the log all the same: the older entries are read back from the leader's log file.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_lagging_follower_catches_up_from_entries_read_back_from_the_log() {
+    // 100 pods of 40 KiB: 4 MB of entries, twice what a master keeps in memory.
+    let first = lagging_follower_catches_up(Compaction::default(), 40 << 10).await;
+    assert!(first < 50, "the leader compacted its log: from {first}");
+}
+
+/// Isolates a follower, writes 100 pods (each with an annotation of `pad` bytes), heals the
+/// network and waits for the follower to hold the leader's objects, also after a restart.
+/// Returns the first index of the leader's log before the network healed.
+async fn lagging_follower_catches_up(compaction: Compaction, pad: usize) -> u64 {
     let mut c = Cluster::start(3, compaction).await;
     let leader = c.leader().await;
     let lagging = (leader + 1) % 3;
@@ -116,7 +125,13 @@ async fn lagging_follower_catches_up(compaction: Compaction) -> u64 {
     let lag_id = c.status(lagging).unwrap().id;
     c.faults.isolate(lag_id, &all);
     for i in 0..100 {
-        c.create_retrying(&pod(&format!("p{i}"))).await;
+        let mut p = pod(&format!("p{i}"));
+        if pad > 0 {
+            p.meta_mut()
+                .annotations
+                .insert("bosun.dev/pad".into(), "x".repeat(pad).into());
+        }
+        c.create_retrying(&p).await;
     }
     let first = c.status(leader).unwrap().first_index;
     c.faults.heal();

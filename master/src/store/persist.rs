@@ -13,7 +13,8 @@
 //! installed and at shutdown ([`SledStorage::checkpoint`]). sled syncs every buffer it writes,
 //! which made each write wait on the disk several times. A crash loses what was applied since
 //! the last checkpoint; it is applied again from the log, which is compacted only up to what
-//! sled holds durably. The log is also held in memory, so Raft never waits on a read.
+//! sled holds durably. The newest entries and every term are also held in memory
+//! ([`mem_log`]); an older entry is read back from the log file.
 use std::collections::BTreeMap;
 use std::path::Path;
 use std::sync::{Arc, Mutex};
@@ -70,7 +71,8 @@ struct Meta {
     /// Index and term of the last compaction (entries up to it are gone).
     snapshot_index: u64,
     snapshot_term: u64,
-    /// Entries `snapshot_index + 1 ..= last_index`, also in the [`Wal`].
+    /// Entries `snapshot_index + 1 ..= last_index`: where each is in the [`Wal`], the newest
+    /// themselves.
     entries: MemLog,
     last_index: u64,
 }
@@ -150,8 +152,12 @@ impl SledStorage {
         // Entries the snapshot covers may still be in the log (a crash between the checkpoint
         // and the rewrite of the log); they are dropped here.
         let after = meta.snapshot_index;
-        meta.entries = MemLog::new(replayed.entries.into_iter().filter(|e| e.index > after));
-        if let Some(first) = meta.entries.front() {
+        let skip = replayed.entries.partition_point(|e| e.index <= after);
+        let mut entries = replayed.entries;
+        let mut positions = replayed.positions;
+        entries.drain(..skip);
+        positions.drain(..skip);
+        if let Some(first) = entries.first() {
             if first.index != meta.snapshot_index + 1 {
                 return Err(StoreError::Internal(format!(
                     "the raft log starts at entry {} but the snapshot ends at {}",
@@ -159,6 +165,7 @@ impl SledStorage {
                 )));
             }
         }
+        meta.entries = MemLog::new(positions, entries);
         meta.last_index = meta.snapshot_index + meta.entries.len() as u64;
         *s.meta.lock().expect("storage meta lock") = meta;
         Ok(s)
@@ -342,10 +349,10 @@ impl SledStorage {
                 meta.last_index
             )));
         }
-        self.wal().write(entries, None)?;
+        let positions = self.wal().write(entries, None)?;
         let keep = meta.pos(first.index);
         meta.entries.truncate(keep);
-        meta.entries.extend(entries.iter().cloned());
+        meta.entries.extend(positions, entries.to_vec());
         meta.last_index = meta.snapshot_index + meta.entries.len() as u64;
         Ok(())
     }
@@ -420,8 +427,10 @@ impl SledStorage {
         meta.entries.drain_front(drop_n);
         meta.snapshot_index = index;
         meta.snapshot_term = term;
-        let kept: Vec<Entry> = meta.entries.iter().cloned().collect();
-        self.wal().rewrite(&kept, &meta.hard_state)
+        let kept: Vec<_> = meta.entries.positions().collect();
+        let moved = self.wal().rewrite(&kept, &meta.hard_state)?;
+        meta.entries.moved(moved);
+        Ok(())
     }
 
     /// Index of the last compacted entry (0 when nothing was compacted).
@@ -435,7 +444,7 @@ impl SledStorage {
         m.last_index - m.snapshot_index
     }
 
-    /// Payload bytes of the entries in the log.
+    /// Encoded bytes of the entries in the log.
     pub fn log_bytes(&self) -> u64 {
         self.meta().entries.bytes()
     }

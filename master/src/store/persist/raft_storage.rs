@@ -1,6 +1,5 @@
-//! raft-rs's [`raft::Storage`] over [`SledStorage`]: the log from memory, snapshots from the
-//! applied objects.
-use protobuf::Message as _;
+//! raft-rs's [`raft::Storage`] over [`SledStorage`]: the log from memory and the log file,
+//! snapshots from the applied objects.
 use raft::eraftpb::{Entry, Snapshot};
 use raft::{GetEntriesContext, RaftState, StorageError};
 
@@ -29,12 +28,20 @@ impl raft::Storage for SledStorage {
         }
         let mut out = Vec::new();
         let mut size = 0u64;
-        for e in m.entries.range(m.pos(low)..m.pos(high)) {
-            size += u64::from(e.compute_size());
+        for i in m.pos(low)..m.pos(high) {
+            let pos = m
+                .entries
+                .position(i)
+                .expect("entries up to last_index are in the log");
+            // The record's payload is the encoded entry: its size is known before reading it.
+            size += u64::from(pos.len);
             if !out.is_empty() && max_size.is_some_and(|m| size > m) {
                 break;
             }
-            out.push(e.clone());
+            out.push(match m.entries.cached(i) {
+                Some(e) => e.clone(),
+                None => self.wal().read(pos).map_err(storage_err)?,
+            });
         }
         Ok(out)
     }
@@ -50,8 +57,8 @@ impl raft::Storage for SledStorage {
         if idx > m.last_index {
             return Err(raft::Error::Store(StorageError::Unavailable));
         }
-        let entry = m.entries.get(m.pos(idx));
-        Ok(entry.expect("entries up to last_index are in memory").term)
+        let pos = m.entries.position(m.pos(idx));
+        Ok(pos.expect("entries up to last_index are in the log").term)
     }
 
     fn first_index(&self) -> raft::Result<u64> {
