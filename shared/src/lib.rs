@@ -35,6 +35,7 @@ pub use compact_str::{format_compact, CompactString, ToCompactString};
 pub mod base64_map;
 pub mod client;
 pub mod client_config;
+pub mod condition;
 pub mod configmap;
 pub mod cronjob;
 pub mod daemonset;

@@ -95,61 +95,7 @@ pub struct OwnerReference {
     pub controller: Option<bool>,
 }
 
-/// A condition in an object's status, as Kubernetes reports them.
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
-#[serde(rename_all = "camelCase")]
-pub struct Condition {
-    /// e.g. `Ready`, `PodScheduled`.
-    #[serde(rename = "type")]
-    pub type_: CompactString,
-    /// `True`, `False` or `Unknown`.
-    pub status: CompactString,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub reason: Option<CompactString>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub message: Option<CompactString>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub last_transition_time: Option<CompactString>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub last_heartbeat_time: Option<CompactString>,
-    /// When the condition last changed in any way (Deployments' `Progressing`).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub last_update_time: Option<CompactString>,
-}
-
-/// Finds a condition by type.
-pub fn find_condition<'a>(conditions: &'a [Condition], type_: &str) -> Option<&'a Condition> {
-    conditions.iter().find(|c| c.type_ == type_)
-}
-
-/// Sets a condition, keeping its transition time when the status is unchanged.
-/// Returns true when anything changed.
-pub fn set_condition(conditions: &mut Vec<Condition>, mut new: Condition, now: &str) -> bool {
-    match conditions.iter_mut().find(|c| c.type_ == new.type_) {
-        Some(old) => {
-            let same = old.status == new.status
-                && old.reason == new.reason
-                && old.message == new.message
-                && old.last_heartbeat_time == new.last_heartbeat_time
-                && old.last_update_time == new.last_update_time;
-            if same {
-                return false;
-            }
-            new.last_transition_time = if old.status == new.status {
-                old.last_transition_time.clone()
-            } else {
-                Some(now.into())
-            };
-            *old = new;
-            true
-        }
-        None => {
-            new.last_transition_time = Some(now.into());
-            conditions.push(new);
-            true
-        }
-    }
-}
+pub use crate::condition::{find_condition, set_condition, Condition, ConditionTimes};
 
 /// What a delete does to the objects the deleted one owns (kubectl's `--cascade`).
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]

@@ -118,12 +118,15 @@ pub fn node(name: &str) -> Node {
         status: Some(NodeStatus {
             capacity: resources,
             allocatable: Default::default(),
-            conditions: vec![Condition {
-                reason: Some("AgentReady".into()),
-                message: Some("agent is posting ready status".into()),
-                last_heartbeat_time: Some(ago(10).into()),
-                last_transition_time: Some(ago(2 * 86400).into()),
-                ..condition("Ready", "True")
+            conditions: vec![{
+                let mut c = Condition {
+                    reason: Some("AgentReady".into()),
+                    message: Some("agent is posting ready status".into()),
+                    last_transition_time: Some(ago(2 * 86400).into()),
+                    ..condition("Ready", "True")
+                };
+                c.set_last_heartbeat_time(Some(ago(10).into()));
+                c
             }],
             addresses: vec![NodeAddress {
                 type_: "InternalIP".into(),

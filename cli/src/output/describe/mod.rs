@@ -251,7 +251,7 @@ impl ConditionColumn {
         let text = |s: &Option<bosun_shared::CompactString>| clean(s.as_deref().unwrap_or(""));
         match self {
             ConditionColumn::LastHeartbeatTime => {
-                timestamp::rfc1123z_or_unknown(c.last_heartbeat_time.as_deref())
+                timestamp::rfc1123z_or_unknown(c.last_heartbeat_time())
             }
             ConditionColumn::LastTransitionTime => {
                 timestamp::rfc1123z_or_unknown(c.last_transition_time.as_deref())

@@ -88,14 +88,14 @@ pub fn status(
             UPDATED,
             &format!("Deployment {name:?} is progressing."),
         );
-        c.last_update_time = Some(stamp.clone());
+        c.set_last_update_time(Some(stamp.clone()));
         Some(c)
     } else if before.is_some_and(|c| c.reason.as_deref() != Some(DEADLINE_EXCEEDED))
         && since_update(before, now).is_some_and(|idle| idle > d.progress_deadline())
     {
         let msg = format!("Deployment {name:?} has timed out progressing.");
         let mut c = condition(PROGRESSING, "False", DEADLINE_EXCEEDED, &msg);
-        c.last_update_time = Some(stamp.clone());
+        c.set_last_update_time(Some(stamp.clone()));
         Some(c)
     } else {
         None
@@ -125,16 +125,16 @@ fn progress(
     now: &str,
 ) -> Condition {
     let mut c = condition(PROGRESSING, status, reason, &msg);
-    c.last_update_time = match before {
-        Some(b) if b.reason.as_deref() == Some(reason) => b.last_update_time.clone(),
+    c.set_last_update_time(match before {
+        Some(b) if b.reason.as_deref() == Some(reason) => b.last_update_time().map(Into::into),
         _ => Some(now.to_compact_string()),
-    };
+    });
     c
 }
 
 /// How long ago the condition was last updated.
 fn since_update(c: Option<&Condition>, now: SystemTime) -> Option<std::time::Duration> {
-    let t = parse_rfc3339(c?.last_update_time.as_deref()?)?;
+    let t = parse_rfc3339(c?.last_update_time()?)?;
     now.duration_since(t).ok()
 }
 
