@@ -95,14 +95,22 @@ fn records(entries: &[Entry], hs: Option<&HardState>, at: u64) -> (Vec<u8>, Vec<
     (out, positions)
 }
 
-/// Checks a record's crc and kind and decodes its entry.
-fn entry_of(record: &[u8]) -> Result<Entry, String> {
+/// Checks that `record` (header and payload) is an intact entry record: its length, kind
+/// and crc.
+fn check_entry_record(record: &[u8]) -> Result<(), String> {
+    let len = u32::from_le_bytes(record[0..4].try_into().expect("4 bytes")) as usize;
     let crc = u32::from_le_bytes(record[4..8].try_into().expect("4 bytes"));
     let mut h = crc32fast::Hasher::new();
     h.update(&record[8..]);
-    if h.finalize() != crc || record[8] != KIND_ENTRY {
+    if len + HEADER != record.len() || record[8] != KIND_ENTRY || h.finalize() != crc {
         return Err("not an intact entry record".into());
     }
+    Ok(())
+}
+
+/// Checks an entry record and decodes its entry.
+fn entry_of(record: &[u8]) -> Result<Entry, String> {
+    check_entry_record(record)?;
     Entry::parse_from_bytes(&record[HEADER..]).map_err(|e| e.to_string())
 }
 
@@ -261,6 +269,14 @@ impl Wal {
             self.file
                 .read_exact_at(&mut record, pos.at)
                 .map_err(|e| io_err("reading", &path, e))?;
+            // A record damaged on disk is not copied: replayed, it would cut off the log there.
+            check_entry_record(&record).map_err(|e| {
+                StoreError::Internal(format!(
+                    "compacting raft log {}: the record at byte {}: {e}",
+                    path.display(),
+                    pos.at
+                ))
+            })?;
             w.write_all(&record)
                 .map_err(|e| io_err("writing", &tmp, e))?;
             moved.push(Pos { at, ..*pos });
@@ -412,5 +428,27 @@ mod tests {
         let wrong = Pos { at: 1, ..pos[0] };
         let e = wal.read(wrong).unwrap_err().to_string();
         assert!(e.contains("raft.wal") && e.contains("byte 1"), "{e}");
+    }
+
+    #[test]
+    fn compaction_refuses_to_copy_a_damaged_record() {
+        let dir = tempfile::tempdir().unwrap();
+        let (mut wal, _) = Wal::open(dir.path()).unwrap();
+        let pos = wal
+            .write(&[entry(1, 1), entry(2, 1), entry(3, 1)], None)
+            .unwrap();
+        // A bit flipped on disk in entry 2's payload.
+        let path = dir.path().join(WAL_FILE);
+        let mut data = std::fs::read(&path).unwrap();
+        data[pos[1].at as usize + HEADER] ^= 0x01;
+        std::fs::write(&path, &data).unwrap();
+        let e = wal
+            .rewrite(&pos[1..], &HardState::default())
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains(&format!("byte {}", pos[1].at)), "{e}");
+        assert!(wal.read(pos[1]).is_err());
+        // The log was not replaced: the other entries read back as written.
+        assert_eq!(wal.read(pos[2]).unwrap(), entry(3, 1));
     }
 }

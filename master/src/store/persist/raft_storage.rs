@@ -40,7 +40,18 @@ impl raft::Storage for SledStorage {
             }
             out.push(match m.entries.cached(i) {
                 Some(e) => e.clone(),
-                None => self.wal().read(pos).map_err(storage_err)?,
+                None => {
+                    let e = self.wal().read(pos).map_err(storage_err)?;
+                    // A stale position would hand raft-rs another entry: fail loudly instead.
+                    let want = m.snapshot_index + 1 + i as u64;
+                    if e.index != want {
+                        return Err(storage_err(format!(
+                            "raft log: read entry {} where entry {want} was recorded",
+                            e.index
+                        )));
+                    }
+                    e
+                }
             });
         }
         Ok(out)
