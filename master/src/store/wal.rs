@@ -108,12 +108,6 @@ fn check_entry_record(record: &[u8]) -> Result<(), String> {
     Ok(())
 }
 
-/// Checks an entry record and decodes its entry.
-fn entry_of(record: &[u8]) -> Result<Entry, String> {
-    check_entry_record(record)?;
-    Entry::parse_from_bytes(&record[HEADER..]).map_err(|e| e.to_string())
-}
-
 /// Reads records from `data` until its end or the first torn or corrupt record; returns what
 /// was read and how many bytes of `data` are good.
 fn replay(data: &[u8]) -> Result<(Replayed, usize), StoreError> {
@@ -231,18 +225,26 @@ impl Wal {
 
     /// Reads back the entry written at `pos` (written, not necessarily durable yet).
     pub fn read(&self, pos: Pos) -> Result<Entry, StoreError> {
-        let path = self.dir.join(WAL_FILE);
-        let mut record = vec![0u8; HEADER + pos.len as usize];
+        let mut record = Vec::new();
+        self.read_record(pos, &mut record)?;
+        Entry::parse_from_bytes(&record[HEADER..]).map_err(|e| self.bad_record(pos, e))
+    }
+
+    /// Reads the record at `pos` into `record` and checks that it is an intact entry record.
+    fn read_record(&self, pos: Pos, record: &mut Vec<u8>) -> Result<(), StoreError> {
+        record.resize(HEADER + pos.len as usize, 0);
         self.file
-            .read_exact_at(&mut record, pos.at)
-            .map_err(|e| io_err("reading", &path, e))?;
-        entry_of(&record).map_err(|e| {
-            StoreError::Internal(format!(
-                "raft log {}: the record at byte {}: {e}",
-                path.display(),
-                pos.at
-            ))
-        })
+            .read_exact_at(record, pos.at)
+            .map_err(|e| io_err("reading", &self.dir.join(WAL_FILE), e))?;
+        check_entry_record(record).map_err(|e| self.bad_record(pos, e))
+    }
+
+    fn bad_record(&self, pos: Pos, e: impl std::fmt::Display) -> StoreError {
+        StoreError::Internal(format!(
+            "raft log {}: the record at byte {}: {e}",
+            self.dir.join(WAL_FILE).display(),
+            pos.at
+        ))
     }
 
     /// Makes everything written so far durable.
@@ -265,18 +267,8 @@ impl Wal {
         let mut at = 0u64;
         let mut record = Vec::new();
         for pos in kept {
-            record.resize(HEADER + pos.len as usize, 0);
-            self.file
-                .read_exact_at(&mut record, pos.at)
-                .map_err(|e| io_err("reading", &path, e))?;
             // A record damaged on disk is not copied: replayed, it would cut off the log there.
-            check_entry_record(&record).map_err(|e| {
-                StoreError::Internal(format!(
-                    "compacting raft log {}: the record at byte {}: {e}",
-                    path.display(),
-                    pos.at
-                ))
-            })?;
+            self.read_record(*pos, &mut record)?;
             w.write_all(&record)
                 .map_err(|e| io_err("writing", &tmp, e))?;
             moved.push(Pos { at, ..*pos });
