@@ -144,18 +144,34 @@ async fn lagging_follower_catches_up(compaction: Compaction, pad: usize) -> u64 
         (pods.len() == 100).then_some(())
     })
     .await;
-    // Restarted from its snapshot plus log, it has exactly the leader's objects.
+    // Restarted from its snapshot plus log, it has exactly the leader's objects once it has
+    // applied its log again (it serves stale reads from the checkpoint meanwhile; entries
+    // beyond the newest 2 MiB are read back from its log file).
     c.kill(lagging).await;
     c.restart(lagging).await;
-    let again = c.client(lagging).await.with_stale(true);
-    let (mine, _) = again.list(Kind::Pod, None, None).await.unwrap();
     let (theirs, _) = c
         .client(leader)
         .await
         .list(Kind::Pod, None, None)
         .await
         .unwrap();
-    assert_eq!(mine, theirs);
+    let again = c.client(lagging).await.with_stale(true);
+    let mut mine = vec![];
+    // Waits for the two to agree, up to the deadline; after it the assertion shows the
+    // difference.
+    let _ = tokio::time::timeout(DEADLINE, async {
+        loop {
+            if let Ok((pods, _)) = again.list(Kind::Pod, None, None).await {
+                mine = pods;
+                if mine == theirs {
+                    return;
+                }
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+    })
+    .await;
+    assert_eq!(mine, theirs, "the restarted follower's objects");
     c.stop_all().await;
     first
 }
