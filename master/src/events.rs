@@ -141,9 +141,12 @@ struct Memory {
     created: VecDeque<(String, String)>,
 }
 
-/// Stores recorded events; runs on every master (only the leader's components record any).
+/// Stores recorded events; runs on every master (the leader's components record events, and
+/// every master's agent sessions those their agents report). A follower's go through the
+/// leader.
 pub struct EventWriter {
     pub store: Store,
+    pub writer: crate::peers::Writer,
     pub rx: mpsc::Receiver<Event>,
 }
 
@@ -246,7 +249,7 @@ impl EventWriter {
         memory
             .created
             .extend(named.iter().map(|(_, stored)| stored.clone()));
-        match self.store.propose(Command { ops: ops.clone() }).await {
+        match self.writer.write(Command { ops: ops.clone() }).await {
             Ok(_) => {}
             // The outcome is unknown, or no master leads: a retry could count repeats twice.
             Err(e @ (StoreError::Unavailable(_) | StoreError::NotLeader { .. })) => {
@@ -257,7 +260,7 @@ impl EventWriter {
             Err(e) => {
                 debug!(error = %e, "storing a batch of events failed; storing them one by one");
                 for op in ops {
-                    if let Err(e) = self.store.propose_one(op).await {
+                    if let Err(e) = self.writer.write(Command { ops: vec![op] }).await {
                         debug!(error = %e, "event not stored");
                     }
                 }

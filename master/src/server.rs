@@ -318,15 +318,28 @@ impl Master {
         )?;
         tasks.spawn(crate::starvation::watch(shutdown.clone()));
         let registry = Arc::new(Registry::default());
+        let peers = Arc::new(PeerChannels::new(pki.credentials.clone()));
+        let writer = crate::peers::Writer::new(store.clone(), peers.clone());
         let (events, event_queue) = crate::events::Recorder::channel();
         tasks.spawn(
             crate::events::EventWriter {
                 store: store.clone(),
+                writer: writer.clone(),
                 rx: event_queue,
             }
             .run(shutdown.clone()),
         );
-        let peers = Arc::new(PeerChannels::new(pki.credentials.clone()));
+        let (reaches_tx, reaches_leader) = tokio::sync::watch::channel(true);
+        tasks.spawn(
+            crate::dispatcher::beats::BeatForwarder {
+                store: store.clone(),
+                registry: registry.clone(),
+                peers: peers.clone(),
+                address: advertised.clone(),
+                reaches_leader: reaches_tx,
+            }
+            .run(shutdown.clone()),
+        );
         let api = ApiService {
             store: store.clone(),
             registry: registry.clone(),
@@ -341,6 +354,8 @@ impl Master {
             registry: registry.clone(),
             hub,
             events: events.clone(),
+            writer,
+            reaches_leader,
             tasks: tasks.clone(),
             shutdown: shutdown.clone(),
         };
@@ -352,6 +367,7 @@ impl Master {
         };
         let raft = RaftService {
             store: store.clone(),
+            registry: registry.clone(),
             shutdown: shutdown.clone(),
         };
         let certificates = CertificateService {

@@ -5,6 +5,7 @@ use std::time::Duration;
 
 use bosun_master::events::aggregate::{COMBINED, MAX_SIMILAR};
 use bosun_master::events::{EventWriter, Recorder, MAX_EVENTS};
+use bosun_master::peers::Writer;
 use bosun_master::store::Store;
 use bosun_shared::event::{Event, ObjectReference, NORMAL, WARNING};
 use bosun_shared::Kind;
@@ -47,6 +48,7 @@ async fn open(dir: &std::path::Path) -> (Store, Recorder, CancellationToken) {
     let (recorder, rx) = Recorder::channel();
     let writer = EventWriter {
         store: store.clone(),
+        writer: Writer::single(store.clone()),
         rx,
     };
     tokio::spawn(writer.run(shutdown.clone()));
@@ -131,6 +133,7 @@ async fn repeats_are_counted_and_the_store_keeps_a_bounded_number() {
     assert_eq!(events(&store).len(), MAX_EVENTS + 50);
     let pruner = EventWriter {
         store: store.clone(),
+        writer: Writer::single(store.clone()),
         rx: Recorder::channel().1,
     };
     pruner.prune().await;

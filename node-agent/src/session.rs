@@ -27,6 +27,11 @@ pub const OUTBOUND_BUFFER: usize = 256;
 const MAX_MESSAGE_BYTES: usize = 64 * 1024 * 1024;
 /// Metadata key in which a master that is not the leader names the leader's address.
 const LEADER_METADATA: &str = "bosun-leader";
+/// Metadata key in which the leader names the master to hold this node's session instead.
+const SERVE_AT_METADATA: &str = "bosun-serve-at";
+/// Metadata key asking a master to serve the session itself: the master this agent was sent
+/// to could not be reached.
+const NO_REDIRECT_METADATA: &str = "bosun-no-redirect";
 const CONNECT_TIMEOUT: Duration = Duration::from_secs(3);
 /// HTTP/2 pings on the session's connection. A silent master is noticed sooner by the
 /// session's own watchdog ([`silence_limit`]: 4 s in a small cluster); pings only close a
@@ -47,6 +52,9 @@ enum SessionError {
     /// The master is not the leader; it may name the leader's address.
     #[error("the master is not the leader")]
     NotLeader(Option<String>),
+    /// The master sends this node's session to the master at this address.
+    #[error("the master sends this node to {0}")]
+    Redirect(String),
     #[error("{0}")]
     Failed(String),
 }
@@ -70,7 +78,9 @@ fn jittered(delay: Duration) -> Duration {
 
 pub struct SessionClient<R: Runtime> {
     pub node: String,
-    /// `http://host:port` of every known master; the session goes to the leader.
+    /// `http://host:port` of every known master. The session starts at the one the node's
+    /// name picks ([`bosun_shared::fnv::spread`]), so nodes spread over the masters, and
+    /// goes where a master sends it.
     pub masters: Vec<String>,
     pub runtime: Arc<R>,
     pub desired: Arc<DesiredPods>,
@@ -112,29 +122,40 @@ fn silence_limit(every: Duration) -> Duration {
 
 impl<R: Runtime> SessionClient<R> {
     /// Keeps a session open until `shutdown`, reconnecting with back-off, moving to the
-    /// leader a master names or else to the next master.
+    /// master a master names or else to the next master.
     pub async fn run(self, shutdown: CancellationToken) {
         let mut delay = RECONNECT_MIN;
-        let mut next = 0usize;
+        let mut next = bosun_shared::fnv::spread(&self.node, self.masters.len());
         let mut hint: Option<String> = None;
+        // Set when the master this agent was sent to failed it: the next asks to stay.
+        let mut stay = false;
         loop {
-            let target = hint.take().unwrap_or_else(|| {
+            let sent = hint.take();
+            let followed = sent.is_some();
+            let target = sent.unwrap_or_else(|| {
                 let t = self.masters.get(next % self.masters.len().max(1)).cloned();
                 next += 1;
                 t.unwrap_or_default()
             });
             let started = tokio::time::Instant::now();
-            match self.session(&target, &shutdown).await {
+            // A master it was sent to serves it without sending it on.
+            match self.session(&target, stay || followed, &shutdown).await {
                 Ok(()) => return,
                 Err(SessionError::NotLeader(Some(leader))) => {
                     info!(master = %target, %leader, "moving to the leader");
                     hint = Some(leader);
                     continue;
                 }
+                Err(SessionError::Redirect(to)) if !followed => {
+                    info!(master = %target, %to, "moving to the master that serves this node");
+                    hint = Some(to);
+                    continue;
+                }
                 Err(e) => {
                     warn!(master = %target, error = %e, "no session with the master; containers keep running")
                 }
             }
+            stay = followed && started.elapsed() < Duration::from_secs(10);
             if started.elapsed() > Duration::from_secs(10) {
                 delay = RECONNECT_MIN;
             }
@@ -147,9 +168,11 @@ impl<R: Runtime> SessionClient<R> {
     }
 
     /// One session with `master`; `Ok` only when shutting down.
+    /// `stay`: ask the master not to send this node elsewhere.
     async fn session(
         &self,
         master: &str,
+        stay: bool,
         shutdown: &CancellationToken,
     ) -> Result<(), SessionError> {
         let channel = self
@@ -176,14 +199,27 @@ impl<R: Runtime> SessionClient<R> {
         })))
         .await
         .map_err(|_| SessionError::Failed("session closed".into()))?;
-        let mut inbound = match client.session(ReceiverStream::new(rx)).await {
+        let mut request = tonic::Request::new(ReceiverStream::new(rx));
+        if stay {
+            request.metadata_mut().insert(
+                NO_REDIRECT_METADATA,
+                tonic::metadata::MetadataValue::from_static("1"),
+            );
+        }
+        let mut inbound = match client.session(request).await {
             Ok(r) => r.into_inner(),
             Err(status) => {
-                let leader = status
-                    .metadata()
-                    .get(LEADER_METADATA)
-                    .and_then(|v| v.to_str().ok())
-                    .map(str::to_string);
+                let named = |key| {
+                    status
+                        .metadata()
+                        .get(key)
+                        .and_then(|v| v.to_str().ok())
+                        .map(str::to_string)
+                };
+                let leader = named(LEADER_METADATA);
+                if let Some(to) = named(SERVE_AT_METADATA) {
+                    return Err(SessionError::Redirect(to));
+                }
                 return Err(
                     if status.code() == tonic::Code::Unavailable
                         && status.message().contains("not the leader")

@@ -405,7 +405,12 @@ impl Client {
 
     /// CPU and memory of every connected node and its pods, measured now.
     pub async fn top(&self) -> Result<(Vec<NodeMetrics>, Vec<String>), ClientError> {
-        let r = self.api.clone().top(TopRequest {}).await?.into_inner();
+        let r = self
+            .api
+            .clone()
+            .top(TopRequest::default())
+            .await?
+            .into_inner();
         let nodes = r
             .nodes
             .iter()

@@ -27,6 +27,7 @@
 //! - [`taint`]: taints on nodes, tolerations on pods.
 //! - [`time`]: RFC 3339 timestamps and kubectl-style ages.
 //! - [`pki`]: the cluster CA, certificates with roles, join tokens, TLS settings of clients.
+//! - [`fnv`]: a stable hash; which master a node's session prefers.
 #![forbid(unsafe_code)]
 
 /// The objects' string type (inline up to 24 bytes), for the crates that build objects.
@@ -43,6 +44,7 @@ pub mod deployment;
 pub mod env;
 pub mod event;
 pub mod exact_vec;
+pub mod fnv;
 pub mod job;
 pub mod lifecycle;
 pub mod manifest;

@@ -7,10 +7,12 @@
 //! - [`exec`]: a command run in a container, its input and output relayed.
 //! - [`top`]: CPU and memory of the nodes and pods, measured on demand by the agents.
 //! - [`target`]: the container a `logs` or `exec` names.
+//! - [`relay`]: where a request for a node's agent is served (the master holding its session).
 pub mod apply;
 mod delete;
 mod exec;
 mod logs;
+pub mod relay;
 pub mod status;
 mod target;
 mod top;
@@ -363,10 +365,20 @@ impl Api for ApiService {
     type LogsStream = BoxStream<LogChunk>;
 
     async fn logs(&self, req: Request<LogsRequest>) -> Result<Response<Self::LogsStream>, Status> {
+        let relayed = relay::was_relayed(&req);
         let r = req.into_inner();
-        if let Some(mut leader) = self.leader_api()? {
-            // Agents hold their sessions with the leader: it relays the logs.
-            let stream = leader.logs(r).await?.into_inner();
+        let node = target::Target::find(&self.store, &r.namespace, &r.pod, &r.container)
+            .ok()
+            .map(|t| t.node);
+        if let relay::Route::To {
+            mut client,
+            relayed,
+        } = self.route(node.as_deref(), relayed)?
+        {
+            let stream = client
+                .logs(relay::Route::request(relayed, r))
+                .await?
+                .into_inner();
             return Ok(Response::new(until_shutdown(stream, &self.shutdown)));
         }
         let stream = logs::open(&self.store, &self.registry, r)?;
@@ -379,14 +391,32 @@ impl Api for ApiService {
         &self,
         req: Request<tonic::Streaming<ExecInput>>,
     ) -> Result<Response<Self::ExecStream>, Status> {
+        let relayed = relay::was_relayed(&req);
+        let mut raw = req.into_inner();
+        // The first message names the pod, and so the node whose session serves the exec.
+        let first = raw.next().await.and_then(Result::ok);
+        let node = match first.as_ref().and_then(|m| m.msg.as_ref()) {
+            Some(bosun_proto::v1::exec_input::Msg::Start(s)) => {
+                target::Target::find(&self.store, &s.namespace, &s.pod, &s.container)
+                    .ok()
+                    .map(|t| t.node)
+            }
+            _ => None,
+        };
         // The input ends at the client's first transport error, as if it had hung up.
-        let input = req
-            .into_inner()
+        let rest = raw
             .take_while(|m| futures::future::ready(m.is_ok()))
             .filter_map(|m| futures::future::ready(m.ok()));
-        if let Some(mut leader) = self.leader_api()? {
-            // Agents hold their sessions with the leader: it relays the exec.
-            let stream = leader.exec(input).await?.into_inner();
+        let input = futures::stream::iter(first).chain(rest);
+        if let relay::Route::To {
+            mut client,
+            relayed,
+        } = self.route(node.as_deref(), relayed)?
+        {
+            let stream = client
+                .exec(relay::Route::request(relayed, input))
+                .await?
+                .into_inner();
             return Ok(Response::new(until_shutdown(stream, &self.shutdown)));
         }
         let stream = exec::start(&self.store, &self.registry, Box::pin(input)).await?;
@@ -394,12 +424,15 @@ impl Api for ApiService {
     }
 
     async fn top(&self, req: Request<TopRequest>) -> Result<Response<TopResponse>, Status> {
-        if let Some(mut leader) = self.leader_api()? {
-            return leader.top(req.into_inner()).await;
+        let relayed = relay::was_relayed(&req);
+        let only = req.into_inner().nodes;
+        if relayed {
+            return Ok(Response::new(top::gather_here(&self.registry, only).await));
         }
-        Ok(Response::new(
-            top::gather(&self.store, &self.registry).await?,
-        ))
+        if let Some(mut leader) = self.leader_api()? {
+            return leader.top(TopRequest { nodes: only }).await;
+        }
+        Ok(Response::new(top::gather(self, only).await))
     }
 
     async fn version(

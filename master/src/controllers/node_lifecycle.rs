@@ -24,7 +24,9 @@ pub const NODE_GRACE: Duration = Duration::from_millis(3_000);
 /// ...or after this many of its heartbeat intervals, when they are longer (larger clusters,
 /// [`crate::dispatcher::heartbeat_interval`]).
 pub const GRACE_BEATS: u32 = 6;
-/// How long a new leader waits for a node it has not heard from yet.
+/// How long a new leader waits for a node it has not heard from yet; also how much longer a
+/// node gets when the follower holding its session stopped answering (its agent has to
+/// notice and move to another master).
 pub const LEADER_GRACE: Duration = Duration::from_secs(10);
 const CHECK_EVERY: Duration = Duration::from_millis(250);
 
@@ -35,16 +37,19 @@ const CHECK_EVERY: Duration = Duration::from_millis(250);
 /// handles late is not the node's fault (a thousand hollow nodes lost 524 pods to eviction 4 s
 /// after a leader change). After it, a node must beat within [`GRACE_BEATS`] of its interval,
 /// or of the interval the cluster's size calls for when that is longer (an agent that
-/// connected while few others had was told a short one).
+/// connected while few others had was told a short one), and [`LEADER_GRACE`] more while
+/// the master holding its session is `moving` it (that master is no longer live).
 fn heard_from(
     leading_for: Duration,
     leader_grace: Duration,
     beat: Option<(Duration, Duration)>,
     cluster_every: Duration,
+    moving: bool,
 ) -> bool {
+    let extra = if moving { LEADER_GRACE } else { Duration::ZERO };
     leading_for < leader_grace
         || beat.is_some_and(|(ago, every)| {
-            ago < NODE_GRACE.max(every.max(cluster_every) * GRACE_BEATS)
+            ago < NODE_GRACE.max(every.max(cluster_every) * GRACE_BEATS) + extra
         })
 }
 
@@ -84,6 +89,7 @@ impl NodeLifecycle {
         // it, and at least as long as they may take between two beats.
         let cluster_every = heartbeat_interval(nodes.len());
         let leader_grace = LEADER_GRACE.max(cluster_every * GRACE_BEATS);
+        let live = self.store.status().active;
         for obj in nodes {
             let Object::Node(node) = &*obj else {
                 continue;
@@ -99,7 +105,12 @@ impl NodeLifecycle {
                 .filter(|b| b.at >= since);
             let seen = heartbeat.map_or(since, |b| b.at);
             let beat = heartbeat.map(|b| (seen.elapsed(), b.every));
-            let fresh = heard_from(since.elapsed(), leader_grace, beat, cluster_every);
+            // Its session was with a follower that stopped answering: the agent is moving.
+            let moving = self
+                .registry
+                .holder_id(&name)
+                .is_some_and(|id| !live.contains(&id));
+            let fresh = heard_from(since.elapsed(), leader_grace, beat, cluster_every, moving);
             // A node is ready while it heartbeats (or, just after a leader change, while it
             // still has the grace period every node gets then).
             let want_ready = fresh && (heartbeat.is_some() || node.is_ready());
@@ -180,22 +191,25 @@ mod tests {
             S(4),
             LEADER_GRACE,
             Some((MS(3_500), every)),
-            every
+            every,
+            false
         ));
-        assert!(heard_from(S(4), LEADER_GRACE, None, every));
+        assert!(heard_from(S(4), LEADER_GRACE, None, every, false));
         // After the grace, the same silence is judged.
         assert!(!heard_from(
             S(60),
             LEADER_GRACE,
             Some((MS(3_500), every)),
-            every
+            every,
+            false
         ));
-        assert!(!heard_from(S(60), LEADER_GRACE, None, every));
+        assert!(!heard_from(S(60), LEADER_GRACE, None, every, false));
         assert!(heard_from(
             S(60),
             LEADER_GRACE,
             Some((MS(600), every)),
-            every
+            every,
+            false
         ));
     }
 
@@ -208,13 +222,32 @@ mod tests {
             S(60),
             LEADER_GRACE,
             Some((S(10), MS(500))),
-            cluster_every
+            cluster_every,
+            false
         ));
         assert!(!heard_from(
             S(60),
             LEADER_GRACE,
             Some((S(31), MS(500))),
-            cluster_every
+            cluster_every,
+            false
+        ));
+    }
+
+    #[test]
+    fn a_node_whose_follower_stopped_gets_time_to_move() {
+        let every = MS(500);
+        // 5 s without a beat: judged, unless the follower holding its session stopped.
+        let beat = Some((S(5), every));
+        assert!(!heard_from(S(60), LEADER_GRACE, beat, every, false));
+        assert!(heard_from(S(60), LEADER_GRACE, beat, every, true));
+        // The extra time runs out too.
+        assert!(!heard_from(
+            S(60),
+            LEADER_GRACE,
+            Some((S(14), every)),
+            every,
+            true
         ));
     }
 }

@@ -79,12 +79,7 @@ pub fn encode_safe<S: FromIterator<char>>(mut v: u64, len: usize) -> S {
 /// A stable hash of a pod template (FNV-1a over its JSON), as 10 [`SAFE`] characters.
 pub fn template_hash(t: &bosun_shared::deployment::PodTemplateSpec) -> CompactString {
     let json = serde_json::to_vec(t).unwrap_or_default();
-    let mut h: u64 = 0xcbf2_9ce4_8422_2325;
-    for b in json {
-        h ^= u64::from(b);
-        h = h.wrapping_mul(0x0100_0000_01b3);
-    }
-    encode_safe(h, 10)
+    encode_safe(bosun_shared::fnv::fnv1a(&json), 10)
 }
 
 /// Five random [`SAFE`] characters, the suffix of a generated pod name.

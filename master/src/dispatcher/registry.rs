@@ -1,8 +1,9 @@
 //! [`Registry`]: the agents connected to this master, their heartbeats, and requests to them in flight
-//! (logs, exec, metrics).
+//! (logs, exec, metrics). On the leader, also the heartbeats of the agents whose sessions the
+//! followers hold, which they forward, and which master holds each.
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use bosun_proto::v1::{master_message, MasterMessage, StreamCancel, StreamData};
@@ -32,6 +33,14 @@ pub struct Beat {
 
 type Route = (String, mpsc::Sender<StreamItem>);
 
+/// A node whose session another master holds, as that master last reported it.
+struct Remote {
+    beat: Beat,
+    /// The client address of the master holding the session, and its Raft id.
+    master: Arc<str>,
+    master_id: u64,
+}
+
 /// Shared by the dispatcher (sessions), the API (logs, exec, top) and the node lifecycle controller.
 #[derive(Default)]
 pub struct Registry {
@@ -39,6 +48,9 @@ pub struct Registry {
     /// The last heartbeat of nodes whose session ended: a node is judged by it, so an agent
     /// that restarts or reconnects within the grace period is never declared lost.
     departed: Mutex<HashMap<String, Beat>>,
+    /// Nodes whose sessions other masters hold (known on the leader, from their forwarded
+    /// heartbeats).
+    remote: Mutex<HashMap<String, Remote>>,
     /// Requests to agents in flight (logs, exec, metrics): request id -> (node, the client's
     /// stream).
     routes: Mutex<HashMap<u64, Route>>,
@@ -56,6 +68,11 @@ impl Registry {
         self.departed.lock().expect("departed node lock")
     }
 
+    fn remote(&self) -> std::sync::MutexGuard<'_, HashMap<String, Remote>> {
+        // Held only for map operations that cannot panic.
+        self.remote.lock().expect("remote node lock")
+    }
+
     fn routes(&self) -> std::sync::MutexGuard<'_, HashMap<u64, Route>> {
         self.routes.lock().expect("stream route lock")
     }
@@ -69,6 +86,7 @@ impl Registry {
     pub fn register(&self, node: &str, tx: super::Outbox, every: Duration) -> u64 {
         let id = self.next_id();
         self.departed().remove(node);
+        self.remote().remove(node);
         let replaced = self.sessions().insert(
             node.to_string(),
             Session {
@@ -125,10 +143,68 @@ impl Registry {
         }
     }
 
-    /// Last heartbeat of a node, connected or not (`None`: none since this master started).
+    /// Last heartbeat of a node, connected here or elsewhere or not at all (`None`: none
+    /// since this master started).
     pub fn last_heartbeat(&self, node: &str) -> Option<Beat> {
         let connected = self.sessions().get(node).map(|s| s.beat);
-        connected.or_else(|| self.departed().get(node).copied())
+        let local = connected.or_else(|| self.departed().get(node).copied());
+        let remote = self.remote().get(node).map(|r| r.beat);
+        match (local, remote) {
+            (Some(l), Some(r)) => Some(if r.at > l.at { r } else { l }),
+            (l, r) => l.or(r),
+        }
+    }
+
+    /// Takes the heartbeats another master (`master_id`, at client address `master`)
+    /// forwarded for the sessions it holds.
+    pub fn remote_beats(&self, master: &str, master_id: u64, beats: &[bosun_proto::v1::NodeBeat]) {
+        let now = Instant::now();
+        let master: Arc<str> = master.into();
+        let mut remote = self.remote();
+        for b in beats {
+            let at = now
+                .checked_sub(Duration::from_millis(b.ago_ms))
+                .unwrap_or(now);
+            let beat = Beat {
+                at,
+                every: Duration::from_millis(u64::from(b.every_ms)),
+            };
+            let newer = remote.get(&b.node).is_none_or(|r| r.beat.at <= at);
+            if newer {
+                let master = master.clone();
+                let r = Remote {
+                    beat,
+                    master,
+                    master_id,
+                };
+                remote.insert(b.node.clone(), r);
+            }
+        }
+    }
+
+    /// The client address of the master holding `node`'s session, when another master holds
+    /// it (as far as this one knows: the leader learns it from the beats the others forward).
+    pub fn holder(&self, node: &str) -> Option<String> {
+        if self.connected(node) {
+            return None;
+        }
+        self.remote().get(node).map(|r| r.master.to_string())
+    }
+
+    /// The Raft id of the other master holding `node`'s session, as far as this one knows.
+    pub fn holder_id(&self, node: &str) -> Option<u64> {
+        if self.connected(node) {
+            return None;
+        }
+        self.remote().get(node).map(|r| r.master_id)
+    }
+
+    /// The heartbeats of the sessions this master holds: the node, and its last beat.
+    pub fn local_beats(&self) -> Vec<(String, Beat)> {
+        self.sessions()
+            .iter()
+            .map(|(node, s)| (node.clone(), s.beat))
+            .collect()
     }
 
     /// How many agents are connected.
@@ -227,7 +303,7 @@ impl Registry {
 /// request at the agent.
 pub struct Answers {
     rx: mpsc::Receiver<StreamItem>,
-    registry: std::sync::Arc<Registry>,
+    registry: Arc<Registry>,
     node: String,
     id: u64,
 }
@@ -235,7 +311,7 @@ pub struct Answers {
 impl Answers {
     /// Sends `request(id)` to the agent of `node`; see [`Registry::open_stream`].
     pub fn open(
-        registry: &std::sync::Arc<Registry>,
+        registry: &Arc<Registry>,
         node: &str,
         request: impl FnOnce(u64) -> master_message::Msg,
     ) -> Result<Answers, Status> {

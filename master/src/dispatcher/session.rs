@@ -12,6 +12,7 @@ use bosun_shared::pki::Identity;
 use bosun_shared::pod::PodStatus;
 use bosun_shared::{CompactString, Kind, Object};
 use futures::StreamExt;
+use tokio::sync::watch;
 use tokio_util::sync::CancellationToken;
 use tonic::{Status, Streaming};
 use tracing::{debug, info, warn};
@@ -19,10 +20,15 @@ use tracing::{debug, info, warn};
 use super::assigned::{bound_to, Assigned};
 use super::{heartbeat_interval, Registry};
 
+use crate::peers::Writer;
 use crate::store::{Command, Op, Store, StoreError};
 
 pub struct Session {
     pub store: Store,
+    /// Where its writes go: the leader, from whichever master holds the session.
+    pub writer: Writer,
+    /// Whether this master reaches the leader: the session ends when it no longer does.
+    pub reaches_leader: watch::Receiver<bool>,
     pub registry: Arc<Registry>,
     pub hub: super::hub::Hub,
     pub events: crate::events::Recorder,
@@ -88,7 +94,7 @@ impl Session {
     /// not theirs. Inline, it was ~7 KiB per node (7 MB of the leader's heap with 1,000 nodes).
     pub async fn run(self, node: Node, hello: Hello, mut inbound: Streaming<AgentMessage>) {
         let name = node.metadata.name.clone();
-        if let Err(e) = Box::pin(register_node(&self.store, node)).await {
+        if let Err(e) = Box::pin(register_node(&self.store, &self.writer, node)).await {
             warn!(node = %name, error = %e, "registering node failed");
             return;
         }
@@ -114,14 +120,19 @@ impl Session {
         let mut rescale = tokio::time::interval(RESCALE_EVERY);
         let mut assigned = Assigned::default();
         let mut changes = Box::pin(self.send_full(node, &mut assigned)).await?;
-        Box::pin(record_statuses(&self.store, node, initial)).await;
-        let mut leadership = self.store.status_changes();
+        Box::pin(record_statuses(&self.store, &self.writer, node, initial)).await?;
+        let mut reaches = self.reaches_leader.clone();
         loop {
             tokio::select! {
                 _ = self.shutdown.cancelled() => return Ok(()),
-                // A deposed leader must not keep assigning pods: the agent reconnects to the new one.
-                _ = async { leadership.wait_for(|s| !s.is_leader).await.map(|_| ()) } => {
-                    return Err(StoreError::NotLeader { leader: self.store.leader_address() });
+                // Cut off from the leader, this master can store nothing the agent reports:
+                // the agent finds a master that can.
+                _ = async {
+                    if reaches.wait_for(|r| !r).await.is_err() {
+                        std::future::pending::<()>().await;
+                    }
+                } => {
+                    return Err(StoreError::Unavailable("this master no longer reaches the leader".into()));
                 }
                 m = inbound.next() => match m {
                     None => return Ok(()),
@@ -132,7 +143,7 @@ impl Session {
                             warn!(node, "ending the session of a removed node");
                             return Err(StoreError::Unavailable(format!("node {node} was removed from the cluster")));
                         }
-                        Box::pin(self.on_agent_message(node, m, &assigned)).await
+                        Box::pin(self.on_agent_message(node, m, &assigned)).await?
                     }
                 },
                 _ = rescale.tick() => {
@@ -207,14 +218,28 @@ impl Session {
             .map_err(|_| StoreError::Unavailable("agent stream closed".into()))
     }
 
-    async fn on_agent_message(&self, node: &str, m: AgentMessage, assigned: &Assigned) {
+    /// Handles one message of the agent; an error ends the session (a report that could not
+    /// be stored is sent again in full by the agent's next session).
+    async fn on_agent_message(
+        &self,
+        node: &str,
+        m: AgentMessage,
+        assigned: &Assigned,
+    ) -> Result<(), StoreError> {
         match m.msg {
             Some(agent_message::Msg::Heartbeat(beat)) => {
                 self.registry.heartbeat(node);
                 // A set: a node deleting its pods compares each terminating pod with each held.
                 let holding: HashSet<&str> = beat.holding.iter().map(String::as_str).collect();
                 let held = |uid: &str| beat.reports_holding && holding.contains(uid);
-                remove_stopped(&self.store, node, assigned.terminating(), held).await;
+                remove_stopped(
+                    &self.store,
+                    &self.writer,
+                    node,
+                    assigned.terminating(),
+                    held,
+                )
+                .await?;
                 // Never waits: an agent that does not read its acks has its own watchdog.
                 let _ = self
                     .tx
@@ -222,7 +247,7 @@ impl Session {
             }
             Some(agent_message::Msg::Statuses(batch)) => {
                 self.registry.heartbeat(node);
-                record_statuses(&self.store, node, batch.pods).await;
+                record_statuses(&self.store, &self.writer, node, batch.pods).await?;
             }
             Some(agent_message::Msg::Events(batch)) => {
                 for e in batch.events {
@@ -249,6 +274,7 @@ impl Session {
             }
             Some(agent_message::Msg::Hello(_)) | None => {}
         }
+        Ok(())
     }
 }
 
@@ -257,10 +283,11 @@ impl Session {
 /// Looks only at those pods: a heartbeat must not cost a scan of every pod.
 async fn remove_stopped(
     store: &Store,
+    writer: &Writer,
     node: &str,
     terminating: &HashMap<CompactString, (CompactString, CompactString)>,
     held: impl Fn(&str) -> bool,
-) {
+) -> Result<(), StoreError> {
     let stopped: Vec<_> = terminating
         .iter()
         .filter(|(uid, _)| !held(uid))
@@ -271,19 +298,25 @@ async fn remove_stopped(
         })
         .collect();
     if stopped.is_empty() {
-        return;
+        return Ok(());
     }
     let ops = stopped
         .iter()
         .map(|o| Op::remove(Kind::Pod, o.meta()))
         .collect();
-    if let Err(e) = store.propose(Command { ops }).await {
-        debug!(node, error = %e, "removing stopped pods failed; the next heartbeat retries");
+    match writer.write(Command { ops }).await {
+        Err(e @ (StoreError::Unavailable(_) | StoreError::NotLeader { .. })) => Err(e),
+        Err(e) => {
+            debug!(node, error = %e, "removing stopped pods failed; the next heartbeat retries");
+            Ok(())
+        }
+        Ok(()) => Ok(()),
     }
 }
 
 /// Creates the Node, or refreshes its labels and status, marking it Ready.
-async fn register_node(store: &Store, reported: Node) -> Result<(), StoreError> {
+async fn register_node(store: &Store, writer: &Writer, reported: Node) -> Result<(), StoreError> {
+    let write = |op: Op| writer.write(Command { ops: vec![op] });
     let now = bosun_shared::time::now_rfc3339();
     for _ in 0..5 {
         let name = reported.metadata.name.clone();
@@ -301,7 +334,9 @@ async fn register_node(store: &Store, reported: Node) -> Result<(), StoreError> 
             None => {
                 let mut n = reported.clone();
                 n.status = Some(status);
-                store.create(n.into()).await.map(|_| ())
+                let mut obj: Object = n.into();
+                crate::store::stamp_new(&mut obj);
+                write(Op::Create(obj)).await
             }
             Some(Object::Node(old)) => {
                 let mut updated = old.clone();
@@ -310,12 +345,18 @@ async fn register_node(store: &Store, reported: Node) -> Result<(), StoreError> 
                     .labels
                     .extend(reported.metadata.labels.clone());
                 if updated.metadata.labels != old.metadata.labels {
-                    store
-                        .update(updated.clone().into(), Some(old.metadata.revision()))
-                        .await?;
+                    write(Op::Update {
+                        object: updated.clone().into(),
+                        expected_revision: Some(old.metadata.revision()),
+                    })
+                    .await?;
                 }
                 updated.status = Some(status);
-                store.update_status(updated.into(), None).await.map(|_| ())
+                write(Op::UpdateStatus {
+                    object: updated.into(),
+                    expected_revision: None,
+                })
+                .await
             }
             Some(_) => unreachable!("the store keys nodes by kind"),
         };
@@ -372,30 +413,41 @@ const STATUS_RETRIES: usize = 3;
 
 /// Writes reported pod statuses in one command; reports for pods that are gone are dropped.
 /// When the batch conflicts (a pod changed meanwhile), each report is retried against a fresh
-/// read of its pod, so no status is lost to a race.
-async fn record_statuses(store: &Store, node: &str, reports: Vec<PodStatusReport>) {
+/// read of its pod, so no status is lost to a race. Fails only when no leader could take the
+/// statuses (the session then ends, and the agent's next one reports them all again).
+async fn record_statuses(
+    store: &Store,
+    writer: &Writer,
+    node: &str,
+    reports: Vec<PodStatusReport>,
+) -> Result<(), StoreError> {
     let ops: Vec<Op> = reports
         .iter()
         .filter_map(|r| status_op(store, node, r))
         .collect();
     if ops.is_empty() {
-        return;
+        return Ok(());
     }
-    let Err(e) = store.propose(Command { ops }).await else {
-        return;
-    };
-    debug!(error = %e, "batched status update failed; retrying one by one");
+    match writer.write(Command { ops }).await {
+        Ok(()) => return Ok(()),
+        Err(e @ (StoreError::Unavailable(_) | StoreError::NotLeader { .. })) => return Err(e),
+        Err(e) => debug!(error = %e, "batched status update failed; retrying one by one"),
+    }
     for r in &reports {
         for _ in 0..STATUS_RETRIES {
             let Some(op) = status_op(store, node, r) else {
                 break;
             };
-            match store.propose(Command { ops: vec![op] }).await {
+            match writer.write(Command { ops: vec![op] }).await {
                 Err(StoreError::Conflict { .. }) => continue,
+                Err(e @ (StoreError::Unavailable(_) | StoreError::NotLeader { .. })) => {
+                    return Err(e)
+                }
                 _ => break,
             }
         }
     }
+    Ok(())
 }
 
 /// The Event of what agent `node` reported about one of its pods.

@@ -1,11 +1,16 @@
 //! The `Raft` gRPC service: messages from peers into this master's Raft thread.
 use bosun_proto::v1::raft_server::Raft;
-use bosun_proto::v1::{RaftAck, RaftBatch, SnapshotChunk};
+use std::sync::Arc;
+
+use bosun_proto::v1::{
+    BeatBatch, ProposeRequest, ProposeResponse, RaftAck, RaftBatch, SnapshotChunk,
+};
 use futures::StreamExt;
 use protobuf::Message as _;
 use raft::eraftpb::Message;
 use tonic::{Request, Response, Status, Streaming};
 
+use crate::dispatcher::Registry;
 use crate::store::Store;
 
 /// Largest snapshot accepted from a peer.
@@ -14,6 +19,8 @@ const MAX_SNAPSHOT_BYTES: usize = 4 * 1024 * 1024 * 1024;
 #[derive(Clone)]
 pub struct RaftService {
     pub store: Store,
+    /// Takes the heartbeats of the agents whose sessions the followers hold.
+    pub registry: Arc<Registry>,
     /// Ends the long-lived streams from peers, so the server can stop.
     pub shutdown: tokio_util::sync::CancellationToken,
 }
@@ -80,6 +87,28 @@ impl Raft for RaftService {
             .step(m)
             .await
             .map_err(|e| Status::unavailable(e.to_string()))?;
+        Ok(Response::new(RaftAck {}))
+    }
+
+    async fn propose(
+        &self,
+        req: Request<ProposeRequest>,
+    ) -> Result<Response<ProposeResponse>, Status> {
+        let command = req.into_inner().command;
+        Ok(Response::new(
+            super::writer::propose_for_peer(&self.store, &command).await,
+        ))
+    }
+
+    async fn beats(&self, req: Request<BeatBatch>) -> Result<Response<RaftAck>, Status> {
+        let batch = req.into_inner();
+        if !self.store.is_leader() {
+            // The follower asks again at its next round, of the master it takes for the leader.
+            return Err(Status::failed_precondition("this master does not lead"));
+        }
+        self.learn(batch.from, &batch.from_address);
+        self.registry
+            .remote_beats(&batch.from_address, batch.from, &batch.beats);
         Ok(Response::new(RaftAck {}))
     }
 }

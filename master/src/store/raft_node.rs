@@ -81,6 +81,8 @@ pub struct RaftLoop<T: Transport> {
     /// proposed before a crash is never mistaken for a new proposal of the same number.
     next_id: u64,
     was_leader: bool,
+    /// When each peer was last heard from (the leader's view of which followers are live).
+    heard: super::raft_types::Heard,
     /// Cancelled when storage fails: the master stops instead of serving a frozen state.
     pub fatal: tokio_util::sync::CancellationToken,
     /// Set once the Raft thread has stopped (and released the storage).
@@ -113,6 +115,7 @@ impl<T: Transport> RaftLoop<T> {
             reads: HashMap::new(),
             next_id: uuid::Uuid::new_v4().as_u64_pair().0 >> 1,
             was_leader: false,
+            heard: Default::default(),
             fatal,
             closed,
         }
@@ -205,6 +208,7 @@ impl<T: Transport> RaftLoop<T> {
                 true
             }
             RaftMsg::Step(m) => {
+                self.heard.heard(m.from, std::time::Instant::now());
                 let leader = self.node.raft.leader_id;
                 queued.heard_leader |= !self.is_leader() && leader != 0 && m.from == leader;
                 self.handle(RaftMsg::Step(m))
@@ -483,6 +487,12 @@ impl<T: Transport> RaftLoop<T> {
             vec![]
         };
         matched.sort_unstable();
+        let active = if is_leader {
+            self.heard
+                .live(&conf.voters, raft.id, std::time::Instant::now())
+        } else {
+            vec![]
+        };
         let s = RaftStatus {
             id: raft.id,
             leader_id: raft.leader_id,
@@ -496,6 +506,7 @@ impl<T: Transport> RaftLoop<T> {
             voters: conf.voters,
             learners: conf.learners,
             matched,
+            active,
         };
         self.status.send_if_modified(|old| {
             let changed = *old != s;

@@ -15,6 +15,37 @@ pub const RAFT_INBOX_CAPACITY: usize = 4_096;
 /// One Raft tick.
 pub const TICK: Duration = Duration::from_millis(100);
 
+/// A peer counts as live when this master heard from it this recently: a few election
+/// timeouts (5 ticks each), and far less than a node's grace ([`RaftStatus::active`]).
+pub const LIVE_WITHIN: Duration = Duration::from_secs(2);
+
+/// When this master last heard from each peer. raft-rs's own `recent_active` is cleared at
+/// every election timeout and set again by the next answer, so it flickers; this does not.
+#[derive(Default)]
+pub struct Heard(std::collections::HashMap<u64, std::time::Instant>);
+
+impl Heard {
+    pub fn heard(&mut self, from: u64, at: std::time::Instant) {
+        self.0.insert(from, at);
+    }
+
+    /// The `voters` but `me` heard from within [`LIVE_WITHIN`] of `now`, in order.
+    pub fn live(&self, voters: &[u64], me: u64, now: std::time::Instant) -> Vec<u64> {
+        let mut live: Vec<u64> = voters
+            .iter()
+            .copied()
+            .filter(|v| *v != me)
+            .filter(|v| {
+                self.0
+                    .get(v)
+                    .is_some_and(|at| now.saturating_duration_since(*at) < LIVE_WITHIN)
+            })
+            .collect();
+        live.sort_unstable();
+        live
+    }
+}
+
 /// Reply to a proposal: the objects as written, or why not.
 pub type ProposalReply = oneshot::Sender<Result<Vec<std::sync::Arc<Object>>, StoreError>>;
 
@@ -67,6 +98,8 @@ pub struct RaftStatus {
     pub joint: bool,
     /// On the leader: the highest log index known to be replicated on each member.
     pub matched: Vec<(u64, u64)>,
+    /// On the leader: the other voters it heard from within [`LIVE_WITHIN`].
+    pub active: Vec<u64>,
 }
 
 impl RaftStatus {

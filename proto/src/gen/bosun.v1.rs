@@ -203,8 +203,13 @@ pub struct ExecOutput {
     pub exit_code: ::core::option::Option<i32>,
 }
 #[allow(clippy::all)]
-#[derive(Clone, Copy, PartialEq, Eq, Hash, ::prost::Message)]
-pub struct TopRequest {}
+#[derive(Clone, PartialEq, Eq, Hash, ::prost::Message)]
+pub struct TopRequest {
+    /// Only these nodes (another master relays the request to the one holding their sessions);
+    /// empty: every node.
+    #[prost(string, repeated, tag = "1")]
+    pub nodes: ::prost::alloc::vec::Vec<::prost::alloc::string::String>,
+}
 #[allow(clippy::all)]
 #[derive(Clone, PartialEq, Eq, Hash, ::prost::Message)]
 pub struct TopResponse {
@@ -480,6 +485,46 @@ pub struct ExecInputData {
 pub struct StatsRequest {
     #[prost(uint64, tag = "1")]
     pub request_id: u64,
+}
+#[allow(clippy::all)]
+#[derive(Clone, PartialEq, Eq, Hash, ::prost::Message)]
+pub struct ProposeRequest {
+    #[prost(bytes = "vec", tag = "1")]
+    pub command: ::prost::alloc::vec::Vec<u8>,
+}
+#[allow(clippy::all)]
+#[derive(Clone, PartialEq, Eq, Hash, ::prost::Message)]
+pub struct ProposeResponse {
+    /// The leader's applied index after the command: the proposer waits until it applied as
+    /// much, so its session reads its own write.
+    #[prost(uint64, tag = "1")]
+    pub applied: u64,
+    /// JSON of the store's error when the command failed; empty when it was applied.
+    #[prost(bytes = "vec", tag = "2")]
+    pub error: ::prost::alloc::vec::Vec<u8>,
+}
+#[allow(clippy::all)]
+#[derive(Clone, PartialEq, Eq, Hash, ::prost::Message)]
+pub struct NodeBeat {
+    #[prost(string, tag = "1")]
+    pub node: ::prost::alloc::string::String,
+    /// How long ago the agent last beat, and how often it was told to.
+    #[prost(uint64, tag = "2")]
+    pub ago_ms: u64,
+    #[prost(uint32, tag = "3")]
+    pub every_ms: u32,
+}
+#[allow(clippy::all)]
+#[derive(Clone, PartialEq, ::prost::Message)]
+pub struct BeatBatch {
+    #[prost(uint64, tag = "1")]
+    pub from: u64,
+    /// Client address of the master holding these sessions: logs, exec and top for these nodes
+    /// are relayed there.
+    #[prost(string, tag = "2")]
+    pub from_address: ::prost::alloc::string::String,
+    #[prost(message, repeated, tag = "3")]
+    pub beats: ::prost::alloc::vec::Vec<NodeBeat>,
 }
 #[allow(clippy::all)]
 #[derive(Clone, PartialEq, Eq, Hash, ::prost::Message)]
@@ -1677,7 +1722,8 @@ pub mod dispatcher_client {
     )]
     use tonic::codegen::*;
     use tonic::codegen::http::Uri;
-    /// The session between an agent and the leading master.
+    /// The session between an agent and a master. Any master serves sessions; the leader sends
+    /// new ones to its followers while it has any, naming one in the `bosun-serve-at` metadata.
     #[derive(Debug, Clone)]
     pub struct DispatcherClient<T> {
         inner: tonic::client::Grpc<T>,
@@ -1808,7 +1854,8 @@ pub mod dispatcher_server {
             request: tonic::Request<tonic::Streaming<super::AgentMessage>>,
         ) -> std::result::Result<tonic::Response<Self::SessionStream>, tonic::Status>;
     }
-    /// The session between an agent and the leading master.
+    /// The session between an agent and a master. Any master serves sessions; the leader sends
+    /// new ones to its followers while it has any, naming one in the `bosun-serve-at` metadata.
     #[derive(Debug)]
     pub struct DispatcherServer<T> {
         inner: Arc<T>,
@@ -2104,6 +2151,49 @@ pub mod raft_client {
             req.extensions_mut().insert(GrpcMethod::new("bosun.v1.Raft", "Snapshot"));
             self.inner.client_streaming(req, path, codec).await
         }
+        /// A write of an agent's session (a store Command in the Raft log's encoding), sent to the
+        /// leader by the master holding the session; answered once the leader applied it.
+        pub async fn propose(
+            &mut self,
+            request: impl tonic::IntoRequest<super::ProposeRequest>,
+        ) -> std::result::Result<
+            tonic::Response<super::ProposeResponse>,
+            tonic::Status,
+        > {
+            self.inner
+                .ready()
+                .await
+                .map_err(|e| {
+                    tonic::Status::unknown(
+                        format!("Service was not ready: {}", e.into()),
+                    )
+                })?;
+            let codec = crate::codec::Codec::default();
+            let path = http::uri::PathAndQuery::from_static("/bosun.v1.Raft/Propose");
+            let mut req = request.into_request();
+            req.extensions_mut().insert(GrpcMethod::new("bosun.v1.Raft", "Propose"));
+            self.inner.unary(req, path, codec).await
+        }
+        /// The heartbeats of the agents whose sessions a follower holds, in batches, to the leader
+        /// (which judges the nodes by them).
+        pub async fn beats(
+            &mut self,
+            request: impl tonic::IntoRequest<super::BeatBatch>,
+        ) -> std::result::Result<tonic::Response<super::RaftAck>, tonic::Status> {
+            self.inner
+                .ready()
+                .await
+                .map_err(|e| {
+                    tonic::Status::unknown(
+                        format!("Service was not ready: {}", e.into()),
+                    )
+                })?;
+            let codec = crate::codec::Codec::default();
+            let path = http::uri::PathAndQuery::from_static("/bosun.v1.Raft/Beats");
+            let mut req = request.into_request();
+            req.extensions_mut().insert(GrpcMethod::new("bosun.v1.Raft", "Beats"));
+            self.inner.unary(req, path, codec).await
+        }
     }
 }
 /// Generated server implementations.
@@ -2128,6 +2218,18 @@ pub mod raft_server {
         async fn snapshot(
             &self,
             request: tonic::Request<tonic::Streaming<super::SnapshotChunk>>,
+        ) -> std::result::Result<tonic::Response<super::RaftAck>, tonic::Status>;
+        /// A write of an agent's session (a store Command in the Raft log's encoding), sent to the
+        /// leader by the master holding the session; answered once the leader applied it.
+        async fn propose(
+            &self,
+            request: tonic::Request<super::ProposeRequest>,
+        ) -> std::result::Result<tonic::Response<super::ProposeResponse>, tonic::Status>;
+        /// The heartbeats of the agents whose sessions a follower holds, in batches, to the leader
+        /// (which judges the nodes by them).
+        async fn beats(
+            &self,
+            request: tonic::Request<super::BeatBatch>,
         ) -> std::result::Result<tonic::Response<super::RaftAck>, tonic::Status>;
     }
     /// Raft messages between masters. Messages are raft-rs's own protobuf encoding (eraftpb.Message),
@@ -2294,6 +2396,92 @@ pub mod raft_server {
                                 max_encoding_message_size,
                             );
                         let res = grpc.client_streaming(method, req).await;
+                        Ok(res)
+                    };
+                    Box::pin(fut)
+                }
+                "/bosun.v1.Raft/Propose" => {
+                    #[allow(non_camel_case_types)]
+                    struct ProposeSvc<T: Raft>(pub Arc<T>);
+                    impl<T: Raft> tonic::server::UnaryService<super::ProposeRequest>
+                    for ProposeSvc<T> {
+                        type Response = super::ProposeResponse;
+                        type Future = BoxFuture<
+                            tonic::Response<Self::Response>,
+                            tonic::Status,
+                        >;
+                        fn call(
+                            &mut self,
+                            request: tonic::Request<super::ProposeRequest>,
+                        ) -> Self::Future {
+                            let inner = Arc::clone(&self.0);
+                            let fut = async move {
+                                <T as Raft>::propose(&inner, request).await
+                            };
+                            Box::pin(fut)
+                        }
+                    }
+                    let accept_compression_encodings = self.accept_compression_encodings;
+                    let send_compression_encodings = self.send_compression_encodings;
+                    let max_decoding_message_size = self.max_decoding_message_size;
+                    let max_encoding_message_size = self.max_encoding_message_size;
+                    let inner = self.inner.clone();
+                    let fut = async move {
+                        let method = ProposeSvc(inner);
+                        let codec = crate::codec::Codec::default();
+                        let mut grpc = tonic::server::Grpc::new(codec)
+                            .apply_compression_config(
+                                accept_compression_encodings,
+                                send_compression_encodings,
+                            )
+                            .apply_max_message_size_config(
+                                max_decoding_message_size,
+                                max_encoding_message_size,
+                            );
+                        let res = grpc.unary(method, req).await;
+                        Ok(res)
+                    };
+                    Box::pin(fut)
+                }
+                "/bosun.v1.Raft/Beats" => {
+                    #[allow(non_camel_case_types)]
+                    struct BeatsSvc<T: Raft>(pub Arc<T>);
+                    impl<T: Raft> tonic::server::UnaryService<super::BeatBatch>
+                    for BeatsSvc<T> {
+                        type Response = super::RaftAck;
+                        type Future = BoxFuture<
+                            tonic::Response<Self::Response>,
+                            tonic::Status,
+                        >;
+                        fn call(
+                            &mut self,
+                            request: tonic::Request<super::BeatBatch>,
+                        ) -> Self::Future {
+                            let inner = Arc::clone(&self.0);
+                            let fut = async move {
+                                <T as Raft>::beats(&inner, request).await
+                            };
+                            Box::pin(fut)
+                        }
+                    }
+                    let accept_compression_encodings = self.accept_compression_encodings;
+                    let send_compression_encodings = self.send_compression_encodings;
+                    let max_decoding_message_size = self.max_decoding_message_size;
+                    let max_encoding_message_size = self.max_encoding_message_size;
+                    let inner = self.inner.clone();
+                    let fut = async move {
+                        let method = BeatsSvc(inner);
+                        let codec = crate::codec::Codec::default();
+                        let mut grpc = tonic::server::Grpc::new(codec)
+                            .apply_compression_config(
+                                accept_compression_encodings,
+                                send_compression_encodings,
+                            )
+                            .apply_max_message_size_config(
+                                max_decoding_message_size,
+                                max_encoding_message_size,
+                            );
+                        let res = grpc.unary(method, req).await;
                         Ok(res)
                     };
                     Box::pin(fut)
