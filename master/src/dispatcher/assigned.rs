@@ -76,7 +76,8 @@ impl Assigned {
         {
             self.pods
                 .insert(p.metadata.uid.clone(), (p.metadata.generation, refs_of(p)));
-            upsert.push(stored.json());
+            // Sent to this node only: encoded for it, not kept with the version.
+            upsert.push(stored.json_unkept());
         }
         let config = self.send_missing(store);
         PodAssignment {
@@ -112,7 +113,7 @@ impl Assigned {
             .insert(uid.clone(), (pod.metadata.generation, refs_of(pod)));
         Some(PodAssignment {
             config: self.send_missing(store),
-            upsert: vec![change.json()],
+            upsert: vec![change.json_unkept()],
             config_removed: self.forget_unused(),
             ..Default::default()
         })

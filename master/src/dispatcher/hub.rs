@@ -13,13 +13,18 @@
 //! the hub never waits for a session: one that falls behind is marked lagged, and it
 //! re-sends everything and subscribes again. When the hub's own watch fails, it lists the
 //! pods again and every session re-sends.
+//!
+//! A hub without sessions for [`IDLE`] stops following the pods and drops its index, and the
+//! next subscription lists them again: a leader whose followers hold every session kept an
+//! index it never read (9 MB with 30,000 pods, session 20's profile).
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
 
 use bosun_shared::{Kind, Object};
 use futures::StreamExt;
-use tokio::sync::{mpsc, watch};
+use tokio::sync::{mpsc, watch, Notify};
 use tokio_util::sync::CancellationToken;
 use tracing::debug;
 
@@ -28,14 +33,19 @@ use crate::store::{Change, Store, Stored};
 
 /// Changes a session may have waiting before it counts as lagged.
 const SUBSCRIPTION_BUFFER: usize = 4096;
+/// How long a hub follows the pods with no session subscribed.
+pub const IDLE: Duration = Duration::from_secs(30);
 
 /// Routes the store's changes to the sessions that need them.
 #[derive(Clone)]
 pub struct Hub {
     inner: Arc<Mutex<Inner>>,
     next_id: Arc<AtomicU64>,
-    /// Whether the hub has listed the pods once (before, nobody can subscribe).
+    /// Whether the hub follows the pods (before it listed them, and while idle, nobody can
+    /// subscribe).
     ready: Arc<watch::Sender<bool>>,
+    /// A session wants to subscribe to an idle hub.
+    wanted: Arc<Notify>,
 }
 
 impl Default for Hub {
@@ -44,14 +54,29 @@ impl Default for Hub {
             inner: Arc::default(),
             next_id: Arc::default(),
             ready: Arc::new(watch::channel(false).0),
+            wanted: Arc::default(),
         }
     }
 }
 
-#[derive(Default)]
 struct Inner {
     subscribers: HashMap<String, Vec<Subscriber>>,
     pods: NodePods,
+    /// `pods` is current, and changes are handed out (under this lock, with `ready`).
+    following: bool,
+    /// When a session last subscribed or ended.
+    used: Instant,
+}
+
+impl Default for Inner {
+    fn default() -> Self {
+        Inner {
+            subscribers: HashMap::new(),
+            pods: NodePods::default(),
+            following: false,
+            used: Instant::now(),
+        }
+    }
 }
 
 struct Subscriber {
@@ -84,7 +109,9 @@ impl Subscription {
 
 impl Drop for Subscription {
     fn drop(&mut self) {
-        let subs = &mut self.hub.lock().subscribers;
+        let mut inner = self.hub.lock();
+        inner.used = Instant::now();
+        let subs = &mut inner.subscribers;
         if let Some(list) = subs.get_mut(&self.node) {
             list.retain(|s| s.id != self.id);
             if list.is_empty() {
@@ -125,15 +152,26 @@ impl Hub {
         self.inner.lock().expect("hub lock")
     }
 
-    /// Subscribes the session of `node` (once the hub has listed the pods): its node's pods
+    /// Subscribes the session of `node` (once the hub follows the pods): its node's pods
     /// now, and every change after them.
     pub async fn subscribe(&self, node: &str) -> (Subscription, Vec<Stored>) {
-        // The sender lives as long as the hub.
-        let _ = self.ready.subscribe().wait_for(|ready| *ready).await;
+        let mut ready = self.ready.subscribe();
+        let mut inner = loop {
+            if !*ready.borrow_and_update() {
+                self.wanted.notify_one();
+            }
+            // The sender lives as long as the hub.
+            let _ = ready.wait_for(|ready| *ready).await;
+            let inner = self.lock();
+            // Gone idle between the two: ask again.
+            if inner.following {
+                break inner;
+            }
+        };
         let (tx, rx) = mpsc::channel(SUBSCRIPTION_BUFFER);
         let id = self.next_id.fetch_add(1, Ordering::Relaxed);
         let lagged = Arc::new(AtomicBool::new(false));
-        let mut inner = self.lock();
+        inner.used = Instant::now();
         inner
             .subscribers
             .entry(node.to_string())
@@ -180,6 +218,8 @@ impl Hub {
     fn reset(&self, pods: NodePods) {
         let mut inner = self.lock();
         inner.pods = pods;
+        inner.following = true;
+        inner.used = Instant::now();
         for s in inner.subscribers.values().flatten() {
             s.lagged.store(true, Ordering::Release);
         }
@@ -188,9 +228,41 @@ impl Hub {
         self.ready.send_replace(true);
     }
 
+    /// Stops following the pods and drops them if no session has been subscribed for
+    /// [`IDLE`]; true if it did.
+    fn idle(&self) -> bool {
+        let mut inner = self.lock();
+        if !inner.subscribers.is_empty() || inner.used.elapsed() < IDLE {
+            return false;
+        }
+        inner.following = false;
+        inner.pods = NodePods::default();
+        // Under the lock: a subscriber sees `ready` and `following` change together.
+        self.ready.send_replace(false);
+        true
+    }
+
+    /// At shutdown, a session still waiting to subscribe gets the pods the hub has (ended,
+    /// it could re-send its agent an empty assignment, which would stop every pod of the
+    /// node); an idle hub has none to give, and its waiting sessions end with the shutdown.
+    fn release(&self) {
+        let inner = self.lock();
+        if inner.following {
+            self.ready.send_replace(true);
+        }
+    }
+
     /// Follows the store until `shutdown`.
     pub async fn run(self, store: Store, shutdown: CancellationToken) {
+        let mut idle_check = tokio::time::interval(IDLE / 4);
         loop {
+            if !*self.ready.borrow() && self.lock().used.elapsed() >= IDLE {
+                // Idle: nothing to follow until a session wants to subscribe.
+                tokio::select! {
+                    _ = shutdown.cancelled() => return,
+                    _ = self.wanted.notified() => debug!("hub: a session subscribes; listing the pods"),
+                }
+            }
             let (pods, revision) = store.list_stored(Kind::Pod, None, None);
             let mut watch = match store.watch(None, None, revision) {
                 Ok(w) => w,
@@ -198,7 +270,7 @@ impl Hub {
                     debug!(error = %e, "hub: watch refused; retrying");
                     tokio::select! {
                         _ = shutdown.cancelled() => {
-                            self.ready.send_replace(true);
+                            self.release();
                             return;
                         }
                         _ = tokio::time::sleep(std::time::Duration::from_millis(100)) => continue,
@@ -213,9 +285,13 @@ impl Hub {
                     // would stop every pod of the node. A session still waiting to subscribe
                     // gets the pods the hub has.
                     _ = shutdown.cancelled() => {
-                        self.ready.send_replace(true);
+                        self.release();
                         return;
                     }
+                    _ = idle_check.tick() => if self.idle() {
+                        debug!("hub: no session for {IDLE:?}; stopped following the pods");
+                        break;
+                    },
                     c = watch.next() => match c {
                         Some(Ok(c)) => self.deliver(&c),
                         Some(Err(e)) => {
@@ -316,5 +392,39 @@ mod tests {
             hub.deliver(&pod_change("p", Some("a"), r));
         }
         assert!(a.next().await.is_none(), "lagged: resend everything");
+    }
+
+    /// A hub without sessions for [`IDLE`] drops its pods; a session subscribing then asks
+    /// for them, waits, and gets the pods as listed again, never the empty index.
+    #[tokio::test]
+    async fn an_idle_hub_drops_its_pods_and_lists_them_again_for_the_next_session() {
+        let hub = Hub::default();
+        let on_a = || NodePods::new(vec![Stored::new(pod_change("p", Some("a"), 2).object)]);
+        hub.reset(on_a());
+        let (a, pods) = hub.subscribe("a").await;
+        assert_eq!(pods.len(), 1);
+        let long_ago = Instant::now().checked_sub(IDLE * 2).unwrap();
+        hub.lock().used = long_ago;
+        assert!(!hub.idle(), "not idle while a session is subscribed");
+        drop(a);
+        hub.lock().used = long_ago;
+        assert!(hub.idle(), "idle with no session for IDLE");
+        assert!(!*hub.ready.borrow());
+        assert_eq!(hub.lock().pods.of("a").len(), 0, "the index is dropped");
+
+        let waiting = tokio::spawn({
+            let hub = hub.clone();
+            async move { hub.subscribe("a").await.1.len() }
+        });
+        tokio::time::timeout(std::time::Duration::from_secs(10), hub.wanted.notified())
+            .await
+            .expect("the subscribing session asks for the pods");
+        assert!(!waiting.is_finished(), "it waits for the list");
+        hub.reset(on_a());
+        let got = tokio::time::timeout(std::time::Duration::from_secs(10), waiting)
+            .await
+            .expect("the session subscribes once the pods are listed")
+            .unwrap();
+        assert_eq!(got, 1, "the pods as listed again");
     }
 }

@@ -185,7 +185,13 @@ impl Session {
         node: &str,
         assigned: &mut Assigned,
     ) -> Result<super::hub::Subscription, StoreError> {
-        let (changes, pods) = self.hub.subscribe(node).await;
+        // An idle hub lists the pods first; a master stopping meanwhile ends the session.
+        let (changes, pods) = tokio::select! {
+            subscribed = self.hub.subscribe(node) => subscribed,
+            _ = self.shutdown.cancelled() => {
+                return Err(StoreError::Unavailable("the master is shutting down".into()));
+            }
+        };
         let assignment = assigned.full(&self.store, node, &pods);
         self.send_assignment(assignment).await?;
         Ok(changes)

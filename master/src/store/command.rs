@@ -120,6 +120,11 @@ impl Change {
         self.encoded.json(&self.object)
     }
 
+    /// The object's JSON, not kept if nobody encoded it before ([`Encoded::json_unkept`]).
+    pub fn json_unkept(&self) -> bytes::Bytes {
+        self.encoded.json_unkept(&self.object)
+    }
+
     /// The version as the store's map holds it (the same encoding cell).
     pub fn stored(&self) -> Stored {
         Stored {

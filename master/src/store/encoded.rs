@@ -34,6 +34,16 @@ impl Encoded {
             })
             .clone()
     }
+
+    /// The JSON of `object`: the cell's if someone encoded it, else encoded now and not kept.
+    /// For what only one reader sends: an agent's assignment of a pod goes to one node, and
+    /// keeping it cost a master serving 500 agents' sessions 9 MB (session 20's profile).
+    pub fn json_unkept(&self, object: &Object) -> Bytes {
+        match self.0.get() {
+            Some(json) => json.clone(),
+            None => Bytes::from(object.to_json()),
+        }
+    }
 }
 
 /// A cache: it takes no part in comparing changes.
@@ -63,6 +73,11 @@ impl Stored {
     pub fn json(&self) -> Bytes {
         self.encoded.json(&self.object)
     }
+
+    /// Its JSON, not kept if it was not already ([`Encoded::json_unkept`]).
+    pub fn json_unkept(&self) -> Bytes {
+        self.encoded.json_unkept(&self.object)
+    }
 }
 
 #[cfg(test)]
@@ -79,5 +94,17 @@ mod tests {
         let (a, b) = (stored.json(), copy.json());
         assert_eq!(a, stored.object.to_json());
         assert_eq!(a.as_ptr(), b.as_ptr(), "encoded once, shared");
+    }
+
+    #[test]
+    fn an_unkept_encoding_fills_no_cell_but_uses_a_filled_one() {
+        let mut pod = Pod::default();
+        pod.metadata.name = "web".into();
+        let stored = Stored::new(Arc::new(pod.into()));
+        let once = stored.json_unkept();
+        assert_eq!(once, stored.object.to_json());
+        assert!(stored.encoded.0.get().is_none(), "not kept");
+        let kept = stored.json();
+        assert_eq!(stored.json_unkept().as_ptr(), kept.as_ptr(), "the cell's");
     }
 }
