@@ -1722,8 +1722,9 @@ pub mod dispatcher_client {
     )]
     use tonic::codegen::*;
     use tonic::codegen::http::Uri;
-    /// The session between an agent and a master. Any master serves sessions; the leader sends
-    /// new ones to its followers while it has any, naming one in the `bosun-serve-at` metadata.
+    /// The session between an agent and a master. Any master serves sessions; new ones go to the
+    /// followers, spread over them by node name: a master names where in the `bosun-serve-at`
+    /// metadata of its refusal (the leader serves them itself while no follower is live).
     #[derive(Debug, Clone)]
     pub struct DispatcherClient<T> {
         inner: tonic::client::Grpc<T>,
@@ -1854,8 +1855,9 @@ pub mod dispatcher_server {
             request: tonic::Request<tonic::Streaming<super::AgentMessage>>,
         ) -> std::result::Result<tonic::Response<Self::SessionStream>, tonic::Status>;
     }
-    /// The session between an agent and a master. Any master serves sessions; the leader sends
-    /// new ones to its followers while it has any, naming one in the `bosun-serve-at` metadata.
+    /// The session between an agent and a master. Any master serves sessions; new ones go to the
+    /// followers, spread over them by node name: a master names where in the `bosun-serve-at`
+    /// metadata of its refusal (the leader serves them itself while no follower is live).
     #[derive(Debug)]
     pub struct DispatcherServer<T> {
         inner: Arc<T>,
