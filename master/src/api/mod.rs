@@ -367,9 +367,7 @@ impl Api for ApiService {
     async fn logs(&self, req: Request<LogsRequest>) -> Result<Response<Self::LogsStream>, Status> {
         let relayed = relay::was_relayed(&req);
         let r = req.into_inner();
-        let node = target::Target::find(&self.store, &r.namespace, &r.pod, &r.container)
-            .ok()
-            .map(|t| t.node);
+        let node = self.node_of(&r.namespace, &r.pod, &r.container);
         if let relay::Route::To {
             mut client,
             relayed,
@@ -397,9 +395,7 @@ impl Api for ApiService {
         let first = raw.next().await.and_then(Result::ok);
         let node = match first.as_ref().and_then(|m| m.msg.as_ref()) {
             Some(bosun_proto::v1::exec_input::Msg::Start(s)) => {
-                target::Target::find(&self.store, &s.namespace, &s.pod, &s.container)
-                    .ok()
-                    .map(|t| t.node)
+                self.node_of(&s.namespace, &s.pod, &s.container)
             }
             _ => None,
         };

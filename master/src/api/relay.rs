@@ -54,6 +54,14 @@ impl ApiService {
             .max_encoding_message_size(MAX_MESSAGE_BYTES))
     }
 
+    /// The node running pod `pod` of namespace `ns`, as this master knows it (`None`: not
+    /// here, or not scheduled).
+    pub(super) fn node_of(&self, ns: &str, pod: &str, container: &str) -> Option<String> {
+        super::target::Target::find(&self.store, ns, pod, container)
+            .ok()
+            .map(|t| t.node)
+    }
+
     /// Where a request for the agent of `node` (`None`: the pod is not known here) is served;
     /// a request the leader `relayed` is served here.
     pub(super) fn route(&self, node: Option<&str>, relayed: bool) -> Result<Route, Status> {
